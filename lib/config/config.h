@@ -1,0 +1,113 @@
+// vfp::config — YAML experiment config → typed, validated ExperimentConfig.
+// Every error names file:line:column and the dotted key; unknown keys get a did-you-mean.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace vfp::config {
+
+/// Where the cohort lives; relative paths in YAML resolve against the YAML file's folder.
+struct CohortConfig {
+  std::filesystem::path csv;      ///< subject_id,age,bmi,event,time_years[,site]
+  std::string images;             ///< path pattern with {id}, e.g. .../images/{id}.nii.gz
+  std::string centroids;          ///< path pattern with {id}, VerSe-style JSON
+};
+
+/// Patch extraction; the defaults follow the study group's published pipeline.
+struct PreprocessConfig {
+  double spacing_mm = 1.0;        ///< isotropic target spacing
+  double patch_mm = 47.0;         ///< cube edge centred on the vertebra centroid
+  double hu_min = -100.0;         ///< clipping window, then scaled to [0, 1]
+  double hu_max = 1000.0;
+  std::string projection = "aip"; ///< aip (average), mip (maximum) or slice (central)
+  std::string axis = "sagittal";  ///< projection axis: sagittal, coronal or axial
+  double slab_mm = 30.0;          ///< slab width of the projection
+  std::vector<std::string> vertebrae{"L1", "L2"};
+};
+
+/// Stratified nested cross-validation.
+struct CvConfig {
+  int folds = 4;
+  int repeats = 1;
+  std::uint64_t seed = 2024;
+  double val_fraction = 0.2;      ///< inner validation share of each outer training set
+};
+
+/// Architecture from the model registry.
+struct ModelConfig {
+  std::string arch = "fnet";
+  int dims = 2;
+  int width = 16;                 ///< channels of the first stage
+  double dropout = 0.2;
+};
+
+/// Optimisation and early stopping.
+struct TrainConfig {
+  std::string optimizer = "adamw"; ///< adamw, adam or sgd
+  double lr = 1e-4;
+  double weight_decay = 1e-4;
+  int batch_size = 16;
+  int max_epochs = 50;
+  int patience = 8;               ///< epochs without validation-AUROC gain before stopping
+  double min_delta = 0.0;
+  bool augment = true;            ///< random flips and intensity jitter
+  bool balanced_loss = true;      ///< pos_weight = negatives / positives
+  std::string aggregation = "max"; ///< patient-level: max or mean over vertebrae
+  int threads = 0;                ///< 0 = from the rank's CPU affinity
+};
+
+/// One fully resolved experiment (a point of a sweep).
+struct ExperimentConfig {
+  std::string name;               ///< sweep name: results/<name>/
+  CohortConfig cohort;
+  PreprocessConfig preprocess;
+  CvConfig cv;
+  ModelConfig model;
+  TrainConfig train;
+};
+
+/// A YAML value with the place it came from, for error messages.
+struct Located {
+  YAML::Node node;
+  std::string file;
+  int line = 0;   ///< 1-based
+  int column = 0; ///< 1-based
+  std::string where() const;  ///< "file:line:column"
+};
+
+/// Flattened view of a YAML mapping: dotted key → value (sequences are leaves).
+using FlatConfig = std::map<std::string, Located>;
+
+/// Loads a YAML file (syntax errors become InputError with file:line:column).
+YAML::Node load_yaml_file(const std::filesystem::path& path);
+
+/// Flattens `node` (a mapping) under `prefix`; `skip` lists top-level keys left out.
+FlatConfig flatten(const YAML::Node& node, const std::string& file,
+                   const std::vector<std::string>& skip = {});
+
+/// Builds a validated config from flattened keys; collects every error and throws one
+/// InputError listing them. `base_dir` resolves relative cohort paths.
+ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem::path& base_dir);
+
+/// Every key the schema knows, dotted (for validation of sweep axes).
+const std::vector<std::string>& known_keys();
+
+/// "did you mean 'train.lr'?" or empty when nothing is close.
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates);
+
+/// Canonical JSON (sorted keys) of a config: the basis of configuration ids.
+nlohmann::json to_json(const ExperimentConfig& config);
+
+/// The subset of `config` that preprocessing reads (cohort + preprocess).
+nlohmann::json preprocess_json(const ExperimentConfig& config);
+
+/// Expands a path pattern's {id}.
+std::filesystem::path subject_path(const std::string& pattern, const std::string& subject_id);
+
+}  // namespace vfp::config

@@ -1,0 +1,334 @@
+#include "config/config.h"
+
+#include "core/core.h"
+
+#include <cmath>
+#include <functional>
+#include <regex>
+#include <sstream>
+
+namespace vfp::config {
+namespace {
+
+/// Collects every problem so a user fixes a config in one round.
+class Problems {
+public:
+  void add(const Located& at, const std::string& key, const std::string& what) {
+    lines_.push_back(at.where() + ": " + key + ": " + what);
+  }
+  void add_plain(const std::string& line) { lines_.push_back(line); }
+  void throw_if_any() const {
+    if (lines_.empty())
+      return;
+    std::ostringstream msg;
+    msg << "invalid configuration (" << lines_.size() << " problem" << (lines_.size() > 1 ? "s" : "")
+        << "):";
+    for (const auto& l : lines_)
+      msg << "\n  " << l;
+    throw InputError(msg.str());
+  }
+
+private:
+  std::vector<std::string> lines_;
+};
+
+std::string scalar_text(const YAML::Node& n) {
+  if (n.IsScalar())
+    return n.Scalar();
+  if (n.IsSequence())
+    return "a list";
+  if (n.IsMap())
+    return "a mapping";
+  return "nothing";
+}
+
+bool read_double(const Located& at, const std::string& key, double lo, double hi, double& out,
+                 Problems& p) {
+  double v = 0;
+  if (!at.node.IsScalar() || !YAML::convert<double>::decode(at.node, v) || !std::isfinite(v)) {
+    p.add(at, key, "expected a number, got '" + scalar_text(at.node) + "'");
+    return false;
+  }
+  if (v < lo || v > hi) {
+    std::ostringstream r;
+    r << "value " << v << " is out of range [" << lo << ", " << hi << "]";
+    p.add(at, key, r.str());
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool read_int(const Located& at, const std::string& key, long lo, long hi, long& out, Problems& p) {
+  long v = 0;
+  if (!at.node.IsScalar() || !YAML::convert<long>::decode(at.node, v)) {
+    p.add(at, key, "expected an integer, got '" + scalar_text(at.node) + "'");
+    return false;
+  }
+  if (v < lo || v > hi) {
+    p.add(at, key,
+          "value " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
+              std::to_string(hi) + "]");
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool read_choice(const Located& at, const std::string& key, const std::vector<std::string>& choices,
+                 std::string& out, Problems& p) {
+  if (!at.node.IsScalar()) {
+    p.add(at, key, "expected a string, got " + scalar_text(at.node));
+    return false;
+  }
+  const auto v = at.node.Scalar();
+  if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
+    std::string list;
+    for (const auto& c : choices)
+      list += (list.empty() ? "" : ", ") + c;
+    auto hint = did_you_mean(v, choices);
+    p.add(at, key, "'" + v + "' is not one of: " + list + (hint.empty() ? "" : " (" + hint + ")"));
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+struct Field {
+  std::string key;
+  std::function<void(ExperimentConfig&, const Located&, Problems&, const std::filesystem::path&,
+                     const std::string&)>
+      read;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+const std::vector<Field>& schema() {
+  using C = ExperimentConfig;
+  using Base = std::filesystem::path;
+  auto dbl = [](auto getter, double lo, double hi) {
+    return [=](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+      double v;
+      if (read_double(at, key, lo, hi, v, p))
+        getter(c) = v;
+    };
+  };
+  auto integer = [](auto getter, long lo, long hi) {
+    return [=](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+      long v;
+      if (read_int(at, key, lo, hi, v, p))
+        getter(c) = static_cast<std::remove_reference_t<decltype(getter(c))>>(v);
+    };
+  };
+  auto choice = [](auto getter, std::vector<std::string> choices) {
+    return [=](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+      std::string v;
+      if (read_choice(at, key, choices, v, p))
+        getter(c) = v;
+    };
+  };
+  auto boolean = [](auto getter) {
+    return [=](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+      bool v;
+      if (!at.node.IsScalar() || !YAML::convert<bool>::decode(at.node, v))
+        p.add(at, key, "expected true or false, got '" + scalar_text(at.node) + "'");
+      else
+        getter(c) = v;
+    };
+  };
+  static const std::vector<Field> fields = {
+      {"name",
+       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+         static const std::regex ok("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+         if (!at.node.IsScalar() || !std::regex_match(at.node.Scalar(), ok))
+           p.add(at, key,
+                 "a sweep name is 1-64 letters, digits, '_', '.' or '-' (it names a results "
+                 "folder), got '" + scalar_text(at.node) + "'");
+         else
+           c.name = at.node.Scalar();
+       }},
+      {"cohort.dir",
+       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+         if (!at.node.IsScalar())
+           return p.add(at, key, "expected a folder path");
+         auto dir = resolve(base, at.node.Scalar());
+         // Only defaults: explicit cohort.csv/images/centroids keys win (read after this one).
+         if (c.cohort.csv.empty())
+           c.cohort.csv = dir / "cohort.csv";
+         if (c.cohort.images.empty())
+           c.cohort.images = (dir / "images" / "{id}.nii.gz").string();
+         if (c.cohort.centroids.empty())
+           c.cohort.centroids = (dir / "centroids" / "{id}.json").string();
+       }},
+      {"cohort.csv",
+       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+         if (!at.node.IsScalar())
+           return p.add(at, key, "expected a file path");
+         c.cohort.csv = resolve(base, at.node.Scalar());
+       }},
+      {"cohort.images",
+       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+         if (!at.node.IsScalar() || at.node.Scalar().find("{id}") == std::string::npos)
+           return p.add(at, key, "expected a path pattern containing {id}");
+         c.cohort.images = resolve(base, at.node.Scalar()).string();
+       }},
+      {"cohort.centroids",
+       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+         if (!at.node.IsScalar() || at.node.Scalar().find("{id}") == std::string::npos)
+           return p.add(at, key, "expected a path pattern containing {id}");
+         c.cohort.centroids = resolve(base, at.node.Scalar()).string();
+       }},
+      {"preprocess.spacing_mm", dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
+      {"preprocess.patch_mm", dbl([](C& c) -> double& { return c.preprocess.patch_mm; }, 4, 512)},
+      {"preprocess.hu_min", dbl([](C& c) -> double& { return c.preprocess.hu_min; }, -4096, 4096)},
+      {"preprocess.hu_max", dbl([](C& c) -> double& { return c.preprocess.hu_max; }, -4096, 4096)},
+      {"preprocess.projection",
+       choice([](C& c) -> std::string& { return c.preprocess.projection; }, {"aip", "mip", "slice"})},
+      {"preprocess.axis",
+       choice([](C& c) -> std::string& { return c.preprocess.axis; },
+              {"sagittal", "coronal", "axial"})},
+      {"preprocess.slab_mm", dbl([](C& c) -> double& { return c.preprocess.slab_mm; }, 0.1, 512)},
+      {"preprocess.vertebrae",
+       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+         static const std::vector<std::string> names{"T11", "T12", "L1", "L2", "L3", "L4", "L5"};
+         if (!at.node.IsSequence() || at.node.size() == 0)
+           return p.add(at, key, "expected a non-empty list of vertebrae, e.g. [L1, L2]");
+         std::vector<std::string> out;
+         for (const auto& v : at.node) {
+           std::string name;
+           Located item{v, key, v.Mark().line + 1, v.Mark().column + 1};
+           if (!read_choice(item, key, names, name, p))
+             return;
+           out.push_back(name);
+         }
+         c.preprocess.vertebrae = out;
+       }},
+      {"cv.folds", integer([](C& c) -> int& { return c.cv.folds; }, 2, 20)},
+      {"cv.repeats", integer([](C& c) -> int& { return c.cv.repeats; }, 1, 100)},
+      {"cv.seed",
+       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+         long v;
+         if (read_int(at, key, 0, 2147483647L, v, p))
+           c.cv.seed = static_cast<std::uint64_t>(v);
+       }},
+      {"cv.val_fraction", dbl([](C& c) -> double& { return c.cv.val_fraction; }, 0.05, 0.5)},
+      {"model.arch", choice([](C& c) -> std::string& { return c.model.arch; }, {"fnet"})},
+      {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 2)},
+      {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
+      {"model.dropout", dbl([](C& c) -> double& { return c.model.dropout; }, 0, 0.9)},
+      {"train.optimizer",
+       choice([](C& c) -> std::string& { return c.train.optimizer; }, {"adamw", "adam", "sgd"})},
+      {"train.lr", dbl([](C& c) -> double& { return c.train.lr; }, 1e-8, 10)},
+      {"train.weight_decay", dbl([](C& c) -> double& { return c.train.weight_decay; }, 0, 1)},
+      {"train.batch_size", integer([](C& c) -> int& { return c.train.batch_size; }, 1, 4096)},
+      {"train.max_epochs", integer([](C& c) -> int& { return c.train.max_epochs; }, 1, 10000)},
+      {"train.patience", integer([](C& c) -> int& { return c.train.patience; }, 1, 10000)},
+      {"train.min_delta", dbl([](C& c) -> double& { return c.train.min_delta; }, 0, 1)},
+      {"train.augment", boolean([](C& c) -> bool& { return c.train.augment; })},
+      {"train.balanced_loss", boolean([](C& c) -> bool& { return c.train.balanced_loss; })},
+      {"train.aggregation",
+       choice([](C& c) -> std::string& { return c.train.aggregation; }, {"max", "mean"})},
+      {"train.threads", integer([](C& c) -> int& { return c.train.threads; }, 0, 1024)},
+  };
+  return fields;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& f : schema())
+      k.push_back(f.key);
+    return k;
+  }();
+  return keys;
+}
+
+ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem::path& base_dir) {
+  ExperimentConfig c;
+  Problems problems;
+  for (const auto& [key, at] : flat) {
+    if (std::find(known_keys().begin(), known_keys().end(), key) == known_keys().end()) {
+      auto hint = did_you_mean(key, known_keys());
+      problems.add(at, key, "unknown key" + (hint.empty() ? "" : " (" + hint + ")"));
+    }
+  }
+  // Schema order, not file order: cohort.dir must run before the explicit path keys.
+  for (const auto& field : schema()) {
+    auto it = flat.find(field.key);
+    if (it == flat.end())
+      continue;
+    field.read(c, it->second, problems, base_dir, field.key);
+  }
+  Located top{YAML::Node(), flat.empty() ? std::string("<config>") : flat.begin()->second.file, 1, 1};
+  if (c.name.empty())
+    problems.add(top, "name", "missing required key (the sweep's name, e.g. 'name: demo')");
+  if (c.cohort.csv.empty())
+    problems.add(top, "cohort", "missing required key 'cohort.dir' (or cohort.csv, cohort.images "
+                                "and cohort.centroids)");
+  else if (c.cohort.images.empty() || c.cohort.centroids.empty())
+    problems.add(top, "cohort", "cohort.images and cohort.centroids are required with cohort.csv");
+  if (c.preprocess.hu_min >= c.preprocess.hu_max) {
+    auto it = flat.find("preprocess.hu_max");
+    problems.add(it != flat.end() ? it->second : top, "preprocess.hu_max",
+                 "must be greater than preprocess.hu_min");
+  }
+  if (c.preprocess.slab_mm > c.preprocess.patch_mm) {
+    auto it = flat.find("preprocess.slab_mm");
+    problems.add(it != flat.end() ? it->second : top, "preprocess.slab_mm",
+                 "the slab cannot be wider than the patch (preprocess.patch_mm)");
+  }
+  problems.throw_if_any();
+  return c;
+}
+
+nlohmann::json preprocess_json(const ExperimentConfig& c) {
+  const auto& p = c.preprocess;
+  return {{"cohort",
+           {{"csv", c.cohort.csv.string()},
+            {"images", c.cohort.images},
+            {"centroids", c.cohort.centroids}}},
+          {"preprocess",
+           {{"spacing_mm", p.spacing_mm},
+            {"patch_mm", p.patch_mm},
+            {"hu_min", p.hu_min},
+            {"hu_max", p.hu_max},
+            {"projection", p.projection},
+            {"axis", p.axis},
+            {"slab_mm", p.slab_mm},
+            {"vertebrae", p.vertebrae}}}};
+}
+
+nlohmann::json to_json(const ExperimentConfig& c) {
+  auto j = preprocess_json(c);
+  j["name"] = c.name;
+  j["cv"] = {{"folds", c.cv.folds},
+             {"repeats", c.cv.repeats},
+             {"seed", c.cv.seed},
+             {"val_fraction", c.cv.val_fraction}};
+  j["model"] = {{"arch", c.model.arch},
+                {"dims", c.model.dims},
+                {"width", c.model.width},
+                {"dropout", c.model.dropout}};
+  const auto& t = c.train;
+  j["train"] = {{"optimizer", t.optimizer},       {"lr", t.lr},
+                {"weight_decay", t.weight_decay}, {"batch_size", t.batch_size},
+                {"max_epochs", t.max_epochs},     {"patience", t.patience},
+                {"min_delta", t.min_delta},       {"augment", t.augment},
+                {"balanced_loss", t.balanced_loss}, {"aggregation", t.aggregation},
+                {"threads", t.threads}};
+  return j;
+}
+
+std::filesystem::path subject_path(const std::string& pattern, const std::string& subject_id) {
+  std::string out = pattern;
+  for (auto pos = out.find("{id}"); pos != std::string::npos; pos = out.find("{id}", pos))
+    out.replace(pos, 4, subject_id);
+  return out;
+}
+
+}  // namespace vfp::config

@@ -1,0 +1,76 @@
+// vfp::core — error types with context, stable hashing, atomic files, CPU affinity.
+// Depends on the standard library only, so every module (torch ones included) can use it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace vfp {
+
+/// Version of vfp, as printed by `vfp --version` and recorded in provenance.
+std::string_view version();
+
+/// Base of every error vfp reports to a user: the message already names file/line/key/subject.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Bad user input: config, cohort table, images, command line.
+class InputError : public Error {
+public:
+  using Error::Error;
+};
+
+/// An I/O failure (cannot read/write/rename a file).
+class IoError : public Error {
+public:
+  using Error::Error;
+};
+
+/// A task failed for a reason worth recording (NaN loss, empty fold, ...).
+class TaskError : public Error {
+public:
+  using Error::Error;
+};
+
+namespace detail {
+[[noreturn]] void throw_internal(const char* file, int line, const char* cond, const std::string& what);
+}
+
+/// Internal invariant check: a failure is a vfp bug, reported with source file and line.
+#define VFP_CHECK(cond, what)                                                                       \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      ::vfp::detail::throw_internal(__FILE__, __LINE__, #cond, (what));                            \
+  } while (false)
+
+/// 64-bit FNV-1a: stable across platforms and runs, used for ids and cache keys.
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL);
+
+/// 16 lower-case hex digits of a 64-bit value.
+std::string hex64(std::uint64_t value);
+
+/// Hex id of a string, e.g. a canonical JSON of a resolved configuration.
+inline std::string stable_id(std::string_view canonical) { return hex64(fnv1a64(canonical)); }
+
+/// Mixes a 64-bit value into a well-spread seed (splitmix64 finaliser).
+std::uint64_t mix_seed(std::uint64_t value);
+
+/// Reads a whole file; throws IoError naming the path.
+std::string read_text_file(const std::filesystem::path& path);
+
+/// Writes `content` to a temporary file beside `path`, fsyncs it and renames it into place,
+/// so readers see either the old file or the complete new one.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+/// Appends one line (a '\n' is added) and fsyncs, so a finished row survives a crash.
+void append_line_durably(const std::filesystem::path& path, std::string_view line);
+
+/// Number of CPUs this process may run on (sched_getaffinity), at least 1.
+int cpus_in_affinity();
+
+}  // namespace vfp

@@ -1,0 +1,98 @@
+#include "core/core.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sched.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace vfp {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw IoError("cannot write " + path.string() + ": " + errno_text());
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+std::string read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw IoError("cannot open " + path.string() + ": " + errno_text());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+  auto tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw IoError("cannot create " + tmp.string() + ": " + errno_text());
+  try {
+    write_all(fd, content, tmp);
+    if (::fsync(fd) != 0)
+      throw IoError("cannot fsync " + tmp.string() + ": " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto why = errno_text();
+    ::unlink(tmp.c_str());
+    throw IoError("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
+  }
+  fsync_directory(path.parent_path());
+}
+
+void append_line_durably(const std::filesystem::path& path, std::string_view line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw IoError("cannot open " + path.string() + " for appending: " + errno_text());
+  std::string row(line);
+  row += '\n';
+  try {
+    // One write() of the whole row: O_APPEND makes it land contiguously.
+    write_all(fd, row, path);
+    if (::fsync(fd) != 0)
+      throw IoError("cannot fsync " + path.string() + ": " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+int cpus_in_affinity() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? n : 1;
+}
+
+}  // namespace vfp

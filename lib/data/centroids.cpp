@@ -1,0 +1,127 @@
+#include "data/data.h"
+
+#include "core/core.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace vfp::data {
+
+int vertebra_label(const std::string& name) {
+  // VerSe numbering: C1..C7 = 1..7, T1..T12 = 8..19, L1..L6 = 20..25.
+  if (name.size() >= 2) {
+    int n = std::atoi(name.c_str() + 1);
+    if (name[0] == 'C' && n >= 1 && n <= 7)
+      return n;
+    if (name[0] == 'T' && n >= 1 && n <= 12)
+      return 7 + n;
+    if (name[0] == 'L' && n >= 1 && n <= 6)
+      return 19 + n;
+  }
+  throw InputError("unknown vertebra '" + name + "' (expected e.g. T12, L1, L2)");
+}
+
+std::string vertebra_name(int label) {
+  if (label >= 1 && label <= 7)
+    return "C" + std::to_string(label);
+  if (label >= 8 && label <= 19)
+    return "T" + std::to_string(label - 7);
+  if (label >= 20 && label <= 25)
+    return "L" + std::to_string(label - 19);
+  return "label" + std::to_string(label);
+}
+
+namespace {
+/// Python's json module writes NaN unquoted, which is not JSON; read it as null.
+std::string python_nan_to_null(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char ch = text[i];
+    if (in_string) {
+      out += ch;
+      if (ch == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (ch == '"')
+        in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+      out += ch;
+    } else if (text.compare(i, 3, "NaN") == 0) {
+      out += "null";
+      i += 2;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+CentroidFile read_verse_centroids(const std::filesystem::path& path) {
+  const auto file = path.string();
+  if (!std::filesystem::exists(path))
+    throw InputError("centroid file not found: " + file);
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(python_nan_to_null(read_text_file(path)));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(file + ": invalid JSON: " + e.what());
+  }
+  if (!doc.is_array())
+    throw InputError(file + ": expected a JSON list of {label, X, Y, Z} entries");
+  CentroidFile out;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const auto& e = doc[i];
+    const auto where = file + ": entry " + std::to_string(i);
+    if (!e.is_object())
+      throw InputError(where + ": expected an object");
+    if (e.contains("direction")) {
+      const auto& d = e["direction"];
+      if (!d.is_array() || d.size() != 3)
+        throw InputError(where + ": 'direction' must list three axis codes, e.g. [\"P\",\"I\",\"R\"]");
+      std::array<char, 3> codes{};
+      std::string seen;
+      for (size_t a = 0; a < 3; ++a) {
+        if (!d[a].is_string() || d[a].get<std::string>().size() != 1 ||
+            std::string("LRAPSI").find(d[a].get<std::string>()[0]) == std::string::npos)
+          throw InputError(where + ": axis code " + d[a].dump() + " is not one of L R A P S I");
+        codes[a] = d[a].get<std::string>()[0];
+        auto axis = std::string("LRAPSI").find(codes[a]) / 2;
+        if (seen.find(static_cast<char>('0' + axis)) != std::string::npos)
+          throw InputError(where + ": axis codes " + d.dump() + " name one axis twice");
+        seen += static_cast<char>('0' + axis);
+      }
+      out.axis_codes = codes;
+      continue;
+    }
+    if (!e.contains("label"))
+      throw InputError(where + ": missing 'label'");
+    VoxelCentroid c;
+    if (!e["label"].is_number_integer())
+      throw InputError(where + ": 'label' must be an integer");
+    c.label = e["label"].get<int>();
+    bool nan = false;
+    const char* names[3] = {"X", "Y", "Z"};
+    for (int a = 0; a < 3; ++a) {
+      if (!e.contains(names[a]))
+        throw InputError(where + " (label " + std::to_string(c.label) + "): missing '" + names[a] + "'");
+      const auto& v = e[names[a]];
+      if (v.is_null() || (v.is_string() && (v == "NaN" || v == "nan"))) {
+        nan = true;
+        continue;
+      }
+      if (!v.is_number())
+        throw InputError(where + " (label " + std::to_string(c.label) + "): '" + names[a] +
+                         "' must be a number");
+      c.xyz[a] = v.get<double>();
+      nan = nan || std::isnan(c.xyz[a]);
+    }
+    if (!nan)
+      out.centroids.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace vfp::data

@@ -1,0 +1,128 @@
+#include "data/data.h"
+
+#include "core/core.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace vfp::data {
+namespace {
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cell += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        cell += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      cells.push_back(cell);
+      cell.clear();
+    } else {
+      cell += ch;
+    }
+  }
+  cells.push_back(cell);
+  for (auto& c : cells) {
+    auto b = c.find_first_not_of(" \t");
+    auto e = c.find_last_not_of(" \t");
+    c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
+  }
+  return cells;
+}
+
+bool parse_number(const std::string& text, double& out) {
+  if (text.empty())
+    return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
+  std::ifstream in(csv, std::ios::binary);
+  if (!in)
+    throw InputError("cohort table not found: " + csv.string());
+  const std::string file = csv.string();
+  std::string line;
+  if (!std::getline(in, line))
+    throw InputError(file + ": empty cohort table (expected a header line)");
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0)  // UTF-8 byte-order mark from spreadsheet exports
+    line.erase(0, 3);
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  const auto header = split_csv_line(line);
+  std::map<std::string, size_t> column;
+  for (size_t i = 0; i < header.size(); ++i)
+    column[header[i]] = i;
+  for (const char* required : {"subject_id", "age", "bmi", "event", "time_years"})
+    if (!column.count(required))
+      throw InputError(file + ":1: missing column '" + required +
+                       "' (expected subject_id,age,bmi,event,time_years[,site])");
+
+  std::vector<Subject> subjects;
+  std::set<std::string> ids;
+  int line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
+      continue;
+    const auto cells = split_csv_line(line);
+    const auto where = file + ":" + std::to_string(line_no);
+    if (cells.size() != header.size())
+      throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
+                       std::to_string(cells.size()));
+    Subject s;
+    s.line = line_no;
+    s.id = cells[column["subject_id"]];
+    if (s.id.empty())
+      throw InputError(where + ": empty subject_id");
+    if (!ids.insert(s.id).second)
+      throw InputError(where + ": duplicate subject_id '" + s.id + "'");
+    auto number = [&](const char* name, double lo, double hi) {
+      double v = 0;
+      const auto& text = cells[column[name]];
+      if (!parse_number(text, v))
+        throw InputError(where + ": column '" + name + "' of subject " + s.id +
+                         ": expected a number, got '" + text + "'");
+      if (v < lo || v > hi)
+        throw InputError(where + ": column '" + name + "' of subject " + s.id + ": value " + text +
+                         " is out of range [" + std::to_string(static_cast<int>(lo)) + ", " +
+                         std::to_string(static_cast<int>(hi)) + "]");
+      return v;
+    };
+    s.age = number("age", 0, 130);
+    s.bmi = number("bmi", 5, 100);
+    s.time_years = number("time_years", 0, 200);
+    const auto& event = cells[column["event"]];
+    if (event != "0" && event != "1")
+      throw InputError(where + ": column 'event' of subject " + s.id + ": expected 0 or 1, got '" +
+                       event + "'");
+    s.event = event == "1";
+    if (column.count("site"))
+      s.site = cells[column["site"]];
+    subjects.push_back(std::move(s));
+  }
+  if (subjects.empty())
+    throw InputError(file + ": the cohort table has no subjects");
+  return subjects;
+}
+
+}  // namespace vfp::data

@@ -1,0 +1,49 @@
+// vfp::sweep — one YAML file (base config + `sweep:` section) → configurations → tasks with
+// stable ids. A task's id and seed derive from its resolved inputs, never from a rank.
+#pragma once
+
+#include "config/config.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vfp::sweep {
+
+/// One point of the sweep: a resolved config and the axis values that made it.
+struct Configuration {
+  std::string id;                                          ///< hash of the resolved config
+  config::ExperimentConfig config;
+  std::vector<std::pair<std::string, std::string>> axes;  ///< swept key → value as written
+};
+
+/// Training and evaluation of one configuration on one outer fold (of one CV repeat).
+struct TrainTask {
+  std::string id;
+  int configuration = 0;  ///< index into Sweep::configurations
+  int fold = 0;
+  int repeat = 0;
+  std::uint64_t seed = 0; ///< from the id
+};
+
+/// An expanded sweep.
+struct Sweep {
+  std::string name;
+  std::filesystem::path file;
+  std::vector<std::string> axes;  ///< swept dotted keys, in file order
+  std::vector<Configuration> configurations;
+  std::vector<TrainTask> tasks;
+};
+
+/// Reads and expands a sweep file; every error names file:line:column and the key.
+Sweep load(const std::filesystem::path& file);
+
+/// Expands an already parsed YAML document (`file` names it in errors).
+Sweep expand(const YAML::Node& document, const std::filesystem::path& file);
+
+/// Seed of a task id (a 16-hex-digit string).
+std::uint64_t seed_from_id(const std::string& id);
+
+}  // namespace vfp::sweep

@@ -1,0 +1,55 @@
+// The vfp subcommands; main.cpp wires them to CLI11. Each returns the process exit code.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace vfp::runner {
+
+struct SynthArgs {
+  int subjects = 400;
+  std::string out;
+  std::uint64_t seed = 1;
+  double event_rate = 0.15;
+  int threads = 0;
+};
+int synth_command(const SynthArgs& args);
+
+struct RunArgs {
+  std::string sweep_file;
+  std::string results_root = "results";
+  std::string cache_dir;  ///< default <results_root>/cache
+  bool resume = true;
+  int retries = 1;
+  std::string log_level = "info";
+};
+int run_command(const RunArgs& args, int* argc, char*** argv);
+
+struct SweepArgs {
+  std::string sweep_file;
+  std::string results_root = "results";
+  bool dry_run = false;
+  bool json = false;
+};
+int sweep_command(const SweepArgs& args);
+
+struct ReportArgs {
+  std::string sweep_dir;
+  std::string format = "md";
+};
+int report_command(const ReportArgs& args);
+
+struct PreprocessArgs {
+  std::string config_file;
+  std::string results_root = "results";
+  std::string cache_dir;
+  int threads = 0;
+};
+int preprocess_command(const PreprocessArgs& args);
+
+/// Threads for this process: its CPU affinity, shared among the ranks on this node when the
+/// ranks are not bound to distinct CPUs.
+int threads_for_rank(int ranks_on_node);
+
+}  // namespace vfp::runner

@@ -1,0 +1,92 @@
+// vfp: experiment runner for vertebral fracture prognosis from CT.
+#include "commands.h"
+
+#include "core/core.h"
+#include "log/log.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace vfp::runner;
+  CLI::App app{"vfp: deep-learning vertebral fracture prognosis from CT — sweeps, training, "
+               "statistics"};
+  app.set_version_flag("--version", std::string("vfp ") + std::string(vfp::version()));
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+
+  SynthArgs synth;
+  auto* synth_cmd = app.add_subcommand("synth", "Write a synthetic CT cohort with planted effects");
+  synth_cmd->add_option("--subjects", synth.subjects, "number of subjects")->capture_default_str();
+  synth_cmd->add_option("--out", synth.out, "output folder")->required();
+  synth_cmd->add_option("--seed", synth.seed, "random seed (same seed, same bytes)")
+      ->capture_default_str();
+  synth_cmd->add_option("--event-rate", synth.event_rate, "target share of fracture events")
+      ->capture_default_str();
+  synth_cmd->add_option("--threads", synth.threads, "writer threads (0 = CPU affinity)")
+      ->capture_default_str();
+
+  PreprocessArgs prep;
+  auto* prep_cmd = app.add_subcommand("preprocess", "Fill the HDF5 patch cache for a config or sweep");
+  prep_cmd->add_option("config", prep.config_file, "experiment or sweep YAML")->required();
+  prep_cmd->add_option("--results-root", prep.results_root, "results root")->capture_default_str();
+  prep_cmd->add_option("--cache", prep.cache_dir, "cache folder (default <results-root>/cache)");
+  prep_cmd->add_option("--threads", prep.threads, "threads (0 = CPU affinity)")->capture_default_str();
+
+  SweepArgs sweep;
+  auto* sweep_cmd = app.add_subcommand("sweep", "Expand a sweep and list its configurations and tasks");
+  sweep_cmd->add_option("sweep", sweep.sweep_file, "sweep YAML")->required();
+  sweep_cmd->add_flag("--dry-run", sweep.dry_run, "only list (the default; nothing is run)");
+  sweep_cmd->add_flag("--json", sweep.json, "print JSON");
+  sweep_cmd->add_option("--results-root", sweep.results_root, "results root (to count done tasks)")
+      ->capture_default_str();
+
+  RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run a sweep: alone, or under mpirun/srun (rank 0 "
+                                            "coordinates, the other ranks work)");
+  run_cmd->add_option("sweep", run.sweep_file, "sweep YAML")->required();
+  run_cmd->add_option("--results-root", run.results_root, "results root")->capture_default_str();
+  run_cmd->add_option("--cache", run.cache_dir, "cache folder (default <results-root>/cache)");
+  run_cmd->add_flag("--resume,!--no-resume", run.resume,
+                    "skip tasks that already have a result row (default on)");
+  run_cmd->add_option("--retries", run.retries, "retries of a failed task")->capture_default_str();
+
+  ReportArgs report;
+  auto* report_cmd = app.add_subcommand("report", "Print the result table of a sweep's results folder");
+  report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
+  report_cmd->add_option("--format", report.format, "md or csv")
+      ->check(CLI::IsMember({"md", "csv"}))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    run.log_level = log_level;
+    if (*run_cmd)
+      return run_command(run, &argc, &argv);  // sets up per-rank logging itself
+    vfp::log::setup(0, log_level);
+    if (*synth_cmd)
+      return synth_command(synth);
+    if (*prep_cmd)
+      return preprocess_command(prep);
+    if (*sweep_cmd)
+      return sweep_command(sweep);
+    if (*report_cmd)
+      return report_command(report);
+  } catch (const vfp::Error& e) {
+    std::cerr << "vfp: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "vfp: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,104 @@
+// The subcommands that need no MPI: synth, preprocess, sweep, report.
+#include "commands.h"
+
+#include "core/core.h"
+#include "data/data.h"
+#include "log/log.h"
+#include "results/results.h"
+#include "sweep/sweep.h"
+#include "synth/synth.h"
+#include "tasks/tasks.h"
+
+#include <chrono>
+#include <iostream>
+#include <set>
+
+namespace vfp::runner {
+
+int synth_command(const SynthArgs& args) {
+  synth::SynthOptions o;
+  o.subjects = args.subjects;
+  o.out = args.out;
+  o.seed = args.seed;
+  o.event_rate = args.event_rate;
+  o.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto summary = synth::generate_cohort(o);
+  spdlog::info("wrote {} subjects ({} events, {:.1f} %) to {} in {:.1f} s", summary.subjects,
+               summary.events, 100.0 * summary.event_rate, summary.out.string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
+int preprocess_command(const PreprocessArgs& args) {
+  const auto sweep = sweep::load(args.config_file);
+  tasks::TaskContext ctx;
+  ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;
+  ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
+                                         : std::filesystem::path(args.cache_dir);
+  ctx.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
+  std::set<std::string> done;
+  for (const auto& cfg : sweep.configurations) {
+    auto row = tasks::run_preprocess(cfg.config, ctx);
+    if (done.insert(row["cache_key"].get<std::string>()).second)
+      std::cout << row["cache_file"].get<std::string>() << "  " << row["patches"] << " patches\n";
+  }
+  return 0;
+}
+
+int sweep_command(const SweepArgs& args) {
+  const auto sweep = sweep::load(args.sweep_file);
+  std::set<std::string> finished;
+  const auto dir = std::filesystem::path(args.results_root) / sweep.name;
+  if (std::filesystem::exists(dir / "results.jsonl"))
+    finished = results::ResultsStore(dir).finished_task_ids();
+  int done = 0;
+  for (const auto& t : sweep.tasks)
+    done += finished.count(t.id) ? 1 : 0;
+  if (args.json) {
+    nlohmann::json out = {{"name", sweep.name}, {"axes", sweep.axes}, {"done", done}};
+    for (const auto& c : sweep.configurations) {
+      nlohmann::json axes = nlohmann::json::array();
+      for (const auto& [k, v] : c.axes)
+        axes.push_back({k, v});
+      out["configurations"].push_back({{"id", c.id}, {"axes", axes}, {"config", config::to_json(c.config)}});
+    }
+    for (const auto& t : sweep.tasks)
+      out["tasks"].push_back({{"id", t.id},
+                              {"kind", "train_eval"},
+                              {"configuration", sweep.configurations[t.configuration].id},
+                              {"fold", t.fold},
+                              {"repeat", t.repeat},
+                              {"seed", t.seed},
+                              {"done", finished.count(t.id) > 0}});
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "sweep " << sweep.name << ": " << sweep.configurations.size() << " configuration"
+            << (sweep.configurations.size() == 1 ? "" : "s") << ", " << sweep.tasks.size()
+            << " train_eval tasks (" << done << " done)\n\nconfigurations:\n";
+  for (size_t i = 0; i < sweep.configurations.size(); ++i) {
+    const auto& c = sweep.configurations[i];
+    std::cout << "  [" << i << "] " << c.id;
+    for (const auto& [k, v] : c.axes)
+      std::cout << "  " << k << "=" << v;
+    std::cout << "\n";
+  }
+  std::cout << "\ntasks:\n";
+  for (const auto& t : sweep.tasks)
+    std::cout << "  " << t.id << "  train_eval  config " << t.configuration << "  repeat "
+              << t.repeat << "  fold " << t.fold << (finished.count(t.id) ? "  done" : "") << "\n";
+  return 0;
+}
+
+int report_command(const ReportArgs& args) {
+  const std::filesystem::path dir(args.sweep_dir);
+  if (!std::filesystem::exists(dir / "results.jsonl"))
+    throw InputError("no results in " + dir.string() + " (expected " +
+                     (dir / "results.jsonl").string() + ")");
+  const auto table = results::aggregate(results::ResultsStore(dir).rows());
+  std::cout << (args.format == "csv" ? results::to_csv(table) : results::to_markdown(table));
+  return 0;
+}
+
+}  // namespace vfp::runner

@@ -1,0 +1,154 @@
+#include "tasks/tasks.h"
+
+#include "core/core.h"
+#include "data/data.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "train/train.h"
+
+#include <chrono>
+#include <map>
+#include <sstream>
+
+namespace vfp::tasks {
+namespace {
+
+train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed, int threads) {
+  train::TrainOptions o;
+  o.arch = c.model.arch;
+  o.width = c.model.width;
+  o.dropout = c.model.dropout;
+  o.optimizer = c.train.optimizer;
+  o.lr = c.train.lr;
+  o.weight_decay = c.train.weight_decay;
+  o.batch_size = c.train.batch_size;
+  o.max_epochs = c.train.max_epochs;
+  o.patience = c.train.patience;
+  o.min_delta = c.train.min_delta;
+  o.augment = c.train.augment;
+  o.balanced_loss = c.train.balanced_loss;
+  o.aggregation = c.train.aggregation;
+  o.seed = seed;
+  o.threads = c.train.threads > 0 ? c.train.threads : threads;
+  return o;
+}
+
+}  // namespace
+
+nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
+                              const TaskContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& cfg = sweep.configurations.at(task.configuration);
+  const auto& c = cfg.config;
+  const auto task_dir = ctx.sweep_dir / "tasks" / task.id;
+  std::filesystem::create_directories(task_dir);
+  log::FileSinkGuard task_log((task_dir / "log.txt").string());
+  write_file_atomically(task_dir / "config.json",
+                        nlohmann::json{{"task_id", task.id},
+                                       {"config_id", cfg.id},
+                                       {"fold", task.fold},
+                                       {"repeat", task.repeat},
+                                       {"seed", task.seed},
+                                       {"config", config::to_json(c)}}
+                            .dump(2));
+
+  const auto subjects = data::read_cohort(c.cohort.csv);
+  const auto patches = data::load_or_build_cache(c, subjects, ctx.cache_dir, ctx.threads);
+
+  std::vector<int> labels;
+  std::map<std::string, int> index_of;
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    labels.push_back(subjects[i].event);
+    index_of[subjects[i].id] = static_cast<int>(i);
+  }
+  // Splits depend on the CV seed, repeat and fold only, so every configuration of a sweep is
+  // compared on the same subjects.
+  const auto folds = data::stratified_folds(labels, c.cv.folds, mix_seed(c.cv.seed + task.repeat));
+  std::vector<int> outer_train;
+  std::vector<int> outer_train_labels;
+  for (size_t i = 0; i < subjects.size(); ++i)
+    if (folds[i] != task.fold) {
+      outer_train.push_back(static_cast<int>(i));
+      outer_train_labels.push_back(labels[i]);
+    }
+  const auto held = data::stratified_holdout(
+      outer_train_labels, c.cv.val_fraction,
+      mix_seed(c.cv.seed ^ (std::uint64_t(task.repeat) << 32) ^ std::uint64_t(task.fold)));
+  std::vector<int> role(subjects.size(), 0);  // 0 train, 1 validation, 2 test
+  for (size_t k = 0; k < outer_train.size(); ++k)
+    role[outer_train[k]] = held[k] ? 1 : 0;
+  for (size_t i = 0; i < subjects.size(); ++i)
+    if (folds[i] == task.fold)
+      role[i] = 2;
+
+  train::FoldData fold;
+  fold.pixels = patches.pixels.data();
+  fold.height = patches.height;
+  fold.width = patches.width;
+  fold.subject_label = labels;
+  for (size_t p = 0; p < patches.size(); ++p) {
+    auto it = index_of.find(patches.subject_ids[p]);
+    if (it == index_of.end())
+      throw TaskError("cache holds subject " + patches.subject_ids[p] + " absent from " +
+                      c.cohort.csv.string());
+    fold.patch_subject.push_back(it->second);
+    auto& split = role[it->second] == 0 ? fold.train : role[it->second] == 1 ? fold.validation : fold.test;
+    split.push_back(static_cast<int>(p));
+  }
+  spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
+               fold.train.size(), fold.validation.size(), fold.test.size());
+
+  const auto options = options_for(c, task.seed, ctx.threads);
+  const auto outcome = train::fit_and_score(options, fold, [&](const train::EpochLog& e) {
+    spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f} ({:.1f} s)", task.id,
+                  e.epoch, e.train_loss, e.val_auroc, e.seconds);
+  });
+
+  std::vector<int> test_subjects;
+  std::vector<double> scores;
+  train::aggregate_by_subject(fold.patch_subject, fold.test, outcome.test_scores,
+                              c.train.aggregation, test_subjects, scores);
+  std::vector<int> test_labels;
+  std::ostringstream oof;
+  oof.precision(9);
+  oof << "subject_id,repeat,fold,score,label,age,bmi,event,time_years\n";
+  for (size_t k = 0; k < test_subjects.size(); ++k) {
+    const auto& s = subjects[test_subjects[k]];
+    test_labels.push_back(s.event);
+    oof << s.id << "," << task.repeat << "," << task.fold << "," << scores[k] << "," << s.event
+        << "," << s.age << "," << s.bmi << "," << s.event << "," << s.time_years << "\n";
+  }
+  write_file_atomically(task_dir / "oof.csv", oof.str());
+  std::ostringstream history;
+  history << "epoch,train_loss,val_auroc,seconds\n";
+  for (const auto& e : outcome.history)
+    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.seconds << "\n";
+  write_file_atomically(task_dir / "history.csv", history.str());
+
+  nlohmann::json axes = nlohmann::json::array();
+  for (const auto& [k, v] : cfg.axes)
+    axes.push_back({k, v});
+  int positives = 0;
+  for (int l : test_labels)
+    positives += l;
+  return {{"kind", "train_eval"},
+          {"task_id", task.id},
+          {"config_id", cfg.id},
+          {"config_index", task.configuration},
+          {"axes", axes},
+          {"fold", task.fold},
+          {"repeat", task.repeat},
+          {"expected_folds", c.cv.folds * c.cv.repeats},
+          {"seed", task.seed},
+          {"auroc", metrics::auroc(scores, test_labels)},
+          {"auprc", metrics::average_precision(scores, test_labels)},
+          {"n_test", test_subjects.size()},
+          {"n_test_positive", positives},
+          {"best_epoch", outcome.best_epoch},
+          {"epochs", outcome.epochs_run},
+          {"best_val_auroc", outcome.best_val_auroc},
+          {"threads", options.threads},
+          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
+}  // namespace vfp::tasks

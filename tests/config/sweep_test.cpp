@@ -1,0 +1,152 @@
+#include "sweep/sweep.h"
+
+#include "core/core.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kBase = R"(name: t
+cohort:
+  dir: cohort
+train:
+  lr: 0.001
+)";
+
+fs::path write_yaml(const std::string& name, const std::string& text) {
+  auto dir = fs::temp_directory_path() / ("vfp_sweep_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto path = dir / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    vfp::sweep::load(write_yaml("bad.yaml", yaml));
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(SweepExpansion, GridIsCartesianProductInFileOrder) {
+  auto sweep = vfp::sweep::load(write_yaml("grid.yaml", std::string(kBase) + R"(sweep:
+  grid:
+    train.lr: [1.0e-3, 1.0e-4]
+    train.batch_size: [8, 16, 32]
+)"));
+  ASSERT_EQ(sweep.configurations.size(), 6u);
+  EXPECT_EQ(sweep.tasks.size(), 6u * 4u);  // default 4 folds
+  EXPECT_EQ(sweep.axes, (std::vector<std::string>{"train.lr", "train.batch_size"}));
+  EXPECT_DOUBLE_EQ(sweep.configurations[0].config.train.lr, 1e-3);
+  EXPECT_EQ(sweep.configurations[0].config.train.batch_size, 8);
+  EXPECT_EQ(sweep.configurations[2].config.train.batch_size, 32);
+  EXPECT_DOUBLE_EQ(sweep.configurations[3].config.train.lr, 1e-4);
+  EXPECT_EQ(sweep.configurations[4].axes[1].second, "16");
+}
+
+TEST(SweepExpansion, IdsAreStableAndIndependentOfKeyOrder) {
+  auto a = vfp::sweep::load(write_yaml("a.yaml", R"(name: t
+cohort: {dir: c}
+train: {lr: 0.01, batch_size: 8}
+)"));
+  auto b = vfp::sweep::load(write_yaml("b.yaml", R"(train: {batch_size: 8, lr: 0.01}
+cohort: {dir: c}
+name: other-name
+)"));
+  EXPECT_EQ(a.configurations[0].id, b.configurations[0].id);
+  EXPECT_EQ(a.tasks[2].id, b.tasks[2].id);
+  EXPECT_EQ(a.tasks[2].seed, vfp::sweep::seed_from_id(a.tasks[2].id));
+  EXPECT_NE(a.tasks[1].id, a.tasks[2].id);
+}
+
+TEST(SweepExpansion, IdenticalConfigurationsAreDeduplicated) {
+  auto sweep = vfp::sweep::load(write_yaml("dup.yaml", std::string(kBase) + R"(sweep:
+  grid:
+    train.lr: [0.001, 1.0e-3, 0.002]
+)"));
+  EXPECT_EQ(sweep.configurations.size(), 2u);
+}
+
+TEST(SweepExpansion, RelativeCohortPathsResolveAgainstTheYamlFolder) {
+  auto path = write_yaml("rel.yaml", kBase);
+  auto sweep = vfp::sweep::load(path);
+  EXPECT_EQ(sweep.configurations[0].config.cohort.csv, path.parent_path() / "cohort" / "cohort.csv");
+  EXPECT_EQ(vfp::config::subject_path(sweep.configurations[0].config.cohort.images, "S7"),
+            path.parent_path() / "cohort" / "images" / "S7.nii.gz");
+}
+
+TEST(SweepErrors, UnknownKeyNamesFileLineAndSuggestion) {
+  auto msg = error_of("name: t\ncohort:\n  dir: c\ntrain:\n  lr: 0.1\n  batchsize: 4\n");
+  EXPECT_NE(msg.find("bad.yaml:6:14: train.batchsize: unknown key (did you mean "
+                     "'train.batch_size'?)"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(SweepErrors, WrongTypeAndRangeAreReportedTogether) {
+  auto msg = error_of("name: t\ncohort: {dir: c}\ntrain:\n  lr: fast\n  batch_size: 0\n");
+  EXPECT_NE(msg.find("2 problems"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.yaml:4:7: train.lr: expected a number, got 'fast'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.yaml:5:15: train.batch_size: value 0 is out of range [1, 4096]"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(SweepErrors, UnknownGridKeyNamesItsLine) {
+  auto msg = error_of(std::string(kBase) + "sweep:\n  grid:\n    train.rl: [1, 2]\n");
+  EXPECT_NE(msg.find("bad.yaml:8:5: sweep.grid.train.rl: unknown key (did you mean 'train.lr'?)"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(SweepErrors, BadGridValueNamesTheValueLine) {
+  auto msg = error_of(std::string(kBase) + "sweep:\n  grid:\n    train.optimizer: [adamw, adamx]\n");
+  EXPECT_NE(msg.find("bad.yaml:8:30: train.optimizer: 'adamx' is not one of: adamw, adam, sgd"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(SweepErrors, EmptyGridAxisIsAnError) {
+  auto msg = error_of(std::string(kBase) + "sweep:\n  grid:\n    train.lr: []\n");
+  EXPECT_NE(msg.find("sweep.grid.train.lr: expected a non-empty list"), std::string::npos) << msg;
+}
+
+TEST(SweepErrors, YamlSyntaxErrorNamesLine) {
+  auto msg = error_of("name: t\ntrain: {lr: [1, 2}\n");
+  EXPECT_NE(msg.find("bad.yaml:2:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("YAML syntax error"), std::string::npos) << msg;
+}
+
+TEST(SweepErrors, MissingFileIsNamed) {
+  try {
+    vfp::sweep::load("/no/such/sweep.yaml");
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_STREQ(e.what(), "config file not found: /no/such/sweep.yaml");
+  }
+}
+
+TEST(SweepErrors, MissingNameAndCohortAreRequired) {
+  auto msg = error_of("train: {lr: 0.1}\n");
+  EXPECT_NE(msg.find("name: missing required key"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cohort: missing required key 'cohort.dir'"), std::string::npos) << msg;
+}
+
+TEST(SweepErrors, SweepNameCannotEscapeTheResultsFolder) {
+  auto msg = error_of("name: ../evil\ncohort: {dir: c}\n");
+  EXPECT_NE(msg.find("bad.yaml:1:7: name: a sweep name is 1-64 letters"), std::string::npos) << msg;
+}
+
+TEST(DidYouMean, SuggestsOnlyCloseKeys) {
+  EXPECT_EQ(vfp::config::did_you_mean("train.lr", {"train.lr", "model.arch"}),
+            "did you mean 'train.lr'?");
+  EXPECT_EQ(vfp::config::did_you_mean("completely.other", {"train.lr"}), "");
+}

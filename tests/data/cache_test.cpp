@@ -1,0 +1,95 @@
+// The HDF5 patch cache: round trip, verification, corruption detection.
+#include "data/data.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+vfp::data::PatchSet sample_patches() {
+  vfp::data::PatchSet p;
+  p.height = 5;
+  p.width = 4;
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < 20; ++k)
+      p.pixels.push_back(0.01F * float(k + 20 * i));
+    p.subject_ids.push_back("S" + std::to_string(i));
+    p.vertebrae.push_back(20 + i % 2);
+  }
+  return p;
+}
+
+fs::path temp_file(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("vfp_cache_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+}  // namespace
+
+TEST(Cache, RoundTripKeepsEveryPatchAndLabel) {
+  auto file = temp_file("rt.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k1", "{\"x\":1}");
+  auto out = vfp::data::read_cache(file, "k1");
+  EXPECT_EQ(out.height, 5);
+  EXPECT_EQ(out.width, 4);
+  EXPECT_EQ(out.pixels, in.pixels);
+  EXPECT_EQ(out.subject_ids, in.subject_ids);
+  EXPECT_EQ(out.vertebrae, in.vertebrae);
+  // No temporary file is left beside it.
+  int entries = 0;
+  for (auto& e : fs::directory_iterator(file.parent_path()))
+    entries += e.path().filename().string().rfind("rt.h5", 0) == 0;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(Cache, IsReadableWithH5ls) {
+  auto file = temp_file("ls.h5");
+  vfp::data::write_cache(file, sample_patches(), "k", "{}");
+  const auto listing = temp_file("ls.txt");
+  ASSERT_EQ(std::system(("h5ls " + file.string() + " > " + listing.string()).c_str()), 0);
+  std::ifstream in(listing);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("patches"), std::string::npos) << text;
+  EXPECT_NE(text.find("{3, 5, 4}"), std::string::npos) << text;
+  EXPECT_NE(text.find("subject_id"), std::string::npos) << text;
+}
+
+TEST(Cache, WrongKeyIsRejected) {
+  auto file = temp_file("key.h5");
+  vfp::data::write_cache(file, sample_patches(), "k1", "{}");
+  EXPECT_THROW(vfp::data::read_cache(file, "k2"), vfp::data::CacheError);
+}
+
+TEST(Cache, FlippedByteInAPatchIsDetected) {
+  auto file = temp_file("flip.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}");
+  // Find the bytes of patch 1 (contiguous float32 in its own chunk) and flip one.
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  std::string needle(reinterpret_cast<const char*>(in.patch(1)), 20 * sizeof(float));
+  auto pos = bytes.find(needle);
+  ASSERT_NE(pos, std::string::npos);
+  f.seekp(static_cast<std::streamoff>(pos + 7));
+  f.put(static_cast<char>(bytes[pos + 7] ^ 0x40));
+  f.close();
+  try {
+    vfp::data::read_cache(file, "k");
+    FAIL();
+  } catch (const vfp::data::CacheError& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch in patch 1 (subject S1)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Cache, TruncatedFileIsDetected) {
+  auto file = temp_file("trunc.h5");
+  vfp::data::write_cache(file, sample_patches(), "k", "{}");
+  fs::resize_file(file, fs::file_size(file) / 2);
+  EXPECT_THROW(vfp::data::read_cache(file, "k"), vfp::data::CacheError);
+}

@@ -1,0 +1,153 @@
+#include "data/data.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path write_csv(const std::string& text) {
+  static int n = 0;
+  auto dir = fs::temp_directory_path() / ("vfp_cohort_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto path = dir / ("c" + std::to_string(n++) + ".csv");
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+std::string error_of(const std::string& text, fs::path* where = nullptr) {
+  auto path = write_csv(text);
+  if (where)
+    *where = path;
+  try {
+    vfp::data::read_cohort(path);
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(Cohort, ReadsRowsWithBomCrlfAndAnyColumnOrder) {
+  auto path = write_csv("\xEF\xBB\xBFsite,subject_id,age,bmi,event,time_years\r\n"
+                        "A,S1,70.5,25.1,0,10\r\nB,\"S,2\",80,30,1,3.25\r\n");
+  auto s = vfp::data::read_cohort(path);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].id, "S,2");
+  EXPECT_EQ(s[1].event, 1);
+  EXPECT_DOUBLE_EQ(s[1].time_years, 3.25);
+  EXPECT_EQ(s[0].site, "A");
+  EXPECT_EQ(s[1].line, 3);
+}
+
+TEST(Cohort, MissingColumnIsNamed) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,event,time_years\nS1,70,0,10\n", &p);
+  EXPECT_EQ(msg, p.string() + ":1: missing column 'bmi' (expected "
+                              "subject_id,age,bmi,event,time_years[,site])");
+}
+
+TEST(Cohort, DuplicateIdNamesTheLine) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,70,25,0,10\nS1,71,25,0,10\n", &p);
+  EXPECT_EQ(msg, p.string() + ":3: duplicate subject_id 'S1'");
+}
+
+TEST(Cohort, NonNumericAgeNamesRowColumnAndSubject) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,old,25,0,10\n", &p);
+  EXPECT_EQ(msg, p.string() + ":2: column 'age' of subject S1: expected a number, got 'old'");
+}
+
+TEST(Cohort, EventMustBeZeroOrOne) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,70,25,2,10\n", &p);
+  EXPECT_EQ(msg, p.string() + ":2: column 'event' of subject S1: expected 0 or 1, got '2'");
+}
+
+TEST(Cohort, NegativeTimeIsRejected) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,70,25,0,-1\n", &p);
+  EXPECT_EQ(msg, p.string() + ":2: column 'time_years' of subject S1: value -1 is out of range [0, 200]");
+}
+
+TEST(Cohort, MissingCellCountIsReported) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,70,25,0\n", &p);
+  EXPECT_EQ(msg, p.string() + ":2: expected 5 cells, found 4");
+}
+
+TEST(Cohort, MissingFileIsNamed) {
+  try {
+    vfp::data::read_cohort("/nope/cohort.csv");
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_STREQ(e.what(), "cohort table not found: /nope/cohort.csv");
+  }
+}
+
+TEST(Centroids, ReadsVerseListWithDirectionAndSkipsNaN) {
+  auto path = write_csv(R"([{"direction": ["P","I","R"]},
+    {"label": 20, "X": 10.5, "Y": 20, "Z": 30},
+    {"label": 21, "X": NaN, "Y": 1, "Z": 2},
+    {"label": 22, "X": "NaN", "Y": 1, "Z": 2}])");
+  auto c = vfp::data::read_verse_centroids(path);
+  ASSERT_TRUE(c.axis_codes.has_value());
+  EXPECT_EQ((*c.axis_codes)[0], 'P');
+  EXPECT_EQ((*c.axis_codes)[2], 'R');
+  ASSERT_EQ(c.centroids.size(), 1u);
+  EXPECT_EQ(c.centroids[0].label, 20);
+  EXPECT_DOUBLE_EQ(c.centroids[0].xyz[0], 10.5);
+}
+
+TEST(Centroids, BadAxisCodeIsNamed) {
+  auto path = write_csv(R"([{"direction": ["P","I","Q"]}])");
+  try {
+    vfp::data::read_verse_centroids(path);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path.string() + ": entry 0: axis code \"Q\" is not one of L R A P S I");
+  }
+}
+
+TEST(VertebraNames, FollowVerseNumbering) {
+  EXPECT_EQ(vfp::data::vertebra_label("L1"), 20);
+  EXPECT_EQ(vfp::data::vertebra_label("L2"), 21);
+  EXPECT_EQ(vfp::data::vertebra_label("T12"), 19);
+  EXPECT_EQ(vfp::data::vertebra_name(21), "L2");
+  EXPECT_THROW(vfp::data::vertebra_label("X9"), vfp::InputError);
+}
+
+TEST(Folds, AreStratifiedBalancedAndSeeded) {
+  std::vector<int> labels(103, 0);
+  for (int i = 0; i < 17; ++i)
+    labels[i * 6] = 1;
+  auto f = vfp::data::stratified_folds(labels, 4, 7);
+  int size[4] = {}, pos[4] = {};
+  for (size_t i = 0; i < labels.size(); ++i) {
+    ++size[f[i]];
+    pos[f[i]] += labels[i];
+  }
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_NEAR(size[k], 103 / 4.0, 1.0);
+    EXPECT_NEAR(pos[k], 17 / 4.0, 1.0);
+  }
+  EXPECT_EQ(f, vfp::data::stratified_folds(labels, 4, 7));
+  EXPECT_NE(f, vfp::data::stratified_folds(labels, 4, 8));
+}
+
+TEST(Holdout, TakesTheFractionOfEachClass) {
+  std::vector<int> labels(100, 0);
+  for (int i = 0; i < 20; ++i)
+    labels[i] = 1;
+  auto held = vfp::data::stratified_holdout(labels, 0.25, 3);
+  int n = 0, pos = 0;
+  for (size_t i = 0; i < held.size(); ++i)
+    if (held[i]) {
+      ++n;
+      pos += labels[i];
+    }
+  EXPECT_EQ(n, 25);
+  EXPECT_EQ(pos, 5);
+}

@@ -1,0 +1,211 @@
+// Preprocessing through real ITK I/O on tiny phantoms built here.
+#include "data/data.h"
+
+#include <gtest/gtest.h>
+#include <itkImage.h>
+#include <itkImageFileWriter.h>
+#include <itkImageRegionIteratorWithIndex.h>
+
+#include <cmath>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using Image = itk::Image<short, 3>;
+
+namespace {
+
+fs::path temp_dir() {
+  auto dir = fs::temp_directory_path() / ("vfp_preprocess_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+/// HU of the phantom at a physical LPS point: a 600 HU box (x < 0 half at 200 HU) around
+/// (10, -5, 20) in soft tissue (40 HU) — asymmetric so flips would show.
+short phantom_hu(const Image::PointType& p) {
+  const double dx = p[0] - 10, dy = p[1] + 5, dz = p[2] - 20;
+  if (std::abs(dx) < 8 && std::abs(dy) < 6 && std::abs(dz) < 10)
+    return dx < 0 ? 200 : 600;
+  return 40;
+}
+
+/// Writes the phantom with the given direction (LPS cosines) and returns the image.
+Image::Pointer write_phantom(const fs::path& path, const Image::DirectionType& direction) {
+  auto image = Image::New();
+  Image::SizeType size;
+  size[0] = 30;
+  size[1] = 28;
+  size[2] = 24;
+  image->SetRegions(Image::RegionType(size));
+  const double spacing[3] = {1.5, 1.5, 2.0};
+  image->SetSpacing(spacing);
+  image->SetDirection(direction);
+  // Place the origin so the volume covers the same physical box whatever the orientation.
+  Image::PointType origin;
+  for (int a = 0; a < 3; ++a) {
+    double lo = 0;
+    for (int i = 0; i < 3; ++i)
+      lo += std::min(0.0, direction[a][i] * (size[i] - 1) * spacing[i]);
+    origin[a] = (a == 0 ? -12.0 : a == 1 ? -26.0 : -4.0) - lo;
+  }
+  image->SetOrigin(origin);
+  image->Allocate();
+  itk::ImageRegionIteratorWithIndex<Image> it(image, image->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it) {
+    Image::PointType p;
+    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
+    it.Set(phantom_hu(p));
+  }
+  auto writer = itk::ImageFileWriter<Image>::New();
+  writer->SetFileName(path.string());
+  writer->SetInput(image);
+  writer->SetUseCompression(true);
+  writer->Update();
+  return image;
+}
+
+/// Centroid JSON of physical point (10, -5, 20) in the image's voxel frame.
+void write_centroid(const fs::path& path, const Image* image, const std::string& codes) {
+  Image::PointType p;
+  p[0] = 10;
+  p[1] = -5;
+  p[2] = 20;
+  itk::ContinuousIndex<double, 3> idx;
+  image->TransformPhysicalPointToContinuousIndex(p, idx);
+  std::ofstream(path) << "[{\"direction\": [\"" << codes[0] << "\",\"" << codes[1] << "\",\""
+                      << codes[2] << "\"]}, {\"label\": 20, \"X\": " << idx[0]
+                      << ", \"Y\": " << idx[1] << ", \"Z\": " << idx[2] << "}]";
+}
+
+vfp::config::PreprocessConfig small_params() {
+  vfp::config::PreprocessConfig p;
+  p.patch_mm = 21;
+  p.slab_mm = 5;
+  p.vertebrae = {"L1"};
+  return p;
+}
+
+}  // namespace
+
+TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
+  // 3³ cube, HU = 100·x along L-R: the sagittal AIP over the central slice is x = 1 → 100 HU.
+  std::vector<float> cube(27);
+  for (int z = 0; z < 3; ++z)
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 3; ++x)
+        cube[(z * 3 + y) * 3 + x] = 100.0F * x + (z == 2 ? 1000.0F : 0.0F);
+  vfp::config::PreprocessConfig p;
+  p.hu_min = 0;
+  p.hu_max = 1000;
+  p.spacing_mm = 1;
+  p.slab_mm = 1;
+  int h = 0, w = 0;
+  auto out = vfp::data::project_cube(cube, 3, p, h, w);
+  ASSERT_EQ(h, 3);
+  EXPECT_FLOAT_EQ(out[2 * 3 + 0], 0.1F);  // bottom row = inferior (z = 0)
+  EXPECT_FLOAT_EQ(out[0 * 3 + 0], 1.0F);  // top row = superior (z = 2), clipped at hu_max
+  p.slab_mm = 3;
+  out = vfp::data::project_cube(cube, 3, p, h, w);
+  EXPECT_FLOAT_EQ(out[2 * 3 + 1], (0.0F + 0.1F + 0.2F) / 3);
+  p.projection = "mip";
+  out = vfp::data::project_cube(cube, 3, p, h, w);
+  EXPECT_FLOAT_EQ(out[2 * 3 + 1], 0.2F);
+  p.projection = "aip";
+  p.axis = "axial";  // along z: mean of 0, 0, 1000+ → (0.1·x·2 + 1)/3 at column x
+  out = vfp::data::project_cube(cube, 3, p, h, w);
+  EXPECT_FLOAT_EQ(out[0 * 3 + 1], (0.1F + 0.1F + 1.0F) / 3);
+}
+
+TEST(Preprocess, SamePhantomInLpsAndRasGivesTheSamePatch) {
+  auto dir = temp_dir();
+  Image::DirectionType lps, ras;
+  lps.SetIdentity();
+  ras.SetIdentity();
+  ras[0][0] = -1;
+  ras[1][1] = -1;
+  auto a = write_phantom(dir / "lps.nii.gz", lps);
+  auto b = write_phantom(dir / "ras.nii.gz", ras);
+  write_centroid(dir / "lps.json", a.GetPointer(), "LPS");
+  write_centroid(dir / "ras.json", b.GetPointer(), "RAS");
+  vfp::data::PatchSet pa, pb;
+  vfp::data::preprocess_subject("A", dir / "lps.nii.gz", dir / "lps.json", small_params(), pa);
+  vfp::data::preprocess_subject("B", dir / "ras.nii.gz", dir / "ras.json", small_params(), pb);
+  ASSERT_EQ(pa.size(), 1u);
+  ASSERT_EQ(pa.pixels.size(), pb.pixels.size());
+  for (size_t i = 0; i < pa.pixels.size(); ++i)
+    ASSERT_NEAR(pa.pixels[i], pb.pixels[i], 1e-5) << "pixel " << i;
+  // Sagittal AIP over the 5 mm slab at x = 8..12 mm: box at 600 HU → (600+100)/1100 in the
+  // patch centre; soft tissue (40 HU) → 140/1100 in the corner.
+  const int n = pa.height;
+  EXPECT_NEAR(pa.pixels[(n / 2) * n + n / 2], 700.0 / 1100.0, 1e-4);
+  EXPECT_NEAR(pa.pixels[0], 140.0 / 1100.0, 1e-4);
+}
+
+TEST(Preprocess, CentroidInAnotherAxisFrameIsConverted) {
+  auto dir = temp_dir();
+  Image::DirectionType lps;
+  lps.SetIdentity();
+  auto a = write_phantom(dir / "frame.nii.gz", lps);
+  write_centroid(dir / "frame_lps.json", a.GetPointer(), "LPS");
+  // The same point given in an R,A,I voxel frame of the same grid.
+  Image::PointType p;
+  p[0] = 10;
+  p[1] = -5;
+  p[2] = 20;
+  itk::ContinuousIndex<double, 3> idx;
+  a->TransformPhysicalPointToContinuousIndex(p, idx);
+  const auto size = a->GetLargestPossibleRegion().GetSize();
+  std::ofstream(dir / "frame_rai.json")
+      << "[{\"direction\": [\"R\",\"A\",\"I\"]}, {\"label\": 20, \"X\": " << size[0] - 1 - idx[0]
+      << ", \"Y\": " << size[1] - 1 - idx[1] << ", \"Z\": " << size[2] - 1 - idx[2] << "}]";
+  vfp::data::PatchSet x, y;
+  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_lps.json", small_params(), x);
+  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_rai.json", small_params(), y);
+  for (size_t i = 0; i < x.pixels.size(); ++i)
+    ASSERT_NEAR(x.pixels[i], y.pixels[i], 1e-5);
+}
+
+TEST(Preprocess, MissingImageNamesSubjectAndPath) {
+  auto dir = temp_dir();
+  std::ofstream(dir / "c.json") << "[{\"label\": 20, \"X\": 1, \"Y\": 1, \"Z\": 1}]";
+  vfp::data::PatchSet out;
+  try {
+    vfp::data::preprocess_subject("S0042", dir / "none.nii.gz", dir / "c.json", small_params(), out);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "subject S0042: image not found: " + (dir / "none.nii.gz").string());
+  }
+}
+
+TEST(Preprocess, MissingVertebraNamesSubjectAndLabel) {
+  auto dir = temp_dir();
+  Image::DirectionType lps;
+  lps.SetIdentity();
+  write_phantom(dir / "mv.nii.gz", lps);
+  std::ofstream(dir / "mv.json") << "[{\"label\": 21, \"X\": 1, \"Y\": 1, \"Z\": 1}]";
+  vfp::data::PatchSet out;
+  try {
+    vfp::data::preprocess_subject("S7", dir / "mv.nii.gz", dir / "mv.json", small_params(), out);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "subject S7: no centroid for L1 (label 20) in " + (dir / "mv.json").string());
+  }
+}
+
+TEST(Preprocess, UnreadableImageNamesSubject) {
+  auto dir = temp_dir();
+  std::ofstream(dir / "broken.nii.gz") << "not an image";
+  std::ofstream(dir / "b.json") << "[{\"label\": 20, \"X\": 1, \"Y\": 1, \"Z\": 1}]";
+  vfp::data::PatchSet out;
+  try {
+    vfp::data::preprocess_subject("S9", dir / "broken.nii.gz", dir / "b.json", small_params(), out);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("subject S9: cannot read image " +
+                                              (dir / "broken.nii.gz").string(), 0),
+              0u)
+        << e.what();
+  }
+}

@@ -1,0 +1,189 @@
+// End to end: `vfp synth` writes a tiny cohort, `mpirun -np 2 vfp run` runs a tiny sweep,
+// and the table, the results rows and the error paths are checked.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Output {
+  int code = -1;
+  std::string text;
+};
+
+/// Runs a shell command, capturing stdout and stderr together.
+Output run(const std::string& command) {
+  Output out;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
+    out.text.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string mpirun(int ranks) {
+  return std::string(VFP_MPIEXEC) + " --allow-run-as-root --oversubscribe --bind-to none -np " +
+         std::to_string(ranks) + " " + VFP_BIN;
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// One tiny cohort and sweep shared by the tests (synth is the slow part).
+class TinySweep : public ::testing::Test {
+protected:
+  static fs::path dir;
+  static void SetUpTestSuite() {
+    dir = fs::temp_directory_path() / ("vfp_integration_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto synth = run(std::string(VFP_BIN) + " synth --subjects 40 --event-rate 0.3 --seed 3 --out " +
+                     (dir / "cohort").string());
+    ASSERT_EQ(synth.code, 0) << synth.text;
+    std::ofstream(dir / "tiny.yaml") << R"(name: tiny
+cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4}
+train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003}
+sweep:
+  grid:
+    train.lr: [3.0e-3, 1.0e-3]
+)";
+  }
+  static std::string in_dir() { return "cd " + dir.string() + " && "; }
+};
+fs::path TinySweep::dir;
+
+std::vector<nlohmann::json> rows_of(const fs::path& file) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line))
+    rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+}  // namespace
+
+TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
+  auto out = run(in_dir() + mpirun(2) + " run tiny.yaml");
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto rows = rows_of(dir / "results" / "tiny" / "results.jsonl");
+  ASSERT_EQ(rows.size(), 4u) << out.text;  // 2 configurations × 2 folds
+  std::set<std::string> tasks;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r["status"], "ok");
+    EXPECT_EQ(r["rank"], 1);  // rank 0 coordinates, rank 1 works
+    EXPECT_GE(r["auroc"].get<double>(), 0.0);
+    EXPECT_LE(r["auroc"].get<double>(), 1.0);
+    EXPECT_EQ(r["n_test"], 20);
+    tasks.insert(r["task_id"].get<std::string>());
+    EXPECT_TRUE(fs::exists(dir / "results" / "tiny" / "tasks" / r["task_id"].get<std::string>() /
+                           "oof.csv"));
+  }
+  EXPECT_EQ(tasks.size(), 4u);
+  // The table: header, separator, one row per learning rate, each with 2/2 folds.
+  const auto table = read(dir / "results" / "tiny" / "report" / "table.md");
+  EXPECT_NE(table.find("| train.lr | AUROC (%) | AUPRC (AP, %) | folds |"), std::string::npos);
+  EXPECT_NE(table.find("| 3.0e-3 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 1.0e-3 |"), std::string::npos) << table;
+  int full_rows = 0;
+  for (size_t p = table.find("| 2/2 |"); p != std::string::npos; p = table.find("| 2/2 |", p + 1))
+    ++full_rows;
+  EXPECT_EQ(full_rows, 2) << table;
+  EXPECT_NE(out.text.find("| 3.0e-3 |"), std::string::npos) << "table printed on stdout";
+  EXPECT_NE(out.text.find("[rank 1]"), std::string::npos) << "log lines carry the rank";
+
+  // Run again: everything is done, nothing is repeated.
+  auto again = run(in_dir() + mpirun(2) + " run tiny.yaml");
+  ASSERT_EQ(again.code, 0) << again.text;
+  EXPECT_NE(again.text.find("0 tasks run, 4 skipped"), std::string::npos) << again.text;
+  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u);
+
+  // `vfp report` reprints the same table.
+  auto report = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string());
+  ASSERT_EQ(report.code, 0) << report.text;
+  EXPECT_EQ(report.text, table);
+}
+
+TEST_F(TinySweep, OneRankAloneGivesTheSameNumbers) {
+  // Task seeds come from task ids, not ranks: a single process reproduces 2-rank results.
+  auto two = run(in_dir() + mpirun(2) + " run tiny.yaml --results-root r2");
+  ASSERT_EQ(two.code, 0) << two.text;
+  auto one = run(in_dir() + VFP_BIN + " run tiny.yaml --results-root r1");
+  ASSERT_EQ(one.code, 0) << one.text;
+  auto by_task = [](const fs::path& f) {
+    std::map<std::string, double> m;
+    for (const auto& r : rows_of(f))
+      m[r["task_id"]] = r["auroc"].get<double>() + 10 * r["auprc"].get<double>();
+    return m;
+  };
+  EXPECT_EQ(by_task(dir / "r1" / "tiny" / "results.jsonl"),
+            by_task(dir / "r2" / "tiny" / "results.jsonl"));
+}
+
+TEST_F(TinySweep, ThreeRanksShareTheWork) {
+  auto out = run(in_dir() + mpirun(3) + " run tiny.yaml --results-root r3");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_EQ(rows_of(dir / "r3" / "tiny" / "results.jsonl").size(), 4u);
+}
+
+TEST_F(TinySweep, MissingConfigFileIsAnError) {
+  auto out = run(in_dir() + mpirun(2) + " run nope.yaml");
+  EXPECT_NE(out.code, 0);
+  EXPECT_NE(out.text.find("vfp: error: config file not found: nope.yaml"), std::string::npos)
+      << out.text;
+}
+
+TEST_F(TinySweep, UnknownKeyIsNamedWithItsLine) {
+  std::ofstream(dir / "typo.yaml") << "name: typo\ncohort: {dir: cohort}\ntrain:\n  learning_rate: 0.1\n";
+  auto out = run(in_dir() + mpirun(2) + " run typo.yaml");
+  EXPECT_NE(out.code, 0);
+  EXPECT_NE(out.text.find("typo.yaml:4:18: train.learning_rate: unknown key"), std::string::npos)
+      << out.text;
+}
+
+TEST_F(TinySweep, MissingImageFailsNamingTheSubject) {
+  fs::create_directories(dir / "holey");
+  fs::copy(dir / "cohort", dir / "holey", fs::copy_options::recursive | fs::copy_options::skip_existing);
+  fs::remove(dir / "holey" / "images" / "S0007.nii.gz");
+  std::ofstream(dir / "holey.yaml") << "name: holey\ncohort: {dir: holey}\ncv: {folds: 2}\n"
+                                       "preprocess: {patch_mm: 31, slab_mm: 15}\n";
+  auto out = run(in_dir() + mpirun(2) + " run holey.yaml --retries 0");
+  EXPECT_NE(out.code, 0);
+  EXPECT_NE(out.text.find("subject S0007: image not found: "), std::string::npos) << out.text;
+  // Every train task is recorded as failed with the reason; nothing pretends to have run.
+  for (const auto& r : rows_of(dir / "results" / "holey" / "results.jsonl")) {
+    EXPECT_EQ(r["status"], "failed");
+    EXPECT_NE(r["reason"].get<std::string>().find("S0007"), std::string::npos);
+  }
+}
+
+TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
+  auto version = run(std::string(VFP_BIN) + " --version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_EQ(version.text.rfind("vfp 0.", 0), 0u) << version.text;
+  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report"}) {
+    auto help = run(std::string(VFP_BIN) + " " + sub + " --help");
+    EXPECT_EQ(help.code, 0) << sub;
+    EXPECT_NE(help.text.find("Usage"), std::string::npos) << sub << ": " << help.text;
+  }
+  auto bad = run(std::string(VFP_BIN) + " synth --subjects 0 --out /tmp/x");
+  EXPECT_NE(bad.code, 0);
+}

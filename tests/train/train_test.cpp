@@ -1,0 +1,153 @@
+// lib/models and lib/train: the only test file that compiles torch headers.
+#include "core/core.h"
+#include "models/models.h"
+#include "train/train.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace {
+
+/// n subjects, 2 patches each; positives have a brighter disc in the centre.
+struct Toy {
+  std::vector<float> pixels;
+  vfp::train::FoldData data;
+};
+
+Toy make_toy(int subjects, int size, std::uint64_t seed) {
+  Toy t;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> noise(0.0F, 0.05F);
+  for (int s = 0; s < subjects; ++s) {
+    const int label = s % 4 == 0;
+    t.data.subject_label.push_back(label);
+    for (int v = 0; v < 2; ++v) {
+      for (int r = 0; r < size; ++r)
+        for (int c = 0; c < size; ++c) {
+          const float d = std::hypot(r - size / 2.0F, c - size / 2.0F);
+          t.pixels.push_back((d < size / 4.0F ? (label ? 0.7F : 0.4F) : 0.2F) + noise(rng));
+        }
+      const int p = static_cast<int>(t.data.patch_subject.size());
+      t.data.patch_subject.push_back(s);
+      (s % 5 == 0 ? t.data.validation : s % 5 == 1 ? t.data.test : t.data.train).push_back(p);
+    }
+  }
+  t.data.pixels = t.pixels.data();
+  t.data.height = t.data.width = size;
+  return t;
+}
+
+vfp::train::TrainOptions quick_options() {
+  vfp::train::TrainOptions o;
+  o.width = 4;
+  o.lr = 3e-3;
+  o.batch_size = 16;
+  o.max_epochs = 8;
+  o.patience = 8;
+  o.seed = 11;
+  o.threads = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST(FNet, ParameterCountFollowsItsLayerFormula) {
+  // conv weights 9·(1·16 + 16·32 + 32·64 + 64·128) = 96,912; batch-norm affine
+  // 2·(16+32+64+128) = 480; head 128 + 1 = 129: 97,521 in all.
+  vfp::models::ModelSpec spec;
+  auto model = vfp::models::make_model(spec);
+  EXPECT_EQ(vfp::models::parameter_count(*model), 97521);
+  auto out = model->forward(torch::zeros({2, 1, 47, 47}));
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(model->layer_groups().size(), 5u);
+  EXPECT_EQ(model->layer_groups().back().first, "head");
+}
+
+TEST(Registry, UnknownArchitectureListsKnownOnes) {
+  vfp::models::ModelSpec spec;
+  spec.arch = "resnet999";
+  try {
+    vfp::models::make_model(spec);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_STREQ(e.what(), "unknown model architecture 'resnet999' (known: fnet)");
+  }
+}
+
+TEST(Trainer, LearnsASeparableToyTaskAndIsDeterministic) {
+  auto toy = make_toy(80, 16, 5);
+  auto a = vfp::train::fit_and_score(quick_options(), toy.data);
+  std::vector<int> subjects;
+  std::vector<double> scores;
+  vfp::train::aggregate_by_subject(toy.data.patch_subject, toy.data.test, a.test_scores, "max",
+                                   subjects, scores);
+  double pos = 0, neg = 0;
+  int np = 0, nn = 0;
+  for (size_t k = 0; k < subjects.size(); ++k)
+    (toy.data.subject_label[subjects[k]] ? (pos += scores[k], ++np) : (neg += scores[k], ++nn));
+  EXPECT_GT(a.best_val_auroc, 0.95);
+  EXPECT_GT(pos / np, neg / nn + 0.2);
+  auto b = vfp::train::fit_and_score(quick_options(), toy.data);
+  EXPECT_EQ(a.test_scores, b.test_scores);
+  EXPECT_EQ(a.best_epoch, b.best_epoch);
+}
+
+TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
+  auto toy = make_toy(40, 12, 6);
+  auto o = quick_options();
+  o.max_epochs = 6;
+  o.patience = 2;
+  auto r = vfp::train::fit_and_score(o, toy.data);
+  ASSERT_GE(r.best_epoch, 1);
+  double best = -1;
+  for (const auto& e : r.history)
+    best = std::max(best, e.val_auroc);
+  EXPECT_DOUBLE_EQ(r.best_val_auroc, best);
+  EXPECT_LE(r.epochs_run, r.best_epoch + o.patience);
+}
+
+TEST(Trainer, NanLossFailsTheTaskWithAReason) {
+  auto toy = make_toy(20, 8, 7);
+  std::fill(toy.pixels.begin(), toy.pixels.end(), std::numeric_limits<float>::quiet_NaN());
+  try {
+    vfp::train::fit_and_score(quick_options(), toy.data);
+    FAIL();
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("training loss became nan at epoch 1"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Trainer, ValidationWithoutPositivesFailsClearly) {
+  auto toy = make_toy(20, 8, 8);
+  toy.data.validation.clear();
+  for (int p : toy.data.train)
+    if (!toy.data.subject_label[toy.data.patch_subject[p]])
+      toy.data.validation.push_back(p);
+  try {
+    vfp::train::fit_and_score(quick_options(), toy.data);
+    FAIL();
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("the validation split has no positive subjects"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Aggregation, MaxAndMeanOverASubjectsPatches) {
+  std::vector<int> patch_subject{0, 0, 1, 1};
+  std::vector<int> subjects;
+  std::vector<double> scores;
+  vfp::train::aggregate_by_subject(patch_subject, {0, 1, 2, 3}, {0.2F, 0.6F, 0.5F, 0.1F}, "max",
+                                   subjects, scores);
+  EXPECT_EQ(subjects, (std::vector<int>{0, 1}));
+  EXPECT_NEAR(scores[0], 0.6, 1e-7);
+  EXPECT_NEAR(scores[1], 0.5, 1e-7);
+  vfp::train::aggregate_by_subject(patch_subject, {0, 1, 2, 3}, {0.2F, 0.6F, 0.5F, 0.1F}, "mean",
+                                   subjects, scores);
+  EXPECT_NEAR(scores[0], 0.4, 1e-7);
+  EXPECT_NEAR(scores[1], 0.3, 1e-7);
+}
