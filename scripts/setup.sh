@@ -10,6 +10,8 @@ packages=(
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libinsighttoolkit5-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
   nlohmann-json3-dev
+  # silences ITK's CMake warnings about GDCM's command-line tools
+  libgdcm-tools
 )
 
 missing=()

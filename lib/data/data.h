@@ -60,6 +60,10 @@ struct PatchSet {
   const float* patch(std::size_t i) const { return pixels.data() + i * height * width; }
 };
 
+/// Registers ITK's readers and writers for NIfTI, MetaImage, NRRD and DICOM (GDCM); idempotent.
+/// (ITK's CMake "use file" would generate this; vfp keeps ITK on one target instead.)
+void register_image_formats();
+
 /// Preprocesses one subject: read the CT with ITK, resample a cube around each requested
 /// vertebra to the target spacing in physical (LPS) space, clip and scale HU, project the
 /// central slab. Appends to `out`. Errors name the subject and file.

@@ -2,12 +2,17 @@
 
 #include "core/core.h"
 
+#include <itkGDCMImageIOFactory.h>
 #include <itkImage.h>
+#include <itkMetaImageIOFactory.h>
+#include <itkNiftiImageIOFactory.h>
+#include <itkNrrdImageIOFactory.h>
 #include <itkImageFileReader.h>
 #include <itkLinearInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
 
 #include <atomic>
+#include <mutex>
 #include <cmath>
 #include <thread>
 
@@ -17,6 +22,7 @@ namespace {
 using Image = itk::Image<float, 3>;
 
 Image::Pointer read_ct(const std::string& subject, const std::filesystem::path& path) {
+  register_image_formats();
   if (!std::filesystem::exists(path))
     throw InputError("subject " + subject + ": image not found: " + path.string());
   auto reader = itk::ImageFileReader<Image>::New();
@@ -95,6 +101,16 @@ std::vector<float> resample_cube(const Image* image, const Image::PointType& cen
 }
 
 }  // namespace
+
+void register_image_formats() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    itk::NiftiImageIOFactory::RegisterOneFactory();
+    itk::MetaImageIOFactory::RegisterOneFactory();
+    itk::NrrdImageIOFactory::RegisterOneFactory();
+    itk::GDCMImageIOFactory::RegisterOneFactory();
+  });
+}
 
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image_path,
                         const std::filesystem::path& centroid_path,

@@ -162,7 +162,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                                                                           loss_options);
       const double value = loss.item<double>();
       if (!std::isfinite(value))
-        throw TaskError("training loss became " + std::to_string(value) + " at epoch " +
+        throw TaskError(std::string("training loss became ") + (std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
                         std::to_string(epoch) + " (lower train.lr?)");
       loss.backward();
       optimizer->step();

@@ -31,6 +31,7 @@ short phantom_hu(const Image::PointType& p) {
 
 /// Writes the phantom with the given direction (LPS cosines) and returns the image.
 Image::Pointer write_phantom(const fs::path& path, const Image::DirectionType& direction) {
+  vfp::data::register_image_formats();
   auto image = Image::New();
   Image::SizeType size;
   size[0] = 30;
@@ -134,10 +135,12 @@ TEST(Preprocess, SamePhantomInLpsAndRasGivesTheSamePatch) {
   ASSERT_EQ(pa.pixels.size(), pb.pixels.size());
   for (size_t i = 0; i < pa.pixels.size(); ++i)
     ASSERT_NEAR(pa.pixels[i], pb.pixels[i], 1e-5) << "pixel " << i;
-  // Sagittal AIP over the 5 mm slab at x = 8..12 mm: box at 600 HU → (600+100)/1100 in the
-  // patch centre; soft tissue (40 HU) → 140/1100 in the corner.
+  // Sagittal AIP over the 5 mm slab at x = 8..12 mm, by hand: scan voxels sit at x = 7.5, 9,
+  // 10.5, 12 (200 HU left of x = 10, 600 HU right), so linear interpolation gives 200, 200,
+  // 466.67, 600, 600 HU → mean 413.33 HU → (413.33 + 100) / 1100 after the [-100, 1000]
+  // window. Soft tissue (40 HU) in the corner → 140 / 1100.
   const int n = pa.height;
-  EXPECT_NEAR(pa.pixels[(n / 2) * n + n / 2], 700.0 / 1100.0, 1e-4);
+  EXPECT_NEAR(pa.pixels[(n / 2) * n + n / 2], (1240.0 / 3 + 100) / 1100.0, 1e-4);
   EXPECT_NEAR(pa.pixels[0], 140.0 / 1100.0, 1e-4);
 }
 

@@ -21,7 +21,7 @@ nlohmann::json row(const std::string& task, const std::string& config, int index
           {"task_id", task},
           {"config_id", config},
           {"config_index", index},
-          {"axes", {{"train.lr", std::to_string(lr).substr(0, 5)}}},
+          {"axes", nlohmann::json::array({nlohmann::json::array({"train.lr", std::to_string(lr).substr(0, 5)})})},
           {"expected_folds", 3},
           {"status", status},
           {"auroc", auroc},

@@ -1,0 +1,165 @@
+// The synthetic cohort: determinism, formats, and that the planted signal is in the images.
+#include "synth/synth.h"
+
+#include "synth/synth_internal.h"  // the module's own test may see its internals
+#include "core/core.h"
+#include "data/data.h"
+
+#include <gtest/gtest.h>
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path dir_for(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("vfp_synth_test_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  return d;
+}
+
+std::map<std::string, std::string> all_files(const fs::path& root) {
+  std::map<std::string, std::string> files;
+  for (auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file())
+      files[fs::relative(e.path(), root).string()] = vfp::read_text_file(e.path());
+  return files;
+}
+
+vfp::synth::SynthSummary make(const fs::path& out, int n, std::uint64_t seed, int threads = 1,
+                              double rate = 0.3) {
+  vfp::synth::SynthOptions o;
+  o.subjects = n;
+  o.out = out;
+  o.seed = seed;
+  o.threads = threads;
+  o.event_rate = rate;
+  return vfp::synth::generate_cohort(o);
+}
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ma += a[i] / a.size();
+    mb += b[i] / b.size();
+  }
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+std::string error_of(int n, double rate, const fs::path& out) {
+  vfp::synth::SynthOptions o;
+  o.subjects = n;
+  o.event_rate = rate;
+  o.out = out;
+  try {
+    vfp::synth::generate_cohort(o);
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(SynthCohort, SameSeedGivesIdenticalBytesWhateverTheThreads) {
+  const auto da = dir_for("a"), db = dir_for("b"), dc = dir_for("c");
+  make(da, 4, 9, 1);
+  make(db, 4, 9, 2);
+  make(dc, 4, 10, 1);
+  const auto a = all_files(da);
+  EXPECT_EQ(a.size(), 4u * 2 + 2);
+  EXPECT_EQ(a, all_files(db));
+  EXPECT_NE(a.at("cohort.csv"), all_files(dc).at("cohort.csv"));
+  EXPECT_NE(a.at("images/S0001.nii.gz"), all_files(dc).at("images/S0001.nii.gz"));
+}
+
+TEST(SynthCohort, WritesTableCentroidsAndImagesThatAgree) {
+  const auto out = dir_for("fmt");
+  const int n = 24;
+  make(out, n, 5, 2, 0.25);
+  std::ifstream csv(out / "cohort.csv");
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "subject_id,age,bmi,event,time_years,site");
+  const auto truth = nlohmann::json::parse(vfp::read_text_file(out / "truth.json"));
+  std::vector<double> strength, hu_at_l1;
+  int rows = 0;
+  using Image = itk::Image<short, 3>;
+  vfp::data::register_image_formats();
+  while (std::getline(csv, line)) {
+    ++rows;
+    const auto id = line.substr(0, line.find(','));
+    auto reader = itk::ImageFileReader<Image>::New();
+    reader->SetFileName((out / "images" / (id + ".nii.gz")).string());
+    reader->Update();
+    auto image = reader->GetOutput();
+    const auto site = line.substr(line.rfind(',') + 1);
+    const auto& s = vfp::synth::sites();
+    const auto& expected = *std::find_if(s.begin(), s.end(), [&](auto& x) { return x.name == site; });
+    EXPECT_NEAR(image->GetSpacing()[2], expected.spacing[2], 1e-4) << id;
+    const auto c = nlohmann::json::parse(vfp::read_text_file(out / "centroids" / (id + ".json")));
+    ASSERT_EQ(c.size(), 3u);
+    EXPECT_EQ(c[1]["label"], 20);
+    EXPECT_EQ(c[2]["label"], 21);
+    // Mean HU in a 5×5×3 voxel block at the L1 centroid: trabecular bone.
+    Image::IndexType centre;
+    centre[0] = std::lround(c[1]["X"].get<double>());
+    centre[1] = std::lround(c[1]["Y"].get<double>());
+    centre[2] = std::lround(c[1]["Z"].get<double>());
+    double sum = 0;
+    int count = 0;
+    for (int dz = -1; dz <= 1; ++dz)
+      for (int dy = -2; dy <= 2; ++dy)
+        for (int dx = -2; dx <= 2; ++dx) {
+          auto idx = centre;
+          idx[0] += dx;
+          idx[1] += dy;
+          idx[2] += dz;
+          sum += image->GetPixel(idx);
+          ++count;
+        }
+    hu_at_l1.push_back(sum / count);
+    EXPECT_GT(hu_at_l1.back(), 0) << id;
+    EXPECT_LT(hu_at_l1.back(), 400) << id;
+    const auto& t = truth["subject_values"][rows - 1];
+    EXPECT_EQ(t["id"], id);
+    strength.push_back(t["bone_strength"].get<double>());
+  }
+  EXPECT_EQ(rows, n);
+  EXPECT_GT(pearson(strength, hu_at_l1), 0.8);
+}
+
+TEST(SynthCohortModel, EventRateIsCloseToAskedAndRiskFollowsThePlantedModel) {
+  vfp::synth::CohortModel model;
+  const auto subjects = vfp::synth::draw_subjects(4000, 3, 0.15, model);
+  double events = 0, ev_strength = 0, non_strength = 0;
+  std::vector<double> age, strength;
+  for (const auto& s : subjects) {
+    events += s.event;
+    (s.event ? ev_strength : non_strength) += s.bone_strength;
+    age.push_back(s.age);
+    strength.push_back(s.bone_strength);
+    EXPECT_GT(s.time_years, 0);
+    EXPECT_LE(s.time_years, 10.0);
+  }
+  EXPECT_NEAR(events / subjects.size(), 0.15, 0.002);
+  // Fractures concentrate in weak bone; bone strength falls with age (rho -0.3).
+  EXPECT_LT(ev_strength / events, non_strength / (subjects.size() - events) - 0.4);
+  EXPECT_NEAR(pearson(age, strength), -0.3, 0.05);
+}
+
+TEST(SynthOptions, BadValuesNameTheOption) {
+  EXPECT_EQ(error_of(0, 0.1, "/tmp/x"), "synth: --subjects must be at least 1 (got 0)");
+  EXPECT_EQ(error_of(5, 1.5, "/tmp/x"), "synth: --event-rate must be between 0 and 1 (got 1.500000)");
+  EXPECT_EQ(error_of(5, 0.1, ""), "synth: --out must name an output folder");
+}
