@@ -326,8 +326,8 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   sweep::Sweep sweep;
   if (world.rank == 0) {
     try {
-      text = read_text_file(args.sweep_file);
       sweep = sweep::load(args.sweep_file);
+      text = read_text_file(args.sweep_file);
     } catch (const std::exception& e) {
       error = e.what();
     }

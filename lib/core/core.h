@@ -54,11 +54,14 @@ std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce4842
 /// 16 lower-case hex digits of a 64-bit value.
 std::string hex64(std::uint64_t value);
 
-/// Hex id of a string, e.g. a canonical JSON of a resolved configuration.
-inline std::string stable_id(std::string_view canonical) { return hex64(fnv1a64(canonical)); }
-
 /// Mixes a 64-bit value into a well-spread seed (splitmix64 finaliser).
 std::uint64_t mix_seed(std::uint64_t value);
+
+/// Hex id of a string, e.g. a canonical JSON of a resolved configuration. The finaliser
+/// spreads FNV's output so that near-identical inputs get visibly different ids.
+inline std::string stable_id(std::string_view canonical) {
+  return hex64(mix_seed(fnv1a64(canonical)));
+}
 
 /// Reads a whole file; throws IoError naming the path.
 std::string read_text_file(const std::filesystem::path& path);
