@@ -1,7 +1,6 @@
 # Every dependency comes from Debian 12 packages (see scripts/setup.sh); a CUDA LibTorch
 # is picked up through Torch_DIR.
 find_package(Torch REQUIRED)
-find_package(nlohmann_json 3.10 REQUIRED)
 
 # LibTorch's exported flags are plain variables; wrap them in one imported target so that
 # only targets that link vfp::torch see them.
@@ -14,6 +13,7 @@ if(TORCH_CXX_FLAGS)
 endif()
 
 if(NOT VFP_TORCH_ONLY)
+  find_package(nlohmann_json 3.10 REQUIRED)
   find_package(MPI REQUIRED COMPONENTS C)
   find_package(HDF5 REQUIRED COMPONENTS C CXX)
   find_package(ITK 5.2 REQUIRED COMPONENTS
