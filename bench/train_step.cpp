@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
       opt.step();
     };
     for (int i = 0; i < 5; ++i)
-      step();  // warm-up: first steps allocate
+      step(); // warm-up: first steps allocate
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i)
       step();

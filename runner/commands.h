@@ -19,7 +19,7 @@ int synth_command(const SynthArgs& args);
 struct RunArgs {
   std::string sweep_file;
   std::string results_root = "results";
-  std::string cache_dir;  ///< default <results_root>/cache
+  std::string cache_dir; ///< default <results_root>/cache
   bool resume = true;
   int retries = 1;
   std::string log_level = "info";
@@ -52,4 +52,4 @@ int preprocess_command(const PreprocessArgs& args);
 /// ranks are not bound to distinct CPUs.
 int threads_for_rank(int ranks_on_node);
 
-}  // namespace vfp::runner
+} // namespace vfp::runner

@@ -31,14 +31,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   PreprocessArgs prep;
-  auto* prep_cmd = app.add_subcommand("preprocess", "Fill the HDF5 patch cache for a config or sweep");
+  auto* prep_cmd =
+      app.add_subcommand("preprocess", "Fill the HDF5 patch cache for a config or sweep");
   prep_cmd->add_option("config", prep.config_file, "experiment or sweep YAML")->required();
   prep_cmd->add_option("--results-root", prep.results_root, "results root")->capture_default_str();
   prep_cmd->add_option("--cache", prep.cache_dir, "cache folder (default <results-root>/cache)");
-  prep_cmd->add_option("--threads", prep.threads, "threads (0 = CPU affinity)")->capture_default_str();
+  prep_cmd->add_option("--threads", prep.threads, "threads (0 = CPU affinity)")
+      ->capture_default_str();
 
   SweepArgs sweep;
-  auto* sweep_cmd = app.add_subcommand("sweep", "Expand a sweep and list its configurations and tasks");
+  auto* sweep_cmd =
+      app.add_subcommand("sweep", "Expand a sweep and list its configurations and tasks");
   sweep_cmd->add_option("sweep", sweep.sweep_file, "sweep YAML")->required();
   sweep_cmd->add_flag("--dry-run", sweep.dry_run, "only list (the default; nothing is run)");
   sweep_cmd->add_flag("--json", sweep.json, "print JSON");
@@ -56,7 +59,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--retries", run.retries, "retries of a failed task")->capture_default_str();
 
   ReportArgs report;
-  auto* report_cmd = app.add_subcommand("report", "Print the result table of a sweep's results folder");
+  auto* report_cmd =
+      app.add_subcommand("report", "Print the result table of a sweep's results folder");
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
   report_cmd->add_option("--format", report.format, "md or csv")
       ->check(CLI::IsMember({"md", "csv"}))
@@ -71,7 +75,7 @@ int main(int argc, char** argv) {
   try {
     run.log_level = log_level;
     if (*run_cmd)
-      return run_command(run, &argc, &argv);  // sets up per-rank logging itself
+      return run_command(run, &argc, &argv); // sets up per-rank logging itself
     vfp::log::setup(0, log_level);
     if (*synth_cmd)
       return synth_command(synth);

@@ -10,10 +10,10 @@
 namespace vfp::runner {
 
 enum Tag : int {
-  kReady = 1,   ///< worker → 0: idle, send work (empty payload)
-  kResult = 2,  ///< worker → 0: {"ok": bool, "row": {...} | "reason": "..."}; also means ready
-  kAssign = 3,  ///< 0 → worker: {"kind": "preprocess"|"train_eval", "index": n}
-  kStop = 4,    ///< 0 → worker: no more work
+  kReady = 1,  ///< worker → 0: idle, send work (empty payload)
+  kResult = 2, ///< worker → 0: {"ok": bool, "row": {...} | "reason": "..."}; also means ready
+  kAssign = 3, ///< 0 → worker: {"kind": "preprocess"|"train_eval", "index": n}
+  kStop = 4,   ///< 0 → worker: no more work
 };
 
 inline void send_text(const std::string& text, int dest, int tag) {
@@ -39,9 +39,11 @@ inline MPI_Status wait_for_message(int source) {
     MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
     if (flag)
       return status;
-    struct timespec ts{0, spins < 100 ? 100000L : 2000000L};  // 0.1 ms, then 2 ms
+    struct timespec ts {
+      0, spins < 100 ? 100000L : 2000000L
+    }; // 0.1 ms, then 2 ms
     nanosleep(&ts, nullptr);
   }
 }
 
-}  // namespace vfp::runner
+} // namespace vfp::runner

@@ -3,11 +3,11 @@
 #include "protocol.h"
 
 #include "core/core.h"
+#include "data/data.h"
 #include "log/log.h"
 #include "results/results.h"
 #include "sweep/sweep.h"
 #include "tasks/tasks.h"
-#include "data/data.h"
 
 #include <chrono>
 #include <ctime>
@@ -29,10 +29,10 @@ struct World {
 
 /// One unit of work in the coordinator's graph.
 struct Node {
-  std::string kind;        // preprocess | train_eval
-  int index = 0;           // configuration (preprocess) or task index (train_eval)
+  std::string kind; // preprocess | train_eval
+  int index = 0;    // configuration (preprocess) or task index (train_eval)
   std::string id;
-  int depends_on = -1;     // node index
+  int depends_on = -1; // node index
   enum State { kWaiting, kRunning, kDone, kFailed } state = kWaiting;
   int attempts = 0;
   int rank = -1;
@@ -77,7 +77,7 @@ public:
     build_graph();
     const auto t0 = std::chrono::steady_clock::now();
     std::deque<int> idle;
-    std::map<int, int> running_on;  // rank → node
+    std::map<int, int> running_on; // rank → node
     int stopped = 0;
     const int workers = world_size_ - 1;
     while (true) {
@@ -103,7 +103,7 @@ public:
         if (stopped == workers)
           break;
       }
-      if (workers == 0) {  // alone: the coordinator works
+      if (workers == 0) { // alone: the coordinator works
         int n = next_ready();
         if (n < 0)
           break;
@@ -121,12 +121,14 @@ public:
       idle.push_back(w);
     }
     write_report();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int failed = 0;
     for (const auto& n : nodes_)
       failed += n.state == Node::kFailed ? 1 : 0;
-    spdlog::info("sweep {} finished in {:.1f} s: {} tasks run, {} skipped (already done), {} failed",
-                 sweep_.name, secs, ran_, skipped_, failed);
+    spdlog::info(
+        "sweep {} finished in {:.1f} s: {} tasks run, {} skipped (already done), {} failed",
+        sweep_.name, secs, ran_, skipped_, failed);
     for (const auto& n : nodes_)
       if (n.state == Node::kFailed)
         spdlog::error("{} task {} failed: {}", n.kind, n.id, n.reason);
@@ -188,7 +190,8 @@ private:
   int next_ready() const {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const auto& n = nodes_[i];
-      if (n.state == Node::kWaiting && (n.depends_on < 0 || nodes_[n.depends_on].state == Node::kDone))
+      if (n.state == Node::kWaiting &&
+          (n.depends_on < 0 || nodes_[n.depends_on].state == Node::kDone))
         return static_cast<int>(i);
     }
     return -1;
@@ -299,7 +302,7 @@ std::string broadcast_text(const std::string& text, int rank) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 int threads_for_rank(int ranks_on_node) {
   const int mine = cpus_in_affinity();
@@ -370,4 +373,4 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   return code;
 }
 
-}  // namespace vfp::runner
+} // namespace vfp::runner

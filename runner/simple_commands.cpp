@@ -61,7 +61,8 @@ int sweep_command(const SweepArgs& args) {
       nlohmann::json axes = nlohmann::json::array();
       for (const auto& [k, v] : c.axes)
         axes.push_back({k, v});
-      out["configurations"].push_back({{"id", c.id}, {"axes", axes}, {"config", config::to_json(c.config)}});
+      out["configurations"].push_back(
+          {{"id", c.id}, {"axes", axes}, {"config", config::to_json(c.config)}});
     }
     for (const auto& t : sweep.tasks)
       out["tasks"].push_back({{"id", t.id},
@@ -101,4 +102,4 @@ int report_command(const ReportArgs& args) {
   return 0;
 }
 
-}  // namespace vfp::runner
+} // namespace vfp::runner

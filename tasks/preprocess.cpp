@@ -11,11 +11,12 @@ nlohmann::json run_preprocess(const config::ExperimentConfig& config, const Task
   const auto subjects = data::read_cohort(config.cohort.csv);
   const auto key = data::cache_key(config, subjects);
   const auto patches = data::load_or_build_cache(config, subjects, ctx.cache_dir, ctx.threads);
-  return {{"kind", "preprocess"},
-          {"cache_key", key},
-          {"cache_file", data::cache_file(ctx.cache_dir, key).string()},
-          {"patches", patches.size()},
-          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  return {
+      {"kind", "preprocess"},
+      {"cache_key", key},
+      {"cache_file", data::cache_file(ctx.cache_dir, key).string()},
+      {"patches", patches.size()},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 
-}  // namespace vfp::tasks
+} // namespace vfp::tasks

@@ -11,8 +11,8 @@ namespace vfp::tasks {
 
 /// Where a task writes and how many threads it may use.
 struct TaskContext {
-  std::filesystem::path sweep_dir;  ///< results/<sweep>
-  std::filesystem::path cache_dir;  ///< shared HDF5 patch caches
+  std::filesystem::path sweep_dir; ///< results/<sweep>
+  std::filesystem::path cache_dir; ///< shared HDF5 patch caches
   int threads = 1;
   int rank = 0;
 };
@@ -25,4 +25,4 @@ nlohmann::json run_preprocess(const config::ExperimentConfig& config, const Task
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                               const TaskContext& ctx);
 
-}  // namespace vfp::tasks
+} // namespace vfp::tasks

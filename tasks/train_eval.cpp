@@ -13,7 +13,8 @@
 namespace vfp::tasks {
 namespace {
 
-train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed, int threads) {
+train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed,
+                                int threads) {
   train::TrainOptions o;
   o.arch = c.model.arch;
   o.width = c.model.width;
@@ -33,7 +34,7 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   return o;
 }
 
-}  // namespace
+} // namespace
 
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                               const TaskContext& ctx) {
@@ -43,14 +44,13 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   const auto task_dir = ctx.sweep_dir / "tasks" / task.id;
   std::filesystem::create_directories(task_dir);
   log::FileSinkGuard task_log((task_dir / "log.txt").string());
-  write_file_atomically(task_dir / "config.json",
-                        nlohmann::json{{"task_id", task.id},
-                                       {"config_id", cfg.id},
-                                       {"fold", task.fold},
-                                       {"repeat", task.repeat},
-                                       {"seed", task.seed},
-                                       {"config", config::to_json(c)}}
-                            .dump(2));
+  write_file_atomically(task_dir / "config.json", nlohmann::json{{"task_id", task.id},
+                                                                 {"config_id", cfg.id},
+                                                                 {"fold", task.fold},
+                                                                 {"repeat", task.repeat},
+                                                                 {"seed", task.seed},
+                                                                 {"config", config::to_json(c)}}
+                                                      .dump(2));
 
   const auto subjects = data::read_cohort(c.cohort.csv);
   const auto patches = data::load_or_build_cache(c, subjects, ctx.cache_dir, ctx.threads);
@@ -74,7 +74,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   const auto held = data::stratified_holdout(
       outer_train_labels, c.cv.val_fraction,
       mix_seed(c.cv.seed ^ (std::uint64_t(task.repeat) << 32) ^ std::uint64_t(task.fold)));
-  std::vector<int> role(subjects.size(), 0);  // 0 train, 1 validation, 2 test
+  std::vector<int> role(subjects.size(), 0); // 0 train, 1 validation, 2 test
   for (size_t k = 0; k < outer_train.size(); ++k)
     role[outer_train[k]] = held[k] ? 1 : 0;
   for (size_t i = 0; i < subjects.size(); ++i)
@@ -92,7 +92,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       throw TaskError("cache holds subject " + patches.subject_ids[p] + " absent from " +
                       c.cohort.csv.string());
     fold.patch_subject.push_back(it->second);
-    auto& split = role[it->second] == 0 ? fold.train : role[it->second] == 1 ? fold.validation : fold.test;
+    auto& split = role[it->second] == 0   ? fold.train
+                  : role[it->second] == 1 ? fold.validation
+                                          : fold.test;
     split.push_back(static_cast<int>(p));
   }
   spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
@@ -131,24 +133,25 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   int positives = 0;
   for (int l : test_labels)
     positives += l;
-  return {{"kind", "train_eval"},
-          {"task_id", task.id},
-          {"config_id", cfg.id},
-          {"config_index", task.configuration},
-          {"axes", axes},
-          {"fold", task.fold},
-          {"repeat", task.repeat},
-          {"expected_folds", c.cv.folds * c.cv.repeats},
-          {"seed", task.seed},
-          {"auroc", metrics::auroc(scores, test_labels)},
-          {"auprc", metrics::average_precision(scores, test_labels)},
-          {"n_test", test_subjects.size()},
-          {"n_test_positive", positives},
-          {"best_epoch", outcome.best_epoch},
-          {"epochs", outcome.epochs_run},
-          {"best_val_auroc", outcome.best_val_auroc},
-          {"threads", options.threads},
-          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  return {
+      {"kind", "train_eval"},
+      {"task_id", task.id},
+      {"config_id", cfg.id},
+      {"config_index", task.configuration},
+      {"axes", axes},
+      {"fold", task.fold},
+      {"repeat", task.repeat},
+      {"expected_folds", c.cv.folds * c.cv.repeats},
+      {"seed", task.seed},
+      {"auroc", metrics::auroc(scores, test_labels)},
+      {"auprc", metrics::average_precision(scores, test_labels)},
+      {"n_test", test_subjects.size()},
+      {"n_test_positive", positives},
+      {"best_epoch", outcome.best_epoch},
+      {"epochs", outcome.epochs_run},
+      {"best_val_auroc", outcome.best_val_auroc},
+      {"threads", options.threads},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 
-}  // namespace vfp::tasks
+} // namespace vfp::tasks

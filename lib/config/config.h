@@ -14,16 +14,16 @@ namespace vfp::config {
 
 /// Where the cohort lives; relative paths in YAML resolve against the YAML file's folder.
 struct CohortConfig {
-  std::filesystem::path csv;      ///< subject_id,age,bmi,event,time_years[,site]
-  std::string images;             ///< path pattern with {id}, e.g. .../images/{id}.nii.gz
-  std::string centroids;          ///< path pattern with {id}, VerSe-style JSON
+  std::filesystem::path csv; ///< subject_id,age,bmi,event,time_years[,site]
+  std::string images;        ///< path pattern with {id}, e.g. .../images/{id}.nii.gz
+  std::string centroids;     ///< path pattern with {id}, VerSe-style JSON
 };
 
 /// Patch extraction; the defaults follow the study group's published pipeline.
 struct PreprocessConfig {
-  double spacing_mm = 1.0;        ///< isotropic target spacing
-  double patch_mm = 47.0;         ///< cube edge centred on the vertebra centroid
-  double hu_min = -100.0;         ///< clipping window, then scaled to [0, 1]
+  double spacing_mm = 1.0; ///< isotropic target spacing
+  double patch_mm = 47.0;  ///< cube edge centred on the vertebra centroid
+  double hu_min = -100.0;  ///< clipping window, then scaled to [0, 1]
   double hu_max = 1000.0;
   std::string projection = "aip"; ///< aip (average), mip (maximum) or slice (central)
   std::string axis = "sagittal";  ///< projection axis: sagittal, coronal or axial
@@ -36,14 +36,14 @@ struct CvConfig {
   int folds = 4;
   int repeats = 1;
   std::uint64_t seed = 2024;
-  double val_fraction = 0.2;      ///< inner validation share of each outer training set
+  double val_fraction = 0.2; ///< inner validation share of each outer training set
 };
 
 /// Architecture from the model registry.
 struct ModelConfig {
   std::string arch = "fnet";
   int dims = 2;
-  int width = 16;                 ///< channels of the first stage
+  int width = 16; ///< channels of the first stage
   double dropout = 0.2;
 };
 
@@ -54,17 +54,17 @@ struct TrainConfig {
   double weight_decay = 1e-4;
   int batch_size = 16;
   int max_epochs = 50;
-  int patience = 8;               ///< epochs without validation-AUROC gain before stopping
+  int patience = 8; ///< epochs without validation-AUROC gain before stopping
   double min_delta = 0.0;
-  bool augment = true;            ///< random flips and intensity jitter
-  bool balanced_loss = true;      ///< pos_weight = negatives / positives
+  bool augment = true;             ///< random flips and intensity jitter
+  bool balanced_loss = true;       ///< pos_weight = negatives / positives
   std::string aggregation = "max"; ///< patient-level: max or mean over vertebrae
-  int threads = 0;                ///< 0 = from the rank's CPU affinity
+  int threads = 0;                 ///< 0 = from the rank's CPU affinity
 };
 
 /// One fully resolved experiment (a point of a sweep).
 struct ExperimentConfig {
-  std::string name;               ///< sweep name: results/<name>/
+  std::string name; ///< sweep name: results/<name>/
   CohortConfig cohort;
   PreprocessConfig preprocess;
   CvConfig cv;
@@ -76,9 +76,9 @@ struct ExperimentConfig {
 struct Located {
   YAML::Node node;
   std::string file;
-  int line = 0;   ///< 1-based
-  int column = 0; ///< 1-based
-  std::string where() const;  ///< "file:line:column"
+  int line = 0;              ///< 1-based
+  int column = 0;            ///< 1-based
+  std::string where() const; ///< "file:line:column"
 };
 
 /// Flattened view of a YAML mapping: dotted key → value (sequences are leaves).
@@ -110,4 +110,4 @@ nlohmann::json preprocess_json(const ExperimentConfig& config);
 /// Expands a path pattern's {id}.
 std::filesystem::path subject_path(const std::string& pattern, const std::string& subject_id);
 
-}  // namespace vfp::config
+} // namespace vfp::config

@@ -21,8 +21,8 @@ public:
     if (lines_.empty())
       return;
     std::ostringstream msg;
-    msg << "invalid configuration (" << lines_.size() << " problem" << (lines_.size() > 1 ? "s" : "")
-        << "):";
+    msg << "invalid configuration (" << lines_.size() << " problem"
+        << (lines_.size() > 1 ? "s" : "") << "):";
     for (const auto& l : lines_)
       msg << "\n  " << l;
     throw InputError(msg.str());
@@ -146,7 +146,8 @@ const std::vector<Field>& schema() {
          if (!at.node.IsScalar() || !std::regex_match(at.node.Scalar(), ok))
            p.add(at, key,
                  "a sweep name is 1-64 letters, digits, '_', '.' or '-' (it names a results "
-                 "folder), got '" + scalar_text(at.node) + "'");
+                 "folder), got '" +
+                     scalar_text(at.node) + "'");
          else
            c.name = at.node.Scalar();
        }},
@@ -181,15 +182,15 @@ const std::vector<Field>& schema() {
            return p.add(at, key, "expected a path pattern containing {id}");
          c.cohort.centroids = resolve(base, at.node.Scalar()).string();
        }},
-      {"preprocess.spacing_mm", dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
+      {"preprocess.spacing_mm",
+       dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
       {"preprocess.patch_mm", dbl([](C& c) -> double& { return c.preprocess.patch_mm; }, 4, 512)},
       {"preprocess.hu_min", dbl([](C& c) -> double& { return c.preprocess.hu_min; }, -4096, 4096)},
       {"preprocess.hu_max", dbl([](C& c) -> double& { return c.preprocess.hu_max; }, -4096, 4096)},
-      {"preprocess.projection",
-       choice([](C& c) -> std::string& { return c.preprocess.projection; }, {"aip", "mip", "slice"})},
-      {"preprocess.axis",
-       choice([](C& c) -> std::string& { return c.preprocess.axis; },
-              {"sagittal", "coronal", "axial"})},
+      {"preprocess.projection", choice([](C& c) -> std::string& { return c.preprocess.projection; },
+                                       {"aip", "mip", "slice"})},
+      {"preprocess.axis", choice([](C& c) -> std::string& { return c.preprocess.axis; },
+                                 {"sagittal", "coronal", "axial"})},
       {"preprocess.slab_mm", dbl([](C& c) -> double& { return c.preprocess.slab_mm; }, 0.1, 512)},
       {"preprocess.vertebrae",
        [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
@@ -236,7 +237,7 @@ const std::vector<Field>& schema() {
   return fields;
 }
 
-}  // namespace
+} // namespace
 
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = [] {
@@ -264,12 +265,14 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
       continue;
     field.read(c, it->second, problems, base_dir, field.key);
   }
-  Located top{YAML::Node(), flat.empty() ? std::string("<config>") : flat.begin()->second.file, 1, 1};
+  Located top{YAML::Node(), flat.empty() ? std::string("<config>") : flat.begin()->second.file, 1,
+              1};
   if (c.name.empty())
     problems.add(top, "name", "missing required key (the sweep's name, e.g. 'name: demo')");
   if (c.cohort.csv.empty())
-    problems.add(top, "cohort", "missing required key 'cohort.dir' (or cohort.csv, cohort.images "
-                                "and cohort.centroids)");
+    problems.add(top, "cohort",
+                 "missing required key 'cohort.dir' (or cohort.csv, cohort.images "
+                 "and cohort.centroids)");
   else if (c.cohort.images.empty() || c.cohort.centroids.empty())
     problems.add(top, "cohort", "cohort.images and cohort.centroids are required with cohort.csv");
   if (c.preprocess.hu_min >= c.preprocess.hu_max) {
@@ -315,11 +318,16 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"width", c.model.width},
                 {"dropout", c.model.dropout}};
   const auto& t = c.train;
-  j["train"] = {{"optimizer", t.optimizer},       {"lr", t.lr},
-                {"weight_decay", t.weight_decay}, {"batch_size", t.batch_size},
-                {"max_epochs", t.max_epochs},     {"patience", t.patience},
-                {"min_delta", t.min_delta},       {"augment", t.augment},
-                {"balanced_loss", t.balanced_loss}, {"aggregation", t.aggregation},
+  j["train"] = {{"optimizer", t.optimizer},
+                {"lr", t.lr},
+                {"weight_decay", t.weight_decay},
+                {"batch_size", t.batch_size},
+                {"max_epochs", t.max_epochs},
+                {"patience", t.patience},
+                {"min_delta", t.min_delta},
+                {"augment", t.augment},
+                {"balanced_loss", t.balanced_loss},
+                {"aggregation", t.aggregation},
                 {"threads", t.threads}};
   return j;
 }
@@ -331,4 +339,4 @@ std::filesystem::path subject_path(const std::string& pattern, const std::string
   return out;
 }
 
-}  // namespace vfp::config
+} // namespace vfp::config

@@ -39,7 +39,7 @@ void flatten_into(const YAML::Node& node, const std::string& prefix, const std::
     out[dotted] = Located{value, file, mark.line + 1, mark.column + 1};
   }
 }
-}  // namespace
+} // namespace
 
 FlatConfig flatten(const YAML::Node& node, const std::string& file,
                    const std::vector<std::string>& skip) {
@@ -83,11 +83,11 @@ std::string last_part(const std::string& key) {
   auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
 }
-}  // namespace
+} // namespace
 
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates) {
   std::string best;
-  size_t best_distance = 3;  // more than two edits away is not a typo
+  size_t best_distance = 3; // more than two edits away is not a typo
   for (const auto& c : candidates) {
     size_t d = std::min(edit_distance(key, c), edit_distance(last_part(key), last_part(c)) +
                                                    (key.find('.') == std::string::npos ? 0 : 1));
@@ -99,4 +99,4 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
   return best.empty() ? "" : "did you mean '" + best + "'?";
 }
 
-}  // namespace vfp::config
+} // namespace vfp::config

@@ -38,11 +38,12 @@ public:
 };
 
 namespace detail {
-[[noreturn]] void throw_internal(const char* file, int line, const char* cond, const std::string& what);
+[[noreturn]] void throw_internal(const char* file, int line, const char* cond,
+                                 const std::string& what);
 }
 
 /// Internal invariant check: a failure is a vfp bug, reported with source file and line.
-#define VFP_CHECK(cond, what)                                                                       \
+#define VFP_CHECK(cond, what)                                                                      \
   do {                                                                                             \
     if (!(cond))                                                                                   \
       ::vfp::detail::throw_internal(__FILE__, __LINE__, #cond, (what));                            \
@@ -76,4 +77,4 @@ void append_line_durably(const std::filesystem::path& path, std::string_view lin
 /// Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int cpus_in_affinity();
 
-}  // namespace vfp
+} // namespace vfp

@@ -11,7 +11,9 @@
 namespace vfp {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
   while (!data.empty()) {
@@ -33,7 +35,7 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
-}  // namespace
+} // namespace
 
 std::string read_text_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -95,4 +97,4 @@ int cpus_in_affinity() {
   return n > 0 ? n : 1;
 }
 
-}  // namespace vfp
+} // namespace vfp

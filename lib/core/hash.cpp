@@ -26,4 +26,4 @@ std::uint64_t mix_seed(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-}  // namespace vfp
+} // namespace vfp

@@ -73,7 +73,7 @@ private:
   int fd_ = -1;
 };
 
-}  // namespace
+} // namespace
 
 std::string cache_key(const config::ExperimentConfig& c, const std::vector<Subject>& subjects) {
   nlohmann::json sources = nlohmann::json::array();
@@ -101,10 +101,11 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     H5::Exception::dontPrint();
     H5::H5File out(tmp.string(), H5F_ACC_TRUNC);
     hsize_t dims[3] = {n, h, w};
-    hsize_t chunk[3] = {1, h, w};  // one chunk per patch: random access reads one chunk
+    hsize_t chunk[3] = {1, h, w}; // one chunk per patch: random access reads one chunk
     H5::DSetCreatPropList props;
     props.setChunk(3, chunk);
-    auto ds = out.createDataSet("patches", H5::PredType::NATIVE_FLOAT, H5::DataSpace(3, dims), props);
+    auto ds =
+        out.createDataSet("patches", H5::PredType::NATIVE_FLOAT, H5::DataSpace(3, dims), props);
     ds.write(patches.pixels.data(), H5::PredType::NATIVE_FLOAT);
 
     hsize_t count[1] = {n};
@@ -152,7 +153,8 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
     H5::H5File in(file.string(), H5F_ACC_RDONLY);
     const auto key = read_string_attribute(in.openGroup("/"), "key");
     if (key != expected_key)
-      throw CacheError("cache " + file.string() + " holds key " + key + ", expected " + expected_key);
+      throw CacheError("cache " + file.string() + " holds key " + key + ", expected " +
+                       expected_key);
     auto ds = in.openDataSet("patches");
     hsize_t dims[3];
     if (ds.getSpace().getSimpleExtentNdims() != 3)
@@ -190,12 +192,13 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
   return out;
 }
 
-PatchSet load_or_build_cache(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+PatchSet load_or_build_cache(const config::ExperimentConfig& c,
+                             const std::vector<Subject>& subjects,
                              const std::filesystem::path& cache_dir, int threads) {
   std::filesystem::create_directories(cache_dir);
   const auto key = cache_key(c, subjects);
   const auto file = cache_file(cache_dir, key);
-  FileLock lock(file);  // one process builds a key; the others wait here, then read it
+  FileLock lock(file); // one process builds a key; the others wait here, then read it
   if (std::filesystem::exists(file)) {
     try {
       return read_cache(file, key);
@@ -218,4 +221,4 @@ PatchSet load_or_build_cache(const config::ExperimentConfig& c, const std::vecto
   return patches;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

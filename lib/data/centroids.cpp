@@ -57,7 +57,7 @@ std::string python_nan_to_null(const std::string& text) {
   }
   return out;
 }
-}  // namespace
+} // namespace
 
 CentroidFile read_verse_centroids(const std::filesystem::path& path) {
   const auto file = path.string();
@@ -80,7 +80,8 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
     if (e.contains("direction")) {
       const auto& d = e["direction"];
       if (!d.is_array() || d.size() != 3)
-        throw InputError(where + ": 'direction' must list three axis codes, e.g. [\"P\",\"I\",\"R\"]");
+        throw InputError(where +
+                         ": 'direction' must list three axis codes, e.g. [\"P\",\"I\",\"R\"]");
       std::array<char, 3> codes{};
       std::string seen;
       for (size_t a = 0; a < 3; ++a) {
@@ -106,7 +107,8 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
     const char* names[3] = {"X", "Y", "Z"};
     for (int a = 0; a < 3; ++a) {
       if (!e.contains(names[a]))
-        throw InputError(where + " (label " + std::to_string(c.label) + "): missing '" + names[a] + "'");
+        throw InputError(where + " (label " + std::to_string(c.label) + "): missing '" + names[a] +
+                         "'");
       const auto& v = e[names[a]];
       if (v.is_null() || (v.is_string() && (v == "NaN" || v == "nan"))) {
         nan = true;
@@ -124,4 +126,4 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
   return out;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

@@ -52,7 +52,7 @@ bool parse_number(const std::string& text, double& out) {
   return end == text.c_str() + text.size() && std::isfinite(out);
 }
 
-}  // namespace
+} // namespace
 
 std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
   std::ifstream in(csv, std::ios::binary);
@@ -62,7 +62,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
   std::string line;
   if (!std::getline(in, line))
     throw InputError(file + ": empty cohort table (expected a header line)");
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0)  // UTF-8 byte-order mark from spreadsheet exports
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0) // UTF-8 byte-order mark from spreadsheet exports
     line.erase(0, 3);
   if (!line.empty() && line.back() == '\r')
     line.pop_back();
@@ -125,4 +125,4 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
   return subjects;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

@@ -19,10 +19,10 @@ struct Subject {
   std::string id;
   double age = 0;
   double bmi = 0;
-  int event = 0;          ///< 1 = incident vertebral fracture within follow-up
-  double time_years = 0;  ///< time to fracture or censoring
+  int event = 0;         ///< 1 = incident vertebral fracture within follow-up
+  double time_years = 0; ///< time to fracture or censoring
   std::string site;
-  int line = 0;           ///< line in the CSV, for error messages
+  int line = 0; ///< line in the CSV, for error messages
 };
 
 /// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order);
@@ -42,8 +42,8 @@ struct VoxelCentroid {
 
 /// A VerSe-style centroid file: optional {"direction": [...]} entry, then labelled points.
 struct CentroidFile {
-  std::optional<std::array<char, 3>> axis_codes;  ///< nibabel convention, e.g. P,I,R
-  std::vector<VoxelCentroid> centroids;           ///< NaN entries skipped
+  std::optional<std::array<char, 3>> axis_codes; ///< nibabel convention, e.g. P,I,R
+  std::vector<VoxelCentroid> centroids;          ///< NaN entries skipped
 };
 
 /// Reads a VerSe-style centroid JSON; errors name the file and entry.
@@ -55,7 +55,7 @@ struct PatchSet {
   int width = 0;
   std::vector<float> pixels;
   std::vector<std::string> subject_ids;
-  std::vector<int> vertebrae;  ///< VerSe label per patch
+  std::vector<int> vertebrae; ///< VerSe label per patch
   std::size_t size() const { return subject_ids.size(); }
   const float* patch(std::size_t i) const { return pixels.data() + i * height * width; }
 };
@@ -103,7 +103,8 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
 
 /// Returns the verified cache for `c`, building it (under an inter-process lock, so that one
 /// process builds while the others wait) when missing or corrupt.
-PatchSet load_or_build_cache(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+PatchSet load_or_build_cache(const config::ExperimentConfig& c,
+                             const std::vector<Subject>& subjects,
                              const std::filesystem::path& cache_dir, int threads);
 
 /// Stratified k-fold assignment at subject level: fold index per subject.
@@ -113,4 +114,4 @@ std::vector<int> stratified_folds(const std::vector<int>& labels, int folds, std
 std::vector<bool> stratified_holdout(const std::vector<int>& labels, double fraction,
                                      std::uint64_t seed);
 
-}  // namespace vfp::data
+} // namespace vfp::data

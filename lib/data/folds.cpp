@@ -19,7 +19,7 @@ void shuffle(std::vector<int>& v, std::uint64_t seed) {
   }
 }
 
-}  // namespace
+} // namespace
 
 std::vector<int> stratified_folds(const std::vector<int>& labels, int folds, std::uint64_t seed) {
   VFP_CHECK(folds >= 2, "need at least two folds");
@@ -57,4 +57,4 @@ std::vector<bool> stratified_holdout(const std::vector<int>& labels, double frac
   return held;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

@@ -4,16 +4,16 @@
 
 #include <itkGDCMImageIOFactory.h>
 #include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkLinearInterpolateImageFunction.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
-#include <itkImageFileReader.h>
-#include <itkLinearInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
 
 #include <atomic>
-#include <mutex>
 #include <cmath>
+#include <mutex>
 #include <thread>
 
 namespace vfp::data {
@@ -28,7 +28,7 @@ Image::Pointer read_ct(const std::string& subject, const std::filesystem::path& 
   auto reader = itk::ImageFileReader<Image>::New();
   reader->SetFileName(path.string());
   try {
-    reader->Update();  // ITK applies the rescale slope/intercept, so values are HU
+    reader->Update(); // ITK applies the rescale slope/intercept, so values are HU
   } catch (const itk::ExceptionObject& e) {
     throw InputError("subject " + subject + ": cannot read image " + path.string() + ": " +
                      e.GetDescription());
@@ -53,7 +53,9 @@ std::array<char, 3> axis_codes(const Image* image) {
   return codes;
 }
 
-int physical_axis(char code) { return static_cast<int>(std::string("LRPASI").find(code) / 2); }
+int physical_axis(char code) {
+  return static_cast<int>(std::string("LRPASI").find(code) / 2);
+}
 
 /// Continuous image index of a centroid given in the (possibly different) axis-code frame.
 itk::ContinuousIndex<double, 3> to_image_index(const VoxelCentroid& c,
@@ -88,19 +90,19 @@ std::vector<float> resample_cube(const Image* image, const Image::PointType& cen
   for (int a = 0; a < 3; ++a)
     origin[a] = centre[a] - 0.5 * (n - 1) * spacing;
   Image::DirectionType identity;
-  identity.SetIdentity();  // an LPS-aligned grid, whatever the scan's orientation
+  identity.SetIdentity(); // an LPS-aligned grid, whatever the scan's orientation
   resample->SetSize(size);
   resample->SetOutputSpacing(spacing);
   resample->SetOutputOrigin(origin);
   resample->SetOutputDirection(identity);
-  resample->SetDefaultPixelValue(-1024.0F);  // outside the scan: air
-  resample->SetNumberOfWorkUnits(1);          // subjects are already spread over threads
+  resample->SetDefaultPixelValue(-1024.0F); // outside the scan: air
+  resample->SetNumberOfWorkUnits(1);        // subjects are already spread over threads
   resample->Update();
   const auto* buffer = resample->GetOutput()->GetBufferPointer();
   return std::vector<float>(buffer, buffer + static_cast<size_t>(n) * n * n);
 }
 
-}  // namespace
+} // namespace
 
 void register_image_formats() {
   static std::once_flag once;
@@ -116,7 +118,8 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
                         const std::filesystem::path& centroid_path,
                         const config::PreprocessConfig& params, PatchSet& out) {
   if (!std::filesystem::exists(centroid_path))
-    throw InputError("subject " + subject_id + ": centroid file not found: " + centroid_path.string());
+    throw InputError("subject " + subject_id +
+                     ": centroid file not found: " + centroid_path.string());
   const auto centroids = read_verse_centroids(centroid_path);
   const auto image = read_ct(subject_id, image_path);
   const int n = std::max(1, static_cast<int>(std::lround(params.patch_mm / params.spacing_mm)));
@@ -133,8 +136,8 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
     const auto index = to_image_index(*found, centroids.axis_codes, image.GetPointer());
     for (int a = 0; a < 3; ++a)
       if (index[a] < -0.5 || index[a] > static_cast<double>(region.GetSize()[a]) - 0.5)
-        throw InputError("subject " + subject_id + ": " + name + " centroid lies outside the image " +
-                         image_path.string());
+        throw InputError("subject " + subject_id + ": " + name +
+                         " centroid lies outside the image " + image_path.string());
     Image::PointType centre;
     image->TransformContinuousIndexToPhysicalPoint(index, centre);
     const auto cube = resample_cube(image.GetPointer(), centre, n, params.spacing_mm);
@@ -183,8 +186,7 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
     }
   if (n_failed > 0)
     throw InputError("preprocessing failed for " + std::to_string(n_failed) + " subject" +
-                     (n_failed > 1 ? "s" : "") + ":" + failed +
-                     (n_failed > 10 ? "\n  ..." : ""));
+                     (n_failed > 1 ? "s" : "") + ":" + failed + (n_failed > 10 ? "\n  ..." : ""));
   PatchSet all;
   for (auto& p : parts) {
     all.height = p.height;
@@ -196,4 +198,4 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   return all;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

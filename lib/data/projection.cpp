@@ -17,8 +17,9 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n,
     return (std::clamp(hu, lo, static_cast<float>(p.hu_max)) - lo) * scale;
   };
   // Slab of m voxels centred in the cube; "slice" is the one central voxel plane.
-  int m = p.projection == "slice" ? 1
-                                  : std::clamp(static_cast<int>(std::lround(p.slab_mm / p.spacing_mm)), 1, n);
+  int m = p.projection == "slice"
+              ? 1
+              : std::clamp(static_cast<int>(std::lround(p.slab_mm / p.spacing_mm)), 1, n);
   const int first = (n - m) / 2;
   height = width = n;
   std::vector<float> out(static_cast<size_t>(n) * n);
@@ -27,7 +28,7 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n,
   // sagittal and coronal views, anterior (y = 0) for axial.
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < n; ++c) {
-      float acc = 0.0F;  // values are in [0, 1], so 0 is a valid start for max too
+      float acc = 0.0F; // values are in [0, 1], so 0 is a valid start for max too
       for (int s = first; s < first + m; ++s) {
         float v;
         if (p.axis == "sagittal")
@@ -43,4 +44,4 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n,
   return out;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

@@ -7,9 +7,11 @@
 
 namespace vfp::log {
 namespace {
-std::string pattern_for(int rank) { return "%H:%M:%S [rank " + std::to_string(rank) + "] %l: %v"; }
+std::string pattern_for(int rank) {
+  return "%H:%M:%S [rank " + std::to_string(rank) + "] %l: %v";
+}
 int current_rank = 0;
-}  // namespace
+} // namespace
 
 void setup(int rank, const std::string& level) {
   current_rank = rank;
@@ -41,4 +43,4 @@ FileSinkGuard::~FileSinkGuard() {
     }
 }
 
-}  // namespace vfp::log
+} // namespace vfp::log

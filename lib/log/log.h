@@ -23,4 +23,4 @@ private:
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
-}  // namespace vfp::log
+} // namespace vfp::log

@@ -29,7 +29,8 @@ std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::ve
 struct PrPoint {
   double threshold, recall, precision;
 };
-/// PR points at every distinct threshold, highest threshold first, ending at recall 0 / precision 1.
+/// PR points at every distinct threshold, highest threshold first, ending at recall 0 /
+/// precision 1.
 std::vector<PrPoint> pr_curve(const std::vector<double>& scores, const std::vector<int>& labels);
 
 /// Mean and sample standard deviation (n − 1; 0 when n == 1).
@@ -44,4 +45,4 @@ MeanStd mean_std(const std::vector<double>& values);
 /// "80.5 ± 5.7": mean and SD scaled (100 for %), fixed decimals.
 std::string format_mean_std(const MeanStd& v, double scale = 100.0, int decimals = 1);
 
-}  // namespace vfp::metrics
+} // namespace vfp::metrics

@@ -58,7 +58,7 @@ std::vector<Step> steps(const std::vector<double>& scores, const std::vector<int
   return out;
 }
 
-}  // namespace
+} // namespace
 
 double auroc(const std::vector<double>& scores, const std::vector<int>& labels) {
   const auto pos = static_cast<double>(check(scores, labels, "AUROC"));
@@ -93,7 +93,7 @@ std::vector<PrPoint> pr_curve(const std::vector<double>& scores, const std::vect
   for (const auto& s : steps(scores, labels)) {
     out.push_back({s.threshold, s.tp / pos, s.tp / (s.tp + s.fp)});
     if (s.tp == pos)
-      break;  // as sklearn: stop once full recall is reached
+      break; // as sklearn: stop once full recall is reached
   }
   std::reverse(out.begin(), out.end());
   out.push_back({std::numeric_limits<double>::infinity(), 0.0, 1.0});
@@ -105,7 +105,8 @@ double auprc_trapezoid(const std::vector<double>& scores, const std::vector<int>
   const auto curve = pr_curve(scores, labels);
   double area = 0;
   for (std::size_t k = 1; k < curve.size(); ++k)
-    area += (curve[k].recall - curve[k - 1].recall) * (curve[k].precision + curve[k - 1].precision) / 2;
+    area +=
+        (curve[k].recall - curve[k - 1].recall) * (curve[k].precision + curve[k - 1].precision) / 2;
   return area;
 }
 
@@ -144,4 +145,4 @@ std::string format_mean_std(const MeanStd& v, double scale, int decimals) {
   return buf;
 }
 
-}  // namespace vfp::metrics
+} // namespace vfp::metrics

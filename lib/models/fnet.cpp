@@ -39,4 +39,4 @@ std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> FNetImpl
   return groups;
 }
 
-}  // namespace vfp::models
+} // namespace vfp::models

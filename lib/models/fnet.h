@@ -17,4 +17,4 @@ private:
   torch::nn::Linear head_{nullptr};
 };
 
-}  // namespace vfp::models
+} // namespace vfp::models

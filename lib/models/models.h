@@ -16,8 +16,8 @@ struct ModelSpec {
   int dims = 2;
   int in_channels = 1;
   int outputs = 1;
-  int width = 16;        ///< channels of the first stage (fNet)
-  double dropout = 0.2;  ///< before the head
+  int width = 16;       ///< channels of the first stage (fNet)
+  double dropout = 0.2; ///< before the head
 };
 
 /// A classifier mapping [N, C, spatial...] to logits [N, outputs].
@@ -26,7 +26,8 @@ public:
   /// Logits for a batch.
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   /// Named layer groups in order stem → stages → head, for freezing and per-layer rates.
-  virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> layer_groups() = 0;
+  virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
+  layer_groups() = 0;
 };
 
 /// Builds a model from the registry; throws vfp::InputError for unknown names or dims.
@@ -38,4 +39,4 @@ std::vector<std::string> architectures();
 /// Number of trainable parameters.
 std::int64_t parameter_count(const torch::nn::Module& module);
 
-}  // namespace vfp::models
+} // namespace vfp::models

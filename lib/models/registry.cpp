@@ -5,7 +5,9 @@
 
 namespace vfp::models {
 
-std::vector<std::string> architectures() { return {"fnet"}; }
+std::vector<std::string> architectures() {
+  return {"fnet"};
+}
 
 std::shared_ptr<Classifier> make_model(const ModelSpec& spec) {
   if (spec.in_channels < 1 || spec.outputs < 1)
@@ -26,4 +28,4 @@ std::int64_t parameter_count(const torch::nn::Module& module) {
   return n;
 }
 
-}  // namespace vfp::models
+} // namespace vfp::models

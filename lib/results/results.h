@@ -34,7 +34,7 @@ struct TableRow {
   std::string config_id;
   int config_index = 0;
   std::vector<std::string> axis_values;
-  std::vector<double> auroc, auprc;  ///< per fold
+  std::vector<double> auroc, auprc; ///< per fold
   int failed = 0;
 };
 
@@ -42,7 +42,7 @@ struct TableRow {
 struct Table {
   std::vector<std::string> axes;
   std::vector<TableRow> rows;
-  int expected_folds = 0;  ///< folds × repeats per configuration, 0 when unknown
+  int expected_folds = 0; ///< folds × repeats per configuration, 0 when unknown
 };
 
 /// Groups successful train_eval rows by configuration (duplicates by task id count once).
@@ -54,4 +54,4 @@ std::string to_markdown(const Table& table);
 /// CSV with means, SDs and fold counts (fractions, not %).
 std::string to_csv(const Table& table);
 
-}  // namespace vfp::results
+} // namespace vfp::results

@@ -24,7 +24,9 @@ ResultsStore::ResultsStore(std::filesystem::path sweep_dir) : dir_(std::move(swe
   }
 }
 
-void ResultsStore::append(const nlohmann::json& row) { append_line_durably(file(), row.dump()); }
+void ResultsStore::append(const nlohmann::json& row) {
+  append_line_durably(file(), row.dump());
+}
 
 std::vector<nlohmann::json> ResultsStore::rows() const {
   std::vector<nlohmann::json> out;
@@ -52,4 +54,4 @@ std::set<std::string> ResultsStore::finished_task_ids() const {
   return ids;
 }
 
-}  // namespace vfp::results
+} // namespace vfp::results

@@ -53,7 +53,7 @@ std::string cell(const std::vector<double>& v) {
     return "–";
   return metrics::format_mean_std(metrics::mean_std(v), 100.0, 1);
 }
-}  // namespace
+} // namespace
 
 std::string to_markdown(const Table& t) {
   std::ostringstream md;
@@ -106,4 +106,4 @@ std::string to_csv(const Table& t) {
   return csv.str();
 }
 
-}  // namespace vfp::results
+} // namespace vfp::results

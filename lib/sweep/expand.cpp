@@ -40,8 +40,8 @@ read_grid(const YAML::Node& sweep, const std::string& file) {
                        (hint.empty() ? "" : " (" + hint + ")"));
     }
     if (!kv.second.IsSequence() || kv.second.size() == 0)
-      throw InputError(at(kv.second.IsNull() ? kv.first : kv.second, file) + ": sweep.grid." +
-                       key + ": expected a non-empty list of values");
+      throw InputError(at(kv.second.IsNull() ? kv.first : kv.second, file) + ": sweep.grid." + key +
+                       ": expected a non-empty list of values");
     std::vector<config::Located> values;
     for (const auto& v : kv.second)
       values.push_back({v, file, v.Mark().line + 1, v.Mark().column + 1});
@@ -58,9 +58,11 @@ std::string value_text(const YAML::Node& n) {
   return e.c_str();
 }
 
-}  // namespace
+} // namespace
 
-std::uint64_t seed_from_id(const std::string& id) { return mix_seed(fnv1a64(id)); }
+std::uint64_t seed_from_id(const std::string& id) {
+  return mix_seed(fnv1a64(id));
+}
 
 Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
   const auto file_name = file.string();
@@ -95,7 +97,7 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
     }
     cfg.config = config::parse_experiment(flat, base_dir);
     auto identity = config::to_json(cfg.config);
-    identity.erase("name");  // the same experiment in two sweeps is the same configuration
+    identity.erase("name"); // the same experiment in two sweeps is the same configuration
     cfg.id = stable_id(identity.dump());
     if (seen.insert(cfg.id).second)
       sweep.configurations.push_back(std::move(cfg));
@@ -125,6 +127,8 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
   return sweep;
 }
 
-Sweep load(const std::filesystem::path& file) { return expand(config::load_yaml_file(file), file); }
+Sweep load(const std::filesystem::path& file) {
+  return expand(config::load_yaml_file(file), file);
+}
 
-}  // namespace vfp::sweep
+} // namespace vfp::sweep

@@ -14,15 +14,15 @@ namespace vfp::sweep {
 
 /// One point of the sweep: a resolved config and the axis values that made it.
 struct Configuration {
-  std::string id;                                          ///< hash of the resolved config
+  std::string id; ///< hash of the resolved config
   config::ExperimentConfig config;
-  std::vector<std::pair<std::string, std::string>> axes;  ///< swept key → value as written
+  std::vector<std::pair<std::string, std::string>> axes; ///< swept key → value as written
 };
 
 /// Training and evaluation of one configuration on one outer fold (of one CV repeat).
 struct TrainTask {
   std::string id;
-  int configuration = 0;  ///< index into Sweep::configurations
+  int configuration = 0; ///< index into Sweep::configurations
   int fold = 0;
   int repeat = 0;
   std::uint64_t seed = 0; ///< from the id
@@ -32,7 +32,7 @@ struct TrainTask {
 struct Sweep {
   std::string name;
   std::filesystem::path file;
-  std::vector<std::string> axes;  ///< swept dotted keys, in file order
+  std::vector<std::string> axes; ///< swept dotted keys, in file order
   std::vector<Configuration> configurations;
   std::vector<TrainTask> tasks;
 };
@@ -46,4 +46,4 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file);
 /// Seed of a task id (a 16-hex-digit string).
 std::uint64_t seed_from_id(const std::string& id);
 
-}  // namespace vfp::sweep
+} // namespace vfp::sweep

@@ -24,14 +24,14 @@ int count_events(const std::vector<SubjectDraw>& s, const std::vector<double>& u
                  const std::vector<double>& censor, const CohortModel& m, double lambda) {
   int events = 0;
   for (size_t i = 0; i < s.size(); ++i) {
-    const double t = std::pow(unit_exp[i] / (lambda * std::exp(s[i].linear_predictor)),
-                              1.0 / m.weibull_shape);
+    const double t =
+        std::pow(unit_exp[i] / (lambda * std::exp(s[i].linear_predictor)), 1.0 / m.weibull_shape);
     events += t <= censor[i];
   }
   return events;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<SubjectDraw> draw_subjects(int n, std::uint64_t seed, double event_rate,
                                        CohortModel& m) {
@@ -91,4 +91,4 @@ std::array<double, 3> vertebra_centre(const SubjectDraw& s, int which) {
   return {j[0], -5.0 + j[1], z + j[2]};
 }
 
-}  // namespace vfp::synth
+} // namespace vfp::synth

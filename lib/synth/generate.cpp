@@ -11,7 +11,8 @@ namespace vfp::synth {
 
 SynthSummary generate_cohort(const SynthOptions& o) {
   if (o.subjects < 1)
-    throw InputError("synth: --subjects must be at least 1 (got " + std::to_string(o.subjects) + ")");
+    throw InputError("synth: --subjects must be at least 1 (got " + std::to_string(o.subjects) +
+                     ")");
   if (!(o.event_rate > 0.0 && o.event_rate < 1.0))
     throw InputError("synth: --event-rate must be between 0 and 1 (got " +
                      std::to_string(o.event_rate) + ")");
@@ -78,7 +79,8 @@ SynthSummary generate_cohort(const SynthOptions& o) {
       {"event_rate", static_cast<double>(events) / o.subjects},
       {"events", events},
       {"latent",
-       {{"bone_strength", "N(0,1): rho_age * z_age + rho_bmi * z_bmi + sqrt(1-rho_age^2-rho_bmi^2) * e"},
+       {{"bone_strength",
+         "N(0,1): rho_age * z_age + rho_bmi * z_bmi + sqrt(1-rho_age^2-rho_bmi^2) * e"},
         {"rho_age", model.rho_age},
         {"rho_bmi", model.rho_bmi},
         {"age", {{"mean", model.age_mean}, {"sd", model.age_sd}, {"clip", {65, 95}}}},
@@ -114,4 +116,4 @@ SynthSummary generate_cohort(const SynthOptions& o) {
   return {o.subjects, events, static_cast<double>(events) / o.subjects, o.out};
 }
 
-}  // namespace vfp::synth
+} // namespace vfp::synth

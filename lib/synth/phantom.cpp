@@ -15,13 +15,13 @@ namespace vfp::synth {
 namespace {
 
 using Image = itk::Image<short, 3>;
-constexpr double kHalfFov = 55.0;  // mm: a 110 mm cube around the L1/L2 junction
+constexpr double kHalfFov = 55.0; // mm: a 110 mm cube around the L1/L2 junction
 
 /// One vertebra's shape: an elliptic-cylinder body with cortical shell, a posterior arch and
 /// a spinous process.
 struct Vertebra {
-  std::array<double, 3> c;  // body centre, LPS mm
-  double a, b, h;           // body radii (L-R, A-P) and half-height
+  std::array<double, 3> c; // body centre, LPS mm
+  double a, b, h;          // body radii (L-R, A-P) and half-height
   double trabecular_hu;
 };
 
@@ -35,7 +35,7 @@ double body_hu(const Vertebra& v, double dx, double dy, double dz, double tex, d
   if (r < 1.0 && std::abs(dz) < v.h) {
     const double to_side = (1.0 - r) * std::min(v.a, v.b), to_plate = v.h - std::abs(dz);
     if (std::min(to_side, to_plate) < shell_mm)
-      return 850.0;  // cortical shell and endplates
+      return 850.0; // cortical shell and endplates
     return v.trabecular_hu + tex;
   }
   return std::numeric_limits<double>::quiet_NaN();
@@ -46,13 +46,13 @@ double arch_hu(const Vertebra& v, double dx, double dy, double dz) {
   const double cy = v.b + 11.0;
   const double d = std::hypot(dx, dy - cy);
   if (std::abs(dz) < 0.7 * v.h && d < 13.0)
-    return d < 8.5 ? 15.0 : 450.0;  // cerebrospinal fluid in the canal, arch bone
+    return d < 8.5 ? 15.0 : 450.0; // cerebrospinal fluid in the canal, arch bone
   if (std::abs(dx) < 3.0 && dy > cy + 12.0 && dy < cy + 35.0 && std::abs(dz) < 0.45 * v.h)
     return 400.0;
   return std::numeric_limits<double>::quiet_NaN();
 }
 
-}  // namespace
+} // namespace
 
 void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path,
                    const std::filesystem::path& centroid_path) {
@@ -85,7 +85,7 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
     size[i] = static_cast<itk::SizeValueType>(std::lround(2 * kHalfFov / site.spacing[i]));
     direction[i][i] = site.flip[i];
     const double half = 0.5 * (size[i] - 1) * spacing[i];
-    origin[i] = -site.flip[i] * half;  // the same physical box whatever the orientation
+    origin[i] = -site.flip[i] * half; // the same physical box whatever the orientation
   }
   auto image = Image::New();
   image->SetRegions(Image::RegionType(size));
@@ -119,7 +119,8 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
           if (std::abs(dz) > 20.0)
             continue;
           const double dx = x - v.c[0], dy = y - v.c[1];
-          double bone = body_hu(v, dx, dy, dz, amplitude * tex.x[i] * tex.y[j] * tex.z[k], shell_mm);
+          double bone =
+              body_hu(v, dx, dy, dz, amplitude * tex.x[i] * tex.y[j] * tex.z[k], shell_mm);
           if (std::isnan(bone))
             bone = arch_hu(v, dx, dy, dz);
           if (!std::isnan(bone))
@@ -139,7 +140,7 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
     }
   }
 
-  static std::once_flag nifti_registered;  // ITK finds writers through registered factories
+  static std::once_flag nifti_registered; // ITK finds writers through registered factories
   std::call_once(nifti_registered, [] { itk::NiftiImageIOFactory::RegisterOneFactory(); });
   auto writer = itk::ImageFileWriter<Image>::New();
   writer->SetFileName(image_path.string());
@@ -166,10 +167,12 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
     itk::ContinuousIndex<double, 3> idx;
     image->TransformPhysicalPointToContinuousIndex(p, idx);
     auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-    centroids.push_back(
-        {{"label", 20 + which}, {"X", round3(idx[0])}, {"Y", round3(idx[1])}, {"Z", round3(idx[2])}});
+    centroids.push_back({{"label", 20 + which},
+                         {"X", round3(idx[0])},
+                         {"Y", round3(idx[1])},
+                         {"Z", round3(idx[2])}});
   }
   write_file_atomically(centroid_path, centroids.dump(1) + "\n");
 }
 
-}  // namespace vfp::synth
+} // namespace vfp::synth

@@ -13,8 +13,8 @@ struct SynthOptions {
   int subjects = 400;
   std::filesystem::path out;
   std::uint64_t seed = 1;
-  double event_rate = 0.15;  ///< target share of events, in (0, 1)
-  int threads = 1;           ///< image writers; the output does not depend on it
+  double event_rate = 0.15; ///< target share of events, in (0, 1)
+  int threads = 1;          ///< image writers; the output does not depend on it
 };
 
 /// What was generated.
@@ -29,4 +29,4 @@ struct SynthSummary {
 /// Same options, same bytes. Throws vfp::InputError naming a bad option.
 SynthSummary generate_cohort(const SynthOptions& options);
 
-}  // namespace vfp::synth
+} // namespace vfp::synth

@@ -44,23 +44,23 @@ private:
 /// An acquisition site: voxel spacing, noise and orientation of its scanner protocol.
 struct Site {
   std::string name;
-  std::array<double, 3> spacing;  ///< mm along the image axes
-  double noise_hu;                ///< SD of Gaussian noise
-  std::array<int, 3> flip;        ///< -1 where an image axis runs against LPS
+  std::array<double, 3> spacing; ///< mm along the image axes
+  double noise_hu;               ///< SD of Gaussian noise
+  std::array<int, 3> flip;       ///< -1 where an image axis runs against LPS
 };
 const std::vector<Site>& sites();
 
 /// The planted model, recorded in truth.json.
 struct CohortModel {
   double age_mean = 73, age_sd = 6, bmi_mean = 27, bmi_sd = 4;
-  double rho_age = -0.30, rho_bmi = 0.25;  ///< loadings of bone strength on z(age), z(bmi)
-  double beta_weakness = std::log(2.7);    ///< per SD of −bone_strength
-  double beta_age = std::log(1.4);         ///< per SD of age
-  double beta_bmi = -std::log(1.15);       ///< per SD of BMI
+  double rho_age = -0.30, rho_bmi = 0.25; ///< loadings of bone strength on z(age), z(bmi)
+  double beta_weakness = std::log(2.7);   ///< per SD of −bone_strength
+  double beta_age = std::log(1.4);        ///< per SD of age
+  double beta_bmi = -std::log(1.15);      ///< per SD of BMI
   double weibull_shape = 1.2;
-  double weibull_scale = 0;                ///< λ, solved for the event rate
+  double weibull_scale = 0; ///< λ, solved for the event rate
   double follow_up_years = 10;
-  double dropout_share = 0.2;              ///< lost to follow-up at U(1, 10) years
+  double dropout_share = 0.2; ///< lost to follow-up at U(1, 10) years
   double trabecular_hu_base = 150, trabecular_hu_per_sd = 45, trabecular_hu_min = 20;
 };
 
@@ -74,7 +74,7 @@ struct SubjectDraw {
   int event = 0;
   double trabecular_hu = 0;
   double body_scale = 1;
-  std::array<std::array<double, 3>, 2> centre_jitter{};  ///< L1, L2 offsets in mm
+  std::array<std::array<double, 3>, 2> centre_jitter{}; ///< L1, L2 offsets in mm
   std::uint64_t image_seed = 0;
 };
 
@@ -89,4 +89,4 @@ std::array<double, 3> vertebra_centre(const SubjectDraw& s, int which);
 void write_subject(const SubjectDraw& s, const std::filesystem::path& image,
                    const std::filesystem::path& centroids);
 
-}  // namespace vfp::synth
+} // namespace vfp::synth

@@ -11,7 +11,7 @@ void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vect
                           const std::vector<float>& scores, const std::string& how,
                           std::vector<int>& subjects, std::vector<double>& subject_scores) {
   VFP_CHECK(patches.size() == scores.size(), "one score per patch");
-  std::map<int, std::pair<double, int>> acc;  // subject → (max or sum, count)
+  std::map<int, std::pair<double, int>> acc; // subject → (max or sum, count)
   for (size_t k = 0; k < patches.size(); ++k) {
     const int s = patch_subject[patches[k]];
     auto [it, fresh] = acc.try_emplace(s, scores[k], 0);
@@ -28,4 +28,4 @@ void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vect
   }
 }
 
-}  // namespace vfp::train
+} // namespace vfp::train

@@ -14,7 +14,7 @@ struct TrainOptions {
   std::string arch = "fnet";
   int width = 16;
   double dropout = 0.2;
-  std::string optimizer = "adamw";  ///< adamw, adam or sgd (momentum 0.9)
+  std::string optimizer = "adamw"; ///< adamw, adam or sgd (momentum 0.9)
   double lr = 1e-4;
   double weight_decay = 1e-4;
   int batch_size = 16;
@@ -22,19 +22,19 @@ struct TrainOptions {
   int patience = 8;
   double min_delta = 0.0;
   bool augment = true;
-  bool balanced_loss = true;        ///< BCE pos_weight = negatives / positives
-  std::string aggregation = "max";  ///< patient level: max or mean over a subject's patches
-  std::uint64_t seed = 0;           ///< from the task id
+  bool balanced_loss = true;       ///< BCE pos_weight = negatives / positives
+  std::string aggregation = "max"; ///< patient level: max or mean over a subject's patches
+  std::uint64_t seed = 0;          ///< from the task id
   int threads = 1;
 };
 
 /// Patches and the split of one outer fold. Indices refer to patches.
 struct FoldData {
-  const float* pixels = nullptr;    ///< [n][height][width], values in [0, 1]
+  const float* pixels = nullptr; ///< [n][height][width], values in [0, 1]
   int height = 0;
   int width = 0;
-  std::vector<int> patch_subject;   ///< subject index of each patch
-  std::vector<int> subject_label;   ///< 0/1 per subject index
+  std::vector<int> patch_subject; ///< subject index of each patch
+  std::vector<int> subject_label; ///< 0/1 per subject index
   std::vector<int> train, validation, test;
 };
 
@@ -42,13 +42,13 @@ struct FoldData {
 struct EpochLog {
   int epoch = 0;
   double train_loss = 0;
-  double val_auroc = 0;  ///< patient level
+  double val_auroc = 0; ///< patient level
   double seconds = 0;
 };
 
 /// Result of a run: the best epoch's model scored on the test patches.
 struct Outcome {
-  std::vector<float> test_scores;  ///< sigmoid probability per FoldData::test patch
+  std::vector<float> test_scores; ///< sigmoid probability per FoldData::test patch
   int best_epoch = 0;
   int epochs_run = 0;
   double best_val_auroc = 0;
@@ -66,4 +66,4 @@ void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vect
                           const std::vector<float>& scores, const std::string& how,
                           std::vector<int>& subjects, std::vector<double>& subject_scores);
 
-}  // namespace vfp::train
+} // namespace vfp::train

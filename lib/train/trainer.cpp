@@ -47,7 +47,8 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
 }
 
 /// Scores patches in eval mode, in batches.
-std::vector<float> score(models::Classifier& model, const FoldData& d, const std::vector<int>& idx) {
+std::vector<float> score(models::Classifier& model, const FoldData& d,
+                         const std::vector<int>& idx) {
   torch::NoGradGuard no_grad;
   model.eval();
   std::vector<float> out;
@@ -86,11 +87,12 @@ void check_split(const FoldData& d, const std::vector<int>& patches, const char*
   if (patches.empty())
     throw TaskError(std::string("the ") + name + " split is empty");
   if (pos == 0 || pos == int(patches.size()))
-    throw TaskError(std::string("the ") + name + " split has " + (pos == 0 ? "no positive" : "no negative") +
+    throw TaskError(std::string("the ") + name + " split has " +
+                    (pos == 0 ? "no positive" : "no negative") +
                     " subjects; AUROC is undefined (use fewer folds or a larger cohort)");
 }
 
-}  // namespace
+} // namespace
 
 Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                       const std::function<void(const EpochLog&)>& on_epoch) {
@@ -143,7 +145,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
         const float* src = d.pixels + p * plane;
         float* dst = xp + k * plane;
         if (o.augment && unit(rng) < 0.5F) {
-          for (int r = 0; r < d.height; ++r)  // mirror columns
+          for (int r = 0; r < d.height; ++r) // mirror columns
             for (int c = 0; c < d.width; ++c)
               dst[r * d.width + c] = src[r * d.width + (d.width - 1 - c)];
         } else {
@@ -162,7 +164,8 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                                                                           loss_options);
       const double value = loss.item<double>();
       if (!std::isfinite(value))
-        throw TaskError(std::string("training loss became ") + (std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
+        throw TaskError(std::string("training loss became ") +
+                        (std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
                         std::to_string(epoch) + " (lower train.lr?)");
       loss.backward();
       optimizer->step();
@@ -193,4 +196,4 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   return out;
 }
 
-}  // namespace vfp::train
+} // namespace vfp::train

@@ -34,7 +34,7 @@ std::string error_of(const std::string& yaml) {
   return "no error";
 }
 
-}  // namespace
+} // namespace
 
 TEST(SweepExpansion, GridIsCartesianProductInFileOrder) {
   auto sweep = vfp::sweep::load(write_yaml("grid.yaml", std::string(kBase) + R"(sweep:
@@ -43,7 +43,7 @@ TEST(SweepExpansion, GridIsCartesianProductInFileOrder) {
     train.batch_size: [8, 16, 32]
 )"));
   ASSERT_EQ(sweep.configurations.size(), 6u);
-  EXPECT_EQ(sweep.tasks.size(), 6u * 4u);  // default 4 folds
+  EXPECT_EQ(sweep.tasks.size(), 6u * 4u); // default 4 folds
   EXPECT_EQ(sweep.axes, (std::vector<std::string>{"train.lr", "train.batch_size"}));
   EXPECT_DOUBLE_EQ(sweep.configurations[0].config.train.lr, 1e-3);
   EXPECT_EQ(sweep.configurations[0].config.train.batch_size, 8);
@@ -78,7 +78,8 @@ TEST(SweepExpansion, IdenticalConfigurationsAreDeduplicated) {
 TEST(SweepExpansion, RelativeCohortPathsResolveAgainstTheYamlFolder) {
   auto path = write_yaml("rel.yaml", kBase);
   auto sweep = vfp::sweep::load(path);
-  EXPECT_EQ(sweep.configurations[0].config.cohort.csv, path.parent_path() / "cohort" / "cohort.csv");
+  EXPECT_EQ(sweep.configurations[0].config.cohort.csv,
+            path.parent_path() / "cohort" / "cohort.csv");
   EXPECT_EQ(vfp::config::subject_path(sweep.configurations[0].config.cohort.images, "S7"),
             path.parent_path() / "cohort" / "images" / "S7.nii.gz");
 }
@@ -94,7 +95,8 @@ TEST(SweepErrors, UnknownKeyNamesFileLineAndSuggestion) {
 TEST(SweepErrors, WrongTypeAndRangeAreReportedTogether) {
   auto msg = error_of("name: t\ncohort: {dir: c}\ntrain:\n  lr: fast\n  batch_size: 0\n");
   EXPECT_NE(msg.find("2 problems"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("bad.yaml:4:7: train.lr: expected a number, got 'fast'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.yaml:4:7: train.lr: expected a number, got 'fast'"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("bad.yaml:5:15: train.batch_size: value 0 is out of range [1, 4096]"),
             std::string::npos)
       << msg;
@@ -108,7 +110,8 @@ TEST(SweepErrors, UnknownGridKeyNamesItsLine) {
 }
 
 TEST(SweepErrors, BadGridValueNamesTheValueLine) {
-  auto msg = error_of(std::string(kBase) + "sweep:\n  grid:\n    train.optimizer: [adamw, adamx]\n");
+  auto msg =
+      error_of(std::string(kBase) + "sweep:\n  grid:\n    train.optimizer: [adamw, adamx]\n");
   EXPECT_NE(msg.find("bad.yaml:8:30: train.optimizer: 'adamx' is not one of: adamw, adam, sgd"),
             std::string::npos)
       << msg;

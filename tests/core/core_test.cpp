@@ -14,7 +14,7 @@ fs::path fresh_dir(const std::string& name) {
   fs::create_directories(dir);
   return dir;
 }
-}  // namespace
+} // namespace
 
 TEST(StableId, IsSixteenHexDigitsAndDependsOnEveryByte) {
   // FNV-1a 64 of "" is its offset basis; of "a" a published test vector.
@@ -63,8 +63,11 @@ TEST(ReadTextFile, NamesTheMissingFile) {
     vfp::read_text_file("/definitely/not/here.yaml");
     FAIL();
   } catch (const vfp::IoError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("cannot open /definitely/not/here.yaml", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("cannot open /definitely/not/here.yaml", 0), 0u)
+        << e.what();
   }
 }
 
-TEST(Affinity, CountsAtLeastOneCpu) { EXPECT_GE(vfp::cpus_in_affinity(), 1); }
+TEST(Affinity, CountsAtLeastOneCpu) {
+  EXPECT_GE(vfp::cpus_in_affinity(), 1);
+}

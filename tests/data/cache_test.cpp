@@ -27,7 +27,7 @@ fs::path temp_file(const std::string& name) {
   fs::create_directories(dir);
   return dir / name;
 }
-}  // namespace
+} // namespace
 
 TEST(Cache, RoundTripKeepsEveryPatchAndLabel) {
   auto file = temp_file("rt.h5");

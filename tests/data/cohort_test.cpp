@@ -27,7 +27,7 @@ std::string error_of(const std::string& text, fs::path* where = nullptr) {
   }
   return "no error";
 }
-}  // namespace
+} // namespace
 
 TEST(Cohort, ReadsRowsWithBomCrlfAndAnyColumnOrder) {
   auto path = write_csv("\xEF\xBB\xBFsite,subject_id,age,bmi,event,time_years\r\n"
@@ -69,7 +69,8 @@ TEST(Cohort, EventMustBeZeroOrOne) {
 TEST(Cohort, NegativeTimeIsRejected) {
   fs::path p;
   auto msg = error_of("subject_id,age,bmi,event,time_years\nS1,70,25,0,-1\n", &p);
-  EXPECT_EQ(msg, p.string() + ":2: column 'time_years' of subject S1: value -1 is out of range [0, 200]");
+  EXPECT_EQ(msg, p.string() +
+                     ":2: column 'time_years' of subject S1: value -1 is out of range [0, 200]");
 }
 
 TEST(Cohort, MissingCellCountIsReported) {
@@ -107,7 +108,8 @@ TEST(Centroids, BadAxisCodeIsNamed) {
     vfp::data::read_verse_centroids(path);
     FAIL();
   } catch (const vfp::InputError& e) {
-    EXPECT_EQ(std::string(e.what()), path.string() + ": entry 0: axis code \"Q\" is not one of L R A P S I");
+    EXPECT_EQ(std::string(e.what()),
+              path.string() + ": entry 0: axis code \"Q\" is not one of L R A P S I");
   }
 }
 

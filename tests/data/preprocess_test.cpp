@@ -86,7 +86,7 @@ vfp::config::PreprocessConfig small_params() {
   return p;
 }
 
-}  // namespace
+} // namespace
 
 TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
   // 3³ cube, HU = 100·x along L-R: the sagittal AIP over the central slice is x = 1 → 100 HU.
@@ -103,8 +103,8 @@ TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
   int h = 0, w = 0;
   auto out = vfp::data::project_cube(cube, 3, p, h, w);
   ASSERT_EQ(h, 3);
-  EXPECT_FLOAT_EQ(out[2 * 3 + 0], 0.1F);  // bottom row = inferior (z = 0)
-  EXPECT_FLOAT_EQ(out[0 * 3 + 0], 1.0F);  // top row = superior (z = 2), clipped at hu_max
+  EXPECT_FLOAT_EQ(out[2 * 3 + 0], 0.1F); // bottom row = inferior (z = 0)
+  EXPECT_FLOAT_EQ(out[0 * 3 + 0], 1.0F); // top row = superior (z = 2), clipped at hu_max
   p.slab_mm = 3;
   out = vfp::data::project_cube(cube, 3, p, h, w);
   EXPECT_FLOAT_EQ(out[2 * 3 + 1], (0.0F + 0.1F + 0.2F) / 3);
@@ -112,7 +112,7 @@ TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
   out = vfp::data::project_cube(cube, 3, p, h, w);
   EXPECT_FLOAT_EQ(out[2 * 3 + 1], 0.2F);
   p.projection = "aip";
-  p.axis = "axial";  // along z: mean of 0, 0, 1000+ → (0.1·x·2 + 1)/3 at column x
+  p.axis = "axial"; // along z: mean of 0, 0, 1000+ → (0.1·x·2 + 1)/3 at column x
   out = vfp::data::project_cube(cube, 3, p, h, w);
   EXPECT_FLOAT_EQ(out[0 * 3 + 1], (0.1F + 0.1F + 1.0F) / 3);
 }
@@ -162,8 +162,10 @@ TEST(Preprocess, CentroidInAnotherAxisFrameIsConverted) {
       << "[{\"direction\": [\"R\",\"A\",\"I\"]}, {\"label\": 20, \"X\": " << size[0] - 1 - idx[0]
       << ", \"Y\": " << size[1] - 1 - idx[1] << ", \"Z\": " << size[2] - 1 - idx[2] << "}]";
   vfp::data::PatchSet x, y;
-  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_lps.json", small_params(), x);
-  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_rai.json", small_params(), y);
+  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_lps.json", small_params(),
+                                x);
+  vfp::data::preprocess_subject("A", dir / "frame.nii.gz", dir / "frame_rai.json", small_params(),
+                                y);
   for (size_t i = 0; i < x.pixels.size(); ++i)
     ASSERT_NEAR(x.pixels[i], y.pixels[i], 1e-5);
 }
@@ -173,7 +175,8 @@ TEST(Preprocess, MissingImageNamesSubjectAndPath) {
   std::ofstream(dir / "c.json") << "[{\"label\": 20, \"X\": 1, \"Y\": 1, \"Z\": 1}]";
   vfp::data::PatchSet out;
   try {
-    vfp::data::preprocess_subject("S0042", dir / "none.nii.gz", dir / "c.json", small_params(), out);
+    vfp::data::preprocess_subject("S0042", dir / "none.nii.gz", dir / "c.json", small_params(),
+                                  out);
     FAIL();
   } catch (const vfp::InputError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -206,8 +209,8 @@ TEST(Preprocess, UnreadableImageNamesSubject) {
     vfp::data::preprocess_subject("S9", dir / "broken.nii.gz", dir / "b.json", small_params(), out);
     FAIL();
   } catch (const vfp::InputError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("subject S9: cannot read image " +
-                                              (dir / "broken.nii.gz").string(), 0),
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "subject S9: cannot read image " + (dir / "broken.nii.gz").string(), 0),
               0u)
         << e.what();
   }

@@ -52,8 +52,9 @@ protected:
     dir = fs::temp_directory_path() / ("vfp_integration_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    auto synth = run(std::string(VFP_BIN) + " synth --subjects 40 --event-rate 0.3 --seed 3 --out " +
-                     (dir / "cohort").string());
+    auto synth =
+        run(std::string(VFP_BIN) + " synth --subjects 40 --event-rate 0.3 --seed 3 --out " +
+            (dir / "cohort").string());
     ASSERT_EQ(synth.code, 0) << synth.text;
     std::ofstream(dir / "tiny.yaml") << R"(name: tiny
 cohort: {dir: cohort}
@@ -79,17 +80,17 @@ std::vector<nlohmann::json> rows_of(const fs::path& file) {
   return rows;
 }
 
-}  // namespace
+} // namespace
 
 TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   auto out = run(in_dir() + mpirun(2) + " run tiny.yaml");
   ASSERT_EQ(out.code, 0) << out.text;
   const auto rows = rows_of(dir / "results" / "tiny" / "results.jsonl");
-  ASSERT_EQ(rows.size(), 4u) << out.text;  // 2 configurations × 2 folds
+  ASSERT_EQ(rows.size(), 4u) << out.text; // 2 configurations × 2 folds
   std::set<std::string> tasks;
   for (const auto& r : rows) {
     EXPECT_EQ(r["status"], "ok");
-    EXPECT_EQ(r["rank"], 1);  // rank 0 coordinates, rank 1 works
+    EXPECT_EQ(r["rank"], 1); // rank 0 coordinates, rank 1 works
     EXPECT_GE(r["auroc"].get<double>(), 0.0);
     EXPECT_LE(r["auroc"].get<double>(), 1.0);
     EXPECT_EQ(r["n_test"], 20);
@@ -152,7 +153,8 @@ TEST_F(TinySweep, MissingConfigFileIsAnError) {
 }
 
 TEST_F(TinySweep, UnknownKeyIsNamedWithItsLine) {
-  std::ofstream(dir / "typo.yaml") << "name: typo\ncohort: {dir: cohort}\ntrain:\n  learning_rate: 0.1\n";
+  std::ofstream(dir / "typo.yaml")
+      << "name: typo\ncohort: {dir: cohort}\ntrain:\n  learning_rate: 0.1\n";
   auto out = run(in_dir() + mpirun(2) + " run typo.yaml");
   EXPECT_NE(out.code, 0);
   EXPECT_NE(out.text.find("typo.yaml:4:18: train.learning_rate: unknown key"), std::string::npos)
@@ -161,7 +163,8 @@ TEST_F(TinySweep, UnknownKeyIsNamedWithItsLine) {
 
 TEST_F(TinySweep, MissingImageFailsNamingTheSubject) {
   fs::create_directories(dir / "holey");
-  fs::copy(dir / "cohort", dir / "holey", fs::copy_options::recursive | fs::copy_options::skip_existing);
+  fs::copy(dir / "cohort", dir / "holey",
+           fs::copy_options::recursive | fs::copy_options::skip_existing);
   fs::remove(dir / "holey" / "images" / "S0007.nii.gz");
   std::ofstream(dir / "holey.yaml") << "name: holey\ncohort: {dir: holey}\ncv: {folds: 2}\n"
                                        "preprocess: {patch_mm: 31, slab_mm: 15}\n";

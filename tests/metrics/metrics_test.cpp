@@ -41,7 +41,7 @@ std::string error_of(const std::vector<double>& s, const std::vector<int>& l) {
   return "no error";
 }
 
-}  // namespace
+} // namespace
 
 // Reference values: scikit-learn 1.2.1 (Debian python3-sklearn), printed by
 // tests/metrics/reference/make_reference.py.
@@ -80,7 +80,8 @@ TEST(Auroc, InvariantUnderMonotoneTransforms) {
   std::vector<double> transformed;
   for (double v : s.scores)
     transformed.push_back(std::exp(5 * v) - 3);
-  EXPECT_DOUBLE_EQ(vfp::metrics::auroc(s.scores, s.labels), vfp::metrics::auroc(transformed, s.labels));
+  EXPECT_DOUBLE_EQ(vfp::metrics::auroc(s.scores, s.labels),
+                   vfp::metrics::auroc(transformed, s.labels));
   EXPECT_DOUBLE_EQ(vfp::metrics::average_precision(s.scores, s.labels),
                    vfp::metrics::average_precision(transformed, s.labels));
 }

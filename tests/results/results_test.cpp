@@ -21,13 +21,14 @@ nlohmann::json row(const std::string& task, const std::string& config, int index
           {"task_id", task},
           {"config_id", config},
           {"config_index", index},
-          {"axes", nlohmann::json::array({nlohmann::json::array({"train.lr", std::to_string(lr).substr(0, 5)})})},
+          {"axes", nlohmann::json::array(
+                       {nlohmann::json::array({"train.lr", std::to_string(lr).substr(0, 5)})})},
           {"expected_folds", 3},
           {"status", status},
           {"auroc", auroc},
           {"auprc", auprc}};
 }
-}  // namespace
+} // namespace
 
 TEST(ResultsStore, AppendsAndReadsRowsAndKnowsFinishedTasks) {
   vfp::results::ResultsStore store(fresh_dir("append"));
@@ -43,7 +44,7 @@ TEST(ResultsStore, RepairsATornLastRowOnOpen) {
     vfp::results::ResultsStore store(dir);
     store.append(row("t1", "c1", 0, 0.001, 0.8, 0.2));
   }
-  std::ofstream(dir / "results.jsonl", std::ios::app) << "{\"kind\": \"train_e";  // a crash
+  std::ofstream(dir / "results.jsonl", std::ios::app) << "{\"kind\": \"train_e"; // a crash
   vfp::results::ResultsStore store(dir);
   store.append(row("t2", "c1", 0, 0.001, 0.6, 0.3));
   auto rows = store.rows();
@@ -53,9 +54,9 @@ TEST(ResultsStore, RepairsATornLastRowOnOpen) {
 
 TEST(Aggregate, MeanAndSampleSdPerConfigurationInSweepOrder) {
   std::vector<nlohmann::json> rows = {
-      row("b1", "cb", 1, 0.0003, 0.70, 0.10), row("a1", "ca", 0, 0.003, 0.80, 0.20),
-      row("a2", "ca", 0, 0.003, 0.70, 0.30),  row("a3", "ca", 0, 0.003, 0.90, 0.25),
-      row("a3", "ca", 0, 0.003, 0.90, 0.25),  // a duplicate row counts once
+      row("b1", "cb", 1, 0.0003, 0.70, 0.10),        row("a1", "ca", 0, 0.003, 0.80, 0.20),
+      row("a2", "ca", 0, 0.003, 0.70, 0.30),         row("a3", "ca", 0, 0.003, 0.90, 0.25),
+      row("a3", "ca", 0, 0.003, 0.90, 0.25), // a duplicate row counts once
       row("b2", "cb", 1, 0.0003, 0.5, 0.5, "failed")};
   auto t = vfp::results::aggregate(rows);
   ASSERT_EQ(t.rows.size(), 2u);
@@ -66,7 +67,8 @@ TEST(Aggregate, MeanAndSampleSdPerConfigurationInSweepOrder) {
   // AUROC 0.8, 0.7, 0.9 → 80.0 ± 10.0 (sample SD); AUPRC 0.2, 0.3, 0.25 → 25.0 ± 5.0.
   EXPECT_NE(md.find("| train.lr | AUROC (%) | AUPRC (AP, %) | folds |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 0.003 | 80.0 ± 10.0 | 25.0 ± 5.0 | 3/3 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| 0.000 | 70.0 ± 0.0 | 10.0 ± 0.0 | 1/3 (1 failed) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.000 | 70.0 ± 0.0 | 10.0 ± 0.0 | 1/3 (1 failed) |"), std::string::npos)
+      << md;
   auto csv = vfp::results::to_csv(t);
   EXPECT_NE(csv.find("ca,0.003,0.8,0.1,0.25,0.05,3,0"), std::string::npos) << csv;
 }

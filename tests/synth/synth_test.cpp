@@ -1,9 +1,9 @@
 // The synthetic cohort: determinism, formats, and that the planted signal is in the images.
 #include "synth/synth.h"
 
-#include "synth/synth_internal.h"  // the module's own test may see its internals
 #include "core/core.h"
 #include "data/data.h"
+#include "synth/synth_internal.h" // the module's own test may see its internals
 
 #include <gtest/gtest.h>
 #include <itkImage.h>
@@ -69,7 +69,7 @@ std::string error_of(int n, double rate, const fs::path& out) {
   return "no error";
 }
 
-}  // namespace
+} // namespace
 
 TEST(SynthCohort, SameSeedGivesIdenticalBytesWhateverTheThreads) {
   const auto da = dir_for("a"), db = dir_for("b"), dc = dir_for("c");
@@ -105,7 +105,8 @@ TEST(SynthCohort, WritesTableCentroidsAndImagesThatAgree) {
     auto image = reader->GetOutput();
     const auto site = line.substr(line.rfind(',') + 1);
     const auto& s = vfp::synth::sites();
-    const auto& expected = *std::find_if(s.begin(), s.end(), [&](auto& x) { return x.name == site; });
+    const auto& expected =
+        *std::find_if(s.begin(), s.end(), [&](auto& x) { return x.name == site; });
     EXPECT_NEAR(image->GetSpacing()[2], expected.spacing[2], 1e-4) << id;
     const auto c = nlohmann::json::parse(vfp::read_text_file(out / "centroids" / (id + ".json")));
     ASSERT_EQ(c.size(), 3u);
@@ -160,6 +161,7 @@ TEST(SynthCohortModel, EventRateIsCloseToAskedAndRiskFollowsThePlantedModel) {
 
 TEST(SynthOptions, BadValuesNameTheOption) {
   EXPECT_EQ(error_of(0, 0.1, "/tmp/x"), "synth: --subjects must be at least 1 (got 0)");
-  EXPECT_EQ(error_of(5, 1.5, "/tmp/x"), "synth: --event-rate must be between 0 and 1 (got 1.500000)");
+  EXPECT_EQ(error_of(5, 1.5, "/tmp/x"),
+            "synth: --event-rate must be between 0 and 1 (got 1.500000)");
   EXPECT_EQ(error_of(5, 0.1, ""), "synth: --out must name an output folder");
 }

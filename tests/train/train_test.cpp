@@ -53,7 +53,7 @@ vfp::train::TrainOptions quick_options() {
   return o;
 }
 
-}  // namespace
+} // namespace
 
 TEST(FNet, ParameterCountFollowsItsLayerFormula) {
   // conv weights 9·(1·16 + 16·32 + 32·64 + 64·128) = 96,912; batch-norm affine
@@ -89,7 +89,7 @@ TEST(Trainer, LearnsASeparableToyTaskAndIsDeterministic) {
   for (int subject : subjects)
     labels.push_back(toy.data.subject_label[subject]);
   EXPECT_GT(a.best_val_auroc, 0.95);
-  EXPECT_GT(vfp::metrics::auroc(scores, labels), 0.95);  // held-out subjects, patient level
+  EXPECT_GT(vfp::metrics::auroc(scores, labels), 0.95); // held-out subjects, patient level
   auto b = vfp::train::fit_and_score(quick_options(), toy.data);
   EXPECT_EQ(a.test_scores, b.test_scores);
   EXPECT_EQ(a.best_epoch, b.best_epoch);
