@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace vfp::runner {
 
@@ -47,6 +48,15 @@ struct PreprocessArgs {
   int threads = 0;
 };
 int preprocess_command(const PreprocessArgs& args);
+
+struct CacheArgs {
+  std::string action;  ///< ls, verify or gc
+  std::string results_root = "results";
+  std::string cache_dir;  ///< default <results_root>/cache
+  std::vector<std::string> keep;  ///< gc: sweeps whose caches stay
+  bool dry_run = false;
+};
+int cache_command(const CacheArgs& args);
 
 /// Threads for this process: its CPU affinity, shared among the ranks on this node when the
 /// ranks are not bound to distinct CPUs.

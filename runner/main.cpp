@@ -66,6 +66,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"md", "csv"}))
       ->capture_default_str();
 
+  CacheArgs cache;
+  auto* cache_cmd = app.add_subcommand("cache", "Inspect (ls), check (verify) and clean (gc) the "
+                                                "HDF5 patch caches");
+  cache_cmd->add_option("action", cache.action, "ls, verify or gc")
+      ->required()
+      ->check(CLI::IsMember({"ls", "verify", "gc"}));
+  cache_cmd->add_option("--results-root", cache.results_root, "results root")->capture_default_str();
+  cache_cmd->add_option("--cache", cache.cache_dir, "cache folder (default <results-root>/cache)");
+  cache_cmd->add_option("--keep", cache.keep,
+                        "gc: remove caches that none of these sweep files uses");
+  cache_cmd->add_flag("--dry-run", cache.dry_run, "gc: only say what would be removed");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -85,6 +97,8 @@ int main(int argc, char** argv) {
       return sweep_command(sweep);
     if (*report_cmd)
       return report_command(report);
+    if (*cache_cmd)
+      return cache_command(cache);
   } catch (const vfp::Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";
     return 1;

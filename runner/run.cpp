@@ -143,7 +143,8 @@ private:
     std::vector<int> prep_of_config(sweep_.configurations.size(), -1);
     for (size_t c = 0; c < sweep_.configurations.size(); ++c) {
       const auto& cfg = sweep_.configurations[c].config;
-      const auto key = data::cache_key(cfg, data::read_cohort(cfg.cohort.csv));
+      std::vector<data::Exclusion> excluded;
+      const auto key = data::cache_key(cfg, data::read_cohort(cfg, &excluded));
       auto [it, fresh] = node_of_key.try_emplace(key, static_cast<int>(nodes_.size()));
       if (fresh) {
         Node n;

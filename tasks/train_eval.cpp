@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace vfp::tasks {
@@ -52,8 +53,18 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
                                                                  {"config", config::to_json(c)}}
                                                       .dump(2));
 
-  const auto subjects = data::read_cohort(c.cohort.csv);
-  const auto patches = data::load_or_build_cache(c, subjects, ctx.cache_dir, ctx.threads);
+  std::vector<data::Exclusion> excluded;
+  const auto cohort = data::read_cohort(c, &excluded);
+  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
+  if (patches.depth > 0)
+    throw TaskError("3d patches reach a 2D training loop; 3D models are not built yet");
+  // Folds over the subjects that have patches: excluded ones take no part.
+  std::set<std::string> with_patches(patches.subject_ids.begin(), patches.subject_ids.end());
+  std::vector<data::Subject> subjects;
+  for (const auto& s : cohort)
+    if (with_patches.count(s.id))
+      subjects.push_back(s);
+  excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
 
   std::vector<int> labels;
   std::map<std::string, int> index_of;
@@ -83,6 +94,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
 
   train::FoldData fold;
   fold.pixels = patches.pixels.data();
+  fold.channels = patches.channels;
   fold.height = patches.height;
   fold.width = patches.width;
   fold.subject_label = labels;

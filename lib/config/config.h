@@ -15,8 +15,11 @@ namespace vfp::config {
 /// Where the cohort lives; relative paths in YAML resolve against the YAML file's folder.
 struct CohortConfig {
   std::filesystem::path csv; ///< subject_id,age,bmi,event,time_years[,site]
-  std::string images;        ///< path pattern with {id}, e.g. .../images/{id}.nii.gz
-  std::string centroids;     ///< path pattern with {id}, VerSe-style JSON
+  std::string images;        ///< pattern with {id}: a file, or a DICOM series folder
+  std::string centroids;     ///< pattern with {id} (verse, labelmap) or one file (csv)
+  std::string centroid_format = "verse"; ///< verse (JSON), csv (world mm) or labelmap
+  std::string centroid_space = "lps";    ///< csv coordinates: lps (ITK, DICOM) or ras (NIfTI)
+  std::string on_bad_subject = "error";  ///< error, or exclude (warn, leave the subject out)
 };
 
 /// Patch extraction; the defaults follow the study group's published pipeline.
@@ -28,7 +31,16 @@ struct PreprocessConfig {
   std::string projection = "aip"; ///< aip (average), mip (maximum) or slice (central)
   std::string axis = "sagittal";  ///< projection axis: sagittal, coronal or axial
   double slab_mm = 30.0;          ///< slab width of the projection
+  int patch_voxels = 0;           ///< cube edge in voxels; 0 = patch_mm / spacing_mm
+  std::vector<std::string> channels;  ///< several projection axes as channels; empty = {axis}
+  std::string output = "2d";      ///< 2d (projections) or 3d (the resampled cube)
   std::vector<std::string> vertebrae{"L1", "L2"};
+  int compression = 0;            ///< gzip level of the cache's chunks (0 = none)
+  bool content_hash = false;      ///< key sources by content hash, not only size and mtime
+
+  /// Voxels per cube edge and their spacing, from patch_mm, spacing_mm and patch_voxels.
+  int cube_voxels() const;
+  double cube_spacing() const;
 };
 
 /// Stratified nested cross-validation.

@@ -178,10 +178,17 @@ const std::vector<Field>& schema() {
        }},
       {"cohort.centroids",
        [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
-         if (!at.node.IsScalar() || at.node.Scalar().find("{id}") == std::string::npos)
-           return p.add(at, key, "expected a path pattern containing {id}");
+         if (!at.node.IsScalar())
+           return p.add(at, key, "expected a path pattern containing {id}, or a CSV file");
          c.cohort.centroids = resolve(base, at.node.Scalar()).string();
        }},
+      {"cohort.centroid_format",
+       choice([](C& c) -> std::string& { return c.cohort.centroid_format; },
+              {"verse", "csv", "labelmap"})},
+      {"cohort.centroid_space",
+       choice([](C& c) -> std::string& { return c.cohort.centroid_space; }, {"lps", "ras"})},
+      {"cohort.on_bad_subject",
+       choice([](C& c) -> std::string& { return c.cohort.on_bad_subject; }, {"error", "exclude"})},
       {"preprocess.spacing_mm",
        dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
       {"preprocess.patch_mm", dbl([](C& c) -> double& { return c.preprocess.patch_mm; }, 4, 512)},
@@ -192,6 +199,29 @@ const std::vector<Field>& schema() {
       {"preprocess.axis", choice([](C& c) -> std::string& { return c.preprocess.axis; },
                                  {"sagittal", "coronal", "axial"})},
       {"preprocess.slab_mm", dbl([](C& c) -> double& { return c.preprocess.slab_mm; }, 0.1, 512)},
+      {"preprocess.patch_voxels",
+       integer([](C& c) -> int& { return c.preprocess.patch_voxels; }, 0, 1024)},
+      {"preprocess.channels",
+       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+         static const std::vector<std::string> axes{"sagittal", "coronal", "axial"};
+         if (!at.node.IsSequence() || at.node.size() == 0)
+           return p.add(at, key, "expected a non-empty list of axes, e.g. [sagittal, coronal, axial]");
+         std::vector<std::string> out;
+         for (const auto& v : at.node) {
+           std::string name;
+           Located item{v, at.file, v.Mark().line + 1, v.Mark().column + 1};
+           if (!read_choice(item, key, axes, name, p))
+             return;
+           out.push_back(name);
+         }
+         c.preprocess.channels = out;
+       }},
+      {"preprocess.output",
+       choice([](C& c) -> std::string& { return c.preprocess.output; }, {"2d", "3d"})},
+      {"preprocess.compression",
+       integer([](C& c) -> int& { return c.preprocess.compression; }, 0, 9)},
+      {"preprocess.content_hash",
+       boolean([](C& c) -> bool& { return c.preprocess.content_hash; })},
       {"preprocess.vertebrae",
        [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
          static const std::vector<std::string> names{"T11", "T12", "L1", "L2", "L3", "L4", "L5"};
@@ -217,7 +247,7 @@ const std::vector<Field>& schema() {
        }},
       {"cv.val_fraction", dbl([](C& c) -> double& { return c.cv.val_fraction; }, 0.05, 0.5)},
       {"model.arch", choice([](C& c) -> std::string& { return c.model.arch; }, {"fnet"})},
-      {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 2)},
+      {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 3)},
       {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
       {"model.dropout", dbl([](C& c) -> double& { return c.model.dropout; }, 0, 0.9)},
       {"train.optimizer",
@@ -280,6 +310,18 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
     problems.add(it != flat.end() ? it->second : top, "preprocess.hu_max",
                  "must be greater than preprocess.hu_min");
   }
+  if (c.cohort.centroid_format != "csv" && !c.cohort.centroids.empty() &&
+      c.cohort.centroids.find("{id}") == std::string::npos) {
+    auto it = flat.find("cohort.centroids");
+    problems.add(it != flat.end() ? it->second : top, "cohort.centroids",
+                 "a " + c.cohort.centroid_format +
+                     " centroid source is one file per subject: the path needs {id}");
+  }
+  if (c.preprocess.output == "3d" && c.model.dims == 2) {
+    auto it = flat.find("preprocess.output");
+    problems.add(it != flat.end() ? it->second : top, "preprocess.output",
+                 "3d patches need model.dims: 3 (a 2D model takes 2d projections)");
+  }
   if (c.preprocess.slab_mm > c.preprocess.patch_mm) {
     auto it = flat.find("preprocess.slab_mm");
     problems.add(it != flat.end() ? it->second : top, "preprocess.slab_mm",
@@ -294,7 +336,10 @@ nlohmann::json preprocess_json(const ExperimentConfig& c) {
   return {{"cohort",
            {{"csv", c.cohort.csv.string()},
             {"images", c.cohort.images},
-            {"centroids", c.cohort.centroids}}},
+            {"centroids", c.cohort.centroids},
+            {"centroid_format", c.cohort.centroid_format},
+            {"centroid_space", c.cohort.centroid_space},
+            {"on_bad_subject", c.cohort.on_bad_subject}}},
           {"preprocess",
            {{"spacing_mm", p.spacing_mm},
             {"patch_mm", p.patch_mm},
@@ -303,7 +348,12 @@ nlohmann::json preprocess_json(const ExperimentConfig& c) {
             {"projection", p.projection},
             {"axis", p.axis},
             {"slab_mm", p.slab_mm},
-            {"vertebrae", p.vertebrae}}}};
+            {"patch_voxels", p.patch_voxels},
+            {"channels", p.channels},
+            {"output", p.output},
+            {"vertebrae", p.vertebrae},
+            {"compression", p.compression},
+            {"content_hash", p.content_hash}}}};
 }
 
 nlohmann::json to_json(const ExperimentConfig& c) {
@@ -330,6 +380,15 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"aggregation", t.aggregation},
                 {"threads", t.threads}};
   return j;
+}
+
+int PreprocessConfig::cube_voxels() const {
+  return patch_voxels > 0 ? patch_voxels
+                          : std::max(1, static_cast<int>(std::lround(patch_mm / spacing_mm)));
+}
+
+double PreprocessConfig::cube_spacing() const {
+  return patch_voxels > 0 ? patch_mm / patch_voxels : spacing_mm;
 }
 
 std::filesystem::path subject_path(const std::string& pattern, const std::string& subject_id) {

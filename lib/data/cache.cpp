@@ -6,6 +6,7 @@
 #include <H5Cpp.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fcntl.h>
@@ -16,19 +17,35 @@ namespace vfp::data {
 namespace {
 
 /// Bump when preprocessing output changes for the same parameters: old caches then miss.
-constexpr int kPreprocessingVersion = 1;
+constexpr int kPreprocessingVersion = 2;  // 2: patches are [N, C, H, W] or [N, C, D, H, W]
 
 std::uint64_t patch_checksum(const float* data, std::size_t count) {
   return fnv1a64(std::string_view(reinterpret_cast<const char*>(data), count * sizeof(float)));
 }
 
-nlohmann::json fingerprint(const std::filesystem::path& path) {
+/// Size and mtime of a file, or of every file in a folder (a DICOM series); with
+/// `content`, an FNV-1a hash of the bytes too (slower, but survives touch and copies).
+nlohmann::json fingerprint(const std::filesystem::path& path, bool content) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    nlohmann::json files = nlohmann::json::array();
+    std::vector<std::filesystem::path> entries;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec))
+      if (e.is_regular_file())
+        entries.push_back(e.path());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries)
+      files.push_back(fingerprint(e, content));
+    return {{"path", path.string()}, {"files", files}};
+  }
   auto size = std::filesystem::file_size(path, ec);
   if (ec)
     return {{"path", path.string()}, {"missing", true}};
   auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
-  return {{"path", path.string()}, {"size", size}, {"mtime", mtime}};
+  nlohmann::json f = {{"path", path.string()}, {"size", size}, {"mtime", mtime}};
+  if (content)
+    f["fnv1a64"] = hex64(fnv1a64(read_text_file(path)));
+  return f;
 }
 
 std::string now_iso8601() {
@@ -76,11 +93,17 @@ private:
 } // namespace
 
 std::string cache_key(const config::ExperimentConfig& c, const std::vector<Subject>& subjects) {
+  const bool content = c.preprocess.content_hash;
   nlohmann::json sources = nlohmann::json::array();
-  for (const auto& s : subjects)
-    sources.push_back({{"id", s.id},
-                       {"image", fingerprint(config::subject_path(c.cohort.images, s.id))},
-                       {"centroids", fingerprint(config::subject_path(c.cohort.centroids, s.id))}});
+  for (const auto& s : subjects) {
+    nlohmann::json source = {{"id", s.id},
+                             {"image", fingerprint(config::subject_path(c.cohort.images, s.id), content)}};
+    if (c.cohort.centroid_format != "csv")
+      source["centroids"] = fingerprint(config::subject_path(c.cohort.centroids, s.id), content);
+    sources.push_back(source);
+  }
+  if (c.cohort.centroid_format == "csv")
+    sources.push_back({{"centroid_table", fingerprint(c.cohort.centroids, content)}});
   nlohmann::json identity = {{"params", config::preprocess_json(c)},
                              {"preprocessing_version", kPreprocessingVersion},
                              {"sources", sources}};
@@ -92,20 +115,30 @@ std::filesystem::path cache_file(const std::filesystem::path& cache_dir, const s
 }
 
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
-                 const std::string& provenance_json) {
+                 const std::string& provenance_json, int compression) {
   VFP_CHECK(patches.size() > 0, "cannot cache an empty patch set");
   auto tmp = file;
   tmp += ".tmp." + std::to_string(::getpid());
-  const hsize_t n = patches.size(), h = patches.height, w = patches.width;
+  const hsize_t n = patches.size(), values = patches.patch_values();
+  // [N, C, H, W] for 2D patches, [N, C, D, H, W] for 3D ones.
+  std::vector<hsize_t> dims{n, hsize_t(patches.channels)};
+  if (patches.depth > 0)
+    dims.push_back(hsize_t(patches.depth));
+  dims.push_back(hsize_t(patches.height));
+  dims.push_back(hsize_t(patches.width));
   try {
     H5::Exception::dontPrint();
     H5::H5File out(tmp.string(), H5F_ACC_TRUNC);
-    hsize_t dims[3] = {n, h, w};
-    hsize_t chunk[3] = {1, h, w}; // one chunk per patch: random access reads one chunk
+    auto chunk = dims;
+    chunk[0] = 1; // one chunk per patch: a random read touches one chunk
     H5::DSetCreatPropList props;
-    props.setChunk(3, chunk);
-    auto ds =
-        out.createDataSet("patches", H5::PredType::NATIVE_FLOAT, H5::DataSpace(3, dims), props);
+    props.setChunk(int(chunk.size()), chunk.data());
+    if (compression > 0) {
+      props.setShuffle();
+      props.setDeflate(unsigned(compression));
+    }
+    auto ds = out.createDataSet("patches", H5::PredType::NATIVE_FLOAT,
+                                H5::DataSpace(int(dims.size()), dims.data()), props);
     ds.write(patches.pixels.data(), H5::PredType::NATIVE_FLOAT);
 
     hsize_t count[1] = {n};
@@ -119,7 +152,7 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
         .write(patches.vertebrae.data(), H5::PredType::NATIVE_INT32);
     std::vector<std::uint64_t> sums(n);
     for (hsize_t i = 0; i < n; ++i)
-      sums[i] = patch_checksum(patches.patch(i), h * w);
+      sums[i] = patch_checksum(patches.patch(i), values);
     out.createDataSet("checksum_fnv1a64", H5::PredType::NATIVE_UINT64, list)
         .write(sums.data(), H5::PredType::NATIVE_UINT64);
 
@@ -128,6 +161,10 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     write_string_attribute(root, "vfp_version", std::string(version()));
     write_string_attribute(root, "created", now_iso8601());
     write_string_attribute(root, "provenance", provenance_json);
+    nlohmann::json excluded = nlohmann::json::array();
+    for (const auto& e : patches.excluded)
+      excluded.push_back({{"subject", e.subject}, {"reason", e.reason}});
+    write_string_attribute(root, "excluded", excluded.dump());
     out.close();
   } catch (const H5::Exception& e) {
     std::filesystem::remove(tmp);
@@ -156,13 +193,17 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
       throw CacheError("cache " + file.string() + " holds key " + key + ", expected " +
                        expected_key);
     auto ds = in.openDataSet("patches");
-    hsize_t dims[3];
-    if (ds.getSpace().getSimpleExtentNdims() != 3)
-      throw CacheError("cache " + file.string() + ": 'patches' is not 3-dimensional");
-    ds.getSpace().getSimpleExtentDims(dims);
-    out.height = static_cast<int>(dims[1]);
-    out.width = static_cast<int>(dims[2]);
-    out.pixels.resize(dims[0] * dims[1] * dims[2]);
+    const int rank = ds.getSpace().getSimpleExtentNdims();
+    if (rank != 4 && rank != 5)
+      throw CacheError("cache " + file.string() + ": 'patches' has " + std::to_string(rank) +
+                       " dimensions, expected [N, C, H, W] or [N, C, D, H, W]");
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    ds.getSpace().getSimpleExtentDims(dims.data());
+    out.channels = static_cast<int>(dims[1]);
+    out.depth = rank == 5 ? static_cast<int>(dims[2]) : 0;
+    out.height = static_cast<int>(dims[rank - 2]);
+    out.width = static_cast<int>(dims[rank - 1]);
+    out.pixels.resize(dims[0] * out.patch_values());
     ds.read(out.pixels.data(), H5::PredType::NATIVE_FLOAT);
 
     auto id_set = in.openDataSet("subject_id");
@@ -177,18 +218,55 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
     for (auto* id : ids)
       out.subject_ids.emplace_back(id ? id : "");
     H5::DataSet::vlenReclaim(ids.data(), vls, id_set.getSpace());
+    const auto root = in.openGroup("/");
+    if (root.attrExists("excluded"))
+      for (const auto& e : nlohmann::json::parse(read_string_attribute(root, "excluded")))
+        out.excluded.push_back({e.at("subject").get<std::string>(), e.at("reason").get<std::string>()});
 
     out.vertebrae.resize(n_ids);
     in.openDataSet("vertebra").read(out.vertebrae.data(), H5::PredType::NATIVE_INT32);
     std::vector<std::uint64_t> sums(n_ids);
     in.openDataSet("checksum_fnv1a64").read(sums.data(), H5::PredType::NATIVE_UINT64);
     for (hsize_t i = 0; i < n_ids; ++i)
-      if (patch_checksum(out.patch(i), dims[1] * dims[2]) != sums[i])
+      if (patch_checksum(out.patch(i), out.patch_values()) != sums[i])
         throw CacheError("cache " + file.string() + ": checksum mismatch in patch " +
                          std::to_string(i) + " (subject " + out.subject_ids[i] + ")");
   } catch (const H5::Exception& e) {
     throw CacheError("cache " + file.string() + " is unreadable: " + e.getDetailMsg());
   }
+  return out;
+}
+
+std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir) {
+  std::vector<CacheEntry> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(cache_dir, ec))
+    throw InputError("cache folder not found: " + cache_dir.string());
+  for (const auto& e : std::filesystem::directory_iterator(cache_dir)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("patches-", 0) != 0 || e.path().extension() != ".h5")
+      continue;
+    CacheEntry entry;
+    entry.file = e.path();
+    entry.bytes = e.file_size(ec);
+    try {
+      H5::Exception::dontPrint();
+      H5::H5File in(entry.file.string(), H5F_ACC_RDONLY);
+      const auto root = in.openGroup("/");
+      entry.key = read_string_attribute(root, "key");
+      entry.created = read_string_attribute(root, "created");
+      entry.vfp_version = read_string_attribute(root, "vfp_version");
+      const auto space = in.openDataSet("patches").getSpace();
+      std::vector<hsize_t> dims(static_cast<size_t>(space.getSimpleExtentNdims()));
+      space.getSimpleExtentDims(dims.data());
+      entry.shape.assign(dims.begin(), dims.end());
+    } catch (const H5::Exception& err) {
+      entry.problem = "unreadable: " + err.getDetailMsg();
+    }
+    out.push_back(entry);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CacheEntry& a, const CacheEntry& b) { return a.file < b.file; });
   return out;
 }
 
@@ -213,8 +291,9 @@ PatchSet load_or_build_cache(const config::ExperimentConfig& c,
   nlohmann::json provenance = {{"params", config::preprocess_json(c)},
                                {"preprocessing_version", kPreprocessingVersion},
                                {"subjects", subjects.size()},
+                               {"excluded", patches.excluded.size()},
                                {"patches", patches.size()}};
-  write_cache(file, patches, key, provenance.dump());
+  write_cache(file, patches, key, provenance.dump(), c.preprocess.compression);
   spdlog::info("cached {} patches of {}x{} in {:.1f} s", patches.size(), patches.height,
                patches.width,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -5,6 +5,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
 namespace vfp::data {
 
 int vertebra_label(const std::string& name) {
@@ -127,3 +131,96 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
 }
 
 } // namespace vfp::data
+
+namespace vfp::data {
+namespace {
+std::vector<std::string> split_semicolons(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  for (char ch : line) {
+    if (ch == ';') {
+      cells.push_back(cell);
+      cell.clear();
+    } else if (ch != '\r' && ch != '"') {
+      cell += ch;
+    }
+  }
+  cells.push_back(cell);
+  for (auto& c : cells) {
+    auto b = c.find_first_not_of(" \t");
+    auto e = c.find_last_not_of(" \t");
+    c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
+  }
+  return cells;
+}
+
+/// "12,5" (decimal comma) or "12.5"; false when not a finite number.
+bool parse_decimal(std::string text, double& out) {
+  for (auto& ch : text)
+    if (ch == ',')
+      ch = '.';
+  if (text.empty())
+    return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(out);
+}
+}  // namespace
+
+CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::string& space) {
+  const auto file = path.string();
+  if (space != "lps" && space != "ras")
+    throw InputError("centroid space must be lps or ras, got '" + space + "'");
+  if (!std::filesystem::exists(path))
+    throw InputError("centroid table not found: " + file);
+  std::istringstream in(read_text_file(path));
+  std::string line;
+  if (!std::getline(in, line))
+    throw InputError(file + ": empty centroid table (expected SubjectID;Vertebra;X;Y;Z)");
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0)
+    line.erase(0, 3);
+  const auto header = split_semicolons(line);
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < header.size(); ++i)
+    col[header[i]] = i;
+  for (const char* name : {"SubjectID", "Vertebra", "X", "Y", "Z"})
+    if (!col.count(name))
+      throw InputError(file + ":1: missing column '" + name +
+                       "' (expected SubjectID;Vertebra;X;Y;Z, semicolon-separated)");
+  CentroidTable table;
+  int line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r;") == std::string::npos)
+      continue;
+    const auto cells = split_semicolons(line);
+    const auto where = file + ":" + std::to_string(line_no);
+    if (cells.size() != header.size())
+      throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
+                       std::to_string(cells.size()));
+    WorldCentroid c;
+    const auto& vertebra = cells[col["Vertebra"]];
+    double numeric = 0;
+    if (parse_decimal(vertebra, numeric))
+      c.label = static_cast<int>(numeric);
+    else
+      try {
+        c.label = vertebra_label(vertebra);
+      } catch (const InputError& e) {
+        throw InputError(where + ": " + e.what());
+      }
+    const char* axes[3] = {"X", "Y", "Z"};
+    for (int a = 0; a < 3; ++a)
+      if (!parse_decimal(cells[col[axes[a]]], c.lps[a]))
+        throw InputError(where + ": column '" + axes[a] + "' of subject " + cells[col["SubjectID"]] +
+                         ": expected a number, got '" + cells[col[axes[a]]] + "'");
+    if (space == "ras") {  // RAS → LPS: the first two axes point the other way
+      c.lps[0] = -c.lps[0];
+      c.lps[1] = -c.lps[1];
+    }
+    table[cells[col["SubjectID"]]].push_back(c);
+  }
+  return table;
+}
+
+}  // namespace vfp::data

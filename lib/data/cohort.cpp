@@ -54,7 +54,7 @@ bool parse_number(const std::string& text, double& out) {
 
 } // namespace
 
-std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
+std::vector<Subject> read_cohort(const std::filesystem::path& csv, std::vector<Exclusion>* exclusions) {
   std::ifstream in(csv, std::ios::binary);
   if (!in)
     throw InputError("cohort table not found: " + csv.string());
@@ -86,43 +86,60 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv) {
       continue;
     const auto cells = split_csv_line(line);
     const auto where = file + ":" + std::to_string(line_no);
-    if (cells.size() != header.size())
-      throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
-                       std::to_string(cells.size()));
     Subject s;
     s.line = line_no;
-    s.id = cells[column["subject_id"]];
-    if (s.id.empty())
-      throw InputError(where + ": empty subject_id");
-    if (!ids.insert(s.id).second)
-      throw InputError(where + ": duplicate subject_id '" + s.id + "'");
-    auto number = [&](const char* name, double lo, double hi) {
-      double v = 0;
-      const auto& text = cells[column[name]];
-      if (!parse_number(text, v))
-        throw InputError(where + ": column '" + name + "' of subject " + s.id +
-                         ": expected a number, got '" + text + "'");
-      if (v < lo || v > hi)
-        throw InputError(where + ": column '" + name + "' of subject " + s.id + ": value " + text +
-                         " is out of range [" + std::to_string(static_cast<int>(lo)) + ", " +
-                         std::to_string(static_cast<int>(hi)) + "]");
-      return v;
-    };
-    s.age = number("age", 0, 130);
-    s.bmi = number("bmi", 5, 100);
-    s.time_years = number("time_years", 0, 200);
-    const auto& event = cells[column["event"]];
-    if (event != "0" && event != "1")
-      throw InputError(where + ": column 'event' of subject " + s.id + ": expected 0 or 1, got '" +
-                       event + "'");
-    s.event = event == "1";
-    if (column.count("site"))
-      s.site = cells[column["site"]];
+    // A duplicate id is never excludable: which of the two rows would be the right one?
+    if (cells.size() == header.size() && ids.count(cells[column["subject_id"]]))
+      throw InputError(where + ": duplicate subject_id '" + cells[column["subject_id"]] + "'");
+    try {
+      if (cells.size() != header.size())
+        throw InputError(where + ": expected " + std::to_string(header.size()) +
+                         " cells, found " + std::to_string(cells.size()));
+      s.id = cells[column["subject_id"]];
+      if (s.id.empty())
+        throw InputError(where + ": empty subject_id");
+      auto number = [&](const char* name, double lo, double hi) {
+        double v = 0;
+        const auto& text = cells[column[name]];
+        if (!parse_number(text, v))
+          throw InputError(where + ": column '" + name + "' of subject " + s.id +
+                           ": expected a number, got '" + text + "'");
+        if (v < lo || v > hi)
+          throw InputError(where + ": column '" + name + "' of subject " + s.id + ": value " +
+                           text + " is out of range [" + std::to_string(static_cast<int>(lo)) +
+                           ", " + std::to_string(static_cast<int>(hi)) + "]");
+        return v;
+      };
+      s.age = number("age", 0, 130);
+      s.bmi = number("bmi", 5, 100);
+      s.time_years = number("time_years", 0, 200);
+      const auto& event = cells[column["event"]];
+      if (event != "0" && event != "1")
+        throw InputError(where + ": column 'event' of subject " + s.id +
+                         ": expected 0 or 1, got '" + event + "'");
+      s.event = event == "1";
+      if (column.count("site"))
+        s.site = cells[column["site"]];
+    } catch (const InputError& e) {
+      if (!exclusions)
+        throw;
+      exclusions->push_back({s.id.empty() ? "line " + std::to_string(line_no) : s.id, e.what()});
+      if (!s.id.empty())
+        ids.insert(s.id);
+      continue;
+    }
+    ids.insert(s.id);
     subjects.push_back(std::move(s));
   }
   if (subjects.empty())
-    throw InputError(file + ": the cohort table has no subjects");
+    throw InputError(file + ": the cohort table has no " +
+                     (exclusions && !exclusions->empty() ? "usable " : "") + "subjects");
   return subjects;
+}
+
+std::vector<Subject> read_cohort(const config::ExperimentConfig& c,
+                                 std::vector<Exclusion>* exclusions) {
+  return read_cohort(c.cohort.csv, c.cohort.on_bad_subject == "exclude" ? exclusions : nullptr);
 }
 
 } // namespace vfp::data

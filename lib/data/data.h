@@ -6,6 +6,7 @@
 #include "core/core.h"
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -25,9 +26,23 @@ struct Subject {
   int line = 0; ///< line in the CSV, for error messages
 };
 
-/// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order);
-/// errors name the file, line and column.
-std::vector<Subject> read_cohort(const std::filesystem::path& csv);
+/// A subject left out of the analysis, and why.
+struct Exclusion {
+  std::string subject;  ///< id, or "line N" when the id itself is unusable
+  std::string reason;
+};
+
+/// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order; BOM,
+/// CRLF and quoted cells accepted). Errors name the file, line, column and subject. With
+/// `exclusions` given, a bad row (non-numeric or out-of-range value, event not 0/1) is left
+/// out and recorded instead; a missing column or a duplicate id is always an error.
+std::vector<Subject> read_cohort(const std::filesystem::path& csv,
+                                 std::vector<Exclusion>* exclusions = nullptr);
+
+/// Reads the cohort as `c.cohort` says: bad rows are errors, or exclusions when
+/// cohort.on_bad_subject is "exclude".
+std::vector<Subject> read_cohort(const config::ExperimentConfig& c,
+                                 std::vector<Exclusion>* exclusions);
 
 /// Vertebra label in VerSe numbering: L1 = 20, L2 = 21, T12 = 19, ...
 int vertebra_label(const std::string& name);
@@ -49,35 +64,77 @@ struct CentroidFile {
 /// Reads a VerSe-style centroid JSON; errors name the file and entry.
 CentroidFile read_verse_centroids(const std::filesystem::path& json);
 
-/// 2D patches of one preprocessing variant, row-major [n][height][width], values in [0, 1].
+/// A vertebra centre in ITK's physical space (LPS, mm).
+struct WorldCentroid {
+  int label = 0;
+  std::array<double, 3> lps{};
+};
+
+/// Centroids of many subjects from one table, by subject id.
+using CentroidTable = std::map<std::string, std::vector<WorldCentroid>>;
+
+/// Reads the study group's centroid CSV: `SubjectID;Vertebra;X;Y;Z` (semicolons, decimal
+/// commas accepted, Vertebra as "L1" or 20), world coordinates in `space` ("lps" as ITK and
+/// DICOM, or "ras" as NIfTI/nibabel). Errors name the file and line.
+CentroidTable read_centroid_csv(const std::filesystem::path& csv, const std::string& space);
+
+/// How to find one subject's vertebrae.
+struct CentroidSource {
+  std::string format = "verse";     ///< verse (JSON), csv (a table) or labelmap
+  std::filesystem::path path;       ///< the subject's JSON or label map (verse, labelmap)
+  const CentroidTable* table = nullptr;  ///< csv
+};
+
+/// Patches of one preprocessing variant, values in [0, 1]: each patch is
+/// [channels][height][width] (2D) or [channels][depth][height][width] (3D, depth > 0).
 struct PatchSet {
+  int channels = 1;
+  int depth = 0; ///< 0 for 2D patches
   int height = 0;
   int width = 0;
   std::vector<float> pixels;
   std::vector<std::string> subject_ids;
-  std::vector<int> vertebrae; ///< VerSe label per patch
+  std::vector<int> vertebrae;      ///< VerSe label per patch
+  std::vector<Exclusion> excluded; ///< subjects left out (cohort.on_bad_subject: exclude)
   std::size_t size() const { return subject_ids.size(); }
-  const float* patch(std::size_t i) const { return pixels.data() + i * height * width; }
+  std::size_t patch_values() const {
+    return std::size_t(channels) * std::size_t(depth > 0 ? depth : 1) * height * width;
+  }
+  const float* patch(std::size_t i) const { return pixels.data() + i * patch_values(); }
 };
 
 /// Registers ITK's readers and writers for NIfTI, MetaImage, NRRD and DICOM (GDCM); idempotent.
 /// (ITK's CMake "use file" would generate this; vfp keeps ITK on one target instead.)
 void register_image_formats();
 
-/// Preprocesses one subject: read the CT with ITK, resample a cube around each requested
-/// vertebra to the target spacing in physical (LPS) space, clip and scale HU, project the
-/// central slab. Appends to `out`. Errors name the subject and file.
+/// Preprocesses one subject: read the CT with ITK, locate each requested vertebra in
+/// physical (LPS) space, resample a cube around it (linear), clip and scale HU, and keep the
+/// cube (3d) or project its central slab per channel axis (2d). Appends to `out`. Errors
+/// name the subject and file.
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
-                        const std::filesystem::path& centroids,
+                        const CentroidSource& centroids, const config::PreprocessConfig& params,
+                        PatchSet& out);
+
+/// Same, with a VerSe-style centroid JSON.
+void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
+                        const std::filesystem::path& verse_json,
                         const config::PreprocessConfig& params, PatchSet& out);
 
-/// Clips `cube` (n³ HU values on an LPS-aligned grid, x fastest) to the HU window, scales
-/// it to [0, 1] and projects the central slab along the configured axis. The 2D result is
-/// row-major with the superior side (or, for axial, the anterior side) at the top.
-std::vector<float> project_cube(const std::vector<float>& cube, int n,
-                                const config::PreprocessConfig& params, int& height, int& width);
+/// Centres (physical LPS) of the labels present in a label-map segmentation.
+std::vector<WorldCentroid> label_map_centroids(const std::string& subject_id,
+                                               const std::filesystem::path& label_map);
 
-/// Preprocesses a cohort with `threads` threads; the patch order follows `subjects`.
+/// Clips a cube to the HU window and scales it to [0, 1] in place.
+void window_cube(std::vector<float>& cube, const config::PreprocessConfig& params);
+
+/// Projects the central slab of a windowed cube (n³ values in [0, 1] on an LPS-aligned grid,
+/// x fastest) along `axis` (sagittal, coronal, axial) as params.projection says. The n×n
+/// result is row-major with the superior side (axial: the anterior side) at the top.
+std::vector<float> project_cube(const std::vector<float>& cube, int n, const std::string& axis,
+                                const config::PreprocessConfig& params);
+
+/// Preprocesses a cohort with `threads` threads; the patch order follows `subjects`. Failing
+/// subjects are errors (all listed), or exclusions when cohort.on_bad_subject is "exclude".
 PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
                            int threads);
 
@@ -96,10 +153,24 @@ public:
 
 /// Writes a patch set to HDF5 atomically (temporary name, fsync, rename) with provenance.
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
-                 const std::string& provenance_json);
+                 const std::string& provenance_json, int compression = 0);
 
 /// Reads and verifies (per-patch checksums, key) a cache file; throws CacheError when bad.
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key);
+
+/// What `vfp cache ls` shows of one cache file.
+struct CacheEntry {
+  std::filesystem::path file;
+  std::string key;
+  std::string created;
+  std::string vfp_version;
+  std::vector<std::size_t> shape;  ///< dataset dims, [N, C, H, W] or [N, C, D, H, W]
+  std::uintmax_t bytes = 0;
+  std::string problem;             ///< empty when the header reads back; else why not
+};
+
+/// Every cache file (patches-*.h5) in `cache_dir`, headers only (fast).
+std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir);
 
 /// Returns the verified cache for `c`, building it (under an inter-process lock, so that one
 /// process builds while the others wait) when missing or corrupt.

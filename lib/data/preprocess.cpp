@@ -2,56 +2,23 @@
 
 #include "core/core.h"
 
-#include <itkGDCMImageIOFactory.h>
-#include <itkImage.h>
-#include <itkImageFileReader.h>
+#include "data/image_io.h"
+
+#include "log/log.h"
+
+#include <itkImageRegionConstIteratorWithIndex.h>
 #include <itkLinearInterpolateImageFunction.h>
-#include <itkMetaImageIOFactory.h>
-#include <itkNiftiImageIOFactory.h>
-#include <itkNrrdImageIOFactory.h>
 #include <itkResampleImageFilter.h>
 
 #include <atomic>
 #include <cmath>
-#include <mutex>
+#include <map>
 #include <thread>
 
 namespace vfp::data {
 namespace {
 
-using Image = itk::Image<float, 3>;
-
-Image::Pointer read_ct(const std::string& subject, const std::filesystem::path& path) {
-  register_image_formats();
-  if (!std::filesystem::exists(path))
-    throw InputError("subject " + subject + ": image not found: " + path.string());
-  auto reader = itk::ImageFileReader<Image>::New();
-  reader->SetFileName(path.string());
-  try {
-    reader->Update(); // ITK applies the rescale slope/intercept, so values are HU
-  } catch (const itk::ExceptionObject& e) {
-    throw InputError("subject " + subject + ": cannot read image " + path.string() + ": " +
-                     e.GetDescription());
-  }
-  return reader->GetOutput();
-}
-
-/// nibabel-style axis codes of the image's voxel axes in ITK's LPS physical space.
-std::array<char, 3> axis_codes(const Image* image) {
-  const auto& d = image->GetDirection();
-  std::array<char, 3> codes{};
-  for (unsigned axis = 0; axis < 3; ++axis) {
-    unsigned best = 0;
-    for (unsigned j = 1; j < 3; ++j)
-      if (std::abs(d[j][axis]) > std::abs(d[best][axis]))
-        best = j;
-    const bool positive = d[best][axis] > 0;
-    codes[axis] = "LPS"[best];
-    if (!positive)
-      codes[axis] = "RAI"[best];
-  }
-  return codes;
-}
+using Image = CtImage;
 
 int physical_axis(char code) {
   return static_cast<int>(std::string("LRPASI").find(code) / 2);
@@ -104,66 +71,135 @@ std::vector<float> resample_cube(const Image* image, const Image::PointType& cen
 
 } // namespace
 
-void register_image_formats() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    itk::NiftiImageIOFactory::RegisterOneFactory();
-    itk::MetaImageIOFactory::RegisterOneFactory();
-    itk::NrrdImageIOFactory::RegisterOneFactory();
-    itk::GDCMImageIOFactory::RegisterOneFactory();
-  });
+std::vector<WorldCentroid> label_map_centroids(const std::string& subject_id,
+                                               const std::filesystem::path& label_map) {
+  const auto labels = read_label_map(subject_id, label_map);
+  std::map<int, std::pair<std::array<double, 3>, double>> sums;  // label → (Σ index, count)
+  itk::ImageRegionConstIteratorWithIndex<LabelImage> it(labels, labels->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it) {
+    const int label = it.Get();
+    if (label == 0)
+      continue;
+    auto& [sum, count] = sums[label];
+    for (int a = 0; a < 3; ++a)
+      sum[a] += static_cast<double>(it.GetIndex()[a]);
+    count += 1;
+  }
+  std::vector<WorldCentroid> out;
+  for (const auto& [label, acc] : sums) {
+    itk::ContinuousIndex<double, 3> mean;
+    for (int a = 0; a < 3; ++a)
+      mean[a] = acc.first[a] / acc.second;
+    LabelImage::PointType p;
+    labels->TransformContinuousIndexToPhysicalPoint(mean, p);  // the affine map keeps means
+    out.push_back({label, {p[0], p[1], p[2]}});
+  }
+  return out;
 }
 
+namespace {
+
+/// The subject's vertebra centres in physical space, from whichever source the cohort uses.
+std::vector<WorldCentroid> locate(const std::string& subject_id, const CentroidSource& source,
+                                  const Image* image) {
+  if (source.format == "csv") {
+    VFP_CHECK(source.table != nullptr, "csv centroids need their table");
+    auto it = source.table->find(subject_id);
+    return it == source.table->end() ? std::vector<WorldCentroid>{} : it->second;
+  }
+  if (source.format == "labelmap")
+    return label_map_centroids(subject_id, source.path);
+  if (!std::filesystem::exists(source.path))
+    throw InputError("subject " + subject_id + ": centroid file not found: " + source.path.string());
+  const auto file = read_verse_centroids(source.path);
+  std::vector<WorldCentroid> out;
+  for (const auto& c : file.centroids) {
+    Image::PointType p;
+    image->TransformContinuousIndexToPhysicalPoint(to_image_index(c, file.axis_codes, image), p);
+    out.push_back({c.label, {p[0], p[1], p[2]}});
+  }
+  return out;
+}
+
+std::string source_name(const CentroidSource& source) {
+  return source.format == "csv" ? "the centroid table" : source.path.string();
+}
+
+}  // namespace
+
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image_path,
-                        const std::filesystem::path& centroid_path,
-                        const config::PreprocessConfig& params, PatchSet& out) {
-  if (!std::filesystem::exists(centroid_path))
-    throw InputError("subject " + subject_id +
-                     ": centroid file not found: " + centroid_path.string());
-  const auto centroids = read_verse_centroids(centroid_path);
+                        const CentroidSource& source, const config::PreprocessConfig& params,
+                        PatchSet& out) {
+  if (source.format == "verse" && !std::filesystem::exists(source.path))
+    throw InputError("subject " + subject_id + ": centroid file not found: " + source.path.string());
   const auto image = read_ct(subject_id, image_path);
-  const int n = std::max(1, static_cast<int>(std::lround(params.patch_mm / params.spacing_mm)));
-  const auto region = image->GetLargestPossibleRegion();
+  const auto centres = locate(subject_id, source, image.GetPointer());
+  const int n = params.cube_voxels();
+  const auto axes = params.channels.empty() ? std::vector<std::string>{params.axis} : params.channels;
   for (const auto& name : params.vertebrae) {
     const int label = vertebra_label(name);
-    const VoxelCentroid* found = nullptr;
-    for (const auto& c : centroids.centroids)
+    const WorldCentroid* found = nullptr;
+    for (const auto& c : centres)
       if (c.label == label)
         found = &c;
     if (!found)
       throw InputError("subject " + subject_id + ": no centroid for " + name + " (label " +
-                       std::to_string(label) + ") in " + centroid_path.string());
-    const auto index = to_image_index(*found, centroids.axis_codes, image.GetPointer());
-    for (int a = 0; a < 3; ++a)
-      if (index[a] < -0.5 || index[a] > static_cast<double>(region.GetSize()[a]) - 0.5)
-        throw InputError("subject " + subject_id + ": " + name +
-                         " centroid lies outside the image " + image_path.string());
+                       std::to_string(label) + ") in " + source_name(source));
     Image::PointType centre;
-    image->TransformContinuousIndexToPhysicalPoint(index, centre);
-    const auto cube = resample_cube(image.GetPointer(), centre, n, params.spacing_mm);
-    int h = 0, w = 0;
-    const auto patch = project_cube(cube, n, params, h, w);
+    for (int a = 0; a < 3; ++a)
+      centre[a] = found->lps[a];
+    itk::ContinuousIndex<double, 3> index;
+    image->TransformPhysicalPointToContinuousIndex(centre, index);
+    const auto size = image->GetLargestPossibleRegion().GetSize();
+    for (int a = 0; a < 3; ++a)
+      if (index[a] < -0.5 || index[a] > static_cast<double>(size[a]) - 0.5)
+        throw InputError("subject " + subject_id + ": " + name + " centroid lies outside the image " +
+                         image_path.string());
+    auto cube = resample_cube(image.GetPointer(), centre, n, params.cube_spacing());
+    window_cube(cube, params);
     if (out.size() == 0) {
-      out.height = h;
-      out.width = w;
+      out.channels = params.output == "3d" ? 1 : static_cast<int>(axes.size());
+      out.depth = params.output == "3d" ? n : 0;
+      out.height = out.width = n;
     }
-    out.pixels.insert(out.pixels.end(), patch.begin(), patch.end());
+    if (params.output == "3d") {
+      out.pixels.insert(out.pixels.end(), cube.begin(), cube.end());
+    } else {
+      for (const auto& axis : axes) {
+        const auto plane = project_cube(cube, n, axis, params);
+        out.pixels.insert(out.pixels.end(), plane.begin(), plane.end());
+      }
+    }
     out.subject_ids.push_back(subject_id);
     out.vertebrae.push_back(label);
   }
 }
 
+void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
+                        const std::filesystem::path& verse_json,
+                        const config::PreprocessConfig& params, PatchSet& out) {
+  CentroidSource source;
+  source.path = verse_json;
+  preprocess_subject(subject_id, image, source, params, out);
+}
+
 PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
                            int threads) {
+  CentroidTable table;
+  if (c.cohort.centroid_format == "csv")
+    table = read_centroid_csv(c.cohort.centroids, c.cohort.centroid_space);
   std::vector<PatchSet> parts(subjects.size());
   std::vector<std::string> errors(subjects.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < subjects.size(); i = next++) {
       try {
+        CentroidSource source;
+        source.format = c.cohort.centroid_format;
+        source.path = config::subject_path(c.cohort.centroids, subjects[i].id);
+        source.table = &table;
         preprocess_subject(subjects[i].id, config::subject_path(c.cohort.images, subjects[i].id),
-                           config::subject_path(c.cohort.centroids, subjects[i].id), c.preprocess,
-                           parts[i]);
+                           source, c.preprocess, parts[i]);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -175,6 +211,15 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   work();
   for (auto& t : pool)
     t.join();
+  PatchSet all;
+  if (c.cohort.on_bad_subject == "exclude") {
+    for (size_t i = 0; i < subjects.size(); ++i)
+      if (!errors[i].empty()) {
+        spdlog::warn("excluding subject {}: {}", subjects[i].id, errors[i]);
+        all.excluded.push_back({subjects[i].id, errors[i]});
+        errors[i].clear();
+      }
+  }
   // Report every failing subject at once: a user fixes a cohort in one pass.
   std::string failed;
   int n_failed = 0;
@@ -187,8 +232,15 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   if (n_failed > 0)
     throw InputError("preprocessing failed for " + std::to_string(n_failed) + " subject" +
                      (n_failed > 1 ? "s" : "") + ":" + failed + (n_failed > 10 ? "\n  ..." : ""));
-  PatchSet all;
+  if (std::all_of(parts.begin(), parts.end(), [](const PatchSet& p) { return p.size() == 0; }))
+    throw InputError("preprocessing left no usable subject (" + std::to_string(all.excluded.size()) +
+                     " excluded; the first: " +
+                     (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) + ")");
   for (auto& p : parts) {
+    if (p.size() == 0)
+      continue;
+    all.channels = p.channels;
+    all.depth = p.depth;
     all.height = p.height;
     all.width = p.width;
     all.pixels.insert(all.pixels.end(), p.pixels.begin(), p.pixels.end());

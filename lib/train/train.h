@@ -30,7 +30,8 @@ struct TrainOptions {
 
 /// Patches and the split of one outer fold. Indices refer to patches.
 struct FoldData {
-  const float* pixels = nullptr; ///< [n][height][width], values in [0, 1]
+  const float* pixels = nullptr; ///< [n][channels][height][width], values in [0, 1]
+  int channels = 1;
   int height = 0;
   int width = 0;
   std::vector<int> patch_subject; ///< subject index of each patch

@@ -53,9 +53,9 @@ std::vector<float> score(models::Classifier& model, const FoldData& d,
   model.eval();
   std::vector<float> out;
   out.reserve(idx.size());
-  const int64_t plane = int64_t(d.height) * d.width;
+  const int64_t plane = int64_t(d.channels) * d.height * d.width;
   const size_t chunk = 256;
-  auto batch = torch::empty({int64_t(chunk), 1, d.height, d.width});
+  auto batch = torch::empty({int64_t(chunk), d.channels, d.height, d.width});
   for (size_t start = 0; start < idx.size(); start += chunk) {
     const size_t n = std::min(chunk, idx.size() - start);
     float* dst = batch.data_ptr<float>();
@@ -104,6 +104,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   spec.arch = o.arch;
   spec.width = o.width;
   spec.dropout = o.dropout;
+  spec.in_channels = d.channels;
   auto model = models::make_model(spec);
   auto optimizer = make_optimizer(o, model->parameters());
 
@@ -117,10 +118,10 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
 
   std::mt19937_64 rng(mix_seed(o.seed));
   std::uniform_real_distribution<float> unit(0.0F, 1.0F);
-  const int64_t plane = int64_t(d.height) * d.width;
+  const int64_t plane = int64_t(d.channels) * d.height * d.width;
   const int64_t bs = std::min<int64_t>(o.batch_size, int64_t(d.train.size()));
   // Batch buffers live across steps: no allocation (and no page faults) in the loop.
-  auto x = torch::empty({bs, 1, d.height, d.width});
+  auto x = torch::empty({bs, d.channels, d.height, d.width});
   auto y = torch::empty({bs, 1});
 
   Outcome out;

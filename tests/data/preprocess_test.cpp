@@ -100,20 +100,20 @@ TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
   p.hu_max = 1000;
   p.spacing_mm = 1;
   p.slab_mm = 1;
-  int h = 0, w = 0;
-  auto out = vfp::data::project_cube(cube, 3, p, h, w);
-  ASSERT_EQ(h, 3);
+  vfp::data::window_cube(cube, p);
+  auto out = vfp::data::project_cube(cube, 3, p.axis, p);
+  ASSERT_EQ(out.size(), 9u);
   EXPECT_FLOAT_EQ(out[2 * 3 + 0], 0.1F); // bottom row = inferior (z = 0)
   EXPECT_FLOAT_EQ(out[0 * 3 + 0], 1.0F); // top row = superior (z = 2), clipped at hu_max
   p.slab_mm = 3;
-  out = vfp::data::project_cube(cube, 3, p, h, w);
+  out = vfp::data::project_cube(cube, 3, p.axis, p);
   EXPECT_FLOAT_EQ(out[2 * 3 + 1], (0.0F + 0.1F + 0.2F) / 3);
   p.projection = "mip";
-  out = vfp::data::project_cube(cube, 3, p, h, w);
+  out = vfp::data::project_cube(cube, 3, p.axis, p);
   EXPECT_FLOAT_EQ(out[2 * 3 + 1], 0.2F);
   p.projection = "aip";
   p.axis = "axial"; // along z: mean of 0, 0, 1000+ → (0.1·x·2 + 1)/3 at column x
-  out = vfp::data::project_cube(cube, 3, p, h, w);
+  out = vfp::data::project_cube(cube, 3, p.axis, p);
   EXPECT_FLOAT_EQ(out[0 * 3 + 1], (0.1F + 0.1F + 1.0F) / 3);
 }
 

@@ -1,0 +1,95 @@
+// `vfp cache ls|verify|gc`: inspect, check and clean the HDF5 patch caches.
+#include "commands.h"
+
+#include "core/core.h"
+#include "data/data.h"
+#include "log/log.h"
+#include "sweep/sweep.h"
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+namespace vfp::runner {
+namespace {
+
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string out;
+  for (auto d : shape)
+    out += (out.empty() ? "" : "x") + std::to_string(d);
+  return out;
+}
+
+/// A leftover "<name>.tmp.<pid>" whose writer is gone.
+bool is_orphan_temporary(const std::filesystem::path& p) {
+  const auto name = p.filename().string();
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos)
+    return false;
+  const auto pid = name.substr(at + 5);
+  return !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos &&
+         !std::filesystem::exists("/proc/" + pid);
+}
+
+}  // namespace
+
+int cache_command(const CacheArgs& args) {
+  const std::filesystem::path dir = args.cache_dir.empty()
+                                        ? std::filesystem::path(args.results_root) / "cache"
+                                        : std::filesystem::path(args.cache_dir);
+  const auto entries = data::list_caches(dir);
+  if (args.action == "ls") {
+    std::printf("%-16s  %-18s  %9s  %-20s  %s\n", "key", "shape", "MB", "created", "file");
+    for (const auto& e : entries)
+      std::printf("%-16s  %-18s  %9.1f  %-20s  %s%s\n", e.key.c_str(), shape_text(e.shape).c_str(),
+                  e.bytes / 1e6, e.created.c_str(), e.file.filename().c_str(),
+                  e.problem.empty() ? "" : ("  " + e.problem).c_str());
+    return 0;
+  }
+  // verify and gc read every patch and check its checksum.
+  int bad = 0;
+  std::set<std::string> keep_keys;
+  if (args.action == "gc")
+    for (const auto& file : args.keep) {
+      const auto sweep = sweep::load(file);
+      for (const auto& c : sweep.configurations) {
+        std::vector<data::Exclusion> excluded;
+        keep_keys.insert(data::cache_key(c.config, data::read_cohort(c.config, &excluded)));
+      }
+    }
+  std::uintmax_t freed = 0;
+  auto remove = [&](const std::filesystem::path& p, const std::string& why) {
+    std::cout << (args.dry_run ? "would remove " : "removing ") << p.string() << " (" << why << ")\n";
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(p, ec);
+    if (!args.dry_run && std::filesystem::remove(p, ec))
+      freed += size;
+  };
+  for (const auto& e : entries) {
+    std::string problem = e.problem;
+    if (problem.empty()) {
+      try {
+        data::read_cache(e.file, e.key);
+      } catch (const data::CacheError& err) {
+        problem = err.what();
+      }
+    }
+    if (args.action == "verify") {
+      std::cout << (problem.empty() ? "ok       " + e.file.string() : "CORRUPT  " + problem) << "\n";
+      bad += problem.empty() ? 0 : 1;
+    } else if (!problem.empty()) {
+      remove(e.file, "corrupt: " + problem);
+    } else if (!args.keep.empty() && !keep_keys.count(e.key)) {
+      remove(e.file, "not used by the given sweeps");
+    }
+  }
+  if (args.action == "gc") {
+    for (const auto& f : std::filesystem::directory_iterator(dir))
+      if (is_orphan_temporary(f.path()))
+        remove(f.path(), "temporary file of a writer that is gone");
+    std::cout << (args.dry_run ? "would free " : "freed ") << freed / 1e6 << " MB\n";
+  }
+  return bad == 0 ? 0 : 1;
+}
+
+}  // namespace vfp::runner
