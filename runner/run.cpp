@@ -9,6 +9,7 @@
 #include "sweep/sweep.h"
 #include "tasks/tasks.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -29,10 +30,12 @@ struct World {
 
 /// One unit of work in the coordinator's graph.
 struct Node {
-  std::string kind; // preprocess | train_eval
-  int index = 0;    // configuration (preprocess) or task index (train_eval)
+  std::string kind; // preprocess_shard | preprocess | train_eval
+  int index = 0;    // configuration (preprocess*) or task index (train_eval)
+  int shard = 0;    // preprocess_shard: which block of the cohort
+  int shards = 0;   // preprocess_shard: of how many; preprocess: merge that many (0: build alone)
   std::string id;
-  int depends_on = -1; // node index
+  std::vector<int> depends_on; // node indices
   enum State { kWaiting, kRunning, kDone, kFailed } state = kWaiting;
   int attempts = 0;
   int rank = -1;
@@ -45,9 +48,14 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
   try {
     const auto kind = assignment.at("kind").get<std::string>();
     const int index = assignment.at("index").get<int>();
-    nlohmann::json row = kind == "preprocess"
-                             ? tasks::run_preprocess(sweep.configurations.at(index).config, ctx)
-                             : tasks::run_train_eval(sweep, sweep.tasks.at(index), ctx);
+    const int shard = assignment.value("shard", 0), shards = assignment.value("shards", 0);
+    nlohmann::json row;
+    if (kind == "preprocess_shard")
+      row = tasks::run_preprocess_shard(sweep.configurations.at(index).config, ctx, shard, shards);
+    else if (kind == "preprocess")
+      row = tasks::run_preprocess(sweep.configurations.at(index).config, ctx, shards);
+    else
+      row = tasks::run_train_eval(sweep, sweep.tasks.at(index), ctx);
     return {{"ok", true}, {"row", row}};
   } catch (const std::exception& e) {
     spdlog::error("task failed: {}", e.what());
@@ -91,8 +99,7 @@ public:
         idle.pop_front();
         start(n, w);
         running_on[w] = n;
-        send_text(nlohmann::json{{"kind", nodes_[n].kind}, {"index", nodes_[n].index}}.dump(), w,
-                  kAssign);
+        send_text(assignment(n).dump(), w, kAssign);
       }
       if (!work_left) {
         while (!idle.empty()) {
@@ -108,7 +115,7 @@ public:
         if (n < 0)
           break;
         start(n, 0);
-        finish(n, execute(sweep_, {{"kind", nodes_[n].kind}, {"index", nodes_[n].index}}, ctx_));
+        finish(n, execute(sweep_, assignment(n), ctx_));
         continue;
       }
       const auto status = wait_for_message(MPI_ANY_SOURCE);
@@ -136,6 +143,21 @@ public:
   }
 
 private:
+  nlohmann::json assignment(int n) const {
+    const auto& node = nodes_[n];
+    return {{"kind", node.kind}, {"index", node.index}, {"shard", node.shard},
+            {"shards", node.shards}};
+  }
+
+  /// How many blocks a missing cache is preprocessed in: one per worker, so that ranks split
+  /// the subjects; none (a single build) when alone, when it exists, or for tiny cohorts.
+  int shards_for(const std::string& key, size_t subjects) const {
+    const int workers = world_size_ - 1;
+    if (workers < 2 || subjects < size_t(2 * workers))
+      return 0;
+    return std::filesystem::exists(data::cache_file(ctx_.cache_dir, key)) ? 0 : workers;
+  }
+
   void build_graph() {
     const auto finished = args_.resume ? store_.finished_task_ids() : std::set<std::string>{};
     // One preprocess node per distinct cache key, shared by every configuration that uses it.
@@ -144,17 +166,28 @@ private:
     for (size_t c = 0; c < sweep_.configurations.size(); ++c) {
       const auto& cfg = sweep_.configurations[c].config;
       std::vector<data::Exclusion> excluded;
-      const auto key = data::cache_key(cfg, data::read_cohort(cfg, &excluded));
-      auto [it, fresh] = node_of_key.try_emplace(key, static_cast<int>(nodes_.size()));
-      if (fresh) {
-        Node n;
-        n.kind = "preprocess";
-        n.index = static_cast<int>(c);
-        n.id = "preprocess-" + key;
-        nodes_.push_back(n);
+      const auto subjects = data::read_cohort(cfg, &excluded);
+      const auto key = data::cache_key(cfg, subjects);
+      if (!node_of_key.count(key)) {
+        Node merge;
+        merge.kind = "preprocess";
+        merge.index = static_cast<int>(c);
+        merge.id = "preprocess-" + key;
+        merge.shards = shards_for(key, subjects.size());
+        for (int s = 0; s < merge.shards; ++s) {
+          Node shard = merge;
+          shard.kind = "preprocess_shard";
+          shard.shard = s;
+          shard.id = merge.id + "-shard-" + std::to_string(s);
+          merge.depends_on.push_back(static_cast<int>(nodes_.size()));
+          nodes_.push_back(shard);
+        }
+        node_of_key[key] = static_cast<int>(nodes_.size());
+        nodes_.push_back(merge);
       }
-      prep_of_config[c] = it->second;
+      prep_of_config[c] = node_of_key[key];
     }
+    const size_t preprocessing_nodes = nodes_.size();
     std::vector<bool> prep_needed(nodes_.size(), false);
     for (size_t t = 0; t < sweep_.tasks.size(); ++t) {
       const auto& task = sweep_.tasks[t];
@@ -162,18 +195,22 @@ private:
       n.kind = "train_eval";
       n.index = static_cast<int>(t);
       n.id = task.id;
-      n.depends_on = prep_of_config[task.configuration];
+      n.depends_on = {prep_of_config[task.configuration]};
       if (finished.count(task.id)) {
         n.state = Node::kDone;
         ++skipped_;
       } else {
-        prep_needed[n.depends_on] = true;
+        prep_needed[size_t(prep_of_config[task.configuration])] = true;
       }
       nodes_.push_back(n);
     }
-    for (size_t i = 0; i < prep_needed.size(); ++i)
-      if (!prep_needed[i])
+    // A cache no remaining task needs is not built (nor are its shards).
+    for (size_t i = 0; i < preprocessing_nodes; ++i)
+      if (nodes_[i].kind == "preprocess" && !prep_needed[i]) {
         nodes_[i].state = Node::kDone;
+        for (int s : nodes_[i].depends_on)
+          nodes_[size_t(s)].state = Node::kDone;
+      }
     spdlog::info("sweep {}: {} configurations, {} train_eval tasks ({} already done), {} cache "
                  "key(s), {} rank(s)",
                  sweep_.name, sweep_.configurations.size(), sweep_.tasks.size(), skipped_,
@@ -192,7 +229,8 @@ private:
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const auto& n = nodes_[i];
       if (n.state == Node::kWaiting &&
-          (n.depends_on < 0 || nodes_[n.depends_on].state == Node::kDone))
+          std::all_of(n.depends_on.begin(), n.depends_on.end(),
+                      [&](int d) { return nodes_[size_t(d)].state == Node::kDone; }))
         return static_cast<int>(i);
     }
     return -1;
@@ -251,7 +289,8 @@ private:
                      {"reason", reason}});
     }
     for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].depends_on == n && nodes_[i].state == Node::kWaiting)
+      if (nodes_[i].state == Node::kWaiting &&
+          std::count(nodes_[i].depends_on.begin(), nodes_[i].depends_on.end(), n) > 0)
         fail(static_cast<int>(i), "its " + node.kind + " task failed: " + reason);
   }
 

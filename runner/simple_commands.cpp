@@ -39,9 +39,11 @@ int preprocess_command(const PreprocessArgs& args) {
   ctx.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
   std::set<std::string> done;
   for (const auto& cfg : sweep.configurations) {
+    std::vector<data::Exclusion> excluded;  // configurations sharing a cache key share one build
+    if (!done.insert(data::cache_key(cfg.config, data::read_cohort(cfg.config, &excluded))).second)
+      continue;
     auto row = tasks::run_preprocess(cfg.config, ctx);
-    if (done.insert(row["cache_key"].get<std::string>()).second)
-      std::cout << row["cache_file"].get<std::string>() << "  " << row["patches"] << " patches\n";
+    std::cout << row["cache_file"].get<std::string>() << "  " << row["patches"] << " patches\n";
   }
   return 0;
 }

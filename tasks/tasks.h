@@ -17,8 +17,14 @@ struct TaskContext {
   int rank = 0;
 };
 
-/// Builds (or verifies) the patch cache of a configuration.
-nlohmann::json run_preprocess(const config::ExperimentConfig& config, const TaskContext& ctx);
+/// Builds (or verifies) the patch cache of a configuration. With `shards` > 0 it merges the
+/// blocks that run_preprocess_shard built instead of preprocessing the whole cohort.
+nlohmann::json run_preprocess(const config::ExperimentConfig& config, const TaskContext& ctx,
+                              int shards = 0);
+
+/// Preprocesses block `shard` of `shards` of the cohort, so that ranks split the subjects.
+nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config,
+                                    const TaskContext& ctx, int shard, int shards);
 
 /// Trains one configuration on one outer fold and evaluates it on the held-out fold at
 /// patient level; writes out-of-fold predictions to tasks/<id>/oof.csv.

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vfp::data {
@@ -41,10 +43,11 @@ nlohmann::json fingerprint(const std::filesystem::path& path, bool content) {
   auto size = std::filesystem::file_size(path, ec);
   if (ec)
     return {{"path", path.string()}, {"missing", true}};
-  auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
-  nlohmann::json f = {{"path", path.string()}, {"size", size}, {"mtime", mtime}};
+  nlohmann::json f = {{"path", path.string()}, {"size", size}};
   if (content)
     f["fnv1a64"] = hex64(fnv1a64(read_text_file(path)));
+  else
+    f["mtime"] = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
   return f;
 }
 
@@ -70,23 +73,35 @@ std::string read_string_attribute(const H5::H5Object& obj, const std::string& na
 }
 
 /// An exclusive advisory lock on `<file>.lock`, held for the object's lifetime.
+/// An exclusive flock on `<file>.lock`, removed on release. A waiter that wakes up holding a
+/// lock file that was meanwhile unlinked retries on the new one, so two holders never overlap.
 class FileLock {
 public:
-  explicit FileLock(const std::filesystem::path& file) {
-    auto lock = file;
-    lock += ".lock";
-    fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw IoError("cannot create lock file " + lock.string());
-    while (::flock(fd_, LOCK_EX) != 0)
-      if (errno != EINTR)
-        throw IoError("cannot lock " + lock.string());
+  explicit FileLock(const std::filesystem::path& file) : path_(file) {
+    path_ += ".lock";
+    for (;;) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0)
+        throw IoError("cannot create lock file " + path_.string() + ": " + std::strerror(errno));
+      while (::flock(fd_, LOCK_EX) != 0)
+        if (errno != EINTR)
+          throw IoError("cannot lock " + path_.string() + ": " + std::strerror(errno));
+      struct stat held {}, named {};
+      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+          held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+        return;
+      ::close(fd_);
+    }
   }
-  ~FileLock() { ::close(fd_); }
+  ~FileLock() {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+  }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
 private:
+  std::filesystem::path path_;
   int fd_ = -1;
 };
 
@@ -116,7 +131,6 @@ std::filesystem::path cache_file(const std::filesystem::path& cache_dir, const s
 
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
                  const std::string& provenance_json, int compression) {
-  VFP_CHECK(patches.size() > 0, "cannot cache an empty patch set");
   auto tmp = file;
   tmp += ".tmp." + std::to_string(::getpid());
   const hsize_t n = patches.size(), values = patches.patch_values();
@@ -137,9 +151,13 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
       props.setShuffle();
       props.setDeflate(unsigned(compression));
     }
+    auto max_dims = dims;
+    if (n == 0)
+      max_dims[0] = H5S_UNLIMITED;  // a chunked dataset of an empty shard needs room for a chunk
     auto ds = out.createDataSet("patches", H5::PredType::NATIVE_FLOAT,
-                                H5::DataSpace(int(dims.size()), dims.data()), props);
-    ds.write(patches.pixels.data(), H5::PredType::NATIVE_FLOAT);
+                                H5::DataSpace(int(dims.size()), dims.data(), max_dims.data()), props);
+    if (n > 0)
+      ds.write(patches.pixels.data(), H5::PredType::NATIVE_FLOAT);
 
     hsize_t count[1] = {n};
     H5::DataSpace list(1, count);
@@ -147,14 +165,17 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     for (const auto& id : patches.subject_ids)
       ids.push_back(id.c_str());
     H5::StrType vls(H5::PredType::C_S1, H5T_VARIABLE);
-    out.createDataSet("subject_id", vls, list).write(ids.data(), vls);
-    out.createDataSet("vertebra", H5::PredType::NATIVE_INT32, list)
-        .write(patches.vertebrae.data(), H5::PredType::NATIVE_INT32);
-    std::vector<std::uint64_t> sums(n);
-    for (hsize_t i = 0; i < n; ++i)
-      sums[i] = patch_checksum(patches.patch(i), values);
-    out.createDataSet("checksum_fnv1a64", H5::PredType::NATIVE_UINT64, list)
-        .write(sums.data(), H5::PredType::NATIVE_UINT64);
+    auto id_set = out.createDataSet("subject_id", vls, list);
+    auto vertebra_set = out.createDataSet("vertebra", H5::PredType::NATIVE_INT32, list);
+    auto checksum_set = out.createDataSet("checksum_fnv1a64", H5::PredType::NATIVE_UINT64, list);
+    if (n > 0) {  // an empty shard keeps empty datasets
+      std::vector<std::uint64_t> sums(n);
+      for (hsize_t i = 0; i < n; ++i)
+        sums[i] = patch_checksum(patches.patch(i), values);
+      id_set.write(ids.data(), vls);
+      vertebra_set.write(patches.vertebrae.data(), H5::PredType::NATIVE_INT32);
+      checksum_set.write(sums.data(), H5::PredType::NATIVE_UINT64);
+    }
 
     auto root = out.openGroup("/");
     write_string_attribute(root, "key", key);
@@ -204,6 +225,13 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
     out.height = static_cast<int>(dims[rank - 2]);
     out.width = static_cast<int>(dims[rank - 1]);
     out.pixels.resize(dims[0] * out.patch_values());
+    if (dims[0] == 0) {  // an empty shard
+      const auto root = in.openGroup("/");
+      if (root.attrExists("excluded"))
+        for (const auto& e : nlohmann::json::parse(read_string_attribute(root, "excluded")))
+          out.excluded.push_back({e.at("subject").get<std::string>(), e.at("reason").get<std::string>()});
+      return out;
+    }
     ds.read(out.pixels.data(), H5::PredType::NATIVE_FLOAT);
 
     auto id_set = in.openDataSet("subject_id");
@@ -235,6 +263,77 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
     throw CacheError("cache " + file.string() + " is unreadable: " + e.getDetailMsg());
   }
   return out;
+}
+
+namespace {
+std::filesystem::path shard_file(const std::filesystem::path& cache, int index, int count) {
+  auto p = cache;
+  p += ".shard-" + std::to_string(index) + "-of-" + std::to_string(count) + ".h5";
+  return p;
+}
+std::string shard_key(const std::string& key, int index, int count) {
+  return key + "/shard-" + std::to_string(index) + "-of-" + std::to_string(count);
+}
+}  // namespace
+
+void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+                       const std::filesystem::path& cache_dir, int index, int count, int threads) {
+  VFP_CHECK(count >= 1 && index >= 0 && index < count, "shard index out of range");
+  std::filesystem::create_directories(cache_dir);
+  const auto key = cache_key(c, subjects);
+  const auto begin = subjects.size() * size_t(index) / size_t(count);
+  const auto end = subjects.size() * size_t(index + 1) / size_t(count);
+  const std::vector<Subject> part(subjects.begin() + long(begin), subjects.begin() + long(end));
+  const auto file = shard_file(cache_file(cache_dir, key), index, count);
+  try {  // a shard finished before (the job was relaunched) is reused
+    read_cache(file, shard_key(key, index, count));
+    return;
+  } catch (const CacheError&) {
+  }
+  auto patches = preprocess_cohort(part, c, threads, /*allow_empty=*/true);
+  write_cache(file, patches, shard_key(key, index, count), "{}", c.preprocess.compression);
+}
+
+PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+                            const std::filesystem::path& cache_dir, int count) {
+  const auto key = cache_key(c, subjects);
+  const auto file = cache_file(cache_dir, key);
+  FileLock lock(file);
+  if (std::filesystem::exists(file)) {
+    try {
+      return read_cache(file, key);
+    } catch (const CacheError& e) {
+      spdlog::warn("{}; rebuilding it", e.what());
+    }
+  }
+  PatchSet all;
+  for (int i = 0; i < count; ++i) {
+    auto part = read_cache(shard_file(file, i, count), shard_key(key, i, count));
+    all.excluded.insert(all.excluded.end(), part.excluded.begin(), part.excluded.end());
+    if (part.size() == 0)
+      continue;
+    all.channels = part.channels;
+    all.depth = part.depth;
+    all.height = part.height;
+    all.width = part.width;
+    all.pixels.insert(all.pixels.end(), part.pixels.begin(), part.pixels.end());
+    all.subject_ids.insert(all.subject_ids.end(), part.subject_ids.begin(), part.subject_ids.end());
+    all.vertebrae.insert(all.vertebrae.end(), part.vertebrae.begin(), part.vertebrae.end());
+  }
+  if (all.size() == 0)
+    throw InputError("preprocessing left no usable subject (" + std::to_string(all.excluded.size()) +
+                     " excluded)");
+  nlohmann::json provenance = {{"params", config::preprocess_json(c)},
+                               {"preprocessing_version", kPreprocessingVersion},
+                               {"subjects", subjects.size()},
+                               {"excluded", all.excluded.size()},
+                               {"patches", all.size()},
+                               {"shards", count}};
+  write_cache(file, all, key, provenance.dump(), c.preprocess.compression);
+  for (int i = 0; i < count; ++i)
+    std::filesystem::remove(shard_file(file, i, count));
+  spdlog::info("merged {} shards into {} ({} patches)", count, file.string(), all.size());
+  return all;
 }
 
 std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir) {

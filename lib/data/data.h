@@ -135,8 +135,9 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n, const std
 
 /// Preprocesses a cohort with `threads` threads; the patch order follows `subjects`. Failing
 /// subjects are errors (all listed), or exclusions when cohort.on_bad_subject is "exclude".
+/// With `allow_empty` (a shard), excluding every subject is not an error.
 PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
-                           int threads);
+                           int threads, bool allow_empty = false);
 
 /// Cache key: hash of the preprocessing parameters, the preprocessing code version and each
 /// source file's fingerprint (size, mtime).
@@ -157,6 +158,16 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
 
 /// Reads and verifies (per-patch checksums, key) a cache file; throws CacheError when bad.
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key);
+
+/// Preprocesses shard `index` of `count` (a contiguous block of `subjects`) into
+/// `<cache file>.shard-<index>-of-<count>.h5`, so that ranks can split a cohort.
+void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+                       const std::filesystem::path& cache_dir, int index, int count, int threads);
+
+/// Concatenates the shards in order into the cache file (the same bytes of patches as a
+/// single build), verifies it and removes the shards. Returns the cache.
+PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+                            const std::filesystem::path& cache_dir, int count);
 
 /// What `vfp cache ls` shows of one cache file.
 struct CacheEntry {

@@ -184,7 +184,7 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
 }
 
 PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
-                           int threads) {
+                           int threads, bool allow_empty) {
   CentroidTable table;
   if (c.cohort.centroid_format == "csv")
     table = read_centroid_csv(c.cohort.centroids, c.cohort.centroid_space);
@@ -232,17 +232,19 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   if (n_failed > 0)
     throw InputError("preprocessing failed for " + std::to_string(n_failed) + " subject" +
                      (n_failed > 1 ? "s" : "") + ":" + failed + (n_failed > 10 ? "\n  ..." : ""));
-  if (std::all_of(parts.begin(), parts.end(), [](const PatchSet& p) { return p.size() == 0; }))
+  // The patch shape comes from the parameters, so that even an empty shard has one.
+  const int n = c.preprocess.cube_voxels();
+  all.channels = c.preprocess.output == "3d" ? 1
+                 : c.preprocess.channels.empty() ? 1
+                                                 : static_cast<int>(c.preprocess.channels.size());
+  all.depth = c.preprocess.output == "3d" ? n : 0;
+  all.height = all.width = n;
+  if (!allow_empty &&
+      std::all_of(parts.begin(), parts.end(), [](const PatchSet& p) { return p.size() == 0; }))
     throw InputError("preprocessing left no usable subject (" + std::to_string(all.excluded.size()) +
                      " excluded; the first: " +
                      (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) + ")");
   for (auto& p : parts) {
-    if (p.size() == 0)
-      continue;
-    all.channels = p.channels;
-    all.depth = p.depth;
-    all.height = p.height;
-    all.width = p.width;
     all.pixels.insert(all.pixels.end(), p.pixels.begin(), p.pixels.end());
     all.subject_ids.insert(all.subject_ids.end(), p.subject_ids.begin(), p.subject_ids.end());
     all.vertebrae.insert(all.vertebrae.end(), p.vertebrae.begin(), p.vertebrae.end());

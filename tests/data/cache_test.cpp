@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
@@ -92,4 +93,77 @@ TEST(Cache, TruncatedFileIsDetected) {
   vfp::data::write_cache(file, sample_patches(), "k", "{}");
   fs::resize_file(file, fs::file_size(file) / 2);
   EXPECT_THROW(vfp::data::read_cache(file, "k"), vfp::data::CacheError);
+}
+
+namespace {
+/// A two-subject cohort on disk (tiny phantom CTs written through ITK by the ingest helpers
+/// would be heavier than needed: here the files only need to exist for fingerprints).
+vfp::config::ExperimentConfig config_in(const fs::path& dir) {
+  fs::create_directories(dir / "images");
+  std::ofstream(dir / "cohort.csv") << "subject_id,age,bmi,event,time_years\nA,70,25,0,10\nB,71,26,1,3\n";
+  std::ofstream(dir / "images" / "A.nii.gz") << "image A";
+  std::ofstream(dir / "images" / "B.nii.gz") << "image B";
+  fs::create_directories(dir / "centroids");
+  std::ofstream(dir / "centroids" / "A.json") << "[]";
+  std::ofstream(dir / "centroids" / "B.json") << "[]";
+  vfp::config::ExperimentConfig c;
+  c.cohort.csv = dir / "cohort.csv";
+  c.cohort.images = (dir / "images" / "{id}.nii.gz").string();
+  c.cohort.centroids = (dir / "centroids" / "{id}.json").string();
+  return c;
+}
+}  // namespace
+
+TEST(CacheKey, IsSharedByTrainingChangesAndChangesWithPreprocessingOrSources) {
+  const auto dir = temp_file("keys");
+  auto c = config_in(dir);
+  const auto subjects = vfp::data::read_cohort(c.cohort.csv);
+  const auto key = vfp::data::cache_key(c, subjects);
+  auto train_only = c;
+  train_only.train.lr = 0.5;
+  train_only.model.width = 4;
+  EXPECT_EQ(vfp::data::cache_key(train_only, subjects), key);
+  auto other_slab = c;
+  other_slab.preprocess.slab_mm = 1;
+  EXPECT_NE(vfp::data::cache_key(other_slab, subjects), key);
+  // Touching a source file (new mtime) makes a new key ...
+  fs::last_write_time(dir / "images" / "B.nii.gz",
+                      fs::last_write_time(dir / "images" / "B.nii.gz") + std::chrono::hours(1));
+  const auto touched = vfp::data::cache_key(c, subjects);
+  EXPECT_NE(touched, key);
+  // ... unless sources are keyed by content, which a touch does not change.
+  auto by_content = c;
+  by_content.preprocess.content_hash = true;
+  const auto content_key = vfp::data::cache_key(by_content, subjects);
+  fs::last_write_time(dir / "images" / "B.nii.gz",
+                      fs::last_write_time(dir / "images" / "B.nii.gz") + std::chrono::hours(1));
+  EXPECT_EQ(vfp::data::cache_key(by_content, subjects), content_key);
+  std::ofstream(dir / "images" / "B.nii.gz") << "image B, rescanned";
+  EXPECT_NE(vfp::data::cache_key(by_content, subjects), content_key);
+}
+
+TEST(Cache, CompressedCacheRoundTrips) {
+  auto file = temp_file("gz.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}", 6);
+  EXPECT_EQ(vfp::data::read_cache(file, "k").pixels, in.pixels);
+}
+
+TEST(Cache, CorruptFileIsRebuiltNotUsed) {
+  const auto dir = temp_file("rebuild");
+  auto c = config_in(dir);
+  const auto subjects = vfp::data::read_cohort(c.cohort.csv);
+  const auto key = vfp::data::cache_key(c, subjects);
+  const auto file = vfp::data::cache_file(dir / "cache", key);
+  fs::create_directories(dir / "cache");
+  std::ofstream(file) << "not HDF5 at all";
+  // The cohort's "images" are not real CTs, so the rebuild reaches ITK and fails naming the
+  // subject: the corrupt file was detected, removed and not returned.
+  try {
+    vfp::data::load_or_build_cache(c, subjects, dir / "cache", 1);
+    FAIL() << "a corrupt cache must not be used";
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("subject A: cannot read image"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(file));
 }

@@ -139,10 +139,60 @@ TEST_F(TinySweep, OneRankAloneGivesTheSameNumbers) {
             by_task(dir / "r2" / "tiny" / "results.jsonl"));
 }
 
-TEST_F(TinySweep, ThreeRanksShareTheWork) {
-  auto out = run(in_dir() + mpirun(3) + " run tiny.yaml --results-root r3");
-  ASSERT_EQ(out.code, 0) << out.text;
+/// The patches of the one cache file under `cache`, as h5dump prints them.
+std::string dump_patches(const fs::path& cache) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cache))
+    files.push_back(e.path());
+  if (files.size() != 1)
+    return "expected one cache file in " + cache.string() + ", found " +
+           std::to_string(files.size());
+  const auto text = run("h5dump -d patches -d subject_id -d vertebra " + files[0].string()).text;
+  return text.substr(text.find('\n') + 1); // past the line naming the file
+}
+
+TEST_F(TinySweep, ThreeRanksSplitPreprocessingIntoTheSameCacheAsOneProcess) {
+  auto three = run(in_dir() + mpirun(3) + " run tiny.yaml --results-root r3");
+  ASSERT_EQ(three.code, 0) << three.text;
   EXPECT_EQ(rows_of(dir / "r3" / "tiny" / "results.jsonl").size(), 4u);
+  // Both workers preprocessed a block of the subjects; the blocks were merged in order.
+  EXPECT_NE(three.text.find("starts preprocess_shard preprocess-"), std::string::npos) << three.text;
+  EXPECT_NE(three.text.find("merged 2 shards"), std::string::npos) << three.text;
+  std::set<int> shard_ranks;
+  for (size_t p = three.text.find("starts preprocess_shard"); p != std::string::npos;
+       p = three.text.find("starts preprocess_shard", p + 1))
+    shard_ranks.insert(three.text[three.text.rfind("rank ", p) + 5] - '0');
+  EXPECT_EQ(shard_ranks, (std::set<int>{1, 2})) << three.text;
+
+  auto one = run(in_dir() + VFP_BIN + " preprocess tiny.yaml --results-root r1p");
+  ASSERT_EQ(one.code, 0) << one.text;
+  const auto merged = dump_patches(dir / "r3" / "cache");
+  ASSERT_NE(merged.find("DATASET \"patches\""), std::string::npos) << merged;
+  EXPECT_EQ(merged, dump_patches(dir / "r1p" / "cache"));
+}
+
+TEST_F(TinySweep, ConcurrentPreprocessBuildsOneValidCacheOnce) {
+  // Four processes race for the same cache key: one builds, the others wait and reuse it.
+  std::string both = in_dir() + "(";
+  for (int i = 0; i < 4; ++i)
+    both += std::string(VFP_BIN) + " preprocess tiny.yaml --results-root race --threads 1 > race" +
+            std::to_string(i) + ".log 2>&1 & ";
+  both += "wait)";
+  ASSERT_EQ(run(both).code, 0);
+  int builds = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto log = read(dir / ("race" + std::to_string(i) + ".log"));
+    EXPECT_NE(log.find("80 patches"), std::string::npos) << log;
+    builds += log.find("preprocessing 40 subjects") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(builds, 1);
+  std::vector<fs::path> left;
+  for (const auto& e : fs::directory_iterator(dir / "race" / "cache"))
+    left.push_back(e.path().filename());
+  ASSERT_EQ(left.size(), 1u) << "no temporary or lock file is left behind";
+  auto verify = run(std::string(VFP_BIN) + " cache verify --cache " + (dir / "race" / "cache").string());
+  EXPECT_EQ(verify.code, 0) << verify.text;
+  EXPECT_NE(verify.text.find("ok "), std::string::npos) << verify.text;
 }
 
 TEST_F(TinySweep, MissingConfigFileIsAnError) {
