@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <set>
+#include <vector>
 
 namespace vfp::runner {
 namespace {
@@ -31,7 +32,7 @@ bool is_orphan_temporary(const std::filesystem::path& p) {
          !std::filesystem::exists("/proc/" + pid);
 }
 
-}  // namespace
+} // namespace
 
 int cache_command(const CacheArgs& args) {
   const std::filesystem::path dir = args.cache_dir.empty()
@@ -59,7 +60,8 @@ int cache_command(const CacheArgs& args) {
     }
   std::uintmax_t freed = 0;
   auto remove = [&](const std::filesystem::path& p, const std::string& why) {
-    std::cout << (args.dry_run ? "would remove " : "removing ") << p.string() << " (" << why << ")\n";
+    std::cout << (args.dry_run ? "would remove " : "removing ") << p.string() << " (" << why
+              << ")\n";
     std::error_code ec;
     const auto size = std::filesystem::file_size(p, ec);
     if (!args.dry_run && std::filesystem::remove(p, ec))
@@ -68,14 +70,18 @@ int cache_command(const CacheArgs& args) {
   for (const auto& e : entries) {
     std::string problem = e.problem;
     if (problem.empty()) {
-      try {
-        data::read_cache(e.file, e.key);
+      try { // patch by patch: constant memory however large the cache
+        data::CacheReader reader(e.file, e.key);
+        std::vector<float> patch(reader.index().patch_values());
+        for (std::size_t i = 0; i < reader.index().size(); ++i)
+          reader.read(i, patch.data());
       } catch (const data::CacheError& err) {
         problem = err.what();
       }
     }
     if (args.action == "verify") {
-      std::cout << (problem.empty() ? "ok       " + e.file.string() : "CORRUPT  " + problem) << "\n";
+      std::cout << (problem.empty() ? "ok       " + e.file.string() : "CORRUPT  " + problem)
+                << "\n";
       bad += problem.empty() ? 0 : 1;
     } else if (!problem.empty()) {
       remove(e.file, "corrupt: " + problem);
@@ -92,4 +98,4 @@ int cache_command(const CacheArgs& args) {
   return bad == 0 ? 0 : 1;
 }
 
-}  // namespace vfp::runner
+} // namespace vfp::runner

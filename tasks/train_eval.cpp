@@ -28,6 +28,14 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.patience = c.train.patience;
   o.min_delta = c.train.min_delta;
   o.augment = c.train.augment;
+  o.augmentation.flip = c.augmentation.flip;
+  o.augmentation.rotate_deg = c.augmentation.rotate_deg;
+  o.augmentation.scale = c.augmentation.scale;
+  o.augmentation.intensity_shift = c.augmentation.intensity_shift;
+  o.augmentation.intensity_scale = c.augmentation.intensity_scale;
+  o.augmentation.noise_std = c.augmentation.noise_std;
+  o.sampling = c.train.sampling;
+  o.loader_threads = c.train.loader_threads;
   o.balanced_loss = c.train.balanced_loss;
   o.aggregation = c.train.aggregation;
   o.seed = seed;
@@ -114,8 +122,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
 
   const auto options = options_for(c, task.seed, ctx.threads);
   const auto outcome = train::fit_and_score(options, fold, [&](const train::EpochLog& e) {
-    spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f} ({:.1f} s)", task.id,
-                  e.epoch, e.train_loss, e.val_auroc, e.seconds);
+    spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f} ({:.1f} s, {:.2f} s "
+                  "waiting for data)",
+                  task.id, e.epoch, e.train_loss, e.val_auroc, e.seconds, e.data_wait_seconds);
   });
 
   std::vector<int> test_subjects;
@@ -134,9 +143,10 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   }
   write_file_atomically(task_dir / "oof.csv", oof.str());
   std::ostringstream history;
-  history << "epoch,train_loss,val_auroc,seconds\n";
+  history << "epoch,train_loss,val_auroc,seconds,data_wait_seconds\n";
   for (const auto& e : outcome.history)
-    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.seconds << "\n";
+    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.seconds << ","
+            << e.data_wait_seconds << "\n";
   write_file_atomically(task_dir / "history.csv", history.str());
 
   nlohmann::json axes = nlohmann::json::array();
@@ -163,6 +173,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"epochs", outcome.epochs_run},
       {"best_val_auroc", outcome.best_val_auroc},
       {"threads", options.threads},
+      {"train_seconds", outcome.train_seconds},
+      {"data_wait_share",
+       outcome.train_seconds > 0 ? outcome.data_wait_seconds / outcome.train_seconds : 0.0},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 

@@ -14,9 +14,9 @@ namespace vfp::config {
 
 /// Where the cohort lives; relative paths in YAML resolve against the YAML file's folder.
 struct CohortConfig {
-  std::filesystem::path csv; ///< subject_id,age,bmi,event,time_years[,site]
-  std::string images;        ///< pattern with {id}: a file, or a DICOM series folder
-  std::string centroids;     ///< pattern with {id} (verse, labelmap) or one file (csv)
+  std::filesystem::path csv;             ///< subject_id,age,bmi,event,time_years[,site]
+  std::string images;                    ///< pattern with {id}: a file, or a DICOM series folder
+  std::string centroids;                 ///< pattern with {id} (verse, labelmap) or one file (csv)
   std::string centroid_format = "verse"; ///< verse (JSON), csv (world mm) or labelmap
   std::string centroid_space = "lps";    ///< csv coordinates: lps (ITK, DICOM) or ras (NIfTI)
   std::string on_bad_subject = "error";  ///< error, or exclude (warn, leave the subject out)
@@ -28,15 +28,16 @@ struct PreprocessConfig {
   double patch_mm = 47.0;  ///< cube edge centred on the vertebra centroid
   double hu_min = -100.0;  ///< clipping window, then scaled to [0, 1]
   double hu_max = 1000.0;
-  std::string projection = "aip"; ///< aip (average), mip (maximum) or slice (central)
-  std::string axis = "sagittal";  ///< projection axis: sagittal, coronal or axial
-  double slab_mm = 30.0;          ///< slab width of the projection
-  int patch_voxels = 0;           ///< cube edge in voxels; 0 = patch_mm / spacing_mm
-  std::vector<std::string> channels;  ///< several projection axes as channels; empty = {axis}
-  std::string output = "2d";      ///< 2d (projections) or 3d (the resampled cube)
+  std::string projection = "aip";    ///< aip (average), mip (maximum) or slice (central)
+  std::string axis = "sagittal";     ///< projection axis: sagittal, coronal or axial
+  double slab_mm = 30.0;             ///< slab width of the projection
+  int slab_start = -1;               ///< first slab slice (voxels); -1 = centred in the cube
+  int patch_voxels = 0;              ///< cube edge in voxels; 0 = patch_mm / spacing_mm
+  std::vector<std::string> channels; ///< several projection axes as channels; empty = {axis}
+  std::string output = "2d";         ///< 2d (projections) or 3d (the resampled cube)
   std::vector<std::string> vertebrae{"L1", "L2"};
-  int compression = 0;            ///< gzip level of the cache's chunks (0 = none)
-  bool content_hash = false;      ///< key sources by content hash, not only size and mtime
+  int compression = 0;       ///< gzip level of the cache's chunks (0 = none)
+  bool content_hash = false; ///< key sources by content hash, not only size and mtime
 
   /// Voxels per cube edge and their spacing, from patch_mm, spacing_mm and patch_voxels.
   int cube_voxels() const;
@@ -68,10 +69,22 @@ struct TrainConfig {
   int max_epochs = 50;
   int patience = 8; ///< epochs without validation-AUROC gain before stopping
   double min_delta = 0.0;
-  bool augment = true;             ///< random flips and intensity jitter
-  bool balanced_loss = true;       ///< pos_weight = negatives / positives
-  std::string aggregation = "max"; ///< patient-level: max or mean over vertebrae
-  int threads = 0;                 ///< 0 = from the rank's CPU affinity
+  bool augment = true;              ///< on-the-fly augmentation (see AugmentationConfig)
+  std::string sampling = "shuffle"; ///< shuffle, or balanced (each class half the draws)
+  int loader_threads = 1;           ///< background batch makers; 0 = in the training thread
+  bool balanced_loss = true;        ///< pos_weight = negatives / positives (shuffle only)
+  std::string aggregation = "max";  ///< patient-level: max or mean over vertebrae
+  int threads = 0;                  ///< 0 = from the rank's CPU affinity
+};
+
+/// On-the-fly augmentation when train.augment is on; ranges are uniform and symmetric.
+struct AugmentationConfig {
+  double flip = 0.5;             ///< probability of mirroring the patch's width axis
+  double rotate_deg = 10.0;      ///< 2D: in-plane angle; 3D: about each axis
+  double scale = 0.1;            ///< zoom in [1 - scale, 1 + scale]
+  double intensity_shift = 0.02; ///< added to the [0, 1] values
+  double intensity_scale = 0.05; ///< gain in [1 - s, 1 + s]
+  double noise_std = 0.01;       ///< Gaussian noise per voxel
 };
 
 /// One fully resolved experiment (a point of a sweep).
@@ -82,6 +95,7 @@ struct ExperimentConfig {
   CvConfig cv;
   ModelConfig model;
   TrainConfig train;
+  AugmentationConfig augmentation;
 };
 
 /// A YAML value with the place it came from, for error messages.

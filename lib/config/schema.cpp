@@ -101,9 +101,11 @@ struct Field {
       read;
 };
 
+// Absolute and normalised, so that a sweep gives the same configuration ids and cache keys
+// whichever folder it is run from and however its path is spelt.
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
   std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
+  return std::filesystem::absolute(path.is_absolute() ? path : base / path).lexically_normal();
 }
 
 const std::vector<Field>& schema() {
@@ -139,131 +141,156 @@ const std::vector<Field>& schema() {
         getter(c) = v;
     };
   };
-  static const std::vector<Field> fields = {
-      {"name",
-       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
-         static const std::regex ok("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-         if (!at.node.IsScalar() || !std::regex_match(at.node.Scalar(), ok))
-           p.add(at, key,
-                 "a sweep name is 1-64 letters, digits, '_', '.' or '-' (it names a results "
-                 "folder), got '" +
-                     scalar_text(at.node) + "'");
-         else
-           c.name = at.node.Scalar();
-       }},
-      {"cohort.dir",
-       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
-         if (!at.node.IsScalar())
-           return p.add(at, key, "expected a folder path");
-         auto dir = resolve(base, at.node.Scalar());
-         // Only defaults: explicit cohort.csv/images/centroids keys win (read after this one).
-         if (c.cohort.csv.empty())
-           c.cohort.csv = dir / "cohort.csv";
-         if (c.cohort.images.empty())
-           c.cohort.images = (dir / "images" / "{id}.nii.gz").string();
-         if (c.cohort.centroids.empty())
-           c.cohort.centroids = (dir / "centroids" / "{id}.json").string();
-       }},
-      {"cohort.csv",
-       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
-         if (!at.node.IsScalar())
-           return p.add(at, key, "expected a file path");
-         c.cohort.csv = resolve(base, at.node.Scalar());
-       }},
-      {"cohort.images",
-       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
-         if (!at.node.IsScalar() || at.node.Scalar().find("{id}") == std::string::npos)
-           return p.add(at, key, "expected a path pattern containing {id}");
-         c.cohort.images = resolve(base, at.node.Scalar()).string();
-       }},
-      {"cohort.centroids",
-       [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
-         if (!at.node.IsScalar())
-           return p.add(at, key, "expected a path pattern containing {id}, or a CSV file");
-         c.cohort.centroids = resolve(base, at.node.Scalar()).string();
-       }},
-      {"cohort.centroid_format",
-       choice([](C& c) -> std::string& { return c.cohort.centroid_format; },
-              {"verse", "csv", "labelmap"})},
-      {"cohort.centroid_space",
-       choice([](C& c) -> std::string& { return c.cohort.centroid_space; }, {"lps", "ras"})},
-      {"cohort.on_bad_subject",
-       choice([](C& c) -> std::string& { return c.cohort.on_bad_subject; }, {"error", "exclude"})},
-      {"preprocess.spacing_mm",
-       dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
-      {"preprocess.patch_mm", dbl([](C& c) -> double& { return c.preprocess.patch_mm; }, 4, 512)},
-      {"preprocess.hu_min", dbl([](C& c) -> double& { return c.preprocess.hu_min; }, -4096, 4096)},
-      {"preprocess.hu_max", dbl([](C& c) -> double& { return c.preprocess.hu_max; }, -4096, 4096)},
-      {"preprocess.projection", choice([](C& c) -> std::string& { return c.preprocess.projection; },
-                                       {"aip", "mip", "slice"})},
-      {"preprocess.axis", choice([](C& c) -> std::string& { return c.preprocess.axis; },
-                                 {"sagittal", "coronal", "axial"})},
-      {"preprocess.slab_mm", dbl([](C& c) -> double& { return c.preprocess.slab_mm; }, 0.1, 512)},
-      {"preprocess.patch_voxels",
-       integer([](C& c) -> int& { return c.preprocess.patch_voxels; }, 0, 1024)},
-      {"preprocess.channels",
-       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
-         static const std::vector<std::string> axes{"sagittal", "coronal", "axial"};
-         if (!at.node.IsSequence() || at.node.size() == 0)
-           return p.add(at, key, "expected a non-empty list of axes, e.g. [sagittal, coronal, axial]");
-         std::vector<std::string> out;
-         for (const auto& v : at.node) {
-           std::string name;
-           Located item{v, at.file, v.Mark().line + 1, v.Mark().column + 1};
-           if (!read_choice(item, key, axes, name, p))
-             return;
-           out.push_back(name);
-         }
-         c.preprocess.channels = out;
-       }},
-      {"preprocess.output",
-       choice([](C& c) -> std::string& { return c.preprocess.output; }, {"2d", "3d"})},
-      {"preprocess.compression",
-       integer([](C& c) -> int& { return c.preprocess.compression; }, 0, 9)},
-      {"preprocess.content_hash",
-       boolean([](C& c) -> bool& { return c.preprocess.content_hash; })},
-      {"preprocess.vertebrae",
-       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
-         static const std::vector<std::string> names{"T11", "T12", "L1", "L2", "L3", "L4", "L5"};
-         if (!at.node.IsSequence() || at.node.size() == 0)
-           return p.add(at, key, "expected a non-empty list of vertebrae, e.g. [L1, L2]");
-         std::vector<std::string> out;
-         for (const auto& v : at.node) {
-           std::string name;
-           Located item{v, key, v.Mark().line + 1, v.Mark().column + 1};
-           if (!read_choice(item, key, names, name, p))
-             return;
-           out.push_back(name);
-         }
-         c.preprocess.vertebrae = out;
-       }},
-      {"cv.folds", integer([](C& c) -> int& { return c.cv.folds; }, 2, 20)},
-      {"cv.repeats", integer([](C& c) -> int& { return c.cv.repeats; }, 1, 100)},
-      {"cv.seed",
-       [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
-         long v;
-         if (read_int(at, key, 0, 2147483647L, v, p))
-           c.cv.seed = static_cast<std::uint64_t>(v);
-       }},
-      {"cv.val_fraction", dbl([](C& c) -> double& { return c.cv.val_fraction; }, 0.05, 0.5)},
-      {"model.arch", choice([](C& c) -> std::string& { return c.model.arch; }, {"fnet"})},
-      {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 3)},
-      {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
-      {"model.dropout", dbl([](C& c) -> double& { return c.model.dropout; }, 0, 0.9)},
-      {"train.optimizer",
-       choice([](C& c) -> std::string& { return c.train.optimizer; }, {"adamw", "adam", "sgd"})},
-      {"train.lr", dbl([](C& c) -> double& { return c.train.lr; }, 1e-8, 10)},
-      {"train.weight_decay", dbl([](C& c) -> double& { return c.train.weight_decay; }, 0, 1)},
-      {"train.batch_size", integer([](C& c) -> int& { return c.train.batch_size; }, 1, 4096)},
-      {"train.max_epochs", integer([](C& c) -> int& { return c.train.max_epochs; }, 1, 10000)},
-      {"train.patience", integer([](C& c) -> int& { return c.train.patience; }, 1, 10000)},
-      {"train.min_delta", dbl([](C& c) -> double& { return c.train.min_delta; }, 0, 1)},
-      {"train.augment", boolean([](C& c) -> bool& { return c.train.augment; })},
-      {"train.balanced_loss", boolean([](C& c) -> bool& { return c.train.balanced_loss; })},
-      {"train.aggregation",
-       choice([](C& c) -> std::string& { return c.train.aggregation; }, {"max", "mean"})},
-      {"train.threads", integer([](C& c) -> int& { return c.train.threads; }, 0, 1024)},
-  };
+  static const std::vector<Field> fields =
+      {
+          {"name",
+           [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+             static const std::regex ok("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+             if (!at.node.IsScalar() || !std::regex_match(at.node.Scalar(), ok))
+               p.add(at, key,
+                     "a sweep name is 1-64 letters, digits, '_', '.' or '-' (it names a results "
+                     "folder), got '" +
+                         scalar_text(at.node) + "'");
+             else
+               c.name = at.node.Scalar();
+           }},
+          {"cohort.dir",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             if (!at.node.IsScalar())
+               return p.add(at, key, "expected a folder path");
+             auto dir = resolve(base, at.node.Scalar());
+             // Only defaults: explicit cohort.csv/images/centroids keys win (read after this one).
+             if (c.cohort.csv.empty())
+               c.cohort.csv = dir / "cohort.csv";
+             if (c.cohort.images.empty())
+               c.cohort.images = (dir / "images" / "{id}.nii.gz").string();
+             if (c.cohort.centroids.empty())
+               c.cohort.centroids = (dir / "centroids" / "{id}.json").string();
+           }},
+          {"cohort.csv",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             if (!at.node.IsScalar())
+               return p.add(at, key, "expected a file path");
+             c.cohort.csv = resolve(base, at.node.Scalar());
+           }},
+          {"cohort.images",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             if (!at.node.IsScalar() || at.node.Scalar().find("{id}") == std::string::npos)
+               return p.add(at, key, "expected a path pattern containing {id}");
+             c.cohort.images = resolve(base, at.node.Scalar()).string();
+           }},
+          {"cohort.centroids",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             if (!at.node.IsScalar())
+               return p.add(at, key, "expected a path pattern containing {id}, or a CSV file");
+             c.cohort.centroids = resolve(base, at.node.Scalar()).string();
+           }},
+          {"cohort.centroid_format",
+           choice([](C& c) -> std::string& { return c.cohort.centroid_format; },
+                  {"verse", "csv", "labelmap"})},
+          {"cohort.centroid_space",
+           choice([](C& c) -> std::string& { return c.cohort.centroid_space; }, {"lps", "ras"})},
+          {"cohort.on_bad_subject",
+           choice([](C& c) -> std::string& { return c.cohort.on_bad_subject; },
+                  {"error", "exclude"})},
+          {"preprocess.spacing_mm",
+           dbl([](C& c) -> double& { return c.preprocess.spacing_mm; }, 0.1, 10)},
+          {"preprocess.patch_mm",
+           dbl([](C& c) -> double& { return c.preprocess.patch_mm; }, 4, 512)},
+          {"preprocess.hu_min",
+           dbl([](C& c) -> double& { return c.preprocess.hu_min; }, -4096, 4096)},
+          {"preprocess.hu_max",
+           dbl([](C& c) -> double& { return c.preprocess.hu_max; }, -4096, 4096)},
+          {"preprocess.projection",
+           choice([](C& c) -> std::string& { return c.preprocess.projection; },
+                  {"aip", "mip", "slice"})},
+          {"preprocess.axis", choice([](C& c) -> std::string& { return c.preprocess.axis; },
+                                     {"sagittal", "coronal", "axial"})},
+          {"preprocess.slab_mm",
+           dbl([](C& c) -> double& { return c.preprocess.slab_mm; }, 0.1, 512)},
+          {"preprocess.slab_start",
+           integer([](C& c) -> int& { return c.preprocess.slab_start; }, -1, 1024)},
+          {"preprocess.patch_voxels",
+           integer([](C& c) -> int& { return c.preprocess.patch_voxels; }, 0, 1024)},
+          {"preprocess.channels",
+           [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+             static const std::vector<std::string> axes{"sagittal", "coronal", "axial"};
+             if (!at.node.IsSequence() || at.node.size() == 0)
+               return p.add(at, key,
+                            "expected a non-empty list of axes, e.g. [sagittal, coronal, axial]");
+             std::vector<std::string> out;
+             for (const auto& v : at.node) {
+               std::string name;
+               Located item{v, at.file, v.Mark().line + 1, v.Mark().column + 1};
+               if (!read_choice(item, key, axes, name, p))
+                 return;
+               out.push_back(name);
+             }
+             c.preprocess.channels = out;
+           }},
+          {"preprocess.output",
+           choice([](C& c) -> std::string& { return c.preprocess.output; }, {"2d", "3d"})},
+          {"preprocess.compression",
+           integer([](C& c) -> int& { return c.preprocess.compression; }, 0, 9)},
+          {"preprocess.content_hash",
+           boolean([](C& c) -> bool& { return c.preprocess.content_hash; })},
+          {"preprocess.vertebrae",
+           [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+             static const std::vector<std::string> names{"T11", "T12", "L1", "L2",
+                                                         "L3",  "L4",  "L5"};
+             if (!at.node.IsSequence() || at.node.size() == 0)
+               return p.add(at, key, "expected a non-empty list of vertebrae, e.g. [L1, L2]");
+             std::vector<std::string> out;
+             for (const auto& v : at.node) {
+               std::string name;
+               Located item{v, key, v.Mark().line + 1, v.Mark().column + 1};
+               if (!read_choice(item, key, names, name, p))
+                 return;
+               out.push_back(name);
+             }
+             c.preprocess.vertebrae = out;
+           }},
+          {"cv.folds", integer([](C& c) -> int& { return c.cv.folds; }, 2, 20)},
+          {"cv.repeats", integer([](C& c) -> int& { return c.cv.repeats; }, 1, 100)},
+          {"cv.seed",
+           [](C& c, const Located& at, Problems& p, const Base&, const std::string& key) {
+             long v;
+             if (read_int(at, key, 0, 2147483647L, v, p))
+               c.cv.seed = static_cast<std::uint64_t>(v);
+           }},
+          {"cv.val_fraction", dbl([](C& c) -> double& { return c.cv.val_fraction; }, 0.05, 0.5)},
+          {"model.arch", choice([](C& c) -> std::string& { return c.model.arch; }, {"fnet"})},
+          {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 3)},
+          {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
+          {"model.dropout", dbl([](C& c) -> double& { return c.model.dropout; }, 0, 0.9)},
+          {"train.optimizer", choice([](C& c) -> std::string& { return c.train.optimizer; },
+                                     {"adamw", "adam", "sgd"})},
+          {"train.lr", dbl([](C& c) -> double& { return c.train.lr; }, 1e-8, 10)},
+          {"train.weight_decay", dbl([](C& c) -> double& { return c.train.weight_decay; }, 0, 1)},
+          {"train.batch_size", integer([](C& c) -> int& { return c.train.batch_size; }, 1, 4096)},
+          {"train.max_epochs", integer([](C& c) -> int& { return c.train.max_epochs; }, 1, 10000)},
+          {"train.patience", integer([](C& c) -> int& { return c.train.patience; }, 1, 10000)},
+          {"train.min_delta", dbl([](C& c) -> double& { return c.train.min_delta; }, 0, 1)},
+          {"train.augment", boolean([](C& c) -> bool& { return c.train.augment; })},
+          {"train.balanced_loss", boolean([](C& c) -> bool& { return c.train.balanced_loss; })},
+          {"train.sampling",
+           choice([](C& c) -> std::string& { return c.train.sampling; }, {"shuffle", "balanced"})},
+          {"train.loader_threads",
+           integer([](C& c) -> int& { return c.train.loader_threads; }, 0, 64)},
+          {"augmentation.flip", dbl([](C& c) -> double& { return c.augmentation.flip; }, 0, 1)},
+          {"augmentation.rotate_deg",
+           dbl([](C& c) -> double& { return c.augmentation.rotate_deg; }, 0, 180)},
+          {"augmentation.scale", dbl([](C& c) -> double& { return c.augmentation.scale; }, 0, 0.9)},
+          {"augmentation.intensity_shift",
+           dbl([](C& c) -> double& { return c.augmentation.intensity_shift; }, 0, 1)},
+          {"augmentation.intensity_scale",
+           dbl([](C& c) -> double& { return c.augmentation.intensity_scale; }, 0, 0.9)},
+          {"augmentation.noise_std",
+           dbl([](C& c) -> double& { return c.augmentation.noise_std; }, 0, 1)},
+          {"train.aggregation",
+           choice([](C& c) -> std::string& { return c.train.aggregation; }, {"max", "mean"})},
+          {"train.threads", integer([](C& c) -> int& { return c.train.threads; }, 0, 1024)},
+      };
   return fields;
 }
 
@@ -348,6 +375,7 @@ nlohmann::json preprocess_json(const ExperimentConfig& c) {
             {"projection", p.projection},
             {"axis", p.axis},
             {"slab_mm", p.slab_mm},
+            {"slab_start", p.slab_start},
             {"patch_voxels", p.patch_voxels},
             {"channels", p.channels},
             {"output", p.output},
@@ -376,9 +404,18 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"patience", t.patience},
                 {"min_delta", t.min_delta},
                 {"augment", t.augment},
+                {"sampling", t.sampling},
+                {"loader_threads", t.loader_threads},
                 {"balanced_loss", t.balanced_loss},
                 {"aggregation", t.aggregation},
                 {"threads", t.threads}};
+  const auto& a = c.augmentation;
+  j["augmentation"] = {{"flip", a.flip},
+                       {"rotate_deg", a.rotate_deg},
+                       {"scale", a.scale},
+                       {"intensity_shift", a.intensity_shift},
+                       {"intensity_scale", a.intensity_scale},
+                       {"noise_std", a.noise_std}};
   return j;
 }
 

@@ -52,6 +52,11 @@ namespace detail {
 /// 64-bit FNV-1a: stable across platforms and runs, used for ids and cache keys.
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL);
 
+/// Fast 64-bit checksum of a buffer (position-weighted sums over 8 lanes of 64-bit words,
+/// then mixed; at memory speed): detects any change of a single word and nearly every
+/// reordering; for integrity checks and change detection of large data, not for security.
+std::uint64_t checksum64(const void* data, std::size_t bytes);
+
 /// 16 lower-case hex digits of a 64-bit value.
 std::string hex64(std::uint64_t value);
 

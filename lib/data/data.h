@@ -6,9 +6,10 @@
 #include "core/core.h"
 
 #include <array>
-#include <map>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ struct Subject {
 
 /// A subject left out of the analysis, and why.
 struct Exclusion {
-  std::string subject;  ///< id, or "line N" when the id itself is unusable
+  std::string subject; ///< id, or "line N" when the id itself is unusable
   std::string reason;
 };
 
@@ -80,9 +81,9 @@ CentroidTable read_centroid_csv(const std::filesystem::path& csv, const std::str
 
 /// How to find one subject's vertebrae.
 struct CentroidSource {
-  std::string format = "verse";     ///< verse (JSON), csv (a table) or labelmap
-  std::filesystem::path path;       ///< the subject's JSON or label map (verse, labelmap)
-  const CentroidTable* table = nullptr;  ///< csv
+  std::string format = "verse";         ///< verse (JSON), csv (a table) or labelmap
+  std::filesystem::path path;           ///< the subject's JSON or label map (verse, labelmap)
+  const CentroidTable* table = nullptr; ///< csv
 };
 
 /// Patches of one preprocessing variant, values in [0, 1]: each patch is
@@ -159,6 +160,29 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
 /// Reads and verifies (per-patch checksums, key) a cache file; throws CacheError when bad.
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key);
 
+/// Random access to single patches of a cache file, for cohorts larger than memory: the
+/// index (ids, vertebrae, checksums) is read once; each read() fetches one patch (from a memory map
+/// of the file when uncompressed) and verifies its checksum. Not thread-safe (HDF5 is not).
+class CacheReader {
+public:
+  CacheReader(const std::filesystem::path& file, const std::string& expected_key);
+  ~CacheReader();
+  CacheReader(const CacheReader&) = delete;
+  CacheReader& operator=(const CacheReader&) = delete;
+  /// Shape, subject ids, vertebrae and exclusions; no pixels.
+  const PatchSet& index() const;
+  /// Writes patch `i` (patch_values() floats) to `out`; throws CacheError when it is bad.
+  void read(std::size_t i, float* out) const;
+  std::uint64_t checksum(std::size_t i) const;
+  /// True when reads copy from a memory map of the file (uncompressed caches written by
+  /// this version) rather than going through HDF5.
+  bool mapped() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 /// Preprocesses shard `index` of `count` (a contiguous block of `subjects`) into
 /// `<cache file>.shard-<index>-of-<count>.h5`, so that ranks can split a cohort.
 void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
@@ -175,9 +199,9 @@ struct CacheEntry {
   std::string key;
   std::string created;
   std::string vfp_version;
-  std::vector<std::size_t> shape;  ///< dataset dims, [N, C, H, W] or [N, C, D, H, W]
+  std::vector<std::size_t> shape; ///< dataset dims, [N, C, H, W] or [N, C, D, H, W]
   std::uintmax_t bytes = 0;
-  std::string problem;             ///< empty when the header reads back; else why not
+  std::string problem; ///< empty when the header reads back; else why not
 };
 
 /// Every cache file (patches-*.h5) in `cache_dir`, headers only (fast).

@@ -18,18 +18,23 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n, const std
                                 const config::PreprocessConfig& p) {
   VFP_CHECK(static_cast<size_t>(n) * n * n == cube.size(), "cube size does not match n");
   auto at = [&](int x, int y, int z) { return cube[(static_cast<size_t>(z) * n + y) * n + x]; };
-  // Slab of m voxels centred in the cube; "slice" is the one central voxel plane.
+  // Slab of m voxels, centred in the cube unless slab_start says where it begins; "slice"
+  // is one voxel plane.
   const int m = p.projection == "slice"
                     ? 1
                     : std::clamp(static_cast<int>(std::lround(p.slab_mm / p.cube_spacing())), 1, n);
-  const int first = (n - m) / 2;
+  const int first = p.slab_start >= 0 ? p.slab_start : (n - m) / 2;
+  if (first + m > n)
+    throw InputError("preprocess.slab_start: a slab of " + std::to_string(m) +
+                     " slices starting at slice " + std::to_string(first) +
+                     " does not fit a cube of " + std::to_string(n) + " slices");
   std::vector<float> out(static_cast<size_t>(n) * n);
   const bool take_max = p.projection == "mip";
   // LPS grid: +x = left, +y = posterior, +z = superior. Row 0 is superior (z = n-1) for
   // sagittal and coronal views, anterior (y = 0) for axial.
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < n; ++c) {
-      float acc = 0.0F;  // values are in [0, 1], so 0 is a valid start for max too
+      float acc = 0.0F; // values are in [0, 1], so 0 is a valid start for max too
       for (int s = first; s < first + m; ++s) {
         float v;
         if (axis == "sagittal")
@@ -45,4 +50,4 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n, const std
   return out;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

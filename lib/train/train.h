@@ -2,6 +2,8 @@
 // patches. The API is torch-free so that tasks and the runner never include torch.
 #pragma once
 
+#include "loader/loader.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -22,7 +24,10 @@ struct TrainOptions {
   int patience = 8;
   double min_delta = 0.0;
   bool augment = true;
-  bool balanced_loss = true;       ///< BCE pos_weight = negatives / positives
+  loader::AugmentOptions augmentation; ///< used when `augment` (its `enabled` is ignored)
+  std::string sampling = "shuffle";    ///< shuffle, or balanced (each class half the draws)
+  int loader_threads = 1;              ///< background batch makers; 0 = in the training thread
+  bool balanced_loss = true; ///< BCE pos_weight = negatives / positives (shuffle sampling only)
   std::string aggregation = "max"; ///< patient level: max or mean over a subject's patches
   std::uint64_t seed = 0;          ///< from the task id
   int threads = 1;
@@ -45,6 +50,7 @@ struct EpochLog {
   double train_loss = 0;
   double val_auroc = 0; ///< patient level
   double seconds = 0;
+  double data_wait_seconds = 0;
 };
 
 /// Result of a run: the best epoch's model scored on the test patches.
@@ -54,6 +60,8 @@ struct Outcome {
   int epochs_run = 0;
   double best_val_auroc = 0;
   std::vector<EpochLog> history;
+  double train_seconds = 0;     ///< in training steps, waiting for data included
+  double data_wait_seconds = 0; ///< steps waiting for the loader (stall)
 };
 
 /// Trains with early stopping on patient-level validation AUROC, restores the best epoch and

@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <random>
 
 namespace vfp::train {
 namespace {
@@ -108,61 +107,51 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   auto model = models::make_model(spec);
   auto optimizer = make_optimizer(o, model->parameters());
 
+  const bool balanced_sampling = o.sampling == "balanced";
+  if (!balanced_sampling && o.sampling != "shuffle")
+    throw InputError("unknown sampling '" + o.sampling + "' (expected shuffle or balanced)");
   double positives = 0;
   for (int p : d.train)
     positives += d.subject_label[d.patch_subject[p]];
   const double negatives = double(d.train.size()) - positives;
   auto loss_options = torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions();
-  if (o.balanced_loss)
+  if (o.balanced_loss && !balanced_sampling) // balanced draws already even the classes
     loss_options.pos_weight(torch::full({1}, negatives / positives));
 
-  std::mt19937_64 rng(mix_seed(o.seed));
-  std::uniform_real_distribution<float> unit(0.0F, 1.0F);
-  const int64_t plane = int64_t(d.channels) * d.height * d.width;
-  const int64_t bs = std::min<int64_t>(o.batch_size, int64_t(d.train.size()));
-  // Batch buffers live across steps: no allocation (and no page faults) in the loop.
-  auto x = torch::empty({bs, d.channels, d.height, d.width});
-  auto y = torch::empty({bs, 1});
+  std::vector<float> patch_labels(d.patch_subject.size());
+  for (size_t p = 0; p < patch_labels.size(); ++p)
+    patch_labels[p] = float(d.subject_label[size_t(d.patch_subject[p])]);
+  loader::LoaderOptions lo;
+  lo.batch_size = int(std::min<size_t>(size_t(o.batch_size), d.train.size()));
+  lo.sampling = balanced_sampling ? loader::Sampling::kBalanced : loader::Sampling::kShuffle;
+  lo.threads = o.loader_threads;
+  lo.seed = o.seed;
+  lo.augment = o.augmentation;
+  lo.augment.enabled = o.augment;
+  // The loader keeps its batch buffers across steps: no allocation (or page faults) per step.
+  loader::Loader batches(d.pixels, loader::Shape{d.channels, 0, d.height, d.width}, d.train,
+                         patch_labels, lo);
 
   Outcome out;
   std::vector<torch::Tensor> best_state = snapshot(*model);
   double best = -1;
   int since_best = 0;
-  std::vector<int> order = d.train;
   for (int epoch = 1; epoch <= o.max_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = order.size(); i > 1; --i)
-      std::swap(order[i - 1], order[rng() % i]);
+    const double waited_before = batches.wait_seconds();
+    batches.start_epoch(epoch);
     model->train();
     double loss_sum = 0;
     int64_t seen = 0;
-    // Drop a last batch of one: batch norm cannot normalise a single sample.
-    for (size_t start = 0; start + 1 < order.size(); start += size_t(bs)) {
-      const int64_t n = std::min<int64_t>(bs, int64_t(order.size() - start));
-      float* xp = x.data_ptr<float>();
-      float* yp = y.data_ptr<float>();
-      for (int64_t k = 0; k < n; ++k) {
-        const int p = order[start + size_t(k)];
-        const float* src = d.pixels + p * plane;
-        float* dst = xp + k * plane;
-        if (o.augment && unit(rng) < 0.5F) {
-          for (int r = 0; r < d.height; ++r) // mirror columns
-            for (int c = 0; c < d.width; ++c)
-              dst[r * d.width + c] = src[r * d.width + (d.width - 1 - c)];
-        } else {
-          std::copy_n(src, plane, dst);
-        }
-        if (o.augment) {
-          const float gain = 0.95F + 0.1F * unit(rng), shift = 0.04F * unit(rng) - 0.02F;
-          for (int64_t q = 0; q < plane; ++q)
-            dst[q] = dst[q] * gain + shift;
-        }
-        yp[k] = float(d.subject_label[d.patch_subject[p]]);
-      }
+    loader::Batch batch;
+    while (batches.next(batch)) {
+      const int64_t n = batch.size;
+      // Views of the loader's buffers, valid until the next batch; never written.
+      auto x = torch::from_blob(const_cast<float*>(batch.x), {n, d.channels, d.height, d.width});
+      auto y = torch::from_blob(const_cast<float*>(batch.y), {n, 1});
       optimizer->zero_grad();
-      auto logits = model->forward(x.narrow(0, 0, n));
-      auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, y.narrow(0, 0, n),
-                                                                          loss_options);
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, y, loss_options);
       const double value = loss.item<double>();
       if (!std::isfinite(value))
         throw TaskError(std::string("training loss became ") +
@@ -173,8 +162,11 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
       loss_sum += value * double(n);
       seen += n;
     }
+    out.train_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochLog log;
     log.epoch = epoch;
+    log.data_wait_seconds = batches.wait_seconds() - waited_before;
     log.train_loss = loss_sum / double(std::max<int64_t>(seen, 1));
     log.val_auroc = patient_auroc(d, d.validation, score(*model, d, d.validation), o.aggregation);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -191,6 +183,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
       break;
     }
   }
+  out.data_wait_seconds = batches.wait_seconds();
   restore(*model, best_state);
   out.best_val_auroc = best;
   out.test_scores = score(*model, d, d.test);

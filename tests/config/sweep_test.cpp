@@ -84,6 +84,21 @@ TEST(SweepExpansion, RelativeCohortPathsResolveAgainstTheYamlFolder) {
             path.parent_path() / "cohort" / "images" / "S7.nii.gz");
 }
 
+TEST(SweepExpansion, IdsDoNotDependOnTheWorkingFolderOrHowThePathIsSpelt) {
+  auto path = write_yaml("where.yaml", kBase);
+  const auto absolute_ids = vfp::sweep::load(path).configurations[0].id;
+  const auto cwd = fs::current_path();
+  fs::current_path(path.parent_path());
+  const auto here = vfp::sweep::load("where.yaml");
+  const auto dotted =
+      vfp::sweep::load("./../" + path.parent_path().filename().string() + "/where.yaml");
+  fs::current_path(cwd);
+  EXPECT_EQ(here.configurations[0].id, absolute_ids);
+  EXPECT_EQ(dotted.configurations[0].id, absolute_ids);
+  EXPECT_TRUE(here.configurations[0].config.cohort.csv.is_absolute());
+  EXPECT_EQ(here.configurations[0].config.cohort.csv, path.parent_path() / "cohort" / "cohort.csv");
+}
+
 TEST(SweepErrors, UnknownKeyNamesFileLineAndSuggestion) {
   auto msg = error_of("name: t\ncohort:\n  dir: c\ntrain:\n  lr: 0.1\n  batchsize: 4\n");
   EXPECT_NE(msg.find("bad.yaml:6:14: train.batchsize: unknown key (did you mean "

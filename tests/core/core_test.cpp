@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -22,6 +24,31 @@ TEST(StableId, IsSixteenHexDigitsAndDependsOnEveryByte) {
   EXPECT_EQ(vfp::hex64(vfp::fnv1a64("a")), "af63dc4c8601ec8c");
   EXPECT_NE(vfp::stable_id("{\"lr\":0.001}"), vfp::stable_id("{\"lr\":0.0001}"));
   EXPECT_EQ(vfp::stable_id("x").size(), 16u);
+}
+
+TEST(Checksum64, EveryBitFlipAndEveryWordSwapChangesIt) {
+  // 200 bytes: three full 64-byte blocks (the vectorised lanes) and an 8-byte tail.
+  std::vector<unsigned char> bytes(200);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<unsigned char>(i * 37 + 11);
+  const auto original = vfp::checksum64(bytes.data(), bytes.size());
+  EXPECT_EQ(vfp::checksum64(bytes.data(), bytes.size()), original);
+  for (size_t bit = 0; bit < bytes.size() * 8; ++bit) {
+    bytes[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
+    EXPECT_NE(vfp::checksum64(bytes.data(), bytes.size()), original) << "bit " << bit;
+    bytes[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
+  }
+  // Swapping two 8-byte words, within a lane (64 bytes apart) or across lanes.
+  for (size_t a = 0; a < 24; ++a)
+    for (size_t b = a + 1; b < 24; ++b) {
+      auto swapped = bytes;
+      std::swap_ranges(swapped.begin() + a * 8, swapped.begin() + a * 8 + 8,
+                       swapped.begin() + b * 8);
+      EXPECT_NE(vfp::checksum64(swapped.data(), swapped.size()), original) << a << "<->" << b;
+    }
+  // Length is part of it: trailing zeros are not invisible.
+  bytes.push_back(0);
+  EXPECT_NE(vfp::checksum64(bytes.data(), bytes.size()), original);
 }
 
 TEST(MixSeed, SpreadsNeighbouringValues) {

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -96,11 +99,109 @@ TEST(Cache, TruncatedFileIsDetected) {
 }
 
 namespace {
+/// Flips one bit inside patch `index`'s bytes in the file; returns false if not found.
+bool flip_a_bit_of_patch(const fs::path& file, const vfp::data::PatchSet& in, size_t index) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  std::string needle(reinterpret_cast<const char*>(in.patch(index)),
+                     in.patch_values() * sizeof(float));
+  const auto pos = bytes.find(needle);
+  if (pos == std::string::npos)
+    return false;
+  f.seekp(static_cast<std::streamoff>(pos + 5));
+  f.put(static_cast<char>(bytes[pos + 5] ^ 0x10));
+  return true;
+}
+
+void expect_reader_matches(const fs::path& file, const vfp::data::PatchSet& in, bool mapped) {
+  vfp::data::CacheReader reader(file, "k");
+  EXPECT_EQ(reader.mapped(), mapped);
+  EXPECT_EQ(reader.index().subject_ids, in.subject_ids);
+  EXPECT_EQ(reader.index().vertebrae, in.vertebrae);
+  EXPECT_TRUE(reader.index().pixels.empty()); // the index carries no pixels
+  std::vector<float> patch(in.patch_values());
+  for (size_t i : {size_t(2), size_t(0), size_t(1), size_t(2)}) { // any order, repeats
+    reader.read(i, patch.data());
+    EXPECT_TRUE(std::equal(patch.begin(), patch.end(), in.patch(i))) << "patch " << i;
+  }
+  EXPECT_THROW(reader.read(in.size(), patch.data()), vfp::data::CacheError);
+}
+} // namespace
+
+TEST(CacheReader, ReadsSinglePatchesFromAMapOfAnUncompressedCache) {
+  auto file = temp_file("reader.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}");
+  expect_reader_matches(file, in, true);
+}
+
+TEST(CacheReader, ReadsSinglePatchesThroughHdf5FromACompressedCache) {
+  auto file = temp_file("reader_gz.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}", 4);
+  expect_reader_matches(file, in, false);
+}
+
+TEST(CacheReader, Reads3DPatches) {
+  vfp::data::PatchSet in;
+  in.channels = 2;
+  in.depth = 3;
+  in.height = 4;
+  in.width = 5;
+  for (int i = 0; i < 4; ++i) {
+    for (size_t k = 0; k < in.patch_values(); ++k)
+      in.pixels.push_back(float(i) + 0.001F * float(k));
+    in.subject_ids.push_back("P" + std::to_string(i));
+    in.vertebrae.push_back(21);
+  }
+  auto file = temp_file("reader3d.h5");
+  vfp::data::write_cache(file, in, "k", "{}");
+  expect_reader_matches(file, in, true);
+  EXPECT_EQ(vfp::data::read_cache(file, "k").pixels, in.pixels);
+}
+
+TEST(CacheReader, FlippedBitFailsOnlyThatPatchNamingItsSubject) {
+  auto file = temp_file("reader_flip.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}");
+  ASSERT_TRUE(flip_a_bit_of_patch(file, in, 2));
+  vfp::data::CacheReader reader(file, "k");
+  std::vector<float> patch(in.patch_values());
+  reader.read(0, patch.data()); // the others stay readable
+  reader.read(1, patch.data());
+  try {
+    reader.read(2, patch.data());
+    FAIL() << "a corrupted patch was served";
+  } catch (const vfp::data::CacheError& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch in patch 2 (subject S2)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(CacheReader, TruncatedFileIsAnErrorNotACrash) {
+  auto file = temp_file("reader_trunc.h5");
+  auto in = sample_patches();
+  vfp::data::write_cache(file, in, "k", "{}");
+  fs::resize_file(file, fs::file_size(file) - 200);
+  EXPECT_THROW(
+      {
+        vfp::data::CacheReader reader(file, "k");
+        std::vector<float> patch(in.patch_values());
+        for (size_t i = 0; i < in.size(); ++i)
+          reader.read(i, patch.data());
+      },
+      vfp::data::CacheError);
+}
+
+namespace {
 /// A two-subject cohort on disk (tiny phantom CTs written through ITK by the ingest helpers
 /// would be heavier than needed: here the files only need to exist for fingerprints).
 vfp::config::ExperimentConfig config_in(const fs::path& dir) {
   fs::create_directories(dir / "images");
-  std::ofstream(dir / "cohort.csv") << "subject_id,age,bmi,event,time_years\nA,70,25,0,10\nB,71,26,1,3\n";
+  std::ofstream(dir / "cohort.csv")
+      << "subject_id,age,bmi,event,time_years\nA,70,25,0,10\nB,71,26,1,3\n";
   std::ofstream(dir / "images" / "A.nii.gz") << "image A";
   std::ofstream(dir / "images" / "B.nii.gz") << "image B";
   fs::create_directories(dir / "centroids");
@@ -112,7 +213,7 @@ vfp::config::ExperimentConfig config_in(const fs::path& dir) {
   c.cohort.centroids = (dir / "centroids" / "{id}.json").string();
   return c;
 }
-}  // namespace
+} // namespace
 
 TEST(CacheKey, IsSharedByTrainingChangesAndChangesWithPreprocessingOrSources) {
   const auto dir = temp_file("keys");
@@ -163,7 +264,8 @@ TEST(Cache, CorruptFileIsRebuiltNotUsed) {
     vfp::data::load_or_build_cache(c, subjects, dir / "cache", 1);
     FAIL() << "a corrupt cache must not be used";
   } catch (const vfp::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("subject A: cannot read image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("subject A: cannot read image"), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(fs::exists(file));
 }

@@ -117,6 +117,32 @@ TEST(Projection, AverageOfCentralSlabMatchesHandValues) {
   EXPECT_FLOAT_EQ(out[0 * 3 + 1], (0.1F + 0.1F + 1.0F) / 3);
 }
 
+TEST(Projection, SlabStartPicksTheStudysSlices10To39) {
+  // A 47-voxel cube whose sagittal slice x holds the value x / 100 (HU window 0..1 after
+  // scaling): the study's AIP over slices 10–39 is (10 + … + 39) / 30 / 100 = 0.245.
+  const int n = 47;
+  std::vector<float> cube(size_t(n) * n * n);
+  for (int z = 0; z < n; ++z)
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x)
+        cube[(size_t(z) * n + y) * n + x] = float(x) / 100.0F;
+  vfp::config::PreprocessConfig p;
+  p.spacing_mm = 1;
+  p.patch_mm = 47;
+  p.slab_mm = 30;
+  p.slab_start = 10;
+  EXPECT_NEAR(vfp::data::project_cube(cube, n, "sagittal", p)[500], 0.245F, 1e-6);
+  p.slab_start = -1; // centred: slices 8–37
+  EXPECT_NEAR(vfp::data::project_cube(cube, n, "sagittal", p)[500], 0.225F, 1e-6);
+  p.slab_start = 20; // 20 + 30 > 47
+  try {
+    vfp::data::project_cube(cube, n, "sagittal", p);
+    FAIL() << "no error";
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("preprocess.slab_start"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Preprocess, SamePhantomInLpsAndRasGivesTheSamePatch) {
   auto dir = temp_dir();
   Image::DirectionType lps, ras;

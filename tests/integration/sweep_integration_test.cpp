@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -156,7 +157,8 @@ TEST_F(TinySweep, ThreeRanksSplitPreprocessingIntoTheSameCacheAsOneProcess) {
   ASSERT_EQ(three.code, 0) << three.text;
   EXPECT_EQ(rows_of(dir / "r3" / "tiny" / "results.jsonl").size(), 4u);
   // Both workers preprocessed a block of the subjects; the blocks were merged in order.
-  EXPECT_NE(three.text.find("starts preprocess_shard preprocess-"), std::string::npos) << three.text;
+  EXPECT_NE(three.text.find("starts preprocess_shard preprocess-"), std::string::npos)
+      << three.text;
   EXPECT_NE(three.text.find("merged 2 shards"), std::string::npos) << three.text;
   std::set<int> shard_ranks;
   for (size_t p = three.text.find("starts preprocess_shard"); p != std::string::npos;
@@ -190,9 +192,74 @@ TEST_F(TinySweep, ConcurrentPreprocessBuildsOneValidCacheOnce) {
   for (const auto& e : fs::directory_iterator(dir / "race" / "cache"))
     left.push_back(e.path().filename());
   ASSERT_EQ(left.size(), 1u) << "no temporary or lock file is left behind";
-  auto verify = run(std::string(VFP_BIN) + " cache verify --cache " + (dir / "race" / "cache").string());
+  auto verify =
+      run(std::string(VFP_BIN) + " cache verify --cache " + (dir / "race" / "cache").string());
   EXPECT_EQ(verify.code, 0) << verify.text;
   EXPECT_NE(verify.text.find("ok "), std::string::npos) << verify.text;
+}
+
+TEST_F(TinySweep, CacheLsVerifyAndGcFindCorruptAndStaleFiles) {
+  // Two caches (two preprocessing variants) and a temporary left by a writer that is gone.
+  std::ofstream(dir / "narrow.yaml") << "name: narrow\ncohort: {dir: cohort}\n"
+                                        "preprocess: {patch_mm: 31, slab_mm: 7, spacing_mm: 1.5}\n";
+  ASSERT_EQ(run(in_dir() + VFP_BIN + " preprocess tiny.yaml --results-root cc").code, 0);
+  const auto cache = dir / "cc" / "cache";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cache))
+    files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto tiny_file = files[0];
+  ASSERT_EQ(run(in_dir() + VFP_BIN + " preprocess narrow.yaml --results-root cc").code, 0);
+  fs::path narrow_file;
+  for (const auto& e : fs::directory_iterator(cache))
+    if (e.path() != tiny_file)
+      narrow_file = e.path();
+  ASSERT_FALSE(narrow_file.empty());
+  const auto orphan = cache / (tiny_file.filename().string() + ".tmp.999999999");
+  std::ofstream(orphan) << "half a cache";
+  const std::string vfp_cache = std::string(VFP_BIN) + " cache --cache " + cache.string() + " ";
+
+  auto ls = run(vfp_cache + "ls");
+  ASSERT_EQ(ls.code, 0) << ls.text;
+  EXPECT_NE(ls.text.find(tiny_file.filename().string()), std::string::npos) << ls.text;
+  EXPECT_NE(ls.text.find(narrow_file.filename().string()), std::string::npos) << ls.text;
+  EXPECT_NE(ls.text.find("80x1x"), std::string::npos) << ls.text; // 40 subjects × L1, L2
+
+  auto verify = run(vfp_cache + "verify");
+  EXPECT_EQ(verify.code, 0) << verify.text;
+  // One flipped byte inside the patch data (the chunks fill most of the file).
+  {
+    std::fstream f(tiny_file, std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(fs::file_size(tiny_file) * 2 / 5);
+    f.seekg(at);
+    const char c = char(f.get());
+    f.seekp(at);
+    f.put(char(c ^ 0x5a));
+  }
+  verify = run(vfp_cache + "verify");
+  EXPECT_EQ(verify.code, 1) << verify.text;
+  EXPECT_NE(verify.text.find("CORRUPT  cache " + tiny_file.string()), std::string::npos)
+      << verify.text;
+  EXPECT_NE(verify.text.find("ok       " + narrow_file.string()), std::string::npos) << verify.text;
+
+  // A dry run names all three and removes nothing.
+  auto dry = run(vfp_cache + "gc --dry-run --keep " + (dir / "tiny.yaml").string());
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("would remove " + tiny_file.string() + " (corrupt"), std::string::npos)
+      << dry.text;
+  EXPECT_NE(dry.text.find("would remove " + narrow_file.string() + " (not used"), std::string::npos)
+      << dry.text;
+  EXPECT_NE(dry.text.find("would remove " + orphan.string()), std::string::npos) << dry.text;
+  EXPECT_TRUE(fs::exists(tiny_file) && fs::exists(narrow_file) && fs::exists(orphan));
+
+  // Keeping what narrow.yaml uses: the corrupt file and the temporary go, narrow's stays.
+  auto gc = run(vfp_cache + "gc --keep " + (dir / "narrow.yaml").string());
+  EXPECT_EQ(gc.code, 0) << gc.text;
+  EXPECT_NE(gc.text.find("freed"), std::string::npos) << gc.text;
+  EXPECT_FALSE(fs::exists(tiny_file));
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_TRUE(fs::exists(narrow_file));
+  EXPECT_EQ(run(vfp_cache + "verify").code, 0);
 }
 
 TEST_F(TinySweep, MissingConfigFileIsAnError) {
@@ -232,7 +299,7 @@ TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
   auto version = run(std::string(VFP_BIN) + " --version");
   EXPECT_EQ(version.code, 0);
   EXPECT_EQ(version.text.rfind("vfp 0.", 0), 0u) << version.text;
-  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report"}) {
+  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report", "cache"}) {
     auto help = run(std::string(VFP_BIN) + " " + sub + " --help");
     EXPECT_EQ(help.code, 0) << sub;
     EXPECT_NE(help.text.find("Usage"), std::string::npos) << sub << ": " << help.text;

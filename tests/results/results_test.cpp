@@ -10,7 +10,8 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("vfp_results_test_" + name + std::to_string(::getpid()));
+  auto dir =
+      fs::temp_directory_path() / ("vfp_results_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir;
 }

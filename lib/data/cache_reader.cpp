@@ -1,0 +1,231 @@
+#include "data/data.h"
+
+#include "core/core.h"
+#include "data/cache_internal.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace vfp::data {
+
+std::uint64_t patch_checksum(const float* data, std::size_t count) {
+  return checksum64(data, count * sizeof(float));
+}
+
+std::string read_string_attribute(const H5::H5Object& obj, const std::string& name) {
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  std::string value;
+  obj.openAttribute(name).read(type, value);
+  return value;
+}
+
+struct CacheReader::Impl {
+  std::filesystem::path file;
+  H5::H5File h5;
+  H5::DataSet patches;
+  H5::DataSpace space;
+  std::vector<hsize_t> dims;
+  // Uncompressed native floats, one chunk per patch: a direct chunk read hands over the
+  // stored bytes, skipping selections and type conversion.
+  bool direct = false;
+  PatchSet index;
+  std::vector<std::uint64_t> sums;
+  // When the chunks lie back to back (as write_cache allocates them), the file is mapped
+  // and patch i is read at `base + i * patch_bytes`: a copy with no library call. Every
+  // read is still checked against its checksum, and a mismatch retries through HDF5.
+  const unsigned char* map = nullptr;
+  std::size_t map_bytes = 0;
+  std::size_t base = 0;
+  std::size_t patch_bytes = 0;
+
+  ~Impl() {
+    if (map)
+      ::munmap(const_cast<unsigned char*>(map), map_bytes);
+  }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw CacheError("cache " + file.string() + ": " + what);
+  }
+
+  bool direct_reads_possible(int rank) const {
+    const auto props = patches.getCreatePlist();
+    if (props.getLayout() != H5D_CHUNKED || props.getNfilters() != 0 ||
+        !(patches.getDataType() == H5::PredType::NATIVE_FLOAT))
+      return false;
+    std::vector<hsize_t> chunk(dims.size());
+    props.getChunk(rank, chunk.data());
+    return chunk[0] == 1 && std::equal(chunk.begin() + 1, chunk.end(), dims.begin() + 1);
+  }
+
+  // Maps the file when the chunk addresses of a sample of patches (first, last and a
+  // spread between) follow base + i * patch_bytes and the last one ends inside the file.
+  void map_if_back_to_back() {
+    const hsize_t n = dims[0];
+    patch_bytes = index.patch_values() * sizeof(float);
+    auto address_of = [&](hsize_t i, haddr_t& address) {
+      std::vector<hsize_t> offset(dims.size(), 0);
+      offset[0] = i;
+      unsigned mask = 0;
+      hsize_t size = 0;
+      return H5Dget_chunk_info_by_coord(patches.getId(), offset.data(), &mask, &address, &size) >=
+                 0 &&
+             mask == 0 && size == patch_bytes && address != HADDR_UNDEF;
+    };
+    haddr_t first = 0;
+    if (!address_of(0, first))
+      return;
+    for (hsize_t step = 0; step <= 8; ++step) {
+      const hsize_t i = (n - 1) * step / 8;
+      haddr_t address = 0;
+      if (!address_of(i, address) || address != first + i * patch_bytes)
+        return;
+    }
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && first + n * patch_bytes <= std::size_t(st.st_size)) {
+      void* p = ::mmap(nullptr, std::size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+      if (p != MAP_FAILED) {
+        map = static_cast<const unsigned char*>(p);
+        map_bytes = std::size_t(st.st_size);
+        base = first;
+      }
+    }
+    ::close(fd);
+  }
+
+  void read_through_hdf5(std::size_t i, float* out) const {
+    try {
+      if (direct) {
+        std::vector<hsize_t> offset(dims.size(), 0);
+        offset[0] = i;
+        std::uint32_t filters = 0;
+        if (H5Dread_chunk(patches.getId(), H5P_DEFAULT, offset.data(), &filters, out) < 0)
+          fail("cannot read patch " + std::to_string(i));
+      } else {
+        std::vector<hsize_t> start(dims.size(), 0), count = dims;
+        start[0] = i;
+        count[0] = 1;
+        H5::DataSpace file_space = space;
+        file_space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
+        H5::DataSpace memory(int(count.size()), count.data());
+        patches.read(out, H5::PredType::NATIVE_FLOAT, memory, file_space);
+      }
+    } catch (const H5::Exception& e) {
+      fail("patch " + std::to_string(i) + " is unreadable: " + e.getDetailMsg());
+    }
+  }
+
+  bool intact(std::size_t i, const float* patch) const {
+    return patch_checksum(patch, index.patch_values()) == sums[i];
+  }
+};
+
+CacheReader::CacheReader(const std::filesystem::path& file, const std::string& expected_key)
+    : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.file = file;
+  try {
+    H5::Exception::dontPrint();
+    m.h5.openFile(file.string(), H5F_ACC_RDONLY);
+    const auto root = m.h5.openGroup("/");
+    const auto key = read_string_attribute(root, "key");
+    if (key != expected_key)
+      m.fail("holds key " + key + ", expected " + expected_key);
+    m.patches = m.h5.openDataSet("patches");
+    m.space = m.patches.getSpace();
+    const int rank = m.space.getSimpleExtentNdims();
+    if (rank != 4 && rank != 5)
+      m.fail("'patches' has " + std::to_string(rank) +
+             " dimensions, expected [N, C, H, W] or [N, C, D, H, W]");
+    m.dims.resize(static_cast<size_t>(rank));
+    m.space.getSimpleExtentDims(m.dims.data());
+    auto& out = m.index;
+    out.channels = static_cast<int>(m.dims[1]);
+    out.depth = rank == 5 ? static_cast<int>(m.dims[2]) : 0;
+    out.height = static_cast<int>(m.dims[size_t(rank) - 2]);
+    out.width = static_cast<int>(m.dims[size_t(rank) - 1]);
+    if (root.attrExists("excluded"))
+      for (const auto& e : nlohmann::json::parse(read_string_attribute(root, "excluded")))
+        out.excluded.push_back(
+            {e.at("subject").get<std::string>(), e.at("reason").get<std::string>()});
+    const hsize_t n = m.dims[0];
+    if (n == 0) // an empty shard
+      return;
+
+    m.direct = m.direct_reads_possible(rank);
+
+    auto id_set = m.h5.openDataSet("subject_id");
+    hsize_t n_ids = 0;
+    id_set.getSpace().getSimpleExtentDims(&n_ids);
+    if (n_ids != n)
+      m.fail("subject_id has " + std::to_string(n_ids) + " entries for " + std::to_string(n) +
+             " patches");
+    H5::StrType vls(H5::PredType::C_S1, H5T_VARIABLE);
+    std::vector<char*> ids(n_ids);
+    id_set.read(ids.data(), vls);
+    for (auto* id : ids)
+      out.subject_ids.emplace_back(id ? id : "");
+    H5::DataSet::vlenReclaim(ids.data(), vls, id_set.getSpace());
+    out.vertebrae.resize(n_ids);
+    m.h5.openDataSet("vertebra").read(out.vertebrae.data(), H5::PredType::NATIVE_INT32);
+    m.sums.resize(n_ids);
+    if (!m.h5.nameExists(kChecksumDataset))
+      m.fail(std::string("has no '") + kChecksumDataset +
+             "' dataset: written by an older vfp; rebuild it (vfp cache gc removes it)");
+    m.h5.openDataSet(kChecksumDataset).read(m.sums.data(), H5::PredType::NATIVE_UINT64);
+    if (m.direct)
+      m.map_if_back_to_back();
+  } catch (const H5::Exception& e) {
+    throw CacheError("cache " + file.string() + " is unreadable: " + e.getDetailMsg());
+  }
+}
+
+CacheReader::~CacheReader() = default;
+
+const PatchSet& CacheReader::index() const {
+  return impl_->index;
+}
+
+void CacheReader::read(std::size_t i, float* out) const {
+  const auto& m = *impl_;
+  if (i >= m.index.size())
+    m.fail("patch " + std::to_string(i) + " requested of " + std::to_string(m.index.size()));
+  if (m.map) {
+    std::memcpy(out, m.map + m.base + i * m.patch_bytes, m.patch_bytes);
+    if (m.intact(i, out))
+      return;
+  }
+  m.read_through_hdf5(i, out);
+  if (!m.intact(i, out))
+    m.fail("checksum mismatch in patch " + std::to_string(i) + " (subject " +
+           m.index.subject_ids[i] + ")");
+}
+
+bool CacheReader::mapped() const {
+  return impl_->map != nullptr;
+}
+
+PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key) {
+  CacheReader reader(file, expected_key);
+  PatchSet out = reader.index();
+  out.pixels.resize(out.size() * out.patch_values());
+  // Patch by patch: HDF5 1.10 reads a whole chunked dataset several times slower than
+  // it reads its chunks one at a time, and each patch is verified as it lands.
+  for (size_t i = 0; i < out.size(); ++i)
+    reader.read(i, out.pixels.data() + i * out.patch_values());
+  return out;
+}
+
+std::uint64_t CacheReader::checksum(std::size_t i) const {
+  return impl_->sums.at(i);
+}
+
+} // namespace vfp::data
