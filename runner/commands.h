@@ -38,6 +38,7 @@ int sweep_command(const SweepArgs& args);
 struct ReportArgs {
   std::string sweep_dir;
   std::string format = "md";
+  bool all = false; ///< also configurations no longer in the sweep
 };
 int report_command(const ReportArgs& args);
 
@@ -50,10 +51,10 @@ struct PreprocessArgs {
 int preprocess_command(const PreprocessArgs& args);
 
 struct CacheArgs {
-  std::string action;  ///< ls, verify or gc
+  std::string action; ///< ls, verify or gc
   std::string results_root = "results";
-  std::string cache_dir;  ///< default <results_root>/cache
-  std::vector<std::string> keep;  ///< gc: sweeps whose caches stay
+  std::string cache_dir;         ///< default <results_root>/cache
+  std::vector<std::string> keep; ///< gc: sweeps whose caches stay
   bool dry_run = false;
 };
 int cache_command(const CacheArgs& args);

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   auto* report_cmd =
       app.add_subcommand("report", "Print the result table of a sweep's results folder");
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
+  report_cmd->add_flag("--all", report.all,
+                       "also configurations that are no longer in the sweep file");
   report_cmd->add_option("--format", report.format, "md or csv")
       ->check(CLI::IsMember({"md", "csv"}))
       ->capture_default_str();
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
   cache_cmd->add_option("action", cache.action, "ls, verify or gc")
       ->required()
       ->check(CLI::IsMember({"ls", "verify", "gc"}));
-  cache_cmd->add_option("--results-root", cache.results_root, "results root")->capture_default_str();
+  cache_cmd->add_option("--results-root", cache.results_root, "results root")
+      ->capture_default_str();
   cache_cmd->add_option("--cache", cache.cache_dir, "cache folder (default <results-root>/cache)");
   cache_cmd->add_option("--keep", cache.keep,
                         "gc: remove caches that none of these sweep files uses");

@@ -145,8 +145,8 @@ public:
 private:
   nlohmann::json assignment(int n) const {
     const auto& node = nodes_[n];
-    return {{"kind", node.kind}, {"index", node.index}, {"shard", node.shard},
-            {"shards", node.shards}};
+    return {
+        {"kind", node.kind}, {"index", node.index}, {"shard", node.shard}, {"shards", node.shards}};
   }
 
   /// How many blocks a missing cache is preprocessed in: one per worker, so that ranks split
@@ -314,7 +314,16 @@ private:
   }
 
   void write_report() {
-    const auto table = results::aggregate(store_.rows());
+    std::set<std::string> current;
+    for (const auto& c : sweep_.configurations)
+      current.insert(c.id);
+    int left_out = 0;
+    const auto table =
+        results::aggregate(results::rows_of_configurations(store_.rows(), current, &left_out));
+    if (left_out > 0)
+      spdlog::info("the table leaves out {} rows of configurations no longer in the sweep "
+                   "(vfp report --all shows them)",
+                   left_out);
     const auto report = ctx_.sweep_dir / "report";
     std::filesystem::create_directories(report);
     const auto md = results::to_markdown(table);
@@ -400,6 +409,10 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
     if (world.rank == 0) {
       std::filesystem::create_directories(ctx.sweep_dir);
       write_file_atomically(ctx.sweep_dir / "sweep.yaml", text);
+      std::vector<std::string> ids;
+      for (const auto& c : sweep.configurations)
+        ids.push_back(c.id);
+      results::save_current_configurations(ctx.sweep_dir, ids);
       Coordinator coordinator(sweep, args, ctx, world.size);
       code = coordinator.run();
     } else {

@@ -39,7 +39,7 @@ int preprocess_command(const PreprocessArgs& args) {
   ctx.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
   std::set<std::string> done;
   for (const auto& cfg : sweep.configurations) {
-    std::vector<data::Exclusion> excluded;  // configurations sharing a cache key share one build
+    std::vector<data::Exclusion> excluded; // configurations sharing a cache key share one build
     if (!done.insert(data::cache_key(cfg.config, data::read_cohort(cfg.config, &excluded))).second)
       continue;
     auto row = tasks::run_preprocess(cfg.config, ctx);
@@ -99,7 +99,14 @@ int report_command(const ReportArgs& args) {
   if (!std::filesystem::exists(dir / "results.jsonl"))
     throw InputError("no results in " + dir.string() + " (expected " +
                      (dir / "results.jsonl").string() + ")");
-  const auto table = results::aggregate(results::ResultsStore(dir).rows());
+  // The configurations of the sweep as last run, unless --all.
+  const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
+  int left_out = 0;
+  const auto table = results::aggregate(
+      results::rows_of_configurations(results::ResultsStore(dir).rows(), current, &left_out));
+  if (left_out > 0)
+    std::cerr << "vfp: leaving out " << left_out
+              << " rows of configurations no longer in the sweep (--all shows them)\n";
   std::cout << (args.format == "csv" ? results::to_csv(table) : results::to_markdown(table));
   return 0;
 }

@@ -29,6 +29,19 @@ private:
   std::filesystem::path dir_;
 };
 
+/// The configuration ids of the sweep as last run, saved as `configurations.json` in the
+/// sweep folder, so that the table shows the current sweep and not configurations that an
+/// edit of the sweep file has replaced (their rows stay in results.jsonl).
+void save_current_configurations(const std::filesystem::path& sweep_dir,
+                                 const std::vector<std::string>& config_ids);
+/// The saved ids; empty when the folder has none (results of an older vfp).
+std::set<std::string> current_configurations(const std::filesystem::path& sweep_dir);
+/// The rows of the given configurations (all rows when `config_ids` is empty); `left_out`
+/// counts the others.
+std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::json>& rows,
+                                                   const std::set<std::string>& config_ids,
+                                                   int* left_out = nullptr);
+
 /// One table row: a configuration's folds summarised.
 struct TableRow {
   std::string config_id;

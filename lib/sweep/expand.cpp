@@ -71,6 +71,7 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
   const auto base = config::flatten(document, file_name, {"sweep"});
   const auto axes = read_grid(document["sweep"], file_name);
   const auto base_dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  const auto yaml_dir = std::filesystem::absolute(base_dir).lexically_normal();
 
   Sweep sweep;
   sweep.file = file;
@@ -98,6 +99,12 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
     cfg.config = config::parse_experiment(flat, base_dir);
     auto identity = config::to_json(cfg.config);
     identity.erase("name"); // the same experiment in two sweeps is the same configuration
+    // Cohort paths count as written relative to the sweep file, so ids (and the seeds
+    // derived from them) stay the same when the project is cloned or moved elsewhere.
+    for (const char* key : {"csv", "images", "centroids"}) {
+      auto& path = identity["cohort"][key];
+      path = std::filesystem::path(path.get<std::string>()).lexically_relative(yaml_dir).string();
+    }
     cfg.id = stable_id(identity.dump());
     if (seen.insert(cfg.id).second)
       sweep.configurations.push_back(std::move(cfg));

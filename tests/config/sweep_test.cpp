@@ -84,7 +84,7 @@ TEST(SweepExpansion, RelativeCohortPathsResolveAgainstTheYamlFolder) {
             path.parent_path() / "cohort" / "images" / "S7.nii.gz");
 }
 
-TEST(SweepExpansion, IdsDoNotDependOnTheWorkingFolderOrHowThePathIsSpelt) {
+TEST(SweepExpansion, IdsDoNotDependOnTheWorkingFolderThePathsSpellingOrTheProjectsPlace) {
   auto path = write_yaml("where.yaml", kBase);
   const auto absolute_ids = vfp::sweep::load(path).configurations[0].id;
   const auto cwd = fs::current_path();
@@ -96,6 +96,11 @@ TEST(SweepExpansion, IdsDoNotDependOnTheWorkingFolderOrHowThePathIsSpelt) {
   EXPECT_EQ(here.configurations[0].id, absolute_ids);
   EXPECT_EQ(dotted.configurations[0].id, absolute_ids);
   EXPECT_TRUE(here.configurations[0].config.cohort.csv.is_absolute());
+  // A copy of the project elsewhere (sweep and cohort moved together) keeps its ids.
+  const auto moved = path.parent_path() / "elsewhere" / "where.yaml";
+  fs::create_directories(moved.parent_path());
+  fs::copy_file(path, moved, fs::copy_options::overwrite_existing);
+  EXPECT_EQ(vfp::sweep::load(moved).configurations[0].id, absolute_ids);
   EXPECT_EQ(here.configurations[0].config.cohort.csv, path.parent_path() / "cohort" / "cohort.csv");
 }
 

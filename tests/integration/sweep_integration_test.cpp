@@ -122,6 +122,24 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   auto report = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string());
   ASSERT_EQ(report.code, 0) << report.text;
   EXPECT_EQ(report.text, table);
+
+  // The sweep file is edited down to one learning rate: its task is done, and the table
+  // shows the sweep as it is now; the other configuration's rows stay on file (--all).
+  auto narrowed = read(dir / "tiny.yaml");
+  narrowed.replace(narrowed.find("[3.0e-3, 1.0e-3]"), 16, "[3.0e-3]");
+  std::ofstream(dir / "tiny_narrowed.yaml") << narrowed;
+  auto rerun = run(in_dir() + mpirun(2) + " run tiny_narrowed.yaml");
+  ASSERT_EQ(rerun.code, 0) << rerun.text;
+  EXPECT_NE(rerun.text.find("0 tasks run, 2 skipped"), std::string::npos) << rerun.text;
+  EXPECT_NE(rerun.text.find("leaves out 2 rows"), std::string::npos) << rerun.text;
+  const auto now = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string());
+  EXPECT_NE(now.text.find("| 3.0e-3 |"), std::string::npos) << now.text;
+  EXPECT_EQ(now.text.find("| 1.0e-3 |"), std::string::npos) << now.text;
+  EXPECT_NE(now.text.find("leaving out 2 rows"), std::string::npos) << now.text;
+  const auto all =
+      run(std::string(VFP_BIN) + " report --all " + (dir / "results" / "tiny").string());
+  EXPECT_EQ(all.text, table);
+  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u);
 }
 
 TEST_F(TinySweep, OneRankAloneGivesTheSameNumbers) {

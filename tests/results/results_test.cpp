@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -72,4 +75,35 @@ TEST(Aggregate, MeanAndSampleSdPerConfigurationInSweepOrder) {
       << md;
   auto csv = vfp::results::to_csv(t);
   EXPECT_NE(csv.find("ca,0.003,0.8,0.1,0.25,0.05,3,0"), std::string::npos) << csv;
+}
+
+TEST(CurrentConfigurations, RoundTripAndFilterRows) {
+  const auto dir = fresh_dir("current");
+  fs::create_directories(dir);
+  EXPECT_TRUE(vfp::results::current_configurations(dir).empty()); // older results: all rows
+  vfp::results::save_current_configurations(dir, {"a", "c"});
+  const auto ids = vfp::results::current_configurations(dir);
+  EXPECT_EQ(ids, (std::set<std::string>{"a", "c"}));
+  const std::vector<nlohmann::json> rows{
+      {{"config_id", "a"}}, {{"config_id", "b"}}, {{"config_id", "c"}}, {{"kind", "preprocess"}}};
+  int left_out = -1;
+  const auto kept = vfp::results::rows_of_configurations(rows, ids, &left_out);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0]["config_id"], "a");
+  EXPECT_EQ(kept[1]["config_id"], "c");
+  EXPECT_EQ(left_out, 2);
+  EXPECT_EQ(vfp::results::rows_of_configurations(rows, {}, &left_out).size(), 4u);
+  EXPECT_EQ(left_out, 0);
+}
+
+TEST(CurrentConfigurations, DamagedFileIsAnErrorNamingIt) {
+  const auto dir = fresh_dir("current_bad");
+  fs::create_directories(dir);
+  std::ofstream(dir / "configurations.json") << "{\"configurations\": 7}";
+  try {
+    vfp::results::current_configurations(dir);
+    FAIL() << "a damaged file was accepted";
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("configurations.json"), std::string::npos) << e.what();
+  }
 }
