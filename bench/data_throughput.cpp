@@ -125,12 +125,18 @@ void bench_reads(const fs::path& work, const vfp::config::ExperimentConfig& c,
   patches.pixels.clear();
   patches.subject_ids.clear();
   patches.vertebrae.clear();
+  patches.origin.clear();
+  patches.spacing.clear();
   for (size_t i = 0; i < tiled_patches; ++i) {
     const size_t from = i % real.size();
     patches.pixels.insert(patches.pixels.end(), real.patch(from),
                           real.patch(from) + real.patch_values());
     patches.subject_ids.push_back(real.subject_ids[from]);
     patches.vertebrae.push_back(real.vertebrae[from]);
+    for (int a = 0; a < 3; ++a) {
+      patches.origin.push_back(real.origin[3 * from + size_t(a)]);
+      patches.spacing.push_back(real.spacing[3 * from + size_t(a)]);
+    }
   }
   const auto file = work / (std::string("big_") + label + ".h5");
   vfp::data::write_cache(file, patches, "bench", "{}", 0);

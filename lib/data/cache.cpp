@@ -21,8 +21,9 @@ namespace vfp::data {
 namespace {
 
 /// Bump when preprocessing output changes for the same parameters: old caches then miss.
-// 2: patches are [N, C, H, W] or [N, C, D, H, W]; 3: checksum64 per patch, slab_start.
-constexpr int kPreprocessingVersion = 3;
+// 2: patches are [N, C, H, W] or [N, C, D, H, W]; 3: checksum64 per patch, slab_start;
+// 4: origin and spacing per patch.
+constexpr int kPreprocessingVersion = 4;
 
 /// Size and mtime of a file, or of every file in a folder (a DICOM series); with
 /// `content`, an FNV-1a hash of the bytes too (slower, but survives touch and copies).
@@ -102,7 +103,11 @@ private:
 
 } // namespace
 
-std::string cache_key(const config::ExperimentConfig& c, const std::vector<Subject>& subjects) {
+namespace {
+/// What a cache is a function of: parameters, code version and every source's fingerprint.
+/// Its hash is the key; it is also stored whole as the file's provenance.
+nlohmann::json cache_identity(const config::ExperimentConfig& c,
+                              const std::vector<Subject>& subjects) {
   const bool content = c.preprocess.content_hash;
   nlohmann::json sources = nlohmann::json::array();
   for (const auto& s : subjects) {
@@ -114,10 +119,24 @@ std::string cache_key(const config::ExperimentConfig& c, const std::vector<Subje
   }
   if (c.cohort.centroid_format == "csv")
     sources.push_back({{"centroid_table", fingerprint(c.cohort.centroids, content)}});
-  nlohmann::json identity = {{"params", config::preprocess_json(c)},
-                             {"preprocessing_version", kPreprocessingVersion},
-                             {"sources", sources}};
-  return stable_id(identity.dump());
+  return {{"params", config::preprocess_json(c)},
+          {"preprocessing_version", kPreprocessingVersion},
+          {"sources", sources}};
+}
+
+/// The provenance attribute: the identity plus what the build found.
+std::string provenance_of(nlohmann::json identity, std::size_t subjects, const PatchSet& patches,
+                          int shards) {
+  identity["subjects"] = subjects;
+  identity["excluded"] = patches.excluded.size();
+  identity["patches"] = patches.size();
+  identity["shards"] = shards;
+  return identity.dump();
+}
+} // namespace
+
+std::string cache_key(const config::ExperimentConfig& c, const std::vector<Subject>& subjects) {
+  return stable_id(cache_identity(c, subjects).dump());
 }
 
 std::filesystem::path cache_file(const std::filesystem::path& cache_dir, const std::string& key) {
@@ -172,7 +191,16 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     auto id_set = out.createDataSet("subject_id", vls, list);
     auto vertebra_set = out.createDataSet("vertebra", H5::PredType::NATIVE_INT32, list);
     auto checksum_set = out.createDataSet(kChecksumDataset, H5::PredType::NATIVE_UINT64, list);
+    hsize_t xyz[2] = {n, 3};
+    H5::DataSpace per_axis(2, xyz);
+    auto origin_set = out.createDataSet("origin", H5::PredType::NATIVE_DOUBLE, per_axis);
+    auto spacing_set = out.createDataSet("spacing", H5::PredType::NATIVE_DOUBLE, per_axis);
+    if (patches.origin.size() != 3 * n || patches.spacing.size() != 3 * n)
+      throw IoError("cannot write cache " + file.string() + ": " + std::to_string(n) +
+                    " patches but geometry for " + std::to_string(patches.origin.size() / 3));
     if (n > 0) { // an empty shard keeps empty datasets
+      origin_set.write(patches.origin.data(), H5::PredType::NATIVE_DOUBLE);
+      spacing_set.write(patches.spacing.data(), H5::PredType::NATIVE_DOUBLE);
       std::vector<std::uint64_t> sums(n);
       for (hsize_t i = 0; i < n; ++i)
         sums[i] = patch_checksum(patches.patch(i), values);
@@ -181,6 +209,8 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
       checksum_set.write(sums.data(), H5::PredType::NATIVE_UINT64);
     }
 
+    for (auto* set : {&origin_set, &spacing_set})
+      write_string_attribute(*set, "units", "mm, LPS x y z of the patch's source cube");
     auto root = out.openGroup("/");
     write_string_attribute(root, "key", key);
     write_string_attribute(root, "vfp_version", std::string(version()));
@@ -239,7 +269,8 @@ void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subj
 
 PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
                             const std::filesystem::path& cache_dir, int count) {
-  const auto key = cache_key(c, subjects);
+  const auto identity = cache_identity(c, subjects);
+  const auto key = stable_id(identity.dump());
   const auto file = cache_file(cache_dir, key);
   FileLock lock(file);
   if (std::filesystem::exists(file)) {
@@ -262,17 +293,14 @@ PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector
     all.pixels.insert(all.pixels.end(), part.pixels.begin(), part.pixels.end());
     all.subject_ids.insert(all.subject_ids.end(), part.subject_ids.begin(), part.subject_ids.end());
     all.vertebrae.insert(all.vertebrae.end(), part.vertebrae.begin(), part.vertebrae.end());
+    all.origin.insert(all.origin.end(), part.origin.begin(), part.origin.end());
+    all.spacing.insert(all.spacing.end(), part.spacing.begin(), part.spacing.end());
   }
   if (all.size() == 0)
     throw InputError("preprocessing left no usable subject (" +
                      std::to_string(all.excluded.size()) + " excluded)");
-  nlohmann::json provenance = {{"params", config::preprocess_json(c)},
-                               {"preprocessing_version", kPreprocessingVersion},
-                               {"subjects", subjects.size()},
-                               {"excluded", all.excluded.size()},
-                               {"patches", all.size()},
-                               {"shards", count}};
-  write_cache(file, all, key, provenance.dump(), c.preprocess.compression);
+  write_cache(file, all, key, provenance_of(identity, subjects.size(), all, count),
+              c.preprocess.compression);
   for (int i = 0; i < count; ++i)
     std::filesystem::remove(shard_file(file, i, count));
   spdlog::info("merged {} shards into {} ({} patches)", count, file.string(), all.size());
@@ -316,7 +344,8 @@ PatchSet load_or_build_cache(const config::ExperimentConfig& c,
                              const std::vector<Subject>& subjects,
                              const std::filesystem::path& cache_dir, int threads) {
   std::filesystem::create_directories(cache_dir);
-  const auto key = cache_key(c, subjects);
+  const auto identity = cache_identity(c, subjects);
+  const auto key = stable_id(identity.dump());
   const auto file = cache_file(cache_dir, key);
   FileLock lock(file); // one process builds a key; the others wait here, then read it
   if (std::filesystem::exists(file)) {
@@ -330,12 +359,8 @@ PatchSet load_or_build_cache(const config::ExperimentConfig& c,
   spdlog::info("preprocessing {} subjects into cache {}", subjects.size(), file.string());
   auto t0 = std::chrono::steady_clock::now();
   auto patches = preprocess_cohort(subjects, c, threads);
-  nlohmann::json provenance = {{"params", config::preprocess_json(c)},
-                               {"preprocessing_version", kPreprocessingVersion},
-                               {"subjects", subjects.size()},
-                               {"excluded", patches.excluded.size()},
-                               {"patches", patches.size()}};
-  write_cache(file, patches, key, provenance.dump(), c.preprocess.compression);
+  write_cache(file, patches, key, provenance_of(identity, subjects.size(), patches, 1),
+              c.preprocess.compression);
   spdlog::info("cached {} patches of {}x{} in {:.1f} s", patches.size(), patches.height,
                patches.width,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -181,6 +181,12 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
       m.fail(std::string("has no '") + kChecksumDataset +
              "' dataset: written by an older vfp; rebuild it (vfp cache gc removes it)");
     m.h5.openDataSet(kChecksumDataset).read(m.sums.data(), H5::PredType::NATIVE_UINT64);
+    if (!m.h5.nameExists("origin") || !m.h5.nameExists("spacing"))
+      m.fail("has no 'origin'/'spacing' datasets: written by an older vfp; rebuild it");
+    out.origin.resize(3 * n_ids);
+    out.spacing.resize(3 * n_ids);
+    m.h5.openDataSet("origin").read(out.origin.data(), H5::PredType::NATIVE_DOUBLE);
+    m.h5.openDataSet("spacing").read(out.spacing.data(), H5::PredType::NATIVE_DOUBLE);
     if (m.direct)
       m.map_if_back_to_back();
   } catch (const H5::Exception& e) {

@@ -165,7 +165,7 @@ bool parse_decimal(std::string text, double& out) {
   out = std::strtod(text.c_str(), &end);
   return end == text.c_str() + text.size() && std::isfinite(out);
 }
-}  // namespace
+} // namespace
 
 CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::string& space) {
   const auto file = path.string();
@@ -212,9 +212,10 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
     const char* axes[3] = {"X", "Y", "Z"};
     for (int a = 0; a < 3; ++a)
       if (!parse_decimal(cells[col[axes[a]]], c.lps[a]))
-        throw InputError(where + ": column '" + axes[a] + "' of subject " + cells[col["SubjectID"]] +
-                         ": expected a number, got '" + cells[col[axes[a]]] + "'");
-    if (space == "ras") {  // RAS → LPS: the first two axes point the other way
+        throw InputError(where + ": column '" + axes[a] + "' of subject " +
+                         cells[col["SubjectID"]] + ": expected a number, got '" +
+                         cells[col[axes[a]]] + "'");
+    if (space == "ras") { // RAS → LPS: the first two axes point the other way
       c.lps[0] = -c.lps[0];
       c.lps[1] = -c.lps[1];
     }
@@ -223,4 +224,4 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
   return table;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

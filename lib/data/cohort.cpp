@@ -54,7 +54,8 @@ bool parse_number(const std::string& text, double& out) {
 
 } // namespace
 
-std::vector<Subject> read_cohort(const std::filesystem::path& csv, std::vector<Exclusion>* exclusions) {
+std::vector<Subject> read_cohort(const std::filesystem::path& csv,
+                                 std::vector<Exclusion>* exclusions) {
   std::ifstream in(csv, std::ios::binary);
   if (!in)
     throw InputError("cohort table not found: " + csv.string());
@@ -93,8 +94,8 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv, std::vector<E
       throw InputError(where + ": duplicate subject_id '" + cells[column["subject_id"]] + "'");
     try {
       if (cells.size() != header.size())
-        throw InputError(where + ": expected " + std::to_string(header.size()) +
-                         " cells, found " + std::to_string(cells.size()));
+        throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
+                         std::to_string(cells.size()));
       s.id = cells[column["subject_id"]];
       if (s.id.empty())
         throw InputError(where + ": empty subject_id");

@@ -95,7 +95,11 @@ struct PatchSet {
   int width = 0;
   std::vector<float> pixels;
   std::vector<std::string> subject_ids;
-  std::vector<int> vertebrae;      ///< VerSe label per patch
+  std::vector<int> vertebrae; ///< VerSe label per patch
+  /// Geometry of the resampled cube each patch comes from, 3 values per patch: the LPS
+  /// position (mm) of its first voxel and its voxel spacing (mm) along x, y, z. The cube
+  /// is axis-aligned in LPS, so these place every voxel (and the centroid at its centre).
+  std::vector<double> origin, spacing;
   std::vector<Exclusion> excluded; ///< subjects left out (cohort.on_bad_subject: exclude)
   std::size_t size() const { return subject_ids.size(); }
   std::size_t patch_values() const {

@@ -30,7 +30,8 @@ namespace {
 
 /// Reads the one DICOM series in `folder`; GDCM applies rescale slope/intercept (→ HU) and
 /// sorts slices by position along the slice normal.
-CtImage::Pointer read_dicom_series(const std::string& subject, const std::filesystem::path& folder) {
+CtImage::Pointer read_dicom_series(const std::string& subject,
+                                   const std::filesystem::path& folder) {
   auto names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(true);
   names->SetDirectory(folder.string());
@@ -55,11 +56,11 @@ typename Image::Pointer read_file(const std::string& subject, const std::filesys
   register_image_formats();
   auto reader = itk::ImageFileReader<Image>::New();
   reader->SetFileName(path.string());
-  reader->Update();  // NIfTI scl_slope/scl_inter and MetaImage/NRRD values are applied
+  reader->Update(); // NIfTI scl_slope/scl_inter and MetaImage/NRRD values are applied
   return reader->GetOutput();
 }
 
-}  // namespace
+} // namespace
 
 CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path& path) {
   try {
@@ -96,4 +97,4 @@ std::array<char, 3> axis_codes(const itk::ImageBase<3>* image) {
   return codes;
 }
 
-}  // namespace vfp::data
+} // namespace vfp::data

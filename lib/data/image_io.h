@@ -20,4 +20,4 @@ LabelImage::Pointer read_label_map(const std::string& subject, const std::filesy
 /// nibabel-style axis codes of an image's voxel axes in ITK's LPS physical space.
 std::array<char, 3> axis_codes(const itk::ImageBase<3>* image);
 
-}  // namespace vfp::data
+} // namespace vfp::data

@@ -74,7 +74,7 @@ std::vector<float> resample_cube(const Image* image, const Image::PointType& cen
 std::vector<WorldCentroid> label_map_centroids(const std::string& subject_id,
                                                const std::filesystem::path& label_map) {
   const auto labels = read_label_map(subject_id, label_map);
-  std::map<int, std::pair<std::array<double, 3>, double>> sums;  // label → (Σ index, count)
+  std::map<int, std::pair<std::array<double, 3>, double>> sums; // label → (Σ index, count)
   itk::ImageRegionConstIteratorWithIndex<LabelImage> it(labels, labels->GetLargestPossibleRegion());
   for (; !it.IsAtEnd(); ++it) {
     const int label = it.Get();
@@ -91,7 +91,7 @@ std::vector<WorldCentroid> label_map_centroids(const std::string& subject_id,
     for (int a = 0; a < 3; ++a)
       mean[a] = acc.first[a] / acc.second;
     LabelImage::PointType p;
-    labels->TransformContinuousIndexToPhysicalPoint(mean, p);  // the affine map keeps means
+    labels->TransformContinuousIndexToPhysicalPoint(mean, p); // the affine map keeps means
     out.push_back({label, {p[0], p[1], p[2]}});
   }
   return out;
@@ -110,7 +110,8 @@ std::vector<WorldCentroid> locate(const std::string& subject_id, const CentroidS
   if (source.format == "labelmap")
     return label_map_centroids(subject_id, source.path);
   if (!std::filesystem::exists(source.path))
-    throw InputError("subject " + subject_id + ": centroid file not found: " + source.path.string());
+    throw InputError("subject " + subject_id +
+                     ": centroid file not found: " + source.path.string());
   const auto file = read_verse_centroids(source.path);
   std::vector<WorldCentroid> out;
   for (const auto& c : file.centroids) {
@@ -125,17 +126,19 @@ std::string source_name(const CentroidSource& source) {
   return source.format == "csv" ? "the centroid table" : source.path.string();
 }
 
-}  // namespace
+} // namespace
 
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image_path,
                         const CentroidSource& source, const config::PreprocessConfig& params,
                         PatchSet& out) {
   if (source.format == "verse" && !std::filesystem::exists(source.path))
-    throw InputError("subject " + subject_id + ": centroid file not found: " + source.path.string());
+    throw InputError("subject " + subject_id +
+                     ": centroid file not found: " + source.path.string());
   const auto image = read_ct(subject_id, image_path);
   const auto centres = locate(subject_id, source, image.GetPointer());
   const int n = params.cube_voxels();
-  const auto axes = params.channels.empty() ? std::vector<std::string>{params.axis} : params.channels;
+  const auto axes =
+      params.channels.empty() ? std::vector<std::string>{params.axis} : params.channels;
   for (const auto& name : params.vertebrae) {
     const int label = vertebra_label(name);
     const WorldCentroid* found = nullptr;
@@ -153,8 +156,8 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
     const auto size = image->GetLargestPossibleRegion().GetSize();
     for (int a = 0; a < 3; ++a)
       if (index[a] < -0.5 || index[a] > static_cast<double>(size[a]) - 0.5)
-        throw InputError("subject " + subject_id + ": " + name + " centroid lies outside the image " +
-                         image_path.string());
+        throw InputError("subject " + subject_id + ": " + name +
+                         " centroid lies outside the image " + image_path.string());
     auto cube = resample_cube(image.GetPointer(), centre, n, params.cube_spacing());
     window_cube(cube, params);
     if (out.size() == 0) {
@@ -172,6 +175,10 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
     }
     out.subject_ids.push_back(subject_id);
     out.vertebrae.push_back(label);
+    for (int a = 0; a < 3; ++a) {
+      out.origin.push_back(centre[a] - 0.5 * (n - 1) * params.cube_spacing());
+      out.spacing.push_back(params.cube_spacing());
+    }
   }
 }
 
@@ -234,20 +241,23 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
                      (n_failed > 1 ? "s" : "") + ":" + failed + (n_failed > 10 ? "\n  ..." : ""));
   // The patch shape comes from the parameters, so that even an empty shard has one.
   const int n = c.preprocess.cube_voxels();
-  all.channels = c.preprocess.output == "3d" ? 1
+  all.channels = c.preprocess.output == "3d"     ? 1
                  : c.preprocess.channels.empty() ? 1
                                                  : static_cast<int>(c.preprocess.channels.size());
   all.depth = c.preprocess.output == "3d" ? n : 0;
   all.height = all.width = n;
   if (!allow_empty &&
       std::all_of(parts.begin(), parts.end(), [](const PatchSet& p) { return p.size() == 0; }))
-    throw InputError("preprocessing left no usable subject (" + std::to_string(all.excluded.size()) +
-                     " excluded; the first: " +
-                     (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) + ")");
+    throw InputError("preprocessing left no usable subject (" +
+                     std::to_string(all.excluded.size()) + " excluded; the first: " +
+                     (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) +
+                     ")");
   for (auto& p : parts) {
     all.pixels.insert(all.pixels.end(), p.pixels.begin(), p.pixels.end());
     all.subject_ids.insert(all.subject_ids.end(), p.subject_ids.begin(), p.subject_ids.end());
     all.vertebrae.insert(all.vertebrae.end(), p.vertebrae.begin(), p.vertebrae.end());
+    all.origin.insert(all.origin.end(), p.origin.begin(), p.origin.end());
+    all.spacing.insert(all.spacing.end(), p.spacing.begin(), p.spacing.end());
   }
   return all;
 }

@@ -22,6 +22,8 @@ vfp::data::PatchSet sample_patches() {
       p.pixels.push_back(0.01F * float(k + 20 * i));
     p.subject_ids.push_back("S" + std::to_string(i));
     p.vertebrae.push_back(20 + i % 2);
+    p.origin.insert(p.origin.end(), {-10.5 * i, 4.25, 100.0 + i});
+    p.spacing.insert(p.spacing.end(), {1.0, 1.0, 1.5});
   }
   return p;
 }
@@ -43,6 +45,8 @@ TEST(Cache, RoundTripKeepsEveryPatchAndLabel) {
   EXPECT_EQ(out.pixels, in.pixels);
   EXPECT_EQ(out.subject_ids, in.subject_ids);
   EXPECT_EQ(out.vertebrae, in.vertebrae);
+  EXPECT_EQ(out.origin, in.origin);
+  EXPECT_EQ(out.spacing, in.spacing);
   // No temporary file is left beside it.
   int entries = 0;
   for (auto& e : fs::directory_iterator(file.parent_path()))
@@ -60,6 +64,8 @@ TEST(Cache, IsReadableWithH5ls) {
   EXPECT_NE(text.find("patches"), std::string::npos) << text;
   EXPECT_NE(text.find("{3, 1, 5, 4}"), std::string::npos) << text; // [N, C, H, W]
   EXPECT_NE(text.find("subject_id"), std::string::npos) << text;
+  EXPECT_NE(text.find("origin                   Dataset {3, 3}"), std::string::npos) << text;
+  EXPECT_NE(text.find("spacing                  Dataset {3, 3}"), std::string::npos) << text;
 }
 
 TEST(Cache, WrongKeyIsRejected) {
@@ -118,6 +124,7 @@ void expect_reader_matches(const fs::path& file, const vfp::data::PatchSet& in, 
   EXPECT_EQ(reader.mapped(), mapped);
   EXPECT_EQ(reader.index().subject_ids, in.subject_ids);
   EXPECT_EQ(reader.index().vertebrae, in.vertebrae);
+  EXPECT_EQ(reader.index().origin, in.origin);
   EXPECT_TRUE(reader.index().pixels.empty()); // the index carries no pixels
   std::vector<float> patch(in.patch_values());
   for (size_t i : {size_t(2), size_t(0), size_t(1), size_t(2)}) { // any order, repeats
@@ -153,6 +160,8 @@ TEST(CacheReader, Reads3DPatches) {
       in.pixels.push_back(float(i) + 0.001F * float(k));
     in.subject_ids.push_back("P" + std::to_string(i));
     in.vertebrae.push_back(21);
+    in.origin.insert(in.origin.end(), {1.0 * i, 2.0, 3.0});
+    in.spacing.insert(in.spacing.end(), {0.5, 0.5, 0.5});
   }
   auto file = temp_file("reader3d.h5");
   vfp::data::write_cache(file, in, "k", "{}");

@@ -1,7 +1,7 @@
 // Ingest through real ITK I/O: every image format, a DICOM series with rescale tags,
 // centroid tables in LPS and RAS, label maps, cohort exclusions, patch shapes.
 #include "data/data.h"
-#include "data/image_io.h"  // the module's own test may see its internals
+#include "data/image_io.h" // the module's own test may see its internals
 
 #include <gtest/gtest.h>
 #include <itkGDCMImageIO.h>
@@ -98,7 +98,7 @@ fs::path centroid_csv(const fs::path& dir, bool ras) {
   return path;
 }
 
-}  // namespace
+} // namespace
 
 TEST(ImageFormats, EveryFormatRoundTripsValuesAndGeometry) {
   auto dir = temp_dir("formats");
@@ -118,7 +118,8 @@ TEST(ImageFormats, EveryFormatRoundTripsValuesAndGeometry) {
     idx[1] = 11;
     idx[2] = 13;
     EXPECT_FLOAT_EQ(back->GetPixel(idx), original->GetPixel(idx)) << ext;
-    EXPECT_EQ(vfp::data::axis_codes(back.GetPointer()), (std::array<char, 3>{'A', 'R', 'S'})) << ext;
+    EXPECT_EQ(vfp::data::axis_codes(back.GetPointer()), (std::array<char, 3>{'A', 'R', 'S'}))
+        << ext;
   }
 }
 
@@ -150,12 +151,15 @@ TEST(ImageFormats, DicomSeriesHonoursRescaleInterceptAndSlope) {
     Short3::IndexType index{{0, 0, static_cast<long>(k)}};
     Short3::PointType p;
     stored->TransformIndexToPhysicalPoint(index, p);
-    auto set = [&d](const char* tag, const std::string& v) { itk::EncapsulateMetaData<std::string>(d, tag, v); };
+    auto set = [&d](const char* tag, const std::string& v) {
+      itk::EncapsulateMetaData<std::string>(d, tag, v);
+    };
     set("0008|0060", "CT");
     set("0020|000d", "1.2.826.0.1.3680043.2.1125.1.1");
     set("0020|000e", "1.2.826.0.1.3680043.2.1125.1.2");
     set("0020|0013", std::to_string(k + 1));
-    set("0020|0032", std::to_string(p[0]) + "\\" + std::to_string(p[1]) + "\\" + std::to_string(p[2]));
+    set("0020|0032",
+        std::to_string(p[0]) + "\\" + std::to_string(p[1]) + "\\" + std::to_string(p[2]));
     set("0020|0037", "1\\0\\0\\0\\1\\0");
     set("0028|0030", "1.5\\1.5");
     set("0018|0050", "2");
@@ -169,18 +173,20 @@ TEST(ImageFormats, DicomSeriesHonoursRescaleInterceptAndSlope) {
 
   // On disk the pixels really are the stored values (gdcmraw dumps them as they are).
   const auto raw = dir.parent_path() / "slice010.raw";
-  ASSERT_EQ(std::system(("gdcmraw -i " + (dir / "slice010.dcm").string() + " -o " + raw.string()).c_str()), 0);
+  ASSERT_EQ(std::system(
+                ("gdcmraw -i " + (dir / "slice010.dcm").string() + " -o " + raw.string()).c_str()),
+            0);
   std::ifstream raw_in(raw, std::ios::binary);
   std::vector<short> slice(size[0] * size[1]);
   raw_in.read(reinterpret_cast<char*>(slice.data()), std::streamsize(slice.size() * sizeof(short)));
-  Short3::IndexType at{{12, 10, 9}};  // slice010.dcm holds z index 9
+  Short3::IndexType at{{12, 10, 9}}; // slice010.dcm holds z index 9
   EXPECT_EQ(slice[10 * size[0] + 12], (hu->GetPixel(at) + 1024) / 2);
 
   const auto back = vfp::data::read_ct("S1", dir);
   ASSERT_EQ(back->GetLargestPossibleRegion().GetSize()[2], size[2]);
   EXPECT_NEAR(back->GetSpacing()[2], 2.0, 1e-4);
   Short3::IndexType idx{{12, 10, 9}};
-  EXPECT_FLOAT_EQ(back->GetPixel(idx), hu->GetPixel(idx));  // all phantom HU are even
+  EXPECT_FLOAT_EQ(back->GetPixel(idx), hu->GetPixel(idx)); // all phantom HU are even
   idx[0] = 2;
   EXPECT_FLOAT_EQ(back->GetPixel(idx), hu->GetPixel(idx));
   for (int a = 0; a < 3; ++a)
@@ -237,7 +243,8 @@ TEST(CentroidTable, BadNumberNamesFileLineAndSubject) {
     FAIL();
   } catch (const vfp::InputError& e) {
     EXPECT_EQ(std::string(e.what()),
-              (dir / "bad.csv").string() + ":2: column 'Y' of subject S9: expected a number, got 'abc'");
+              (dir / "bad.csv").string() +
+                  ":2: column 'Y' of subject S9: expected a number, got 'abc'");
   }
 }
 
@@ -246,7 +253,7 @@ TEST(LabelMap, CentroidsAreLabelCentresInPhysicalSpace) {
   auto labels = make_phantom(rotated());
   itk::ImageRegionIteratorWithIndex<Short3> it(labels, labels->GetLargestPossibleRegion());
   for (; !it.IsAtEnd(); ++it)
-    it.Set(it.Get() == 30 ? 0 : 20);  // the box becomes label 20 (L1)
+    it.Set(it.Get() == 30 ? 0 : 20); // the box becomes label 20 (L1)
   write(labels.GetPointer(), dir / "seg.nii.gz");
   const auto c = vfp::data::label_map_centroids("S1", dir / "seg.nii.gz");
   ASSERT_EQ(c.size(), 1u);
@@ -266,7 +273,7 @@ TEST(PatchShapes, ChannelsThreeDAndVoxelCountFollowTheParameters) {
   source.table = &table;
   auto p = params();
   p.channels = {"sagittal", "coronal", "axial"};
-  p.patch_voxels = 14;  // 21 mm in 14 voxels: 1.5 mm spacing
+  p.patch_voxels = 14; // 21 mm in 14 voxels: 1.5 mm spacing
   vfp::data::PatchSet multi;
   vfp::data::preprocess_subject("S1", dir / "ct.nii.gz", source, p, multi);
   EXPECT_EQ(multi.channels, 3);
@@ -294,5 +301,5 @@ TEST(CohortExclusion, BadRowsAreExcludedWithReasonsWhenAsked) {
   EXPECT_EQ(excluded[0].subject, "S2");
   EXPECT_NE(excluded[0].reason.find("column 'age' of subject S2"), std::string::npos);
   EXPECT_EQ(excluded[1].subject, "S3");
-  EXPECT_THROW(vfp::data::read_cohort(dir / "c.csv"), vfp::InputError);  // strict by default
+  EXPECT_THROW(vfp::data::read_cohort(dir / "c.csv"), vfp::InputError); // strict by default
 }

@@ -168,6 +168,16 @@ TEST(Preprocess, SamePhantomInLpsAndRasGivesTheSamePatch) {
   const int n = pa.height;
   EXPECT_NEAR(pa.pixels[(n / 2) * n + n / 2], (1240.0 / 3 + 100) / 1100.0, 1e-4);
   EXPECT_NEAR(pa.pixels[0], 140.0 / 1100.0, 1e-4);
+  // Each patch records its cube's geometry: a 21-voxel cube at 1 mm centred on the centroid
+  // (10, -5, 20) LPS starts 10 mm before it on every axis, in either orientation.
+  const std::vector<double> origin{0, -15, 10}, spacing{1, 1, 1};
+  for (const auto* p : {&pa, &pb}) {
+    ASSERT_EQ(p->origin.size(), 3u);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_NEAR(p->origin[size_t(k)], origin[size_t(k)], 1e-3) << "axis " << k; // JSON: 6 digits
+      EXPECT_EQ(p->spacing[size_t(k)], spacing[size_t(k)]) << "axis " << k;
+    }
+  }
 }
 
 TEST(Preprocess, CentroidInAnotherAxisFrameIsConverted) {

@@ -243,6 +243,13 @@ TEST_F(TinySweep, CacheLsVerifyAndGcFindCorruptAndStaleFiles) {
   EXPECT_NE(ls.text.find(narrow_file.filename().string()), std::string::npos) << ls.text;
   EXPECT_NE(ls.text.find("80x1x"), std::string::npos) << ls.text; // 40 subjects × L1, L2
 
+  // Provenance on the file: parameters, every source's fingerprint, version and time.
+  const auto attributes = run("h5dump -A " + narrow_file.string()).text;
+  for (const char* what : {"ATTRIBUTE \"provenance\"", "\"slab_mm\":7.0", "S0007.nii.gz",
+                           "\"mtime\":", "\"size\":", "ATTRIBUTE \"vfp_version\"",
+                           "ATTRIBUTE \"created\"", "DATASET \"origin\"", "DATASET \"spacing\""})
+    EXPECT_NE(attributes.find(what), std::string::npos) << what << " in\n" << attributes;
+
   auto verify = run(vfp_cache + "verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
   // One flipped byte inside the patch data (the chunks fill most of the file).
