@@ -167,6 +167,7 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
 /// Random access to single patches of a cache file, for cohorts larger than memory: the
 /// index (ids, vertebrae, checksums) is read once; each read() fetches one patch (from a memory map
 /// of the file when uncompressed) and verifies its checksum. Not thread-safe (HDF5 is not).
+/// Cache files are immutable once in place; one truncated while mapped would fault.
 class CacheReader {
 public:
   CacheReader(const std::filesystem::path& file, const std::string& expected_key);

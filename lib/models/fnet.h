@@ -1,7 +1,7 @@
-// Private to lib/models: the fNet architecture.
+// Private to lib/models: the fNet architecture, 2D or 3D.
 #pragma once
 
-#include "models/models.h"
+#include "models/layers.h"
 
 namespace vfp::models {
 
@@ -9,12 +9,11 @@ class FNetImpl : public Classifier {
 public:
   explicit FNetImpl(const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
-  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> layer_groups() override;
+  std::vector<LayerGroup> layer_groups() override;
 
 private:
   std::vector<torch::nn::Sequential> stages_;
-  torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear head_{nullptr};
+  Head head_;
 };
 
 } // namespace vfp::models

@@ -1,22 +1,76 @@
 #include "models/models.h"
 
 #include "core/core.h"
+#include "models/densenet.h"
 #include "models/fnet.h"
+#include "models/resnet.h"
+
+#include <functional>
 
 namespace vfp::models {
+namespace {
 
-std::vector<std::string> architectures() {
-  return {"fnet"};
+using Builder = std::function<std::shared_ptr<Classifier>(const ModelSpec&)>;
+
+struct Entry {
+  Architecture about;
+  Builder build;
+};
+
+Builder resnet(bool bottleneck, std::vector<int> blocks, std::int64_t groups = 1,
+               std::int64_t width_per_group = 64, bool se = false) {
+  ResNetDesign d;
+  d.bottleneck = bottleneck;
+  d.blocks = std::move(blocks);
+  d.groups = groups;
+  d.width_per_group = width_per_group;
+  d.squeeze_excite = se;
+  return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
+}
+
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries{
+      {{"fnet", "small plain CNN: 4 × (3×3 conv, BN, ReLU, max-pool), width model.width"},
+       [](const ModelSpec& s) { return std::make_shared<FNetImpl>(s); }},
+      {{"resnet18", "ResNet-18, basic blocks [2, 2, 2, 2]"}, resnet(false, {2, 2, 2, 2})},
+      {{"resnet34", "ResNet-34, basic blocks [3, 4, 6, 3]"}, resnet(false, {3, 4, 6, 3})},
+      {{"resnet50", "ResNet-50, bottlenecks [3, 4, 6, 3]"}, resnet(true, {3, 4, 6, 3})},
+      {{"resnet101", "ResNet-101, bottlenecks [3, 4, 23, 3]"}, resnet(true, {3, 4, 23, 3})},
+      {{"resnet152", "ResNet-152, bottlenecks [3, 8, 36, 3]"}, resnet(true, {3, 8, 36, 3})},
+      {{"se_resnet50", "SE-ResNet-50: ResNet-50 with squeeze-and-excitation (1/16)"},
+       resnet(true, {3, 4, 6, 3}, 1, 64, true)},
+      {{"se_resnext50_32x4d", "SE-ResNeXt-50 (32×4d): grouped bottlenecks with SE"},
+       resnet(true, {3, 4, 6, 3}, 32, 4, true)},
+      {{"densenet121", "DenseNet-121: growth 32, blocks [6, 12, 24, 16]"},
+       [](const ModelSpec& s) { return std::make_shared<DenseNetImpl>(DenseNetDesign{}, s); }},
+  };
+  return entries;
+}
+
+} // namespace
+
+const std::vector<Architecture>& architectures() {
+  static const std::vector<Architecture> list = [] {
+    std::vector<Architecture> out;
+    for (const auto& e : registry())
+      out.push_back(e.about);
+    return out;
+  }();
+  return list;
 }
 
 std::shared_ptr<Classifier> make_model(const ModelSpec& spec) {
   if (spec.in_channels < 1 || spec.outputs < 1)
     throw InputError("model '" + spec.arch + "': in_channels and outputs must be >= 1");
-  if (spec.arch == "fnet")
-    return std::make_shared<FNetImpl>(spec);
+  if (spec.dims != 2 && spec.dims != 3)
+    throw InputError("model '" + spec.arch + "': dims must be 2 or 3, not " +
+                     std::to_string(spec.dims));
+  for (const auto& e : registry())
+    if (e.about.name == spec.arch)
+      return e.build(spec);
   std::string known;
   for (const auto& a : architectures())
-    known += (known.empty() ? "" : ", ") + a;
+    known += (known.empty() ? "" : ", ") + a.name;
   throw InputError("unknown model architecture '" + spec.arch + "' (known: " + known + ")");
 }
 
@@ -26,6 +80,14 @@ std::int64_t parameter_count(const torch::nn::Module& module) {
     if (p.requires_grad())
       n += p.numel();
   return n;
+}
+
+std::vector<torch::Tensor> LayerGroup::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& m : modules)
+    for (const auto& p : m->parameters())
+      out.push_back(p);
+  return out;
 }
 
 } // namespace vfp::models

@@ -55,29 +55,6 @@ vfp::train::TrainOptions quick_options() {
 
 } // namespace
 
-TEST(FNet, ParameterCountFollowsItsLayerFormula) {
-  // conv weights 9·(1·16 + 16·32 + 32·64 + 64·128) = 96,912; batch-norm affine
-  // 2·(16+32+64+128) = 480; head 128 + 1 = 129: 97,521 in all.
-  vfp::models::ModelSpec spec;
-  auto model = vfp::models::make_model(spec);
-  EXPECT_EQ(vfp::models::parameter_count(*model), 97521);
-  auto out = model->forward(torch::zeros({2, 1, 47, 47}));
-  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 1}));
-  EXPECT_EQ(model->layer_groups().size(), 5u);
-  EXPECT_EQ(model->layer_groups().back().first, "head");
-}
-
-TEST(Registry, UnknownArchitectureListsKnownOnes) {
-  vfp::models::ModelSpec spec;
-  spec.arch = "resnet999";
-  try {
-    vfp::models::make_model(spec);
-    FAIL();
-  } catch (const vfp::InputError& e) {
-    EXPECT_STREQ(e.what(), "unknown model architecture 'resnet999' (known: fnet)");
-  }
-}
-
 TEST(Trainer, LearnsASeparableToyTaskAndIsDeterministic) {
   auto toy = make_toy(80, 16, 5);
   // Without augmentation: validation saturates after an epoch or two on this toy, and the

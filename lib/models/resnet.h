@@ -1,0 +1,32 @@
+// Private to lib/models: ResNets (He et al. 2016) with torchvision's layout and names, the
+// ResNeXt grouped variant and squeeze-and-excitation blocks named as timm's (`se.fc1`,
+// `se.fc2`), in 2D or 3D (every kernel k×k becomes k×k×k).
+#pragma once
+
+#include "models/layers.h"
+
+namespace vfp::models {
+
+struct ResNetDesign {
+  bool bottleneck = false; ///< 1×1 → 3×3 → 1×1 blocks with 4× expansion
+  std::vector<int> blocks; ///< blocks per stage, e.g. {2, 2, 2, 2} for ResNet18
+  std::int64_t groups = 1; ///< ResNeXt cardinality
+  std::int64_t width_per_group = 64;
+  bool squeeze_excite = false; ///< SE after the last batch norm of each block (ratio 1/16)
+};
+
+class ResNetImpl : public Classifier {
+public:
+  ResNetImpl(const ResNetDesign& design, const ModelSpec& spec);
+  torch::Tensor forward(torch::Tensor x) override;
+  std::vector<LayerGroup> layer_groups() override;
+
+private:
+  Conv conv1_{nullptr};
+  BatchNorm bn1_{nullptr};
+  Pool maxpool_{nullptr};
+  std::vector<torch::nn::Sequential> layers_;
+  Head head_;
+};
+
+} // namespace vfp::models
