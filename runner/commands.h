@@ -59,6 +59,14 @@ struct CacheArgs {
 };
 int cache_command(const CacheArgs& args);
 
+struct ModelsArgs {
+  int dims = 2;
+  int in_channels = 1;
+  int outputs = 1;
+  bool json = false;
+};
+int models_command(const ModelsArgs& args);
+
 /// Threads for this process: its CPU affinity, shared among the ranks on this node when the
 /// ranks are not bound to distinct CPUs.
 int threads_for_rank(int ranks_on_node);

@@ -81,6 +81,20 @@ int main(int argc, char** argv) {
                         "gc: remove caches that none of these sweep files uses");
   cache_cmd->add_flag("--dry-run", cache.dry_run, "gc: only say what would be removed");
 
+  ModelsArgs models;
+  auto* models_cmd = app.add_subcommand(
+      "models", "List the model registry's architectures with their parameter counts");
+  models_cmd->add_option("--dims", models.dims, "spatial dims: 2 or 3")
+      ->check(CLI::IsMember({2, 3}))
+      ->capture_default_str();
+  models_cmd->add_option("--in-channels", models.in_channels, "input channels")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  models_cmd->add_option("--outputs", models.outputs, "outputs (logits)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  models_cmd->add_flag("--json", models.json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,6 +116,8 @@ int main(int argc, char** argv) {
       return report_command(report);
     if (*cache_cmd)
       return cache_command(cache);
+    if (*models_cmd)
+      return models_command(models);
   } catch (const vfp::Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";
     return 1;

@@ -8,8 +8,10 @@
 #include "sweep/sweep.h"
 #include "synth/synth.h"
 #include "tasks/tasks.h"
+#include "train/train.h"
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <set>
 
@@ -108,6 +110,41 @@ int report_command(const ReportArgs& args) {
     std::cerr << "vfp: leaving out " << left_out
               << " rows of configurations no longer in the sweep (--all shows them)\n";
   std::cout << (args.format == "csv" ? results::to_csv(table) : results::to_markdown(table));
+  return 0;
+}
+
+int models_command(const ModelsArgs& args) {
+  const auto list = train::list_architectures(args.dims, args.in_channels, args.outputs);
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : list) {
+      nlohmann::json entry = {{"name", a.name},          {"description", a.description},
+                              {"dims", args.dims},       {"in_channels", args.in_channels},
+                              {"outputs", args.outputs}, {"available", a.available},
+                              {"supported_dims", a.dims}};
+      if (a.available) {
+        entry["parameters"] = a.parameters;
+        entry["buffer_values"] = a.buffers;
+      }
+      out.push_back(entry);
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "Architectures for " << args.dims << "D input, " << args.in_channels
+            << " channel(s), " << args.outputs << " output(s) (config key model.arch):\n\n";
+  std::cout << "| model.arch | parameters | description |\n|---|---:|---|\n";
+  for (const auto& a : list) {
+    std::string count = "—";
+    if (a.available) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2f M", double(a.parameters) / 1e6);
+      count = std::to_string(a.parameters) + " (" + text + ")";
+    }
+    std::cout << "| " << a.name << " | "
+              << (a.available ? count : "not in " + std::to_string(args.dims) + "D") << " | "
+              << a.description << " |\n";
+  }
   return 0;
 }
 

@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
 # Runs every benchmark in bench/ and prints its figures (docs/performance.md explains them).
+# Usage: scripts/bench.sh [build dir] [--full]   --full: bench_model_step's whole matrix
 set -euo pipefail
-build=${1:-build/release}
+build=build/release
+full=0
+for arg in "$@"; do
+  case "$arg" in
+    --full) full=1 ;;
+    *) build=$arg ;;
+  esac
+done
 echo "== training step (C++, LibTorch) =="
 "$build/bench/bench_train_step"
+echo
+echo "== training step per architecture: vfp (C++) vs PyTorch's Python API =="
+if ((full)); then
+  # 2D 64/128/224 and 3D 32³/64³ at 1 and 2 threads: long (ResNet-152 3D 64³ 1 thread alone
+  # takes minutes).
+  "$build/bench/bench_model_step"
+else
+  "$build/bench/bench_model_step" --size2d 64 --size3d 32 --threads 2
+fi
 echo
 echo "== loader stall (share of step time waiting for data) =="
 "$build/bench/bench_loader"

@@ -10,6 +10,8 @@ packages=(
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libinsighttoolkit5-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
   nlohmann-json3-dev
+  # reference models for the model-zoo tests and the PyTorch side of the benchmarks
+  python3-torchvision
   # silences ITK's CMake warnings about GDCM's command-line tools
   libgdcm-tools
 )

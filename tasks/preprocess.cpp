@@ -9,7 +9,7 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-}  // namespace
+} // namespace
 
 nlohmann::json run_preprocess(const config::ExperimentConfig& config, const TaskContext& ctx,
                               int shards) {
@@ -33,8 +33,8 @@ nlohmann::json run_preprocess(const config::ExperimentConfig& config, const Task
           {"seconds", seconds_since(t0)}};
 }
 
-nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config,
-                                    const TaskContext& ctx, int shard, int shards) {
+nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config, const TaskContext& ctx,
+                                    int shard, int shards) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<data::Exclusion> excluded;
   const auto subjects = data::read_cohort(config, &excluded);
@@ -46,4 +46,4 @@ nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config,
           {"seconds", seconds_since(t0)}};
 }
 
-}  // namespace vfp::tasks
+} // namespace vfp::tasks

@@ -20,6 +20,15 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.arch = c.model.arch;
   o.width = c.model.width;
   o.dropout = c.model.dropout;
+  o.head_hidden = c.model.head_hidden;
+  const auto& w = c.pretrained;
+  o.pretrained.file = w.file.string();
+  o.pretrained.key_map = w.key_map.string();
+  o.pretrained.prefix = w.prefix;
+  o.pretrained.inflation = w.inflation;
+  o.pretrained.channels = w.channels;
+  o.pretrained.strict = w.strict;
+  o.pretrained.keep_head = w.keep_head;
   o.optimizer = c.train.optimizer;
   o.lr = c.train.lr;
   o.weight_decay = c.train.weight_decay;
@@ -64,8 +73,6 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   std::vector<data::Exclusion> excluded;
   const auto cohort = data::read_cohort(c, &excluded);
   const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
-  if (patches.depth > 0)
-    throw TaskError("3d patches reach a 2D training loop; 3D models are not built yet");
   // Folds over the subjects that have patches: excluded ones take no part.
   std::set<std::string> with_patches(patches.subject_ids.begin(), patches.subject_ids.end());
   std::vector<data::Subject> subjects;
@@ -103,6 +110,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   train::FoldData fold;
   fold.pixels = patches.pixels.data();
   fold.channels = patches.channels;
+  fold.depth = patches.depth;
   fold.height = patches.height;
   fold.width = patches.width;
   fold.subject_label = labels;
@@ -120,12 +128,16 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
                fold.train.size(), fold.validation.size(), fold.test.size());
 
-  const auto options = options_for(c, task.seed, ctx.threads);
+  auto options = options_for(c, task.seed, ctx.threads);
+  if (c.train.save_model)
+    options.save_model = (task_dir / "model.safetensors").string();
   const auto outcome = train::fit_and_score(options, fold, [&](const train::EpochLog& e) {
     spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f} ({:.1f} s, {:.2f} s "
                   "waiting for data)",
                   task.id, e.epoch, e.train_loss, e.val_auroc, e.seconds, e.data_wait_seconds);
   });
+  if (!outcome.pretrained.empty())
+    spdlog::info("task {}: pretrained weights: {}", task.id, outcome.pretrained);
 
   std::vector<int> test_subjects;
   std::vector<double> scores;

@@ -56,8 +56,20 @@ struct CvConfig {
 struct ModelConfig {
   std::string arch = "fnet";
   int dims = 2;
-  int width = 16; ///< channels of the first stage
+  int width = 16; ///< fNet: channels of the first stage
   double dropout = 0.2;
+  int head_hidden = 0; ///< 0: a linear head; > 0: an MLP head with this many hidden units
+};
+
+/// Pretrained weights loaded into the model before training (lib/models: load_pretrained).
+struct PretrainedConfig {
+  std::filesystem::path file;     ///< safetensors or torch.save state dict; empty: none
+  std::filesystem::path key_map;  ///< foreign checkpoint names → ours
+  std::string prefix;             ///< keys under it only, stripped ("online.backbone.")
+  std::string inflation = "mean"; ///< 2D file into a 3D model: mean (I3D) or centre (Merlin)
+  std::string channels = "sum";   ///< first layer RGB → CT: sum or mean
+  bool strict = true;             ///< every backbone key must load
+  bool keep_head = false;         ///< load the file's head as well
 };
 
 /// Optimisation and early stopping.
@@ -75,6 +87,7 @@ struct TrainConfig {
   bool balanced_loss = true;        ///< pos_weight = negatives / positives (shuffle only)
   std::string aggregation = "max";  ///< patient-level: max or mean over vertebrae
   int threads = 0;                  ///< 0 = from the rank's CPU affinity
+  bool save_model = false;          ///< write tasks/<id>/model.safetensors (best epoch)
 };
 
 /// On-the-fly augmentation when train.augment is on; ranges are uniform and symmetric.
@@ -94,6 +107,7 @@ struct ExperimentConfig {
   PreprocessConfig preprocess;
   CvConfig cv;
   ModelConfig model;
+  PretrainedConfig pretrained;
   TrainConfig train;
   AugmentationConfig augmentation;
 };
@@ -120,6 +134,12 @@ FlatConfig flatten(const YAML::Node& node, const std::string& file,
 /// Builds a validated config from flattened keys; collects every error and throws one
 /// InputError listing them. `base_dir` resolves relative cohort paths.
 ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem::path& base_dir);
+
+/// Names accepted by model.arch: the model registry's (a test keeps the two lists equal;
+/// the config library stays torch-free).
+const std::vector<std::string>& model_architectures();
+/// True for the architectures that only build in 3D (the CT foundation-model encoders).
+bool is_3d_only(const std::string& arch);
 
 /// Every key the schema knows, dotted (for validation of sweep axes).
 const std::vector<std::string>& known_keys();

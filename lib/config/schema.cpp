@@ -108,6 +108,17 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return std::filesystem::absolute(path.is_absolute() ? path : base / path).lexically_normal();
 }
 
+/// A path key that must name an existing file (relative to the config's folder).
+void existing_file(const Located& at, Problems& p, const std::filesystem::path& base,
+                   const std::string& key, std::filesystem::path& out) {
+  if (!at.node.IsScalar() || at.node.Scalar().empty())
+    return p.add(at, key, "expected a file path");
+  const auto path = resolve(base, at.node.Scalar());
+  if (!std::filesystem::is_regular_file(path))
+    return p.add(at, key, "no such file: " + path.string());
+  out = path;
+}
+
 const std::vector<Field>& schema() {
   using C = ExperimentConfig;
   using Base = std::filesystem::path;
@@ -259,7 +270,27 @@ const std::vector<Field>& schema() {
                c.cv.seed = static_cast<std::uint64_t>(v);
            }},
           {"cv.val_fraction", dbl([](C& c) -> double& { return c.cv.val_fraction; }, 0.05, 0.5)},
-          {"model.arch", choice([](C& c) -> std::string& { return c.model.arch; }, {"fnet"})},
+          {"model.arch",
+           choice([](C& c) -> std::string& { return c.model.arch; }, model_architectures())},
+          {"model.head_hidden",
+           integer([](C& c) -> int& { return c.model.head_hidden; }, 0, 65536)},
+          {"pretrained.file",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             existing_file(at, p, base, key, c.pretrained.file);
+           }},
+          {"pretrained.key_map",
+           [](C& c, const Located& at, Problems& p, const Base& base, const std::string& key) {
+             existing_file(at, p, base, key, c.pretrained.key_map);
+           }},
+          {"pretrained.prefix",
+           choice([](C& c) -> std::string& { return c.pretrained.prefix; }, {})},
+          {"pretrained.inflation",
+           choice([](C& c) -> std::string& { return c.pretrained.inflation; }, {"mean", "centre"})},
+          {"pretrained.channels",
+           choice([](C& c) -> std::string& { return c.pretrained.channels; }, {"sum", "mean"})},
+          {"pretrained.strict", boolean([](C& c) -> bool& { return c.pretrained.strict; })},
+          {"pretrained.keep_head", boolean([](C& c) -> bool& { return c.pretrained.keep_head; })},
+          {"train.save_model", boolean([](C& c) -> bool& { return c.train.save_model; })},
           {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 3)},
           {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
           {"model.dropout", dbl([](C& c) -> double& { return c.model.dropout; }, 0, 0.9)},
@@ -295,6 +326,19 @@ const std::vector<Field>& schema() {
 }
 
 } // namespace
+
+bool is_3d_only(const std::string& arch) {
+  // The registry's Architecture::dims, mirrored here because config stays torch-free.
+  return arch == "merlin_resnet152" || arch == "ctclip_vit";
+}
+
+const std::vector<std::string>& model_architectures() {
+  static const std::vector<std::string> names{
+      "fnet",        "resnet18",         "resnet34",          "resnet50",
+      "resnet101",   "resnet152",        "se_resnet50",       "se_resnext50_32x4d",
+      "densenet121", "merlin_resnet152", "vista3d_segresnet", "ctclip_vit"};
+  return names;
+}
 
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = [] {
@@ -349,6 +393,23 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
     problems.add(it != flat.end() ? it->second : top, "preprocess.output",
                  "3d patches need model.dims: 3 (a 2D model takes 2d projections)");
   }
+  if (c.preprocess.output == "2d" && c.model.dims == 3) {
+    auto it = flat.find("model.dims");
+    problems.add(it != flat.end() ? it->second : top, "model.dims",
+                 "a 3D model needs 3d patches (preprocess.output: 3d)");
+  }
+  if (c.model.dims == 2 && is_3d_only(c.model.arch)) {
+    auto it = flat.find("model.dims");
+    problems.add(it != flat.end() ? it->second : top,
+                 it != flat.end() ? "model.dims" : "model.arch",
+                 c.model.arch + " is a 3D encoder: it needs model.dims: 3 and 3d patches");
+  }
+  if (c.pretrained.file.empty() &&
+      (flat.count("pretrained.key_map") || flat.count("pretrained.prefix"))) {
+    auto it = flat.count("pretrained.key_map") ? flat.find("pretrained.key_map")
+                                               : flat.find("pretrained.prefix");
+    problems.add(it->second, it->first, "needs pretrained.file (the weights to load)");
+  }
   if (c.preprocess.slab_mm > c.preprocess.patch_mm) {
     auto it = flat.find("preprocess.slab_mm");
     problems.add(it != flat.end() ? it->second : top, "preprocess.slab_mm",
@@ -394,7 +455,15 @@ nlohmann::json to_json(const ExperimentConfig& c) {
   j["model"] = {{"arch", c.model.arch},
                 {"dims", c.model.dims},
                 {"width", c.model.width},
-                {"dropout", c.model.dropout}};
+                {"dropout", c.model.dropout},
+                {"head_hidden", c.model.head_hidden}};
+  if (!c.pretrained.file.empty()) {
+    const auto& w = c.pretrained;
+    j["pretrained"] = {{"file", w.file.string()}, {"key_map", w.key_map.string()},
+                       {"prefix", w.prefix},      {"inflation", w.inflation},
+                       {"channels", w.channels},  {"strict", w.strict},
+                       {"keep_head", w.keep_head}};
+  }
   const auto& t = c.train;
   j["train"] = {{"optimizer", t.optimizer},
                 {"lr", t.lr},
@@ -408,7 +477,8 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"loader_threads", t.loader_threads},
                 {"balanced_loss", t.balanced_loss},
                 {"aggregation", t.aggregation},
-                {"threads", t.threads}};
+                {"threads", t.threads},
+                {"save_model", t.save_model}};
   const auto& a = c.augmentation;
   j["augmentation"] = {{"flip", a.flip},
                        {"rotate_deg", a.rotate_deg},

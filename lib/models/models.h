@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,18 @@ struct ModelSpec {
   int width = 16;       ///< fNet: channels of the first stage (others ignore it)
   double dropout = 0.2; ///< before the head (and inside an MLP head)
   int head_hidden = 0; ///< 0: a linear head; > 0: Linear(features, head_hidden) → ReLU → Linear
+  /// ctclip_vit (CT-CLIP's CTViT encoder): patch and transformer sizes. The defaults make a
+  /// small model for tests; CT-CLIP's published encoder is patch 20, depth_patch 10, dim 512,
+  /// spatial_depth 4, temporal_depth 4, heads 8, dim_head 32 (docs/foundation_encoders.md).
+  struct Vit {
+    int patch = 8;          ///< in-plane patch side (pixels); H and W must be multiples of it
+    int depth_patch = 4;    ///< patch extent along depth (slices); D must be a multiple of it
+    int dim = 64;           ///< token width
+    int spatial_depth = 2;  ///< transformer layers attending within each slab of slices
+    int temporal_depth = 2; ///< transformer layers attending along depth
+    int heads = 4;
+    int dim_head = 16;
+  } vit;
 };
 
 /// Modules that train together: the stem, each stage, the head.
@@ -47,11 +61,113 @@ std::shared_ptr<Classifier> make_model(const ModelSpec& spec);
 struct Architecture {
   std::string name;
   std::string description;
+  std::vector<int> dims{2, 3}; ///< the spatial dims it builds in (3 only for the CT encoders)
 };
 /// Every architecture, in listing order.
 const std::vector<Architecture>& architectures();
 
 /// Number of trainable parameters.
 std::int64_t parameter_count(const torch::nn::Module& module);
+
+// ---- Weights: files, state dicts, key maps (weights.cpp, safetensors.cpp, key_map.cpp) ----
+
+/// Named tensors (parameters and buffers), in order: what a weight file holds.
+using StateDict = torch::OrderedDict<std::string, torch::Tensor>;
+
+/// A model's parameters and buffers under their names (tensors shared, not copied).
+StateDict state_of(const torch::nn::Module& model);
+
+/// Reads a weight file, recognised by content: safetensors (F32, F16, BF16, F64 and integer
+/// tensors; floating point ones come back as float32) or a PyTorch `torch.save` zip archive
+/// holding a state dict (at top level or under "state_dict", "model" or "module"). Tensors
+/// are on the CPU. Throws vfp::InputError naming the file (and the key, for a bad tensor).
+StateDict read_weights(const std::filesystem::path& file);
+
+/// Writes a safetensors file atomically (float32 as F32, int64 as I64, ...), with optional
+/// string metadata (`__metadata__`), so that Python's safetensors and vfp read it alike.
+void write_safetensors(const std::filesystem::path& file, const StateDict& state,
+                       const std::map<std::string, std::string>& metadata = {});
+
+/// String metadata of a safetensors file (empty when it has none).
+std::map<std::string, std::string> read_safetensors_metadata(const std::filesystem::path& file);
+
+/// What load_state() did: keys it copied, and the ones it could not, by name.
+struct LoadReport {
+  std::size_t loaded = 0;
+  std::vector<std::string> missing;    ///< in the model, not in the file
+  std::vector<std::string> unexpected; ///< in the file, not in the model
+  std::vector<std::string> mismatched; ///< "key: file [64, 3, 7, 7] vs model [64, 1, 7, 7]"
+  /// Batch-norm step counters absent from files saved before PyTorch 0.4.1 (torchvision's
+  /// original ImageNet weights): reset to 0, as PyTorch's own loader does; not an error.
+  std::vector<std::string> defaulted;
+  bool complete() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
+  /// One paragraph naming every key that did not load.
+  std::string describe() const;
+};
+
+/// Strict: every key must match in name and shape, else vfp::InputError listing the
+/// missing, unexpected and mismatched keys (with `source`, e.g. the file) and the model is
+/// left unchanged. Non-strict: copies what matches and reports the rest.
+enum class LoadMode { kStrict, kNonStrict };
+LoadReport load_state(torch::nn::Module& model, const StateDict& state, LoadMode mode,
+                      const std::string& source);
+
+/// Renames a checkpoint's keys onto ours. A key-map file holds one rule per line,
+/// `<regex> => <replacement>` (ECMAScript regex matching the whole key, `$1` for groups) or
+/// `<regex> => DROP`; `#` starts a comment. The first matching rule wins; keys no rule
+/// matches keep their name.
+struct KeyRule {
+  std::string pattern;
+  std::string replacement; ///< empty: drop the key
+  int line = 0;
+};
+struct KeyMap {
+  std::filesystem::path file;
+  std::vector<KeyRule> rules;
+};
+/// Reads a key-map file; a malformed line or regex is a vfp::InputError naming file and line.
+KeyMap read_key_map(const std::filesystem::path& file);
+/// The state dict with keys renamed (or dropped) by the map; two keys renamed onto one name
+/// are a vfp::InputError naming both.
+StateDict apply_key_map(const KeyMap& map, const StateDict& state);
+
+// ---- Adapting pretrained weights (adapt.cpp) ----
+
+/// 2D → 3D kernels. kMean (I3D): the 2D kernel repeated over depth and divided by the depth,
+/// so that away from the depth borders a volume of identical slices gives the 2D output.
+/// kCentre (Merlin): the 2D kernel in the centre depth slice, zeros elsewhere, so that every
+/// slice sees only itself and identical slices give the 2D output exactly.
+enum class Inflation { kMean, kCentre };
+
+/// The state dict with every 4-D convolution weight [out, in, h, w] whose counterpart in
+/// `target` (a 3D model) is 5-D [out, in, d, h', w'] inflated to depth d; when h'×w' differs
+/// from h×w (a Merlin-style (3, 7, 7) stem keeps 7×7), the kernel must match in-plane.
+/// Other tensors pass through. Throws vfp::InputError naming a key that cannot be inflated.
+StateDict inflate_to_3d(const StateDict& state, const torch::nn::Module& target, Inflation rule);
+
+/// First-layer channel adaptation for the weight `key` ([out, in, k...]) to `channels`
+/// inputs: from RGB to one CT channel by summing (kSum: a grey image replicated to three
+/// channels gives the RGB model's output) or averaging (kMean); from one channel to C by
+/// replicating (divided by C under kMean).
+enum class ChannelRule { kSum, kMean };
+StateDict adapt_input_channels(const StateDict& state, const std::string& key,
+                               std::int64_t channels, ChannelRule rule);
+
+/// How to bring a pretrained file into a classifier (the model config's weights section).
+struct PretrainedOptions {
+  std::filesystem::path file;
+  std::filesystem::path key_map; ///< optional: a checkpoint of a foreign model
+  std::string prefix;            ///< only keys under this prefix, stripped ("backbone.")
+  bool keep_head = false;        ///< false: the file's head is dropped, ours stays initialised
+  Inflation inflation = Inflation::kMean; ///< when the file is 2D and the model 3D
+  ChannelRule channels = ChannelRule::kSum;
+  LoadMode mode = LoadMode::kStrict; ///< strict over the backbone (the head excluded)
+};
+
+/// Reads, maps, strips, adapts channels, inflates and loads; returns what loaded.
+LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options);
+
+/// Names of the parameters in the model's head group (those a new task re-initialises).
+std::vector<std::string> head_keys(Classifier& model);
 
 } // namespace vfp::models

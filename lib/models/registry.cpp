@@ -4,7 +4,10 @@
 #include "models/densenet.h"
 #include "models/fnet.h"
 #include "models/resnet.h"
+#include "models/segresnet.h"
+#include "models/vit.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace vfp::models {
@@ -28,6 +31,35 @@ Builder resnet(bool bottleneck, std::vector<int> blocks, std::int64_t groups = 1
   return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
 }
 
+/// Merlin's image encoder: I3D-inflated ResNet-152 whose 1×1 convolutions stay 1×1×1, 3×3
+/// ones become 3×3×3 (the block's stride on every axis) and the stem is (3, 7, 7) with stride
+/// (1, 2, 2): slices keep full depth resolution until the max-pool.
+Builder merlin() {
+  ResNetDesign d;
+  d.bottleneck = true;
+  d.blocks = {3, 8, 36, 3};
+  d.stem_kernel = {3, 7, 7};
+  d.stem_stride = {1, 2, 2};
+  d.stem_padding = {1, 3, 3};
+  return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
+}
+
+std::shared_ptr<Classifier> ctclip_vit(const ModelSpec& spec) {
+  const auto& v = spec.vit;
+  const std::pair<const char*, int> sizes[] = {{"patch", v.patch},
+                                               {"depth_patch", v.depth_patch},
+                                               {"dim", v.dim},
+                                               {"heads", v.heads},
+                                               {"dim_head", v.dim_head},
+                                               {"spatial_depth", v.spatial_depth},
+                                               {"temporal_depth", v.temporal_depth}};
+  for (const auto& [name, value] : sizes)
+    if (value < 1)
+      throw InputError("model 'ctclip_vit': vit." + std::string(name) + " must be >= 1, not " +
+                       std::to_string(value));
+  return std::make_shared<CtVitImpl>(spec);
+}
+
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries{
       {{"fnet", "small plain CNN: 4 × (3×3 conv, BN, ReLU, max-pool), width model.width"},
@@ -43,6 +75,21 @@ const std::vector<Entry>& registry() {
        resnet(true, {3, 4, 6, 3}, 32, 4, true)},
       {{"densenet121", "DenseNet-121: growth 32, blocks [6, 12, 24, 16]"},
        [](const ModelSpec& s) { return std::make_shared<DenseNetImpl>(DenseNetDesign{}, s); }},
+      {{"merlin_resnet152",
+        "Merlin's image encoder: I3D ResNet-152, (3, 7, 7) stem (key map merlin.keymap)",
+        {3}},
+       merlin()},
+      {{"vista3d_segresnet",
+        "VISTA3D's SegResNet encoder: blocks [1, 2, 2, 4, 4], 48 → 768 channels, instance "
+        "norm (key map vista3d.keymap)"},
+       [](const ModelSpec& s) {
+         return std::make_shared<SegResNetEncoderImpl>(SegResNetDesign{}, s);
+       }},
+      {{"ctclip_vit",
+        "CT-CLIP's CTViT encoder: 3D patches, spatial then temporal transformers, sizes "
+        "model.vit (key map ctclip.keymap)",
+        {3}},
+       ctclip_vit},
   };
   return entries;
 }
@@ -65,9 +112,19 @@ std::shared_ptr<Classifier> make_model(const ModelSpec& spec) {
   if (spec.dims != 2 && spec.dims != 3)
     throw InputError("model '" + spec.arch + "': dims must be 2 or 3, not " +
                      std::to_string(spec.dims));
-  for (const auto& e : registry())
-    if (e.about.name == spec.arch)
-      return e.build(spec);
+  for (const auto& e : registry()) {
+    if (e.about.name != spec.arch)
+      continue;
+    const auto& dims = e.about.dims;
+    if (std::find(dims.begin(), dims.end(), spec.dims) == dims.end()) {
+      std::string supported;
+      for (int d : dims)
+        supported += (supported.empty() ? "" : " or ") + std::to_string(d);
+      throw InputError("model '" + spec.arch + "' is built in dims " + supported + " only, not " +
+                       std::to_string(spec.dims));
+    }
+    return e.build(spec);
+  }
   std::string known;
   for (const auto& a : architectures())
     known += (known.empty() ? "" : ", ") + a.name;

@@ -75,7 +75,14 @@ TORCH_MODULE(ResBlock);
 
 ResNetImpl::ResNetImpl(const ResNetDesign& d, const ModelSpec& spec) {
   const int dims = spec.dims;
-  conv1_ = register_module("conv1", conv(dims, spec.in_channels, 64, 7, 2, 3));
+  ConvOptions stem;
+  stem.dims = dims;
+  stem.in = spec.in_channels;
+  stem.out = 64;
+  stem.kernel = d.stem_kernel.empty() ? repeat(dims, 7) : d.stem_kernel;
+  stem.stride = d.stem_stride.empty() ? repeat(dims, 2) : d.stem_stride;
+  stem.padding = d.stem_padding.empty() ? repeat(dims, 3) : d.stem_padding;
+  conv1_ = register_module("conv1", Conv(stem));
   bn1_ = register_module("bn1", BatchNorm(64));
   maxpool_ = register_module("maxpool", Pool(PoolImpl::kMax, dims, 3, 2, 1));
   std::int64_t in = 64;

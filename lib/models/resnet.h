@@ -1,6 +1,7 @@
 // Private to lib/models: ResNets (He et al. 2016) with torchvision's layout and names, the
 // ResNeXt grouped variant and squeeze-and-excitation blocks named as timm's (`se.fc1`,
-// `se.fc2`), in 2D or 3D (every kernel k×k becomes k×k×k).
+// `se.fc2`), in 2D or 3D (every kernel k×k becomes k×k×k), and Merlin's I3D-inflated
+// ResNet-152 image encoder (the same 3D network but for a (3, 7, 7) stem).
 #pragma once
 
 #include "models/layers.h"
@@ -13,6 +14,9 @@ struct ResNetDesign {
   std::int64_t groups = 1; ///< ResNeXt cardinality
   std::int64_t width_per_group = 64;
   bool squeeze_excite = false; ///< SE after the last batch norm of each block (ratio 1/16)
+  /// Stem convolution per axis (depth first in 3D); empty: 7, stride 2, padding 3 on every
+  /// axis. Merlin: kernel (3, 7, 7), stride (1, 2, 2), padding (1, 3, 3).
+  Sizes stem_kernel, stem_stride, stem_padding;
 };
 
 class ResNetImpl : public Classifier {

@@ -11,11 +11,26 @@
 
 namespace vfp::train {
 
+/// Pretrained weights for the model (the config's `pretrained` section); see
+/// models::PretrainedOptions, which this mirrors without torch types.
+struct PretrainedWeights {
+  std::string file;    ///< empty: random initialisation
+  std::string key_map; ///< a foreign checkpoint's names onto ours (lib/models/key_maps/)
+  std::string prefix;  ///< only keys under this prefix, stripped (e.g. "online.backbone.")
+  std::string inflation = "mean"; ///< 2D file, 3D model: mean (I3D) or centre (Merlin)
+  std::string channels = "sum";   ///< first layer, RGB → CT: sum or mean
+  bool strict = true;             ///< every backbone key must load
+  bool keep_head = false;         ///< load the file's head too (same outputs)
+};
+
 /// Everything that shapes one training run (mirrors the config's model/train sections).
 struct TrainOptions {
   std::string arch = "fnet";
   int width = 16;
   double dropout = 0.2;
+  int head_hidden = 0; ///< 0: linear head; > 0: MLP with this many hidden units
+  PretrainedWeights pretrained;
+  std::string save_model;          ///< when set: the best epoch's weights go here (safetensors)
   std::string optimizer = "adamw"; ///< adamw, adam or sgd (momentum 0.9)
   double lr = 1e-4;
   double weight_decay = 1e-4;
@@ -35,8 +50,9 @@ struct TrainOptions {
 
 /// Patches and the split of one outer fold. Indices refer to patches.
 struct FoldData {
-  const float* pixels = nullptr; ///< [n][channels][height][width], values in [0, 1]
+  const float* pixels = nullptr; ///< [n][channels][(depth)][height][width], values in [0, 1]
   int channels = 1;
+  int depth = 0; ///< 0: 2D patches and a 2D model; > 0: 3D patches and a 3D model
   int height = 0;
   int width = 0;
   std::vector<int> patch_subject; ///< subject index of each patch
@@ -62,6 +78,7 @@ struct Outcome {
   std::vector<EpochLog> history;
   double train_seconds = 0;     ///< in training steps, waiting for data included
   double data_wait_seconds = 0; ///< steps waiting for the loader (stall)
+  std::string pretrained;       ///< what the pretrained load did ("" without one)
 };
 
 /// Trains with early stopping on patient-level validation AUROC, restores the best epoch and
@@ -74,5 +91,19 @@ Outcome fit_and_score(const TrainOptions& options, const FoldData& data,
 void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vector<int>& patches,
                           const std::vector<float>& scores, const std::string& how,
                           std::vector<int>& subjects, std::vector<double>& subject_scores);
+
+/// One architecture of the model registry, as `vfp models` lists it.
+struct ArchitectureInfo {
+  std::string name;
+  std::string description;
+  std::vector<int> dims;       ///< spatial dims it supports (2, 3 or both)
+  std::int64_t parameters = 0; ///< trainable, for the requested dims/channels/outputs
+  std::int64_t buffers = 0;    ///< batch-norm statistics etc. (values, not tensors)
+  bool available = true;       ///< false: the requested dims are not supported
+};
+
+/// Every registry architecture, built for `dims`, `in_channels` and `outputs` to count its
+/// parameters (torch-free, for the runner).
+std::vector<ArchitectureInfo> list_architectures(int dims, int in_channels, int outputs);
 
 } // namespace vfp::train

@@ -45,6 +45,13 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
     b.copy_(saved[k++]);
 }
 
+/// [n, channels, (depth,) height, width] of a batch of n patches.
+std::vector<int64_t> batch_shape(const FoldData& d, int64_t n) {
+  if (d.depth > 0)
+    return {n, d.channels, d.depth, d.height, d.width};
+  return {n, d.channels, d.height, d.width};
+}
+
 /// Scores patches in eval mode, in batches.
 std::vector<float> score(models::Classifier& model, const FoldData& d,
                          const std::vector<int>& idx) {
@@ -52,9 +59,9 @@ std::vector<float> score(models::Classifier& model, const FoldData& d,
   model.eval();
   std::vector<float> out;
   out.reserve(idx.size());
-  const int64_t plane = int64_t(d.channels) * d.height * d.width;
-  const size_t chunk = 256;
-  auto batch = torch::empty({int64_t(chunk), d.channels, d.height, d.width});
+  const int64_t plane = int64_t(d.channels) * std::max(1, d.depth) * d.height * d.width;
+  const size_t chunk = d.depth > 0 ? 32 : 256;
+  auto batch = torch::empty(batch_shape(d, int64_t(chunk)));
   for (size_t start = 0; start < idx.size(); start += chunk) {
     const size_t n = std::min(chunk, idx.size() - start);
     float* dst = batch.data_ptr<float>();
@@ -91,7 +98,68 @@ void check_split(const FoldData& d, const std::vector<int>& patches, const char*
                     " subjects; AUROC is undefined (use fewer folds or a larger cohort)");
 }
 
+models::PretrainedOptions pretrained_options(const PretrainedWeights& w) {
+  models::PretrainedOptions p;
+  p.file = w.file;
+  p.key_map = w.key_map;
+  p.prefix = w.prefix;
+  p.keep_head = w.keep_head;
+  p.mode = w.strict ? models::LoadMode::kStrict : models::LoadMode::kNonStrict;
+  if (w.inflation != "mean" && w.inflation != "centre")
+    throw InputError("unknown pretrained.inflation '" + w.inflation + "' (mean or centre)");
+  p.inflation = w.inflation == "mean" ? models::Inflation::kMean : models::Inflation::kCentre;
+  if (w.channels != "sum" && w.channels != "mean")
+    throw InputError("unknown pretrained.channels '" + w.channels + "' (sum or mean)");
+  p.channels = w.channels == "sum" ? models::ChannelRule::kSum : models::ChannelRule::kMean;
+  return p;
+}
+
+/// Writes the model's weights with what is needed to rebuild it.
+void save_model(models::Classifier& model, const models::ModelSpec& spec, const Outcome& out,
+                const TrainOptions& o) {
+  models::write_safetensors(o.save_model, models::state_of(model),
+                            {{"format", "vfp-classifier"},
+                             {"arch", spec.arch},
+                             {"dims", std::to_string(spec.dims)},
+                             {"in_channels", std::to_string(spec.in_channels)},
+                             {"outputs", std::to_string(spec.outputs)},
+                             {"width", std::to_string(spec.width)},
+                             {"head_hidden", std::to_string(spec.head_hidden)},
+                             {"best_epoch", std::to_string(out.best_epoch)},
+                             {"seed", std::to_string(o.seed)}});
+}
+
 } // namespace
+
+std::vector<ArchitectureInfo> list_architectures(int dims, int in_channels, int outputs) {
+  std::vector<ArchitectureInfo> out;
+  for (const auto& a : models::architectures()) {
+    ArchitectureInfo info;
+    info.name = a.name;
+    info.description = a.description;
+    info.dims = a.dims;
+    models::ModelSpec spec;
+    spec.arch = a.name;
+    spec.dims = dims;
+    spec.in_channels = in_channels;
+    spec.outputs = outputs;
+    info.available = std::find(a.dims.begin(), a.dims.end(), dims) != a.dims.end();
+    if (!info.available) { // e.g. a 3D-only encoder asked for in 2D
+      out.push_back(info);
+      continue;
+    }
+    try {
+      auto model = models::make_model(spec);
+      info.parameters = models::parameter_count(*model);
+      for (const auto& b : model->buffers())
+        info.buffers += b.numel();
+    } catch (const InputError&) {
+      info.available = false; // e.g. too few input channels for a grouped stem
+    }
+    out.push_back(info);
+  }
+  return out;
+}
 
 Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                       const std::function<void(const EpochLog&)>& on_epoch) {
@@ -103,8 +171,17 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   spec.arch = o.arch;
   spec.width = o.width;
   spec.dropout = o.dropout;
+  spec.head_hidden = o.head_hidden;
+  spec.dims = d.depth > 0 ? 3 : 2;
   spec.in_channels = d.channels;
   auto model = models::make_model(spec);
+  Outcome out;
+  if (!o.pretrained.file.empty()) {
+    const auto report = models::load_pretrained(*model, pretrained_options(o.pretrained));
+    out.pretrained = std::to_string(report.loaded) + " tensors from " + o.pretrained.file;
+    if (!report.complete())
+      out.pretrained += "; " + report.describe();
+  }
   auto optimizer = make_optimizer(o, model->parameters());
 
   const bool balanced_sampling = o.sampling == "balanced";
@@ -129,10 +206,9 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   lo.augment = o.augmentation;
   lo.augment.enabled = o.augment;
   // The loader keeps its batch buffers across steps: no allocation (or page faults) per step.
-  loader::Loader batches(d.pixels, loader::Shape{d.channels, 0, d.height, d.width}, d.train,
+  loader::Loader batches(d.pixels, loader::Shape{d.channels, d.depth, d.height, d.width}, d.train,
                          patch_labels, lo);
 
-  Outcome out;
   std::vector<torch::Tensor> best_state = snapshot(*model);
   double best = -1;
   int since_best = 0;
@@ -147,7 +223,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     while (batches.next(batch)) {
       const int64_t n = batch.size;
       // Views of the loader's buffers, valid until the next batch; never written.
-      auto x = torch::from_blob(const_cast<float*>(batch.x), {n, d.channels, d.height, d.width});
+      auto x = torch::from_blob(const_cast<float*>(batch.x), batch_shape(d, n));
       auto y = torch::from_blob(const_cast<float*>(batch.y), {n, 1});
       optimizer->zero_grad();
       auto logits = model->forward(x);
@@ -187,6 +263,8 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   restore(*model, best_state);
   out.best_val_auroc = best;
   out.test_scores = score(*model, d, d.test);
+  if (!o.save_model.empty())
+    save_model(*model, spec, out, o);
   return out;
 }
 

@@ -173,3 +173,49 @@ TEST(DidYouMean, SuggestsOnlyCloseKeys) {
             "did you mean 'train.lr'?");
   EXPECT_EQ(vfp::config::did_you_mean("completely.other", {"train.lr"}), "");
 }
+
+TEST(ModelKeys, ArchitectureHeadAndPretrainedWeightsAreConfigKeys) {
+  std::ofstream(write_yaml("weights.safetensors", "").parent_path() / "weights.safetensors")
+      << "placeholder: the config only checks that the file exists";
+  auto sweep = vfp::sweep::load(write_yaml("pre.yaml", R"(name: t
+cohort: {dir: c}
+preprocess: {output: 3d}
+model: {arch: resnet50, dims: 3, head_hidden: 256}
+pretrained: {file: weights.safetensors, inflation: centre, prefix: online.backbone.}
+train: {save_model: true}
+)"));
+  const auto& c = sweep.configurations.at(0).config;
+  EXPECT_EQ(c.model.arch, "resnet50");
+  EXPECT_EQ(c.model.head_hidden, 256);
+  EXPECT_EQ(c.pretrained.file, write_yaml("weights.safetensors", "x"));
+  EXPECT_EQ(c.pretrained.inflation, "centre");
+  EXPECT_EQ(c.pretrained.prefix, "online.backbone.");
+  EXPECT_TRUE(c.pretrained.strict);
+  EXPECT_TRUE(c.train.save_model);
+}
+
+TEST(ModelKeys, MissingWeightsFileUnknownArchitectureAndDimsMismatchAreNamed) {
+  const auto e = error_of(std::string(kBase) + R"(model: {arch: resnet51, dims: 3}
+pretrained: {file: nowhere.safetensors, inflation: sideways}
+)");
+  EXPECT_NE(e.find("bad.yaml:6:15: model.arch: 'resnet51' is not one of: fnet, resnet18"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("bad.yaml:7:20: pretrained.file: no such file: "), std::string::npos) << e;
+  EXPECT_NE(e.find("nowhere.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("pretrained.inflation: 'sideways' is not one of: mean, centre"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("model.dims: a 3D model needs 3d patches"), std::string::npos) << e;
+  EXPECT_NE(error_of(std::string(kBase) + "pretrained: {prefix: backbone.}\n")
+                .find("pretrained.prefix: needs pretrained.file"),
+            std::string::npos);
+}
+
+TEST(ModelKeys, AFoundationEncoderAskedForIn2DIsRefusedNamingIt) {
+  const auto e = error_of(std::string(kBase) + "model: {arch: ctclip_vit, dims: 2}\n");
+  EXPECT_NE(e.find("bad.yaml:6:33: model.dims: ctclip_vit is a 3D encoder"), std::string::npos)
+      << e;
+  EXPECT_TRUE(vfp::config::is_3d_only("merlin_resnet152"));
+  EXPECT_FALSE(vfp::config::is_3d_only("vista3d_segresnet")); // SegResNet builds in 2D too
+}

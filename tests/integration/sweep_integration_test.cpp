@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -320,11 +321,103 @@ TEST_F(TinySweep, MissingImageFailsNamingTheSubject) {
   }
 }
 
+TEST_F(TinySweep, A3DModelTrainsFromTheExportedWeightsOfA2DRunInflated) {
+  std::ofstream(dir / "flat.yaml") << R"(name: flat
+cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4}
+train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
+)";
+  auto flat = run(in_dir() + mpirun(2) + " run flat.yaml");
+  ASSERT_EQ(flat.code, 0) << flat.text;
+  fs::path exported;
+  for (const auto& task : fs::directory_iterator(dir / "results" / "flat" / "tasks"))
+    if (fs::exists(task.path() / "model.safetensors"))
+      exported = task.path() / "model.safetensors";
+  ASSERT_FALSE(exported.empty());
+  // The header is JSON text: the metadata says how to rebuild the model.
+  const auto header = read(exported).substr(8, 2000);
+  EXPECT_NE(header.find("\"format\":\"vfp-classifier\""), std::string::npos) << header;
+  EXPECT_NE(header.find("\"arch\":\"fnet\""), std::string::npos) << header;
+
+  std::ofstream(dir / "cube.yaml") << "name: cube\ncohort: {dir: cohort}\n"
+                                      "preprocess: {patch_mm: 31, spacing_mm: 1.5, output: 3d}\n"
+                                      "cv: {folds: 2, seed: 5}\nmodel: {width: 4, dims: 3}\n"
+                                      "pretrained: {file: " +
+                                          exported.string() +
+                                          ", inflation: centre}\n"
+                                          "train: {max_epochs: 1, patience: 1, batch_size: 8}\n";
+  auto cube = run(in_dir() + mpirun(2) + " run cube.yaml");
+  ASSERT_EQ(cube.code, 0) << cube.text;
+  const auto rows = rows_of(dir / "results" / "cube" / "results.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    const auto log =
+        read(dir / "results" / "cube" / "tasks" / r["task_id"].get<std::string>() / "log.txt");
+    // fNet: 4 stages × (convolution + 5 batch-norm tensors) + its own head's 2.
+    EXPECT_NE(log.find("pretrained weights: 26 tensors from " + exported.string()),
+              std::string::npos)
+        << log;
+  }
+}
+
+TEST(Cli, ModelsListsEveryArchitectureWithItsParameterCount) {
+  const std::string vfp = VFP_BIN;
+  auto counts = [&](const std::string& flags) {
+    auto out = run(vfp + " models --json " + flags);
+    EXPECT_EQ(out.code, 0) << out.text;
+    std::map<std::string, std::int64_t> m;
+    for (const auto& a : nlohmann::json::parse(out.text))
+      m[a["name"]] = a.value("parameters", std::int64_t(-1));
+    return m;
+  };
+  // torchvision 0.14 (tests/models/models_test.cpp says how these were made).
+  const auto ct = counts("");
+  EXPECT_EQ(ct.at("resnet18"), 11170753);
+  EXPECT_EQ(ct.at("densenet121"), 6948609);
+  EXPECT_EQ(ct.at("fnet"), 97521);
+  EXPECT_EQ(counts("--in-channels 3 --outputs 1000").at("resnet50"), 25557032);
+  EXPECT_EQ(counts("--dims 3").at("resnet18"), 33160513);
+  auto table = run(vfp + " models");
+  EXPECT_NE(table.text.find("| resnet18 | 11170753 (11.17 M) |"), std::string::npos) << table.text;
+  EXPECT_NE(run(vfp + " models --dims 4").code, 0);
+}
+
+TEST(Cli, ConfigAcceptsExactlyTheRegistrysArchitectures) {
+  // The config library is torch-free and keeps its own list of names: both must agree.
+  auto listed = run(std::string(VFP_BIN) + " models --json");
+  ASSERT_EQ(listed.code, 0) << listed.text;
+  std::string registry;
+  std::vector<std::string> only_3d;
+  for (const auto& a : nlohmann::json::parse(listed.text)) {
+    registry += (registry.empty() ? "" : ", ") + a["name"].get<std::string>();
+    if (a["supported_dims"] == nlohmann::json::array({3}))
+      only_3d.push_back(a["name"]);
+  }
+  EXPECT_EQ(only_3d, (std::vector<std::string>{"merlin_resnet152", "ctclip_vit"}));
+  const auto dir = fs::temp_directory_path() / ("vfp_archs_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const auto& name : only_3d) { // the config's own 3D-only list must agree too
+    std::ofstream(dir / "2d.yaml")
+        << "name: archs\ncohort: {dir: c}\nmodel: {arch: " << name << ", dims: 2}\n";
+    auto refused = run(std::string(VFP_BIN) + " sweep " + (dir / "2d.yaml").string());
+    EXPECT_NE(refused.code, 0) << name;
+    EXPECT_NE(refused.text.find(name + " is a 3D encoder"), std::string::npos) << refused.text;
+  }
+  std::ofstream(dir / "bad.yaml") << "name: archs\ncohort: {dir: c}\nmodel: {arch: nonesuch}\n";
+  auto bad = run(std::string(VFP_BIN) + " sweep " + (dir / "bad.yaml").string());
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.text.find("'nonesuch' is not one of: " + registry + "\n"), std::string::npos)
+      << bad.text << "\nregistry: " << registry;
+}
+
 TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
   auto version = run(std::string(VFP_BIN) + " --version");
   EXPECT_EQ(version.code, 0);
   EXPECT_EQ(version.text.rfind("vfp 0.", 0), 0u) << version.text;
-  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report", "cache"}) {
+  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report", "cache", "models"}) {
     auto help = run(std::string(VFP_BIN) + " " + sub + " --help");
     EXPECT_EQ(help.code, 0) << sub;
     EXPECT_NE(help.text.find("Usage"), std::string::npos) << sub << ": " << help.text;

@@ -100,7 +100,7 @@ TEST(ModelZoo, ParameterNamesAreTorchvisions) {
 
 TEST(ModelZoo, LayerGroupsRunStemToHeadAndCoverEveryParameterOnce) {
   for (const auto& a : vfp::models::architectures()) {
-    auto model = build(a.name, 2);
+    auto model = build(a.name, a.dims.front()); // 2D, or 3D for the 3D-only CT encoders
     const auto groups = model->layer_groups();
     ASSERT_GE(groups.size(), 3u) << a.name;
     EXPECT_EQ(groups.back().name, "head") << a.name;
@@ -150,9 +150,18 @@ TEST(ModelZoo, UnknownArchitectureOrDimsIsAnErrorListingTheKnownOnes) {
   EXPECT_THROW(build("resnet18", 2, 0), vfp::InputError);
 }
 
-// One forward/backward/step per architecture and dims on a small input: the output has
-// the right shape, every parameter gets a finite gradient, a step changes the weights.
+// One forward/backward/step per architecture and dims it supports, on a small input: the
+// output has the right shape, every parameter gets a finite gradient, a step changes the
+// weights.
 class EveryArchitecture : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+static std::vector<std::tuple<std::string, int>> every_architecture_and_dims() {
+  std::vector<std::tuple<std::string, int>> out;
+  for (const auto& a : vfp::models::architectures())
+    for (int dims : a.dims)
+      out.emplace_back(a.name, dims);
+  return out;
+}
 
 TEST_P(EveryArchitecture, TrainsOneStep) {
   const auto& [arch, dims] = GetParam();
@@ -175,12 +184,7 @@ TEST_P(EveryArchitecture, TrainsOneStep) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ModelZoo, EveryArchitecture,
-                         ::testing::Combine(::testing::Values("fnet", "resnet18", "resnet34",
-                                                              "resnet50", "resnet101", "resnet152",
-                                                              "se_resnet50", "se_resnext50_32x4d",
-                                                              "densenet121"),
-                                            ::testing::Values(2, 3)),
-                         [](const auto& info) {
+                         ::testing::ValuesIn(every_architecture_and_dims()), [](const auto& info) {
                            return std::get<0>(info.param) + "_" +
                                   std::to_string(std::get<1>(info.param)) + "d";
                          });

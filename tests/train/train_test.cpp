@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <random>
+#include <unistd.h>
 
 namespace {
 
@@ -156,4 +158,52 @@ TEST(Aggregation, MaxAndMeanOverASubjectsPatches) {
                                    subjects, scores);
   EXPECT_NEAR(scores[0], 0.4, 1e-7);
   EXPECT_NEAR(scores[1], 0.3, 1e-7);
+}
+
+TEST(Trainer, Learns3DPatchesWithA3DModelAndSavesItsBestEpoch) {
+  // 3D toy: positives have a brighter ball in the centre of a 16³ cube.
+  const int side = 16, subjects = 60;
+  std::vector<float> pixels;
+  vfp::train::FoldData d;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> noise(0.0F, 0.05F);
+  for (int s = 0; s < subjects; ++s) {
+    const int label = s % 3 == 0;
+    d.subject_label.push_back(label);
+    for (int z = 0; z < side; ++z)
+      for (int r = 0; r < side; ++r)
+        for (int c = 0; c < side; ++c) {
+          const float dist =
+              std::sqrt(float((z - 8) * (z - 8) + (r - 8) * (r - 8) + (c - 8) * (c - 8)));
+          pixels.push_back((dist < 3.5F ? (label ? 0.8F : 0.4F) : 0.2F) + noise(rng));
+        }
+    d.patch_subject.push_back(s);
+    (s % 5 == 0 ? d.validation : s % 5 == 1 ? d.test : d.train).push_back(s);
+  }
+  d.pixels = pixels.data();
+  d.depth = d.height = d.width = side;
+  auto options = quick_options();
+  options.augment = false;
+  options.save_model = (std::filesystem::temp_directory_path() /
+                        ("vfp_train3d_" + std::to_string(::getpid())) / "model.safetensors")
+                           .string();
+  std::filesystem::create_directories(std::filesystem::path(options.save_model).parent_path());
+  const auto out = vfp::train::fit_and_score(options, d);
+  EXPECT_GT(out.best_val_auroc, 0.9);
+  ASSERT_EQ(out.test_scores.size(), d.test.size());
+  // The saved weights are the best epoch's: loading them reproduces the test scores.
+  const auto meta = vfp::models::read_safetensors_metadata(options.save_model);
+  EXPECT_EQ(meta.at("dims"), "3");
+  EXPECT_EQ(meta.at("best_epoch"), std::to_string(out.best_epoch));
+  vfp::models::ModelSpec spec;
+  spec.dims = 3;
+  spec.width = options.width;
+  auto model = vfp::models::make_model(spec);
+  vfp::models::load_state(*model, vfp::models::read_weights(options.save_model),
+                          vfp::models::LoadMode::kStrict, options.save_model);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::from_blob(pixels.data() + std::size_t(d.test[0]) * side * side * side,
+                                  {1, 1, side, side, side});
+  EXPECT_NEAR(torch::sigmoid(model->forward(x)).item<float>(), out.test_scores[0], 1e-5);
 }

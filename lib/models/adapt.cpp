@@ -1,0 +1,180 @@
+// Bringing pretrained weights into a classifier: 2D → 3D inflation, first-layer channel
+// adaptation, and the pipeline that reads, maps, strips, adapts and loads a file.
+#include "models/models.h"
+
+#include "core/core.h"
+
+#include <set>
+#include <sstream>
+
+namespace vfp::models {
+namespace {
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+/// The model's tensor of each name, for looking up target shapes.
+std::map<std::string, torch::Tensor> by_name(const torch::nn::Module& model) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : state_of(model))
+    out.emplace(item.key(), item.value());
+  return out;
+}
+
+torch::Tensor inflate_kernel(const torch::Tensor& w, std::int64_t depth, Inflation rule) {
+  if (rule == Inflation::kMean)
+    return w.unsqueeze(2).repeat({1, 1, depth, 1, 1}) / static_cast<double>(depth);
+  auto out = torch::zeros({w.size(0), w.size(1), depth, w.size(2), w.size(3)}, w.options());
+  out.select(2, depth / 2).copy_(w);
+  return out;
+}
+
+/// Name of the stem's convolution weight: the first parameter of the first layer group with
+/// a kernel (3 or more axes).
+std::string stem_weight_key(Classifier& model) {
+  const auto groups = model.layer_groups();
+  for (const auto& p : groups.front().parameters())
+    if (p.dim() >= 3)
+      for (const auto& item : model.named_parameters())
+        if (item.value().is_same(p))
+          return item.key();
+  return {};
+}
+
+/// The first name component of each head key ("fc" for "fc.3.weight").
+std::set<std::string> head_modules(Classifier& model) {
+  std::set<std::string> out;
+  for (const auto& key : head_keys(model))
+    out.insert(key.substr(0, key.find('.')));
+  return out;
+}
+
+bool under_module(const std::string& key, const std::set<std::string>& modules) {
+  const auto first = key.substr(0, key.find('.'));
+  return modules.count(first) > 0;
+}
+
+} // namespace
+
+StateDict inflate_to_3d(const StateDict& state, const torch::nn::Module& target, Inflation rule) {
+  const auto targets = by_name(target);
+  StateDict out;
+  for (const auto& item : state) {
+    const auto& w = item.value();
+    const auto t = targets.find(item.key());
+    if (w.dim() != 4 || t == targets.end() || t->second.dim() != 5) {
+      out.insert(item.key(), w);
+      continue;
+    }
+    const auto& goal = t->second;
+    if (goal.size(0) != w.size(0) || goal.size(3) != w.size(2) || goal.size(4) != w.size(3))
+      throw InputError("cannot inflate '" + item.key() + "': 2D kernel " + shape_of(w) +
+                       " does not match the 3D model's " + shape_of(goal) +
+                       " in output channels or in-plane size");
+    // Input channels may still differ (the stem before channel adaptation): inflate as is.
+    out.insert(item.key(), inflate_kernel(w, goal.size(2), rule));
+  }
+  return out;
+}
+
+StateDict adapt_input_channels(const StateDict& state, const std::string& key,
+                               std::int64_t channels, ChannelRule rule) {
+  StateDict out;
+  bool found = false;
+  for (const auto& item : state) {
+    if (item.key() != key) {
+      out.insert(item.key(), item.value());
+      continue;
+    }
+    found = true;
+    const auto& w = item.value();
+    const auto have = w.dim() >= 2 ? w.size(1) : 0;
+    torch::Tensor adapted;
+    if (have == channels) {
+      adapted = w;
+    } else if (channels == 1) {
+      adapted = rule == ChannelRule::kSum ? w.sum(1, /*keepdim=*/true) : w.mean(1, true);
+    } else if (have == 1) {
+      std::vector<std::int64_t> times(static_cast<std::size_t>(w.dim()), 1);
+      times[1] = channels;
+      adapted = w.repeat(times);
+      if (rule == ChannelRule::kMean)
+        adapted = adapted / static_cast<double>(channels);
+    } else {
+      throw InputError("cannot adapt '" + key + "' from " + std::to_string(have) + " to " +
+                       std::to_string(channels) +
+                       " input channels (only C → 1 or 1 → C is defined)");
+    }
+    out.insert(item.key(), adapted);
+  }
+  if (!found)
+    throw InputError("cannot adapt input channels: no key '" + key + "' in the weights");
+  return out;
+}
+
+std::vector<std::string> head_keys(Classifier& model) {
+  std::vector<std::string> out;
+  const auto groups = model.layer_groups();
+  const auto head = groups.back().parameters();
+  for (const auto& item : model.named_parameters())
+    for (const auto& p : head)
+      if (item.value().is_same(p)) {
+        out.push_back(item.key());
+        break;
+      }
+  return out;
+}
+
+LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options) {
+  const std::string source = options.file.string();
+  StateDict state = read_weights(options.file);
+  if (!options.key_map.empty())
+    state = apply_key_map(read_key_map(options.key_map), state);
+
+  if (!options.prefix.empty()) {
+    StateDict kept;
+    for (const auto& item : state)
+      if (item.key().rfind(options.prefix, 0) == 0)
+        kept.insert(item.key().substr(options.prefix.size()), item.value());
+    if (kept.is_empty())
+      throw InputError(source + ": no weights under the prefix '" + options.prefix + "'");
+    state = std::move(kept);
+  }
+
+  const auto heads = head_modules(model);
+  if (!options.keep_head) {
+    // The file's head was trained for other outputs: drop it; the model's own head tensors
+    // stand in for it so that a strict load checks the backbone alone.
+    StateDict backbone;
+    for (const auto& item : state)
+      if (!under_module(item.key(), heads))
+        backbone.insert(item.key(), item.value());
+    for (const auto& item : state_of(model))
+      if (under_module(item.key(), heads))
+        backbone.insert(item.key(), item.value());
+    state = std::move(backbone);
+  }
+
+  const auto targets = by_name(model);
+  const auto stem = stem_weight_key(model);
+  if (!stem.empty() && state.contains(stem)) {
+    const auto& have = state[stem];
+    const auto& want = targets.at(stem);
+    if (have.dim() >= 2 && have.size(1) != want.size(1))
+      state = adapt_input_channels(state, stem, want.size(1), options.channels);
+  }
+  state = inflate_to_3d(state, model, options.inflation);
+  try {
+    return load_state(model, state, options.mode, source);
+  } catch (const InputError& e) {
+    if (options.key_map.empty())
+      throw;
+    throw InputError(std::string(e.what()) + " (keys after the key map " +
+                     options.key_map.string() + ")");
+  }
+}
+
+} // namespace vfp::models
