@@ -22,16 +22,32 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.dropout = c.model.dropout;
   o.head_hidden = c.model.head_hidden;
   const auto& w = c.pretrained;
-  o.pretrained.file = w.file.string();
+  const auto mode = w.effective_mode();
+  o.pretrained.file = mode == "none" ? "" : w.file.string(); // none: a sweep's baseline
   o.pretrained.key_map = w.key_map.string();
-  o.pretrained.prefix = w.prefix;
+  o.pretrained.prefix = w.prefix.empty() && mode == "ssl" ? "online.backbone." : w.prefix;
   o.pretrained.inflation = w.inflation;
   o.pretrained.channels = w.channels;
   o.pretrained.strict = w.strict;
   o.pretrained.keep_head = w.keep_head;
-  o.optimizer = c.train.optimizer;
-  o.lr = c.train.lr;
-  o.weight_decay = c.train.weight_decay;
+  const auto& t = c.train;
+  o.optimizer = t.optimizer;
+  o.momentum = t.momentum;
+  o.nesterov = t.nesterov;
+  o.lr = t.lr;
+  o.weight_decay = t.weight_decay;
+  o.schedule = t.schedule;
+  o.warmup_epochs = t.warmup_epochs;
+  o.step_epochs = t.step_epochs;
+  o.step_gamma = t.step_gamma;
+  o.finetune = t.finetune;
+  o.unfreeze_every = t.unfreeze_every;
+  o.layer_lr_decay = t.layer_lr_decay;
+  o.layer_wd_decay = t.layer_wd_decay;
+  o.loss = t.loss;
+  o.focal_gamma = t.focal_gamma;
+  o.focal_alpha = t.focal_alpha;
+  o.stop_on = t.stop_on;
   o.batch_size = c.train.batch_size;
   o.max_epochs = c.train.max_epochs;
   o.patience = c.train.patience;
@@ -131,11 +147,19 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   auto options = options_for(c, task.seed, ctx.threads);
   if (c.train.save_model)
     options.save_model = (task_dir / "model.safetensors").string();
+  // Written after every epoch; a task killed (node failure, SLURM time limit) and run again
+  // continues from it. Removed once the task's result is complete.
+  const auto checkpoint = task_dir / "checkpoint.pt";
+  options.checkpoint = checkpoint.string();
   const auto outcome = train::fit_and_score(options, fold, [&](const train::EpochLog& e) {
-    spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f} ({:.1f} s, {:.2f} s "
-                  "waiting for data)",
-                  task.id, e.epoch, e.train_loss, e.val_auroc, e.seconds, e.data_wait_seconds);
+    spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f}, loss {:.4f} ({:.1f} s, "
+                  "{:.2f} s waiting for data)",
+                  task.id, e.epoch, e.train_loss, e.val_auroc, e.val_loss, e.seconds,
+                  e.data_wait_seconds);
   });
+  if (outcome.resumed_from_epoch > 0)
+    spdlog::info("task {}: resumed from its checkpoint after epoch {}", task.id,
+                 outcome.resumed_from_epoch);
   if (!outcome.pretrained.empty())
     spdlog::info("task {}: pretrained weights: {}", task.id, outcome.pretrained);
 
@@ -155,11 +179,13 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   }
   write_file_atomically(task_dir / "oof.csv", oof.str());
   std::ostringstream history;
-  history << "epoch,train_loss,val_auroc,seconds,data_wait_seconds\n";
+  history << "epoch,train_loss,val_auroc,val_loss,lr,trainable_tensors,seconds,data_wait_seconds\n";
   for (const auto& e : outcome.history)
-    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.seconds << ","
-            << e.data_wait_seconds << "\n";
+    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.val_loss << ","
+            << e.lr << "," << e.trainable_tensors << "," << e.seconds << "," << e.data_wait_seconds
+            << "\n";
   write_file_atomically(task_dir / "history.csv", history.str());
+  std::filesystem::remove(checkpoint); // everything it held is in the files above
 
   nlohmann::json axes = nlohmann::json::array();
   for (const auto& [k, v] : cfg.axes)
@@ -183,6 +209,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"n_test_positive", positives},
       {"best_epoch", outcome.best_epoch},
       {"epochs", outcome.epochs_run},
+      {"resumed_from_epoch", outcome.resumed_from_epoch},
       {"best_val_auroc", outcome.best_val_auroc},
       {"threads", options.threads},
       {"train_seconds", outcome.train_seconds},

@@ -70,13 +70,36 @@ struct PretrainedConfig {
   std::string channels = "sum";   ///< first layer RGB → CT: sum or mean
   bool strict = true;             ///< every backbone key must load
   bool keep_head = false;         ///< load the file's head as well
+  /// none (random initialisation, `file` ignored: lets a sweep compare with and without),
+  /// imagenet (2D torchvision-layout weights; inflated for 3D), ssl (a BYOL checkpoint from
+  /// the pretrain task: prefix online.backbone.), checkpoint (any file, with key_map).
+  /// Empty: checkpoint when a file is given, else none.
+  std::string mode;
+  /// The mode in effect.
+  std::string effective_mode() const {
+    return !mode.empty() ? mode : file.empty() ? "none" : "checkpoint";
+  }
 };
 
 /// Optimisation and early stopping.
 struct TrainConfig {
   std::string optimizer = "adamw"; ///< adamw, adam or sgd
+  double momentum = 0.9;           ///< sgd
+  bool nesterov = false;           ///< sgd
   double lr = 1e-4;
   double weight_decay = 1e-4;
+  std::string schedule = "constant"; ///< constant, step or cosine (after warm-up)
+  int warmup_epochs = 0;
+  int step_epochs = 10;          ///< step schedule: every this many epochs …
+  double step_gamma = 0.1;       ///< … multiply the rate by this
+  std::string finetune = "full"; ///< full, linear_probe, layerwise or bn_only
+  int unfreeze_every = 1;        ///< layerwise: epochs between unfreezing the next group
+  double layer_lr_decay = 1.0;   ///< lr · decay^d for the group d below the head
+  double layer_wd_decay = 1.0;   ///< weight decay likewise
+  std::string loss = "bce";      ///< bce or focal
+  double focal_gamma = 2.0;
+  double focal_alpha = 0.25;     ///< < 0: no class weight
+  std::string stop_on = "auroc"; ///< early stopping on validation auroc or loss
   int batch_size = 16;
   int max_epochs = 50;
   int patience = 8; ///< epochs without validation-AUROC gain before stopping
@@ -85,7 +108,7 @@ struct TrainConfig {
   std::string sampling = "shuffle"; ///< shuffle, or balanced (each class half the draws)
   int loader_threads = 1;           ///< background batch makers; 0 = in the training thread
   bool balanced_loss = true;        ///< pos_weight = negatives / positives (shuffle only)
-  std::string aggregation = "max";  ///< patient-level: max or mean over vertebrae
+  std::string aggregation = "max";  ///< patient-level: max, mean or noisy_or over vertebrae
   int threads = 0;                  ///< 0 = from the rank's CPU affinity
   bool save_model = false;          ///< write tasks/<id>/model.safetensors (best epoch)
 };

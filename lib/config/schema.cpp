@@ -290,6 +290,30 @@ const std::vector<Field>& schema() {
            choice([](C& c) -> std::string& { return c.pretrained.channels; }, {"sum", "mean"})},
           {"pretrained.strict", boolean([](C& c) -> bool& { return c.pretrained.strict; })},
           {"pretrained.keep_head", boolean([](C& c) -> bool& { return c.pretrained.keep_head; })},
+          {"pretrained.mode", choice([](C& c) -> std::string& { return c.pretrained.mode; },
+                                     {"none", "imagenet", "ssl", "checkpoint"})},
+          {"train.momentum", dbl([](C& c) -> double& { return c.train.momentum; }, 0, 0.999)},
+          {"train.nesterov", boolean([](C& c) -> bool& { return c.train.nesterov; })},
+          {"train.schedule", choice([](C& c) -> std::string& { return c.train.schedule; },
+                                    {"constant", "step", "cosine"})},
+          {"train.warmup_epochs",
+           integer([](C& c) -> int& { return c.train.warmup_epochs; }, 0, 1000)},
+          {"train.step_epochs", integer([](C& c) -> int& { return c.train.step_epochs; }, 1, 1000)},
+          {"train.step_gamma", dbl([](C& c) -> double& { return c.train.step_gamma; }, 1e-6, 1)},
+          {"train.finetune", choice([](C& c) -> std::string& { return c.train.finetune; },
+                                    {"full", "linear_probe", "layerwise", "bn_only"})},
+          {"train.unfreeze_every",
+           integer([](C& c) -> int& { return c.train.unfreeze_every; }, 1, 1000)},
+          {"train.layer_lr_decay",
+           dbl([](C& c) -> double& { return c.train.layer_lr_decay; }, 1e-3, 1)},
+          {"train.layer_wd_decay",
+           dbl([](C& c) -> double& { return c.train.layer_wd_decay; }, 0, 10)},
+          {"train.loss",
+           choice([](C& c) -> std::string& { return c.train.loss; }, {"bce", "focal"})},
+          {"train.focal_gamma", dbl([](C& c) -> double& { return c.train.focal_gamma; }, 0, 10)},
+          {"train.focal_alpha", dbl([](C& c) -> double& { return c.train.focal_alpha; }, -1, 1)},
+          {"train.stop_on",
+           choice([](C& c) -> std::string& { return c.train.stop_on; }, {"auroc", "loss"})},
           {"train.save_model", boolean([](C& c) -> bool& { return c.train.save_model; })},
           {"model.dims", integer([](C& c) -> int& { return c.model.dims; }, 2, 3)},
           {"model.width", integer([](C& c) -> int& { return c.model.width; }, 4, 256)},
@@ -318,8 +342,8 @@ const std::vector<Field>& schema() {
            dbl([](C& c) -> double& { return c.augmentation.intensity_scale; }, 0, 0.9)},
           {"augmentation.noise_std",
            dbl([](C& c) -> double& { return c.augmentation.noise_std; }, 0, 1)},
-          {"train.aggregation",
-           choice([](C& c) -> std::string& { return c.train.aggregation; }, {"max", "mean"})},
+          {"train.aggregation", choice([](C& c) -> std::string& { return c.train.aggregation; },
+                                       {"max", "mean", "noisy_or"})},
           {"train.threads", integer([](C& c) -> int& { return c.train.threads; }, 0, 1024)},
       };
   return fields;
@@ -404,6 +428,20 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
                  it != flat.end() ? "model.dims" : "model.arch",
                  c.model.arch + " is a 3D encoder: it needs model.dims: 3 and 3d patches");
   }
+  if (c.pretrained.file.empty() && c.pretrained.effective_mode() != "none") {
+    auto it = flat.find("pretrained.mode");
+    problems.add(it != flat.end() ? it->second : top, "pretrained.mode",
+                 "'" + c.pretrained.mode + "' needs pretrained.file (the weights to load)");
+  }
+  if (c.pretrained.effective_mode() == "imagenet" && !c.pretrained.key_map.empty()) {
+    auto it = flat.find("pretrained.key_map");
+    problems.add(it->second, it->first,
+                 "imagenet weights have torchvision's names: no key map (use mode checkpoint)");
+  }
+  if (c.train.nesterov && c.train.optimizer == "sgd" && c.train.momentum <= 0) {
+    auto it = flat.find("train.nesterov");
+    problems.add(it->second, it->first, "needs train.momentum > 0");
+  }
   if (c.pretrained.file.empty() &&
       (flat.count("pretrained.key_map") || flat.count("pretrained.prefix"))) {
     auto it = flat.count("pretrained.key_map") ? flat.find("pretrained.key_map")
@@ -457,12 +495,14 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"width", c.model.width},
                 {"dropout", c.model.dropout},
                 {"head_hidden", c.model.head_hidden}};
-  if (!c.pretrained.file.empty()) {
+  if (c.pretrained.effective_mode() != "none") {
     const auto& w = c.pretrained;
     j["pretrained"] = {{"file", w.file.string()}, {"key_map", w.key_map.string()},
                        {"prefix", w.prefix},      {"inflation", w.inflation},
                        {"channels", w.channels},  {"strict", w.strict},
                        {"keep_head", w.keep_head}};
+    if (!w.mode.empty())
+      j["pretrained"]["mode"] = w.mode;
   }
   const auto& t = c.train;
   j["train"] = {{"optimizer", t.optimizer},
@@ -479,6 +519,27 @@ nlohmann::json to_json(const ExperimentConfig& c) {
                 {"aggregation", t.aggregation},
                 {"threads", t.threads},
                 {"save_model", t.save_model}};
+  // Keys added after 0.1 appear only when they differ from their defaults, so that results
+  // already written keep their configuration ids (the id is a hash of this JSON).
+  const TrainConfig d;
+  auto put = [&](const char* key, const auto& value, const auto& fallback) {
+    if (value != fallback)
+      j["train"][key] = value;
+  };
+  put("momentum", t.momentum, d.momentum);
+  put("nesterov", t.nesterov, d.nesterov);
+  put("schedule", t.schedule, d.schedule);
+  put("warmup_epochs", t.warmup_epochs, d.warmup_epochs);
+  put("step_epochs", t.step_epochs, d.step_epochs);
+  put("step_gamma", t.step_gamma, d.step_gamma);
+  put("finetune", t.finetune, d.finetune);
+  put("unfreeze_every", t.unfreeze_every, d.unfreeze_every);
+  put("layer_lr_decay", t.layer_lr_decay, d.layer_lr_decay);
+  put("layer_wd_decay", t.layer_wd_decay, d.layer_wd_decay);
+  put("loss", t.loss, d.loss);
+  put("focal_gamma", t.focal_gamma, d.focal_gamma);
+  put("focal_alpha", t.focal_alpha, d.focal_alpha);
+  put("stop_on", t.stop_on, d.stop_on);
   const auto& a = c.augmentation;
   j["augmentation"] = {{"flip", a.flip},
                        {"rotate_deg", a.rotate_deg},

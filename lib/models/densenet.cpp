@@ -93,8 +93,16 @@ DenseNetImpl::DenseNetImpl(const DenseNetDesign& d, const ModelSpec& spec) {
   groups_.push_back({"head", {head_.module()}});
 }
 
+torch::Tensor DenseNetImpl::features(torch::Tensor x) {
+  return global_average(torch::relu(features_->forward(x)));
+}
+
 torch::Tensor DenseNetImpl::forward(torch::Tensor x) {
-  return head_.forward(global_average(torch::relu(features_->forward(x))));
+  return head_.forward(features(x));
+}
+
+std::int64_t DenseNetImpl::feature_dim() const {
+  return head_.in_features();
 }
 
 std::vector<LayerGroup> DenseNetImpl::layer_groups() {

@@ -17,6 +17,8 @@ class DenseNetImpl : public Classifier {
 public:
   DenseNetImpl(const DenseNetDesign& design, const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:

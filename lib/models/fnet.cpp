@@ -18,10 +18,18 @@ FNetImpl::FNetImpl(const ModelSpec& spec) {
   head_ = Head(*this, "head", in, spec);
 }
 
-torch::Tensor FNetImpl::forward(torch::Tensor x) {
+torch::Tensor FNetImpl::features(torch::Tensor x) {
   for (auto& stage : stages_)
     x = stage->forward(x);
-  return head_.forward(global_average(x));
+  return global_average(x);
+}
+
+torch::Tensor FNetImpl::forward(torch::Tensor x) {
+  return head_.forward(features(x));
+}
+
+std::int64_t FNetImpl::feature_dim() const {
+  return head_.in_features();
 }
 
 std::vector<LayerGroup> FNetImpl::layer_groups() {

@@ -9,6 +9,8 @@ class FNetImpl : public Classifier {
 public:
   explicit FNetImpl(const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:

@@ -86,7 +86,8 @@ torch::Tensor global_average(const torch::Tensor& x) {
 }
 
 Head::Head(torch::nn::Module& owner, const std::string& name, std::int64_t in,
-           const ModelSpec& spec) {
+           const ModelSpec& spec)
+    : in_(in) {
   dropout_ = owner.register_module(name + "_dropout", torch::nn::Dropout(spec.dropout));
   if (spec.head_hidden <= 0) {
     linear_ = owner.register_module(name, torch::nn::Linear(in, spec.outputs));

@@ -87,8 +87,10 @@ public:
   Head(torch::nn::Module& owner, const std::string& name, std::int64_t in, const ModelSpec& spec);
   torch::Tensor forward(const torch::Tensor& features);
   std::shared_ptr<torch::nn::Module> module() const;
+  std::int64_t in_features() const { return in_; }
 
 private:
+  std::int64_t in_ = 0;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear linear_{nullptr};
   torch::nn::Sequential mlp_{nullptr};

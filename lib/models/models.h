@@ -47,8 +47,12 @@ struct LayerGroup {
 /// A classifier mapping [N, C, spatial...] to logits [N, outputs].
 class Classifier : public torch::nn::Module {
 public:
-  /// Logits for a batch.
+  /// Logits for a batch: the head applied to features(x).
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  /// The backbone's globally pooled features [N, feature_dim()], what the head sees (for
+  /// self-supervised pretraining and probes).
+  virtual torch::Tensor features(torch::Tensor x) = 0;
+  virtual std::int64_t feature_dim() const = 0;
   /// Layer groups in order stem → stages → head, for freezing and per-layer rates; every
   /// parameter belongs to exactly one group.
   virtual std::vector<LayerGroup> layer_groups() = 0;

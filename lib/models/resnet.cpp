@@ -98,11 +98,19 @@ ResNetImpl::ResNetImpl(const ResNetDesign& d, const ModelSpec& spec) {
   head_ = Head(*this, "fc", in, spec);
 }
 
-torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+torch::Tensor ResNetImpl::features(torch::Tensor x) {
   x = maxpool_->forward(torch::relu(bn1_->forward(conv1_->forward(x))));
   for (auto& layer : layers_)
     x = layer->forward(x);
-  return head_.forward(global_average(x));
+  return global_average(x);
+}
+
+torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  return head_.forward(features(x));
+}
+
+std::int64_t ResNetImpl::feature_dim() const {
+  return head_.in_features();
 }
 
 std::vector<LayerGroup> ResNetImpl::layer_groups() {

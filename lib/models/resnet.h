@@ -23,6 +23,8 @@ class ResNetImpl : public Classifier {
 public:
   ResNetImpl(const ResNetDesign& design, const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:

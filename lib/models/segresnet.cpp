@@ -74,11 +74,19 @@ SegResNetEncoderImpl::SegResNetEncoderImpl(const SegResNetDesign& d, const Model
   head_ = Head(*this, "fc", channels, spec);
 }
 
-torch::Tensor SegResNetEncoderImpl::forward(torch::Tensor x) {
+torch::Tensor SegResNetEncoderImpl::features(torch::Tensor x) {
   x = conv_init_->forward(x);
   for (auto& level : levels_)
     x = level->forward(x).second;
-  return head_.forward(global_average(x));
+  return global_average(x);
+}
+
+torch::Tensor SegResNetEncoderImpl::forward(torch::Tensor x) {
+  return head_.forward(features(x));
+}
+
+std::int64_t SegResNetEncoderImpl::feature_dim() const {
+  return head_.in_features();
 }
 
 std::vector<LayerGroup> SegResNetEncoderImpl::layer_groups() {

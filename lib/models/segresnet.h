@@ -33,6 +33,8 @@ class SegResNetEncoderImpl : public Classifier {
 public:
   SegResNetEncoderImpl(const SegResNetDesign& design, const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:

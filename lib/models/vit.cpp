@@ -221,8 +221,16 @@ torch::Tensor CtVitImpl::encode(const torch::Tensor& x) {
   return y.reshape({b, h, w, t, d}).permute({0, 3, 1, 2, 4});
 }
 
+torch::Tensor CtVitImpl::features(torch::Tensor x) {
+  return encode(x).flatten(1, 3).mean(1);
+}
+
 torch::Tensor CtVitImpl::forward(torch::Tensor x) {
-  return head_.forward(encode(x).flatten(1, 3).mean(1));
+  return head_.forward(features(x));
+}
+
+std::int64_t CtVitImpl::feature_dim() const {
+  return head_.in_features();
 }
 
 std::vector<LayerGroup> CtVitImpl::layer_groups() {

@@ -76,6 +76,8 @@ class CtVitImpl : public Classifier {
 public:
   explicit CtVitImpl(const ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
   /// The encoded tokens [b, t, h, w, dim] (CTViT.encode, before its vector quantiser).
   torch::Tensor encode(const torch::Tensor& x);

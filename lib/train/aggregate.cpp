@@ -11,20 +11,28 @@ void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vect
                           const std::vector<float>& scores, const std::string& how,
                           std::vector<int>& subjects, std::vector<double>& subject_scores) {
   VFP_CHECK(patches.size() == scores.size(), "one score per patch");
-  std::map<int, std::pair<double, int>> acc; // subject → (max or sum, count)
+  if (how != "max" && how != "mean" && how != "noisy_or")
+    throw InputError("unknown aggregation '" + how + "' (max, mean or noisy_or)");
+  // subject → (max, sum, product of (1 - p), count)
+  struct Acc {
+    double max = 0, sum = 0, none = 1;
+    int count = 0;
+  };
+  std::map<int, Acc> acc;
   for (size_t k = 0; k < patches.size(); ++k) {
-    const int s = patch_subject[patches[k]];
-    auto [it, fresh] = acc.try_emplace(s, scores[k], 0);
-    if (!fresh)
-      it->second.first = how == "max" ? std::max(it->second.first, double(scores[k]))
-                                      : it->second.first + scores[k];
-    ++it->second.second;
+    auto& a = acc[patch_subject[patches[k]]];
+    const double p = scores[k];
+    a.max = a.count == 0 ? p : std::max(a.max, p);
+    a.sum += p;
+    a.none *= 1.0 - p;
+    ++a.count;
   }
   subjects.clear();
   subject_scores.clear();
-  for (const auto& [s, v] : acc) {
+  for (const auto& [s, a] : acc) {
     subjects.push_back(s);
-    subject_scores.push_back(how == "max" ? v.first : v.first / v.second);
+    // noisy-or: the probability that at least one vertebra fractures, if independent
+    subject_scores.push_back(how == "max" ? a.max : how == "mean" ? a.sum / a.count : 1.0 - a.none);
   }
 }
 

@@ -30,20 +30,40 @@ struct TrainOptions {
   double dropout = 0.2;
   int head_hidden = 0; ///< 0: linear head; > 0: MLP with this many hidden units
   PretrainedWeights pretrained;
-  std::string save_model;          ///< when set: the best epoch's weights go here (safetensors)
-  std::string optimizer = "adamw"; ///< adamw, adam or sgd (momentum 0.9)
+  std::string save_model; ///< when set: the best epoch's weights go here (safetensors)
+  /// When set: the training state is saved here after every epoch, and a run that finds the
+  /// file resumes after its last epoch, ending as an uninterrupted run would.
+  std::string checkpoint;
+  std::string optimizer = "adamw"; ///< adamw, adam or sgd
+  double momentum = 0.9;           ///< sgd
+  bool nesterov = false;           ///< sgd
   double lr = 1e-4;
   double weight_decay = 1e-4;
+  std::string schedule = "constant"; ///< constant, step or cosine (per step, to 0 at the end)
+  int warmup_epochs = 0;             ///< linear warm-up from lr / steps to lr first
+  int step_epochs = 10;              ///< step: multiply by step_gamma every step_epochs
+  double step_gamma = 0.1;
+  /// full, linear_probe (frozen backbone, batch-norm statistics too), layerwise (gradual
+  /// unfreezing from the head down, one group every unfreeze_every epochs), bn_only
+  /// (normalisation affine parameters and the head).
+  std::string finetune = "full";
+  int unfreeze_every = 1;
+  double layer_lr_decay = 1.0; ///< lr of the group at depth d below the head: lr · decay^d
+  double layer_wd_decay = 1.0; ///< weight decay likewise
+  std::string loss = "bce";    ///< bce (pos_weight with balanced_loss) or focal
+  double focal_gamma = 2.0;
+  double focal_alpha = 0.25; ///< weight of positives in the focal loss; < 0: none
   int batch_size = 16;
   int max_epochs = 50;
   int patience = 8;
   double min_delta = 0.0;
+  std::string stop_on = "auroc"; ///< early stopping on validation auroc (patient) or loss
   bool augment = true;
   loader::AugmentOptions augmentation; ///< used when `augment` (its `enabled` is ignored)
   std::string sampling = "shuffle";    ///< shuffle, or balanced (each class half the draws)
   int loader_threads = 1;              ///< background batch makers; 0 = in the training thread
   bool balanced_loss = true; ///< BCE pos_weight = negatives / positives (shuffle sampling only)
-  std::string aggregation = "max"; ///< patient level: max or mean over a subject's patches
+  std::string aggregation = "max"; ///< patient level: max, mean or noisy_or over patches
   std::uint64_t seed = 0;          ///< from the task id
   int threads = 1;
 };
@@ -65,6 +85,9 @@ struct EpochLog {
   int epoch = 0;
   double train_loss = 0;
   double val_auroc = 0; ///< patient level
+  double val_loss = 0;  ///< patch-level binary cross-entropy of the validation scores
+  double lr = 0;        ///< the head's learning rate at the epoch's last step
+  int trainable_tensors = 0;
   double seconds = 0;
   double data_wait_seconds = 0;
 };
@@ -79,6 +102,7 @@ struct Outcome {
   double train_seconds = 0;     ///< in training steps, waiting for data included
   double data_wait_seconds = 0; ///< steps waiting for the loader (stall)
   std::string pretrained;       ///< what the pretrained load did ("" without one)
+  int resumed_from_epoch = 0;   ///< > 0: continued from a checkpoint written after this epoch
 };
 
 /// Trains with early stopping on patient-level validation AUROC, restores the best epoch and
@@ -86,7 +110,8 @@ struct Outcome {
 Outcome fit_and_score(const TrainOptions& options, const FoldData& data,
                       const std::function<void(const EpochLog&)>& on_epoch = {});
 
-/// Patient-level scores: aggregates patch scores per subject (max or mean). Returns subject
+/// Patient-level scores: aggregates patch scores per subject (max, mean or noisy_or =
+/// 1 - Π(1 - p)). Returns subject
 /// indices (sorted) and their scores.
 void aggregate_by_subject(const std::vector<int>& patch_subject, const std::vector<int>& patches,
                           const std::vector<float>& scores, const std::string& how,

@@ -1,3 +1,5 @@
+#include "train/checkpoint.h"
+#include "train/optimization.h"
 #include "train/train.h"
 
 #include "core/core.h"
@@ -6,25 +8,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 namespace vfp::train {
 namespace {
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
-                                                        std::vector<torch::Tensor> params) {
-  if (o.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(
-        params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  if (o.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
-  if (o.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(o.lr).momentum(0.9).weight_decay(o.weight_decay));
-  throw InputError("unknown optimizer '" + o.optimizer + "' (expected adamw, adam or sgd)");
-}
 
 /// Copies of every parameter and buffer, to restore the best epoch.
 std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
@@ -84,6 +74,17 @@ double patient_auroc(const FoldData& d, const std::vector<int>& patches,
   for (int s : subjects)
     labels.push_back(d.subject_label[s]);
   return metrics::auroc(subject_scores, labels);
+}
+
+/// Mean binary cross-entropy of probabilities against the patches' labels.
+double patch_log_loss(const FoldData& d, const std::vector<int>& patches,
+                      const std::vector<float>& scores) {
+  double sum = 0;
+  for (size_t k = 0; k < patches.size(); ++k) {
+    const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
+    sum -= d.subject_label[d.patch_subject[patches[k]]] ? std::log(p) : std::log(1 - p);
+  }
+  return sum / double(std::max<size_t>(patches.size(), 1));
 }
 
 void check_split(const FoldData& d, const std::vector<int>& patches, const char* name) {
@@ -182,7 +183,11 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     if (!report.complete())
       out.pretrained += "; " + report.describe();
   }
-  auto optimizer = make_optimizer(o, model->parameters());
+  const auto groups = model->layer_groups();
+  const auto rates = detail::layer_rates(groups, o);
+  auto optimizer = detail::make_optimizer(o, groups, rates);
+  detail::trainable_groups(o, groups.size(), 1); // unknown strategies fail before training
+  detail::schedule_factor(o, 0, 1);
 
   const bool balanced_sampling = o.sampling == "balanced";
   if (!balanced_sampling && o.sampling != "shuffle")
@@ -191,9 +196,11 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   for (int p : d.train)
     positives += d.subject_label[d.patch_subject[p]];
   const double negatives = double(d.train.size()) - positives;
-  auto loss_options = torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions();
+  torch::Tensor pos_weight;
   if (o.balanced_loss && !balanced_sampling) // balanced draws already even the classes
-    loss_options.pos_weight(torch::full({1}, negatives / positives));
+    pos_weight = torch::full({1}, negatives / positives);
+  if (o.stop_on != "auroc" && o.stop_on != "loss")
+    throw InputError("unknown train.stop_on '" + o.stop_on + "' (auroc or loss)");
 
   std::vector<float> patch_labels(d.patch_subject.size());
   for (size_t p = 0; p < patch_labels.size(); ++p)
@@ -209,25 +216,32 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   loader::Loader batches(d.pixels, loader::Shape{d.channels, d.depth, d.height, d.width}, d.train,
                          patch_labels, lo);
 
+  const std::int64_t steps_per_epoch = batches.batches_per_epoch();
   std::vector<torch::Tensor> best_state = snapshot(*model);
-  double best = -1;
-  int since_best = 0;
-  for (int epoch = 1; epoch <= o.max_epochs; ++epoch) {
+  detail::Progress progress;
+  progress.best = o.stop_on == "auroc" ? -1 : std::numeric_limits<double>::infinity();
+  if (detail::load_checkpoint(o.checkpoint, *model, *optimizer, best_state, progress))
+    out.resumed_from_epoch = progress.epoch;
+  const auto stopped = [&] { return progress.since_best >= o.patience; };
+  for (int epoch = progress.epoch + 1; epoch <= o.max_epochs && !stopped(); ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double waited_before = batches.wait_seconds();
     batches.start_epoch(epoch);
-    model->train();
+    const auto trainable = detail::apply_finetuning(*model, groups, o, epoch);
     double loss_sum = 0;
     int64_t seen = 0;
+    double factor = 1;
     loader::Batch batch;
     while (batches.next(batch)) {
+      factor = detail::schedule_factor(o, progress.step++, steps_per_epoch);
+      detail::set_learning_rates(*optimizer, rates, factor);
       const int64_t n = batch.size;
       // Views of the loader's buffers, valid until the next batch; never written.
       auto x = torch::from_blob(const_cast<float*>(batch.x), batch_shape(d, n));
       auto y = torch::from_blob(const_cast<float*>(batch.y), {n, 1});
       optimizer->zero_grad();
       auto logits = model->forward(x);
-      auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, y, loss_options);
+      auto loss = detail::batch_loss(o, logits, y, pos_weight);
       const double value = loss.item<double>();
       if (!std::isfinite(value))
         throw TaskError(std::string("training loss became ") +
@@ -238,30 +252,43 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
       loss_sum += value * double(n);
       seen += n;
     }
-    out.train_seconds +=
+    progress.train_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochLog log;
     log.epoch = epoch;
     log.data_wait_seconds = batches.wait_seconds() - waited_before;
     log.train_loss = loss_sum / double(std::max<int64_t>(seen, 1));
-    log.val_auroc = patient_auroc(d, d.validation, score(*model, d, d.validation), o.aggregation);
+    log.lr = rates.back().lr * factor;
+    log.trainable_tensors = int(trainable);
+    const auto val_scores = score(*model, d, d.validation);
+    log.val_auroc = patient_auroc(d, d.validation, val_scores, o.aggregation);
+    log.val_loss = patch_log_loss(d, d.validation, val_scores);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.history.push_back(log);
-    out.epochs_run = epoch;
+    progress.history.push_back(log);
+    progress.epoch = epoch;
+    const bool better = o.stop_on == "auroc" ? log.val_auroc > progress.best + o.min_delta
+                                             : log.val_loss < progress.best - o.min_delta;
+    if (better) {
+      progress.best = o.stop_on == "auroc" ? log.val_auroc : log.val_loss;
+      progress.best_val_auroc = log.val_auroc;
+      progress.best_epoch = epoch;
+      best_state = snapshot(*model);
+      progress.since_best = 0;
+    } else {
+      ++progress.since_best;
+    }
+    if (!o.checkpoint.empty())
+      detail::save_checkpoint(o.checkpoint, *model, *optimizer, best_state, progress);
     if (on_epoch)
       on_epoch(log);
-    if (log.val_auroc > best + o.min_delta) {
-      best = log.val_auroc;
-      out.best_epoch = epoch;
-      best_state = snapshot(*model);
-      since_best = 0;
-    } else if (++since_best >= o.patience) {
-      break;
-    }
   }
+  out.history = progress.history;
+  out.epochs_run = progress.epoch;
+  out.best_epoch = progress.best_epoch;
+  out.best_val_auroc = progress.best_val_auroc;
+  out.train_seconds = progress.train_seconds;
   out.data_wait_seconds = batches.wait_seconds();
   restore(*model, best_state);
-  out.best_val_auroc = best;
   out.test_scores = score(*model, d, d.test);
   if (!o.save_model.empty())
     save_model(*model, spec, out, o);

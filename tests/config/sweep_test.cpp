@@ -219,3 +219,72 @@ TEST(ModelKeys, AFoundationEncoderAskedForIn2DIsRefusedNamingIt) {
   EXPECT_TRUE(vfp::config::is_3d_only("merlin_resnet152"));
   EXPECT_FALSE(vfp::config::is_3d_only("vista3d_segresnet")); // SegResNet builds in 2D too
 }
+
+TEST(TrainKeys, FinetuningScheduleLossAndPretrainingModeAreConfigKeysAndSweepable) {
+  std::ofstream(write_yaml("byol.safetensors", "").parent_path() / "byol.safetensors") << "x";
+  auto sweep = vfp::sweep::load(write_yaml("ft.yaml", std::string(kBase) + R"(  finetune: layerwise
+  unfreeze_every: 3
+  layer_lr_decay: 0.7
+  schedule: cosine
+  warmup_epochs: 2
+  loss: focal
+  focal_gamma: 1.5
+  stop_on: loss
+  aggregation: noisy_or
+  optimizer: sgd
+  nesterov: true
+pretrained: {file: byol.safetensors}
+sweep:
+  grid:
+    pretrained.mode: [none, ssl]
+)"));
+  ASSERT_EQ(sweep.configurations.size(), 2u);
+  const auto& none = sweep.configurations[0].config;
+  const auto& ssl = sweep.configurations[1].config;
+  EXPECT_EQ(none.pretrained.effective_mode(), "none");
+  EXPECT_EQ(ssl.pretrained.effective_mode(), "ssl");
+  EXPECT_EQ(ssl.train.finetune, "layerwise");
+  EXPECT_EQ(ssl.train.unfreeze_every, 3);
+  EXPECT_DOUBLE_EQ(ssl.train.layer_lr_decay, 0.7);
+  EXPECT_EQ(ssl.train.schedule, "cosine");
+  EXPECT_EQ(ssl.train.warmup_epochs, 2);
+  EXPECT_EQ(ssl.train.loss, "focal");
+  EXPECT_DOUBLE_EQ(ssl.train.focal_gamma, 1.5);
+  EXPECT_EQ(ssl.train.stop_on, "loss");
+  EXPECT_EQ(ssl.train.aggregation, "noisy_or");
+  EXPECT_TRUE(ssl.train.nesterov);
+  // mode none drops the weights from the configuration's identity; ssl keeps them
+  const auto none_json = vfp::config::to_json(none);
+  EXPECT_FALSE(none_json.contains("pretrained"));
+  EXPECT_EQ(vfp::config::to_json(ssl)["pretrained"]["mode"], "ssl");
+  EXPECT_EQ(none_json["train"]["finetune"], "layerwise");
+  EXPECT_NE(sweep.configurations[0].id, sweep.configurations[1].id);
+}
+
+TEST(TrainKeys, DefaultsLeaveTheConfigurationJsonAsBeforeSoOldResultsStayCurrent) {
+  auto sweep = vfp::sweep::load(write_yaml("plain.yaml", kBase));
+  const auto j = vfp::config::to_json(sweep.configurations.at(0).config);
+  for (const char* key : {"finetune", "schedule", "loss", "stop_on", "momentum", "focal_alpha"})
+    EXPECT_FALSE(j["train"].contains(key)) << key;
+}
+
+TEST(TrainKeys, BadValuesAndAModeWithoutWeightsAreNamed) {
+  const auto e = error_of(std::string(kBase) + R"(  finetune: partial
+  schedule: exponential
+  optimizer: sgd
+  momentum: 0
+  nesterov: true
+pretrained: {mode: imagenet}
+)");
+  EXPECT_NE(e.find("train.finetune: 'partial' is not one of: full, linear_probe, layerwise, "
+                   "bn_only"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("train.schedule: 'exponential' is not one of: constant, step, cosine"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("train.nesterov: needs train.momentum > 0"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad.yaml:11:20: pretrained.mode: 'imagenet' needs pretrained.file"),
+            std::string::npos)
+      << e;
+}

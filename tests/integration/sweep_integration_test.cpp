@@ -363,6 +363,45 @@ train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
   }
 }
 
+TEST_F(TinySweep, AKilledTaskResumesFromItsCheckpointToTheSameResult) {
+  std::ofstream(dir / "resume.yaml") << R"(name: resume
+cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4, dropout: 0.3}
+train: {max_epochs: 8, patience: 8, batch_size: 8, lr: 0.003, stop_on: loss, schedule: cosine}
+)";
+  auto whole = run(in_dir() + VFP_BIN + " run resume.yaml --results-root whole");
+  ASSERT_EQ(whole.code, 0) << whole.text;
+  // SIGKILL the run as soon as a task has written its first checkpoint, as a node failure or
+  // SLURM's time limit would, then run the sweep again.
+  const auto tasks = dir / "killed" / "resume" / "tasks";
+  auto killed = run(in_dir() + VFP_BIN + " run resume.yaml --results-root killed & pid=$!; " +
+                    "for i in $(seq 3000); do ls " + tasks.string() +
+                    "/*/checkpoint.pt >/dev/null 2>&1 && break; sleep 0.01; done; " +
+                    "kill -9 $pid; wait $pid; echo exit $?");
+  ASSERT_NE(killed.text.find("exit 137"), std::string::npos) << killed.text;
+  auto again = run(in_dir() + VFP_BIN + " run resume.yaml --results-root killed");
+  ASSERT_EQ(again.code, 0) << again.text;
+  EXPECT_NE(again.text.find("resumed from its checkpoint after epoch"), std::string::npos)
+      << again.text;
+  auto by_task = [](const fs::path& f) {
+    std::map<std::string, std::string> m;
+    for (const auto& r : rows_of(f))
+      m[r["task_id"]] = r["auroc"].dump() + " " + r["auprc"].dump() + " " + r["best_epoch"].dump();
+    return m;
+  };
+  const auto resumed = by_task(dir / "killed" / "resume" / "results.jsonl");
+  EXPECT_EQ(resumed.size(), 2u);
+  EXPECT_EQ(resumed, by_task(dir / "whole" / "resume" / "results.jsonl"));
+  int resumed_tasks = 0;
+  for (const auto& r : rows_of(dir / "killed" / "resume" / "results.jsonl"))
+    resumed_tasks += r["resumed_from_epoch"].get<int>() > 0;
+  EXPECT_EQ(resumed_tasks, 1);
+  for (const auto& e : fs::directory_iterator(tasks)) // done tasks keep no checkpoint
+    EXPECT_FALSE(fs::exists(e.path() / "checkpoint.pt")) << e.path();
+}
+
 TEST(Cli, ModelsListsEveryArchitectureWithItsParameterCount) {
   const std::string vfp = VFP_BIN;
   auto counts = [&](const std::string& flags) {

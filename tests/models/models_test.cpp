@@ -167,9 +167,24 @@ TEST_P(EveryArchitecture, TrainsOneStep) {
   const auto& [arch, dims] = GetParam();
   torch::manual_seed(0);
   auto model = build(arch, dims, 2, 3);
-  model->train();
   const std::int64_t side = dims == 2 ? 64 : 32;
   auto x = dims == 2 ? torch::randn({2, 2, side, side}) : torch::randn({2, 2, side, side, side});
+  {
+    // The head sees features(x): in eval mode (no dropout) its linear layer on them is forward.
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto features = model->features(x);
+    ASSERT_EQ(features.sizes(), (std::vector<std::int64_t>{2, model->feature_dim()}));
+    auto head = model->layer_groups().back().modules.front();
+    auto* linear = head->as<torch::nn::Linear>();
+    ASSERT_NE(linear, nullptr) << "head: " << head->name();
+    const auto logits = model->forward(x);
+    ASSERT_TRUE(torch::isfinite(logits).all().item<bool>()) << logits;
+    EXPECT_TRUE(torch::allclose(linear->forward(features), logits, 1e-5, 1e-6))
+        << linear->forward(features) << "\nvs\n"
+        << logits;
+  }
+  model->train();
   auto out = model->forward(x);
   ASSERT_EQ(out.sizes(), (std::vector<std::int64_t>{2, 3}));
   torch::optim::SGD sgd(model->parameters(), 0.01);

@@ -6,13 +6,19 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <limits>
 #include <random>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace {
+
+namespace fs = std::filesystem;
 
 /// n subjects, 2 patches each; positives have a brighter disc in the centre.
 struct Toy {
@@ -145,7 +151,7 @@ TEST(Trainer, ValidationWithoutPositivesFailsClearly) {
   }
 }
 
-TEST(Aggregation, MaxAndMeanOverASubjectsPatches) {
+TEST(Aggregation, MaxMeanAndNoisyOrOverASubjectsPatches) {
   std::vector<int> patch_subject{0, 0, 1, 1};
   std::vector<int> subjects;
   std::vector<double> scores;
@@ -158,6 +164,49 @@ TEST(Aggregation, MaxAndMeanOverASubjectsPatches) {
                                    subjects, scores);
   EXPECT_NEAR(scores[0], 0.4, 1e-7);
   EXPECT_NEAR(scores[1], 0.3, 1e-7);
+  // noisy-or: 1 - (1 - 0.2)(1 - 0.6) = 0.68; 1 - (1 - 0.5)(1 - 0.1) = 0.55
+  vfp::train::aggregate_by_subject(patch_subject, {0, 1, 2, 3}, {0.2F, 0.6F, 0.5F, 0.1F},
+                                   "noisy_or", subjects, scores);
+  EXPECT_NEAR(scores[0], 0.68, 1e-7);
+  EXPECT_NEAR(scores[1], 0.55, 1e-7);
+  EXPECT_THROW(
+      vfp::train::aggregate_by_subject(patch_subject, {0}, {0.2F}, "median", subjects, scores),
+      vfp::InputError);
+}
+
+TEST(Trainer, EarlyStoppingOnValidationLossKeepsTheEpochWithTheLowestLoss) {
+  auto toy = make_toy(80, 16, 9);
+  auto options = quick_options();
+  options.augment = false;
+  options.stop_on = "loss";
+  options.patience = 3;
+  options.max_epochs = 12;
+  const auto out = vfp::train::fit_and_score(options, toy.data);
+  ASSERT_FALSE(out.history.empty());
+  int lowest = 0;
+  for (const auto& e : out.history)
+    if (lowest == 0 || e.val_loss < out.history[size_t(lowest - 1)].val_loss)
+      lowest = e.epoch;
+  EXPECT_EQ(out.best_epoch, lowest);
+  EXPECT_EQ(out.best_val_auroc, out.history[size_t(lowest - 1)].val_auroc);
+  EXPECT_LE(out.epochs_run - out.best_epoch, options.patience);
+}
+
+TEST(Trainer, CosineScheduleWithWarmUpReportsTheHeadsRatePerEpoch) {
+  auto toy = make_toy(40, 16, 3);
+  auto options = quick_options();
+  options.schedule = "cosine";
+  options.warmup_epochs = 1;
+  options.max_epochs = 4;
+  options.patience = 10;
+  options.lr = 1e-3;
+  const auto out = vfp::train::fit_and_score(options, toy.data);
+  ASSERT_EQ(out.history.size(), 4u);
+  // 24 training subjects × 2 patches / batch 16 = 3 steps per epoch, 12 in all, 3 warm-up.
+  EXPECT_DOUBLE_EQ(out.history[0].lr, 1e-3); // end of warm-up
+  // the last step (11) is 8 of the cosine's 9 steps in
+  EXPECT_NEAR(out.history[3].lr, 1e-3 * 0.5 * (1 + std::cos(M_PI * 8 / 9)), 1e-12);
+  EXPECT_GT(out.history[1].lr, out.history[2].lr);
 }
 
 TEST(Trainer, Learns3DPatchesWithA3DModelAndSavesItsBestEpoch) {
@@ -206,4 +255,100 @@ TEST(Trainer, Learns3DPatchesWithA3DModelAndSavesItsBestEpoch) {
   const auto x = torch::from_blob(pixels.data() + std::size_t(d.test[0]) * side * side * side,
                                   {1, 1, side, side, side});
   EXPECT_NEAR(torch::sigmoid(model->forward(x)).item<float>(), out.test_scores[0], 1e-5);
+}
+
+namespace {
+
+struct Interrupted {};
+
+fs::path scratch(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("vfp_train_resume_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+vfp::train::TrainOptions resumable_options() {
+  auto options = quick_options();
+  options.max_epochs = 7;
+  options.patience = 10;
+  options.dropout = 0.3;       // the random state must come back too
+  options.schedule = "cosine"; // and the step count behind the schedule
+  options.stop_on = "loss";    // keeps improving on the toy: the best epoch comes late
+  return options;
+}
+
+} // namespace
+
+TEST(Resume, AnInterruptedRunContinuesFromItsCheckpointToTheSameResult) {
+  auto toy = make_toy(80, 16, 21);
+  auto options = resumable_options();
+  const auto whole = vfp::train::fit_and_score(options, toy.data);
+  options.checkpoint = scratch("interrupted.pt").string();
+  EXPECT_THROW(vfp::train::fit_and_score(options, toy.data,
+                                         [](const vfp::train::EpochLog& e) {
+                                           if (e.epoch == 3)
+                                             throw Interrupted{};
+                                         }),
+               Interrupted);
+  ASSERT_TRUE(fs::exists(options.checkpoint));
+  const auto resumed = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_EQ(resumed.resumed_from_epoch, 3);
+  EXPECT_EQ(resumed.test_scores, whole.test_scores); // bit for bit
+  EXPECT_EQ(resumed.best_epoch, whole.best_epoch);
+  ASSERT_EQ(resumed.history.size(), whole.history.size());
+  for (size_t k = 0; k < whole.history.size(); ++k) {
+    EXPECT_EQ(resumed.history[k].train_loss, whole.history[k].train_loss) << "epoch " << k + 1;
+    EXPECT_EQ(resumed.history[k].val_loss, whole.history[k].val_loss) << "epoch " << k + 1;
+  }
+}
+
+TEST(Resume, ARunKilledMidTrainingResumesToTheUninterruptedResult) {
+  // A real SIGKILL at an arbitrary moment (mid-epoch or mid-write): the checkpoint on disk is
+  // always a whole one, and resuming from it ends exactly where an uninterrupted run ends.
+  auto toy = make_toy(160, 24, 33);
+  auto options = resumable_options();
+  options.checkpoint = scratch("killed.pt").string();
+  const pid_t child = ::fork(); // before this process has used torch (no threads to lose)
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    vfp::train::fit_and_score(options, toy.data);
+    ::_exit(0);
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(options.checkpoint) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5)); // into the next epoch
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it could be killed";
+  const auto resumed = vfp::train::fit_and_score(options, toy.data);
+  ASSERT_GE(resumed.resumed_from_epoch, 1);
+  ASSERT_LT(resumed.resumed_from_epoch, options.max_epochs) << "killed too late to test resuming";
+  options.checkpoint.clear();
+  const auto whole = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_EQ(resumed.test_scores, whole.test_scores);
+  EXPECT_EQ(resumed.best_epoch, whole.best_epoch);
+  ASSERT_EQ(resumed.history.size(), whole.history.size());
+  for (size_t k = 0; k < whole.history.size(); ++k) // every epoch's loss depends on the
+    EXPECT_EQ(resumed.history[k].train_loss, whole.history[k].train_loss) << "epoch " << k + 1;
+}
+
+TEST(Resume, ACheckpointOfAnotherModelIsAnErrorNamingTheFile) {
+  auto toy = make_toy(40, 16, 5);
+  auto options = quick_options();
+  options.max_epochs = 1;
+  options.checkpoint = scratch("other.pt").string();
+  vfp::train::fit_and_score(options, toy.data);
+  options.width = 8; // another model
+  try {
+    vfp::train::fit_and_score(options, toy.data);
+    FAIL() << "no TaskError";
+  } catch (const vfp::TaskError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the training checkpoint " + options.checkpoint +
+                        " does not fit the model: stage1.0.weight"),
+              std::string::npos)
+        << what;
+  }
 }
