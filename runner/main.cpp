@@ -11,6 +11,9 @@
 
 int main(int argc, char** argv) {
   using namespace vfp::runner;
+  // Training steps reallocate the same large buffers: keep them mapped (about 2× CPU step
+  // time otherwise on VMs where page faults are expensive; bench/ measures it).
+  vfp::keep_freed_memory();
   CLI::App app{"vfp: deep-learning vertebral fracture prognosis from CT — sweeps, training, "
                "statistics"};
   app.set_version_flag("--version", std::string("vfp ") + std::string(vfp::version()));

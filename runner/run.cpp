@@ -26,12 +26,13 @@ struct World {
   int rank = 0;
   int size = 1;
   int ranks_on_node = 1;
+  int local_rank = 0; ///< rank among the node's ranks: picks the GPU
 };
 
 /// One unit of work in the coordinator's graph.
 struct Node {
-  std::string kind; // preprocess_shard | preprocess | train_eval
-  int index = 0;    // configuration (preprocess*) or task index (train_eval)
+  std::string kind; // preprocess_shard | preprocess | pretrain | train_eval
+  int index = 0;    // configuration (preprocess*) or task index (pretrain: a task that needs it)
   int shard = 0;    // preprocess_shard: which block of the cohort
   int shards = 0;   // preprocess_shard: of how many; preprocess: merge that many (0: build alone)
   std::string id;
@@ -54,6 +55,8 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
       row = tasks::run_preprocess_shard(sweep.configurations.at(index).config, ctx, shard, shards);
     else if (kind == "preprocess")
       row = tasks::run_preprocess(sweep.configurations.at(index).config, ctx, shards);
+    else if (kind == "pretrain")
+      row = tasks::run_pretrain(sweep, sweep.tasks.at(index), ctx);
     else
       row = tasks::run_train_eval(sweep, sweep.tasks.at(index), ctx);
     return {{"ok", true}, {"row", row}};
@@ -189,32 +192,60 @@ private:
     }
     const size_t preprocessing_nodes = nodes_.size();
     std::vector<bool> prep_needed(nodes_.size(), false);
+    // One pretrain node per distinct BYOL pretraining, shared by the tasks that load it.
+    std::map<std::string, int> node_of_pretraining;
+    std::set<int> pretraining_needed;
     for (size_t t = 0; t < sweep_.tasks.size(); ++t) {
       const auto& task = sweep_.tasks[t];
+      const auto& cfg = sweep_.configurations[task.configuration].config;
+      const int prep = prep_of_config[task.configuration];
+      int pretraining = -1;
+      if (cfg.runs_pretraining()) {
+        const auto id = tasks::pretrain_id(cfg, task);
+        if (!node_of_pretraining.count(id)) {
+          Node p;
+          p.kind = "pretrain";
+          p.index = static_cast<int>(t);
+          p.id = id;
+          p.depends_on = {prep};
+          node_of_pretraining[id] = static_cast<int>(nodes_.size());
+          nodes_.push_back(p);
+        }
+        pretraining = node_of_pretraining[id];
+      }
       Node n;
       n.kind = "train_eval";
       n.index = static_cast<int>(t);
       n.id = task.id;
-      n.depends_on = {prep_of_config[task.configuration]};
+      n.depends_on = {prep};
+      if (pretraining >= 0)
+        n.depends_on.push_back(pretraining);
       if (finished.count(task.id)) {
         n.state = Node::kDone;
         ++skipped_;
       } else {
-        prep_needed[size_t(prep_of_config[task.configuration])] = true;
+        prep_needed[size_t(prep)] = true;
+        if (pretraining >= 0)
+          pretraining_needed.insert(pretraining);
       }
       nodes_.push_back(n);
     }
-    // A cache no remaining task needs is not built (nor are its shards).
+    // A cache no remaining task needs is not built (nor are its shards); a pretraining whose
+    // checkpoint exists (written atomically, so complete) or that no task needs is not run.
     for (size_t i = 0; i < preprocessing_nodes; ++i)
       if (nodes_[i].kind == "preprocess" && !prep_needed[i]) {
         nodes_[i].state = Node::kDone;
         for (int s : nodes_[i].depends_on)
           nodes_[size_t(s)].state = Node::kDone;
       }
+    for (const auto& [id, i] : node_of_pretraining)
+      if (!pretraining_needed.count(i) ||
+          std::filesystem::exists(tasks::pretrain_checkpoint(ctx_, id)))
+        nodes_[size_t(i)].state = Node::kDone;
     spdlog::info("sweep {}: {} configurations, {} train_eval tasks ({} already done), {} cache "
-                 "key(s), {} rank(s)",
+                 "key(s), {} pretraining(s), {} rank(s)",
                  sweep_.name, sweep_.configurations.size(), sweep_.tasks.size(), skipped_,
-                 node_of_key.size(), world_size_);
+                 node_of_key.size(), node_of_pretraining.size(), world_size_);
     write_status();
   }
 
@@ -257,6 +288,11 @@ private:
         spdlog::info("done {} (fold {}): AUROC {:.3f}, AUPRC {:.3f}, {} epochs, {:.1f} s", node.id,
                      row.value("fold", -1), row.value("auroc", 0.0), row.value("auprc", 0.0),
                      row.value("epochs", 0), row.value("seconds", 0.0));
+      } else if (node.kind == "pretrain" && !row.value("reused", false)) {
+        store_.append(row); // provenance: tables read train_eval rows only
+        spdlog::info("done {}: BYOL on {} patches, {} epochs, final loss {:.4f}, {:.1f} s", node.id,
+                     row.value("patches", 0), row.value("epochs", 0), row.value("final_loss", 0.0),
+                     row.value("seconds", 0.0));
       }
     } else {
       node.reason = result.at("reason").get<std::string>();
@@ -370,6 +406,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &world.ranks_on_node);
+  MPI_Comm_rank(node, &world.local_rank);
   MPI_Comm_free(&node);
   log::setup(world.rank, args.log_level);
 
@@ -400,6 +437,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
                                          : std::filesystem::path(args.cache_dir);
   ctx.rank = world.rank;
+  ctx.local_rank = world.local_rank;
   // Rank 0 mostly sleeps when there are workers, so the workers share the node's CPUs.
   ctx.threads = threads_for_rank(world.size > 1 ? std::max(1, world.ranks_on_node - 1) : 1);
   spdlog::debug("rank {} of {}: {} thread(s)", world.rank, world.size, ctx.threads);

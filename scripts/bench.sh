@@ -22,6 +22,9 @@ else
   "$build/bench/bench_model_step" --size2d 64 --size3d 32 --threads 2
 fi
 echo
+echo "== training loop: throughput and time outside forward/backward/step =="
+"$build/bench/bench_fit" --arch fnet,resnet18 --dims 2,3
+echo
 echo "== loader stall (share of step time waiting for data) =="
 "$build/bench/bench_loader"
 if [[ -x "$build/bench/bench_data" ]]; then

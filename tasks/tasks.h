@@ -15,6 +15,7 @@ struct TaskContext {
   std::filesystem::path cache_dir; ///< shared HDF5 patch caches
   int threads = 1;
   int rank = 0;
+  int local_rank = 0; ///< among the ranks on this node: CUDA device local_rank % devices
 };
 
 /// Builds (or verifies) the patch cache of a configuration. With `shards` > 0 it merges the
@@ -23,8 +24,22 @@ nlohmann::json run_preprocess(const config::ExperimentConfig& config, const Task
                               int shards = 0);
 
 /// Preprocesses block `shard` of `shards` of the cohort, so that ranks split the subjects.
-nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config,
-                                    const TaskContext& ctx, int shard, int shards);
+nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config, const TaskContext& ctx,
+                                    int shard, int shards);
+
+/// The id of the BYOL pretraining that `task` needs (its configuration runs_pretraining()):
+/// "pretrain-" and a hash of config::pretrain_json, plus the fold and repeat for
+/// ssl.data: outer_train. Configurations and folds that ask for the same one share it.
+std::string pretrain_id(const config::ExperimentConfig& config, const sweep::TrainTask& task);
+
+/// Where pretraining `id` writes its backbone: results/<sweep>/pretrain/<id>/byol.safetensors.
+std::filesystem::path pretrain_checkpoint(const TaskContext& ctx, const std::string& id);
+
+/// BYOL on the cache's patches (all of them, or the outer training subjects of `task`'s fold
+/// for ssl.data: outer_train) with the seed of its id; writes the checkpoint, history.csv and
+/// config.json in its folder. Returns at once when the checkpoint is already there.
+nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& task,
+                            const TaskContext& ctx);
 
 /// Trains one configuration on one outer fold and evaluates it on the held-out fold at
 /// patient level; writes out-of-fold predictions to tasks/<id>/oof.csv.

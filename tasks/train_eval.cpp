@@ -4,18 +4,18 @@
 #include "data/data.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "tasks/split.h"
 #include "train/train.h"
 
 #include <chrono>
 #include <map>
-#include <set>
 #include <sstream>
 
 namespace vfp::tasks {
 namespace {
 
-train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed,
-                                int threads) {
+train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed, int threads,
+                                const std::filesystem::path& ssl_checkpoint) {
   train::TrainOptions o;
   o.arch = c.model.arch;
   o.width = c.model.width;
@@ -23,7 +23,9 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.head_hidden = c.model.head_hidden;
   const auto& w = c.pretrained;
   const auto mode = w.effective_mode();
-  o.pretrained.file = mode == "none" ? "" : w.file.string(); // none: a sweep's baseline
+  o.pretrained.file = mode == "none"         ? "" // none: a sweep's baseline
+                      : c.runs_pretraining() ? ssl_checkpoint.string()
+                                             : w.file.string();
   o.pretrained.key_map = w.key_map.string();
   o.pretrained.prefix = w.prefix.empty() && mode == "ssl" ? "online.backbone." : w.prefix;
   o.pretrained.inflation = w.inflation;
@@ -48,6 +50,8 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.focal_gamma = t.focal_gamma;
   o.focal_alpha = t.focal_alpha;
   o.stop_on = t.stop_on;
+  o.device = t.device;
+  o.amp = t.amp;
   o.batch_size = c.train.batch_size;
   o.max_epochs = c.train.max_epochs;
   o.patience = c.train.patience;
@@ -90,11 +94,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   const auto cohort = data::read_cohort(c, &excluded);
   const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
   // Folds over the subjects that have patches: excluded ones take no part.
-  std::set<std::string> with_patches(patches.subject_ids.begin(), patches.subject_ids.end());
-  std::vector<data::Subject> subjects;
-  for (const auto& s : cohort)
-    if (with_patches.count(s.id))
-      subjects.push_back(s);
+  const auto subjects = detail::subjects_with_patches(cohort, patches);
   excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
 
   std::vector<int> labels;
@@ -103,25 +103,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
     labels.push_back(subjects[i].event);
     index_of[subjects[i].id] = static_cast<int>(i);
   }
-  // Splits depend on the CV seed, repeat and fold only, so every configuration of a sweep is
-  // compared on the same subjects.
-  const auto folds = data::stratified_folds(labels, c.cv.folds, mix_seed(c.cv.seed + task.repeat));
-  std::vector<int> outer_train;
-  std::vector<int> outer_train_labels;
-  for (size_t i = 0; i < subjects.size(); ++i)
-    if (folds[i] != task.fold) {
-      outer_train.push_back(static_cast<int>(i));
-      outer_train_labels.push_back(labels[i]);
-    }
-  const auto held = data::stratified_holdout(
-      outer_train_labels, c.cv.val_fraction,
-      mix_seed(c.cv.seed ^ (std::uint64_t(task.repeat) << 32) ^ std::uint64_t(task.fold)));
-  std::vector<int> role(subjects.size(), 0); // 0 train, 1 validation, 2 test
-  for (size_t k = 0; k < outer_train.size(); ++k)
-    role[outer_train[k]] = held[k] ? 1 : 0;
-  for (size_t i = 0; i < subjects.size(); ++i)
-    if (folds[i] == task.fold)
-      role[i] = 2;
+  const auto role = detail::subject_roles(c, labels, task.fold, task.repeat);
 
   train::FoldData fold;
   fold.pixels = patches.pixels.data();
@@ -136,15 +118,18 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       throw TaskError("cache holds subject " + patches.subject_ids[p] + " absent from " +
                       c.cohort.csv.string());
     fold.patch_subject.push_back(it->second);
-    auto& split = role[it->second] == 0   ? fold.train
-                  : role[it->second] == 1 ? fold.validation
-                                          : fold.test;
+    auto& split = role[it->second] == detail::kTrain        ? fold.train
+                  : role[it->second] == detail::kValidation ? fold.validation
+                                                            : fold.test;
     split.push_back(static_cast<int>(p));
   }
   spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
                fold.train.size(), fold.validation.size(), fold.test.size());
 
-  auto options = options_for(c, task.seed, ctx.threads);
+  auto options =
+      options_for(c, task.seed, ctx.threads,
+                  c.runs_pretraining() ? pretrain_checkpoint(ctx, pretrain_id(c, task)) : "");
+  options.local_rank = ctx.local_rank;
   if (c.train.save_model)
     options.save_model = (task_dir / "model.safetensors").string();
   // Written after every epoch; a task killed (node failure, SLURM time limit) and run again
@@ -179,11 +164,12 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   }
   write_file_atomically(task_dir / "oof.csv", oof.str());
   std::ostringstream history;
-  history << "epoch,train_loss,val_auroc,val_loss,lr,trainable_tensors,seconds,data_wait_seconds\n";
+  history << "epoch,train_loss,val_auroc,val_loss,lr,trainable_tensors,seconds,data_wait_seconds,"
+             "step_seconds\n";
   for (const auto& e : outcome.history)
     history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.val_loss << ","
             << e.lr << "," << e.trainable_tensors << "," << e.seconds << "," << e.data_wait_seconds
-            << "\n";
+            << "," << e.step_seconds << "\n";
   write_file_atomically(task_dir / "history.csv", history.str());
   std::filesystem::remove(checkpoint); // everything it held is in the files above
 
@@ -215,6 +201,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"train_seconds", outcome.train_seconds},
       {"data_wait_share",
        outcome.train_seconds > 0 ? outcome.data_wait_seconds / outcome.train_seconds : 0.0},
+      // Of the training loop's time, the share outside forward/backward/step (data, bookkeeping).
+      {"overhead_share",
+       outcome.train_seconds > 0 ? 1.0 - outcome.step_seconds / outcome.train_seconds : 0.0},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 

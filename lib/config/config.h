@@ -111,6 +111,8 @@ struct TrainConfig {
   std::string aggregation = "max";  ///< patient-level: max, mean or noisy_or over vertebrae
   int threads = 0;                  ///< 0 = from the rank's CPU affinity
   bool save_model = false;          ///< write tasks/<id>/model.safetensors (best epoch)
+  std::string device = "auto";      ///< auto, cpu or cuda
+  bool amp = true;                  ///< CUDA only: bfloat16 autocast
 };
 
 /// On-the-fly augmentation when train.augment is on; ranges are uniform and symmetric.
@@ -123,6 +125,29 @@ struct AugmentationConfig {
   double noise_std = 0.01;       ///< Gaussian noise per voxel
 };
 
+/// BYOL pretraining by the pretrain task, for pretrained.mode: ssl without pretrained.file.
+/// One pretraining serves every configuration and fold that asks for the same one.
+struct SslConfig {
+  /// all: every patch of the cache (BYOL uses no labels, so test subjects may take part);
+  /// outer_train: only each outer fold's training subjects (one pretraining per fold).
+  std::string data = "all";
+  int epochs = 20;
+  int batch_size = 32;
+  std::string optimizer = "adamw"; ///< adamw or lars
+  double lr = 1e-3;                ///< peak; LARS wants ~0.2 · batch_size / 256 · 1000
+  std::string schedule = "cosine"; ///< cosine or constant
+  double weight_decay = 1e-6;
+  double tau_base = 0.996; ///< EMA rate of the target, annealed to 1
+  int projector_hidden = 512;
+  int projection_dim = 128;
+  double crop_min_scale = 0.5; ///< the two views: random resized crop, flips, jitter, blur, noise
+  bool flips = true;
+  double brightness = 0.2;
+  double contrast = 0.2;
+  double blur_probability = 0.5;
+  double noise_std = 0.02;
+};
+
 /// One fully resolved experiment (a point of a sweep).
 struct ExperimentConfig {
   std::string name; ///< sweep name: results/<name>/
@@ -133,6 +158,11 @@ struct ExperimentConfig {
   PretrainedConfig pretrained;
   TrainConfig train;
   AugmentationConfig augmentation;
+  SslConfig ssl;
+  /// True when the pretrain task makes this configuration's weights (mode ssl, no file).
+  bool runs_pretraining() const {
+    return pretrained.effective_mode() == "ssl" && pretrained.file.empty();
+  }
 };
 
 /// A YAML value with the place it came from, for error messages.
@@ -175,6 +205,10 @@ nlohmann::json to_json(const ExperimentConfig& config);
 
 /// The subset of `config` that preprocessing reads (cohort + preprocess).
 nlohmann::json preprocess_json(const ExperimentConfig& config);
+
+/// What the pretrain task reads: preprocessing, the backbone (arch, dims, width), the ssl
+/// section, and for ssl.data outer_train the cross-validation split.
+nlohmann::json pretrain_json(const ExperimentConfig& config);
 
 /// Expands a path pattern's {id}.
 std::filesystem::path subject_path(const std::string& pattern, const std::string& subject_id);

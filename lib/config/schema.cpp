@@ -312,6 +312,32 @@ const std::vector<Field>& schema() {
            choice([](C& c) -> std::string& { return c.train.loss; }, {"bce", "focal"})},
           {"train.focal_gamma", dbl([](C& c) -> double& { return c.train.focal_gamma; }, 0, 10)},
           {"train.focal_alpha", dbl([](C& c) -> double& { return c.train.focal_alpha; }, -1, 1)},
+          {"train.device",
+           choice([](C& c) -> std::string& { return c.train.device; }, {"auto", "cpu", "cuda"})},
+          {"train.amp", boolean([](C& c) -> bool& { return c.train.amp; })},
+          {"ssl.data",
+           choice([](C& c) -> std::string& { return c.ssl.data; }, {"all", "outer_train"})},
+          {"ssl.epochs", integer([](C& c) -> int& { return c.ssl.epochs; }, 1, 10000)},
+          {"ssl.batch_size", integer([](C& c) -> int& { return c.ssl.batch_size; }, 2, 4096)},
+          {"ssl.optimizer",
+           choice([](C& c) -> std::string& { return c.ssl.optimizer; }, {"adamw", "lars"})},
+          {"ssl.lr", dbl([](C& c) -> double& { return c.ssl.lr; }, 1e-8, 100)},
+          {"ssl.schedule",
+           choice([](C& c) -> std::string& { return c.ssl.schedule; }, {"cosine", "constant"})},
+          {"ssl.weight_decay", dbl([](C& c) -> double& { return c.ssl.weight_decay; }, 0, 1)},
+          {"ssl.tau_base", dbl([](C& c) -> double& { return c.ssl.tau_base; }, 0, 1)},
+          {"ssl.projector_hidden",
+           integer([](C& c) -> int& { return c.ssl.projector_hidden; }, 1, 65536)},
+          {"ssl.projection_dim",
+           integer([](C& c) -> int& { return c.ssl.projection_dim; }, 1, 65536)},
+          {"ssl.crop_min_scale",
+           dbl([](C& c) -> double& { return c.ssl.crop_min_scale; }, 0.01, 1)},
+          {"ssl.flips", boolean([](C& c) -> bool& { return c.ssl.flips; })},
+          {"ssl.brightness", dbl([](C& c) -> double& { return c.ssl.brightness; }, 0, 1)},
+          {"ssl.contrast", dbl([](C& c) -> double& { return c.ssl.contrast; }, 0, 1)},
+          {"ssl.blur_probability",
+           dbl([](C& c) -> double& { return c.ssl.blur_probability; }, 0, 1)},
+          {"ssl.noise_std", dbl([](C& c) -> double& { return c.ssl.noise_std; }, 0, 1)},
           {"train.stop_on",
            choice([](C& c) -> std::string& { return c.train.stop_on; }, {"auroc", "loss"})},
           {"train.save_model", boolean([](C& c) -> bool& { return c.train.save_model; })},
@@ -428,7 +454,8 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
                  it != flat.end() ? "model.dims" : "model.arch",
                  c.model.arch + " is a 3D encoder: it needs model.dims: 3 and 3d patches");
   }
-  if (c.pretrained.file.empty() && c.pretrained.effective_mode() != "none") {
+  if (c.pretrained.file.empty() && c.pretrained.effective_mode() != "none" &&
+      c.pretrained.effective_mode() != "ssl") { // ssl without a file: the pretrain task
     auto it = flat.find("pretrained.mode");
     problems.add(it != flat.end() ? it->second : top, "pretrained.mode",
                  "'" + c.pretrained.mode + "' needs pretrained.file (the weights to load)");
@@ -483,6 +510,38 @@ nlohmann::json preprocess_json(const ExperimentConfig& c) {
             {"content_hash", p.content_hash}}}};
 }
 
+namespace {
+
+nlohmann::json ssl_json(const SslConfig& s) {
+  return {{"data", s.data},
+          {"epochs", s.epochs},
+          {"batch_size", s.batch_size},
+          {"optimizer", s.optimizer},
+          {"lr", s.lr},
+          {"schedule", s.schedule},
+          {"weight_decay", s.weight_decay},
+          {"tau_base", s.tau_base},
+          {"projector_hidden", s.projector_hidden},
+          {"projection_dim", s.projection_dim},
+          {"crop_min_scale", s.crop_min_scale},
+          {"flips", s.flips},
+          {"brightness", s.brightness},
+          {"contrast", s.contrast},
+          {"blur_probability", s.blur_probability},
+          {"noise_std", s.noise_std}};
+}
+
+} // namespace
+
+nlohmann::json pretrain_json(const ExperimentConfig& c) {
+  auto j = preprocess_json(c);
+  j["model"] = {{"arch", c.model.arch}, {"dims", c.model.dims}, {"width", c.model.width}};
+  j["ssl"] = ssl_json(c.ssl);
+  if (c.ssl.data == "outer_train")
+    j["cv"] = {{"folds", c.cv.folds}, {"seed", c.cv.seed}};
+  return j;
+}
+
 nlohmann::json to_json(const ExperimentConfig& c) {
   auto j = preprocess_json(c);
   j["name"] = c.name;
@@ -504,6 +563,8 @@ nlohmann::json to_json(const ExperimentConfig& c) {
     if (!w.mode.empty())
       j["pretrained"]["mode"] = w.mode;
   }
+  if (c.runs_pretraining()) // only then does the ssl section change the result
+    j["ssl"] = ssl_json(c.ssl);
   const auto& t = c.train;
   j["train"] = {{"optimizer", t.optimizer},
                 {"lr", t.lr},
@@ -540,6 +601,8 @@ nlohmann::json to_json(const ExperimentConfig& c) {
   put("focal_gamma", t.focal_gamma, d.focal_gamma);
   put("focal_alpha", t.focal_alpha, d.focal_alpha);
   put("stop_on", t.stop_on, d.stop_on);
+  put("device", t.device, d.device);
+  put("amp", t.amp, d.amp);
   const auto& a = c.augmentation;
   j["augmentation"] = {{"flip", a.flip},
                        {"rotate_deg", a.rotate_deg},

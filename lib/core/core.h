@@ -82,4 +82,9 @@ void append_line_durably(const std::filesystem::path& path, std::string_view lin
 /// Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int cpus_in_affinity();
 
+/// Tunes glibc malloc so that freed large blocks stay in the process (no return to the
+/// kernel, no page faults when the next training step allocates them again): raises the mmap
+/// and trim thresholds. Call once at start-up, before threads. Returns what it set.
+std::string keep_freed_memory();
+
 } // namespace vfp

@@ -174,4 +174,25 @@ LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options);
 /// Names of the parameters in the model's head group (those a new task re-initialises).
 std::vector<std::string> head_keys(Classifier& model);
 
+/// Where to compute: `device` is auto (CUDA when this LibTorch has it and a device is
+/// visible), cpu or cuda; the CUDA index is local_rank % the visible devices, so that the
+/// ranks of a node spread over its GPUs. cuda without a device is a vfp::TaskError naming
+/// `key` (the config key the choice came from).
+torch::Device pick_device(const std::string& device, int local_rank,
+                          const std::string& key = "train.device");
+
+/// bfloat16 autocast for the scope, on CUDA with `amp`; nothing otherwise. bfloat16 has
+/// float32's range, so no loss scaling is needed (unlike float16).
+class Autocast {
+public:
+  Autocast(const torch::Device& device, bool amp);
+  ~Autocast();
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+private:
+  bool on_ = false;
+  bool was_enabled_ = false;
+};
+
 } // namespace vfp::models

@@ -66,6 +66,9 @@ struct TrainOptions {
   std::string aggregation = "max"; ///< patient level: max, mean or noisy_or over patches
   std::uint64_t seed = 0;          ///< from the task id
   int threads = 1;
+  std::string device = "auto"; ///< auto (CUDA when LibTorch has it, else CPU), cpu or cuda
+  int local_rank = 0;          ///< CUDA device: local_rank % number of devices
+  bool amp = true;             ///< on CUDA: bfloat16 autocast for forward and loss
 };
 
 /// Patches and the split of one outer fold. Indices refer to patches.
@@ -88,8 +91,9 @@ struct EpochLog {
   double val_loss = 0;  ///< patch-level binary cross-entropy of the validation scores
   double lr = 0;        ///< the head's learning rate at the epoch's last step
   int trainable_tensors = 0;
-  double seconds = 0;
-  double data_wait_seconds = 0;
+  double seconds = 0;           ///< the whole epoch: training, validation, checkpoint
+  double data_wait_seconds = 0; ///< training steps waiting for the loader
+  double step_seconds = 0;      ///< in forward, backward and optimizer steps (the compute)
 };
 
 /// Result of a run: the best epoch's model scored on the test patches.
@@ -101,8 +105,10 @@ struct Outcome {
   std::vector<EpochLog> history;
   double train_seconds = 0;     ///< in training steps, waiting for data included
   double data_wait_seconds = 0; ///< steps waiting for the loader (stall)
+  double step_seconds = 0;      ///< of train_seconds, in forward, backward and optimizer steps
   std::string pretrained;       ///< what the pretrained load did ("" without one)
   int resumed_from_epoch = 0;   ///< > 0: continued from a checkpoint written after this epoch
+  std::string device;           ///< where it trained: "cpu" or "cuda:<index>"
 };
 
 /// Trains with early stopping on patient-level validation AUROC, restores the best epoch and

@@ -43,8 +43,8 @@ std::vector<int64_t> batch_shape(const FoldData& d, int64_t n) {
 }
 
 /// Scores patches in eval mode, in batches.
-std::vector<float> score(models::Classifier& model, const FoldData& d,
-                         const std::vector<int>& idx) {
+std::vector<float> score(models::Classifier& model, const FoldData& d, const std::vector<int>& idx,
+                         const torch::Device& device, bool amp) {
   torch::NoGradGuard no_grad;
   model.eval();
   std::vector<float> out;
@@ -57,7 +57,12 @@ std::vector<float> score(models::Classifier& model, const FoldData& d,
     float* dst = batch.data_ptr<float>();
     for (size_t k = 0; k < n; ++k)
       std::copy_n(d.pixels + idx[start + k] * plane, plane, dst + k * plane);
-    auto probs = torch::sigmoid(model.forward(batch.narrow(0, 0, int64_t(n)))).flatten();
+    torch::Tensor logits;
+    {
+      models::Autocast autocast(device, amp);
+      logits = model.forward(batch.narrow(0, 0, int64_t(n)).to(device));
+    }
+    auto probs = torch::sigmoid(logits.to(torch::kCPU, torch::kFloat)).flatten();
     auto acc = probs.accessor<float, 1>();
     for (size_t k = 0; k < n; ++k)
       out.push_back(acc[int64_t(k)]);
@@ -176,13 +181,16 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   spec.dims = d.depth > 0 ? 3 : 2;
   spec.in_channels = d.channels;
   auto model = models::make_model(spec);
+  const auto device = models::pick_device(o.device, o.local_rank);
   Outcome out;
+  out.device = device.str();
   if (!o.pretrained.file.empty()) {
     const auto report = models::load_pretrained(*model, pretrained_options(o.pretrained));
     out.pretrained = std::to_string(report.loaded) + " tensors from " + o.pretrained.file;
     if (!report.complete())
       out.pretrained += "; " + report.describe();
   }
+  model->to(device); // after loading weights, before the optimizer holds the parameters
   const auto groups = model->layer_groups();
   const auto rates = detail::layer_rates(groups, o);
   auto optimizer = detail::make_optimizer(o, groups, rates);
@@ -198,7 +206,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   const double negatives = double(d.train.size()) - positives;
   torch::Tensor pos_weight;
   if (o.balanced_loss && !balanced_sampling) // balanced draws already even the classes
-    pos_weight = torch::full({1}, negatives / positives);
+    pos_weight = torch::full({1}, negatives / positives, torch::TensorOptions(device));
   if (o.stop_on != "auroc" && o.stop_on != "loss")
     throw InputError("unknown train.stop_on '" + o.stop_on + "' (auroc or loss)");
 
@@ -231,17 +239,22 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     double loss_sum = 0;
     int64_t seen = 0;
     double factor = 1;
+    double step_seconds = 0;
     loader::Batch batch;
     while (batches.next(batch)) {
       factor = detail::schedule_factor(o, progress.step++, steps_per_epoch);
       detail::set_learning_rates(*optimizer, rates, factor);
       const int64_t n = batch.size;
       // Views of the loader's buffers, valid until the next batch; never written.
-      auto x = torch::from_blob(const_cast<float*>(batch.x), batch_shape(d, n));
-      auto y = torch::from_blob(const_cast<float*>(batch.y), {n, 1});
+      const auto compute_start = std::chrono::steady_clock::now();
+      auto x = torch::from_blob(const_cast<float*>(batch.x), batch_shape(d, n)).to(device);
+      auto y = torch::from_blob(const_cast<float*>(batch.y), {n, 1}).to(device);
       optimizer->zero_grad();
-      auto logits = model->forward(x);
-      auto loss = detail::batch_loss(o, logits, y, pos_weight);
+      torch::Tensor loss;
+      {
+        models::Autocast autocast(device, o.amp);
+        loss = detail::batch_loss(o, model->forward(x), y, pos_weight);
+      }
       const double value = loss.item<double>();
       if (!std::isfinite(value))
         throw TaskError(std::string("training loss became ") +
@@ -249,6 +262,8 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                         std::to_string(epoch) + " (lower train.lr?)");
       loss.backward();
       optimizer->step();
+      step_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - compute_start).count();
       loss_sum += value * double(n);
       seen += n;
     }
@@ -257,10 +272,11 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     EpochLog log;
     log.epoch = epoch;
     log.data_wait_seconds = batches.wait_seconds() - waited_before;
+    log.step_seconds = step_seconds;
     log.train_loss = loss_sum / double(std::max<int64_t>(seen, 1));
     log.lr = rates.back().lr * factor;
     log.trainable_tensors = int(trainable);
-    const auto val_scores = score(*model, d, d.validation);
+    const auto val_scores = score(*model, d, d.validation, device, o.amp);
     log.val_auroc = patient_auroc(d, d.validation, val_scores, o.aggregation);
     log.val_loss = patch_log_loss(d, d.validation, val_scores);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -288,8 +304,10 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   out.best_val_auroc = progress.best_val_auroc;
   out.train_seconds = progress.train_seconds;
   out.data_wait_seconds = batches.wait_seconds();
+  for (const auto& e : progress.history)
+    out.step_seconds += e.step_seconds;
   restore(*model, best_state);
-  out.test_scores = score(*model, d, d.test);
+  out.test_scores = score(*model, d, d.test, device, o.amp);
   if (!o.save_model.empty())
     save_model(*model, spec, out, o);
   return out;

@@ -288,3 +288,62 @@ pretrained: {mode: imagenet}
             std::string::npos)
       << e;
 }
+
+TEST(SslKeys, ModeSslWithoutAFileAsksForPretrainingWithTheSslSection) {
+  auto sweep =
+      vfp::sweep::load(write_yaml("byol.yaml", std::string(kBase) + R"(pretrained: {mode: ssl}
+ssl:
+  epochs: 7
+  optimizer: lars
+  lr: 0.4
+  data: outer_train
+  crop_min_scale: 0.3
+sweep:
+  grid:
+    ssl.tau_base: [0.99, 0.996]
+)"));
+  ASSERT_EQ(sweep.configurations.size(), 2u);
+  const auto& c = sweep.configurations[0].config;
+  EXPECT_TRUE(c.runs_pretraining());
+  EXPECT_EQ(c.ssl.epochs, 7);
+  EXPECT_EQ(c.ssl.optimizer, "lars");
+  EXPECT_DOUBLE_EQ(c.ssl.lr, 0.4);
+  EXPECT_EQ(c.ssl.data, "outer_train");
+  EXPECT_DOUBLE_EQ(c.ssl.crop_min_scale, 0.3);
+  EXPECT_DOUBLE_EQ(c.ssl.tau_base, 0.99);
+  EXPECT_DOUBLE_EQ(sweep.configurations[1].config.ssl.tau_base, 0.996);
+  // The ssl section is part of the identity, and of what the pretrain task reads.
+  EXPECT_NE(sweep.configurations[0].id, sweep.configurations[1].id);
+  EXPECT_EQ(vfp::config::to_json(c)["ssl"]["epochs"], 7);
+  const auto p = vfp::config::pretrain_json(c);
+  EXPECT_EQ(p["ssl"]["optimizer"], "lars");
+  EXPECT_EQ(p["model"]["arch"], "fnet");
+  EXPECT_TRUE(p.contains("cv")) << "outer_train pretrains on each fold's training subjects";
+  EXPECT_FALSE(p.contains("train")) << "finetuning settings do not change the pretraining";
+}
+
+TEST(SslKeys, TheSslSectionIsNotPartOfConfigurationsThatDoNotPretrain) {
+  auto sweep =
+      vfp::sweep::load(write_yaml("nossl.yaml", std::string(kBase) + "ssl: {epochs: 3}\n"));
+  const auto& c = sweep.configurations.at(0).config;
+  EXPECT_FALSE(c.runs_pretraining());
+  EXPECT_FALSE(vfp::config::to_json(c).contains("ssl"));
+  auto plain = vfp::sweep::load(write_yaml("plain2.yaml", kBase));
+  EXPECT_EQ(sweep.configurations[0].id, plain.configurations[0].id);
+}
+
+TEST(SslKeys, BadValuesAreNamedWithTheirLine) {
+  const auto e = error_of(std::string(kBase) + R"(pretrained: {mode: ssl}
+ssl:
+  optimizer: sgd
+  batch_size: 1
+  data: test
+  tau: 0.9
+)");
+  EXPECT_NE(e.find("bad.yaml:8:14: ssl.optimizer: 'sgd' is not one of: adamw, lars"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("ssl.batch_size"), std::string::npos) << e;
+  EXPECT_NE(e.find("ssl.data: 'test' is not one of: all, outer_train"), std::string::npos) << e;
+  EXPECT_NE(e.find("ssl.tau: unknown key"), std::string::npos) << e;
+}

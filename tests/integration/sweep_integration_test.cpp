@@ -363,6 +363,63 @@ train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
   }
 }
 
+TEST_F(TinySweep, SslPretrainingRunsOncePerSettingAndItsBackboneIsWhatTheTasksLoad) {
+  std::ofstream(dir / "byol.yaml") << R"(name: byol
+cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4}
+pretrained: {mode: ssl}
+ssl: {epochs: 2, batch_size: 16, projector_hidden: 32, projection_dim: 16}
+train: {max_epochs: 1, patience: 1, batch_size: 8, finetune: linear_probe}
+sweep:
+  grid:
+    train.lr: [3.0e-3, 1.0e-3]
+    ssl.data: [all, outer_train]
+)";
+  auto out = run(in_dir() + mpirun(3) + " run byol.yaml");
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto results = dir / "results" / "byol";
+  std::map<std::string, nlohmann::json> pretrainings;
+  int trained = 0;
+  for (const auto& r : rows_of(results / "results.jsonl")) {
+    ASSERT_EQ(r["status"], "ok") << r.dump();
+    if (r["kind"] == "pretrain") {
+      EXPECT_EQ(pretrainings.count(r["task_id"]), 0u) << "pretrained twice: " << r.dump();
+      pretrainings[r["task_id"]] = r;
+      EXPECT_EQ(r["epochs"], 2);
+      continue;
+    }
+    ++trained;
+    // The task loaded the backbone of a pretraining of this sweep through the BYOL prefix:
+    // fNet's 24 backbone tensors, plus its own new head's 2.
+    const auto log = read(results / "tasks" / r["task_id"].get<std::string>() / "log.txt");
+    EXPECT_NE(log.find("pretrained weights: 26 tensors from results/byol/pretrain/pretrain-"),
+              std::string::npos)
+        << log;
+  }
+  EXPECT_EQ(trained, 8); // 2 lr × 2 data × 2 folds
+  // ssl.data all: one pretraining shared by both learning rates and both folds, on all 80
+  // patches; outer_train: one per fold, on that fold's training subjects only.
+  ASSERT_EQ(pretrainings.size(), 3u);
+  int on_all = 0, on_folds = 0;
+  for (const auto& [id, r] : pretrainings) {
+    EXPECT_TRUE(fs::exists(results / "pretrain" / id / "byol.safetensors")) << id;
+    const auto patches = r["patches"].get<int>();
+    if (patches == 80)
+      ++on_all;
+    else if (patches > 20 && patches < 60)
+      ++on_folds;
+  }
+  EXPECT_EQ(on_all, 1);
+  EXPECT_EQ(on_folds, 2);
+
+  // Run again: nothing is pretrained or trained twice.
+  auto again = run(in_dir() + mpirun(2) + " run byol.yaml");
+  ASSERT_EQ(again.code, 0) << again.text;
+  EXPECT_EQ(rows_of(results / "results.jsonl").size(), 3u + 8u);
+}
+
 TEST_F(TinySweep, AKilledTaskResumesFromItsCheckpointToTheSameResult) {
   std::ofstream(dir / "resume.yaml") << R"(name: resume
 cohort: {dir: cohort}

@@ -352,3 +352,24 @@ TEST(Resume, ACheckpointOfAnotherModelIsAnErrorNamingTheFile) {
         << what;
   }
 }
+
+TEST(Device, AutoTrainsOnCpuWithoutCudaAndAskingForCudaThereFailsTheTaskSayingWhy) {
+  auto toy = make_toy(40, 16, 5);
+  auto options = quick_options();
+  options.max_epochs = 1;
+  const auto out = vfp::train::fit_and_score(options, toy.data);
+  if (torch::cuda::is_available()) { // a CUDA build on a GPU machine: the rank's device
+    EXPECT_EQ(out.device.rfind("cuda:", 0), 0u) << out.device;
+    return;
+  }
+  EXPECT_EQ(out.device, "cpu");
+  options.device = "cuda";
+  try {
+    vfp::train::fit_and_score(options, toy.data);
+    FAIL() << "no TaskError";
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.device is cuda but no CUDA device is visible"),
+              std::string::npos)
+        << e.what();
+  }
+}

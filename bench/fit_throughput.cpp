@@ -1,0 +1,152 @@
+// Training throughput of the real training loop (train::fit_and_score: loader threads,
+// augmentation, per-step schedule, validation, per-epoch checkpoint) per architecture and
+// dims on CPU, and where the time goes: forward/backward/optimizer steps vs everything else
+// in the training loop (waiting for data, bookkeeping). Target: < 5 % outside the steps.
+// Both columns come from one run of the loop; the allocator is tuned as `vfp` does at start
+// (core::keep_freed_memory, printed) for every row.
+// Usage: bench_fit [--arch fnet,resnet18] [--dims 2,3] [--size2d 64] [--size3d 32]
+//                  [--patches 256] [--batch 16] [--epochs 2] [--threads N]
+#include "core/core.h"
+#include "train/train.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::vector<std::string> archs{"fnet", "resnet18"};
+  std::vector<int> dims{2, 3};
+  int size2d = 64, size3d = 32, patches = 256, batch = 16, epochs = 2, threads = 0;
+};
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');)
+    out.push_back(item);
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        throw vfp::InputError("bench_fit: " + flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--arch")
+      o.archs = split(value());
+    else if (flag == "--dims") {
+      o.dims.clear();
+      for (const auto& d : split(value()))
+        o.dims.push_back(std::stoi(d));
+    } else if (flag == "--size2d")
+      o.size2d = std::stoi(value());
+    else if (flag == "--size3d")
+      o.size3d = std::stoi(value());
+    else if (flag == "--patches")
+      o.patches = std::stoi(value());
+    else if (flag == "--batch")
+      o.batch = std::stoi(value());
+    else if (flag == "--epochs")
+      o.epochs = std::stoi(value());
+    else if (flag == "--threads")
+      o.threads = std::stoi(value());
+    else
+      throw vfp::InputError("bench_fit: unknown option " + flag + " (see the file's header)");
+  }
+  return o;
+}
+
+/// Smooth random patches in [0, 1], two per subject, 20 % of subjects positive.
+struct Data {
+  std::vector<float> pixels;
+  vfp::train::FoldData fold;
+};
+
+Data make_data(int patches, int depth, int size) {
+  Data d;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.F, 1.F);
+  const std::size_t values = std::size_t(std::max(1, depth)) * size * size;
+  d.pixels.resize(values * std::size_t(patches));
+  for (auto& v : d.pixels)
+    v = u(rng);
+  auto& f = d.fold;
+  f.pixels = d.pixels.data();
+  f.depth = depth;
+  f.height = f.width = size;
+  for (int s = 0; s < patches / 2; ++s)
+    f.subject_label.push_back(s % 5 == 0 ? 1 : 0);
+  for (int p = 0; p < patches; ++p) {
+    f.patch_subject.push_back(p / 2);
+    const int subject = p / 2;
+    // 80 % train; validation and test share the rest (each with positives).
+    (subject % 10 < 8 ? f.train : subject % 10 == 8 ? f.validation : f.test).push_back(p);
+  }
+  return d;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto o = parse(argc, argv);
+    const auto allocator = vfp::keep_freed_memory();
+    const int threads = o.threads > 0 ? o.threads : vfp::cpus_in_affinity();
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("vfp_bench_fit_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::printf("fit_and_score on CPU, %d thread(s), %d patches (80 %% train), batch %d, "
+                "%d epochs, 1 loader thread, augmentation on, checkpoint every epoch\n"
+                "allocator: %s\n\n",
+                threads, o.patches, o.batch, o.epochs, allocator.c_str());
+    std::printf("%-10s %4s %8s %10s %9s %9s %10s %10s %12s\n", "arch", "dims", "input", "samples/s",
+                "loop s", "steps s", "data wait", "outside", "val+ckpt s");
+    for (const auto& arch : o.archs)
+      for (int dims : o.dims) {
+        const int size = dims == 3 ? o.size3d : o.size2d;
+        const auto data = make_data(o.patches, dims == 3 ? size : 0, size);
+        vfp::train::TrainOptions t;
+        t.arch = arch;
+        t.batch_size = o.batch;
+        t.max_epochs = o.epochs;
+        t.patience = o.epochs + 1;
+        t.threads = threads;
+        t.loader_threads = 1;
+        t.device = "cpu";
+        t.checkpoint = (dir / (arch + std::to_string(dims) + ".pt")).string();
+        const auto out = vfp::train::fit_and_score(t, data.fold);
+        double epochs_seconds = 0;
+        for (const auto& e : out.history)
+          epochs_seconds += e.seconds;
+        const double samples = double(data.fold.train.size()) * out.epochs_run;
+        const std::string input =
+            dims == 3 ? std::to_string(size) + "^3" : std::to_string(size) + "^2";
+        std::printf("%-10s %4d %8s %10.1f %9.2f %9.2f %9.2f%% %9.2f%% %12.2f\n", arch.c_str(), dims,
+                    input.c_str(), samples / out.train_seconds, out.train_seconds, out.step_seconds,
+                    100 * out.data_wait_seconds / out.train_seconds,
+                    100 * (1 - out.step_seconds / out.train_seconds),
+                    epochs_seconds - out.train_seconds);
+        std::fflush(stdout);
+      }
+    std::printf("\nsamples/s: training patches per second of the training loop; outside: share "
+                "of the loop's time not in forward/backward/optimizer steps (data wait "
+                "included; target < 5 %%); val+ckpt: validation scoring and the per-epoch "
+                "checkpoint, outside the loop.\n");
+    std::filesystem::remove_all(dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_fit: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+#include "ssl/byol_parts.h"
+
+namespace vfp::ssl::detail {
+
+Lars::Lars(std::vector<torch::Tensor> adapted, std::vector<torch::Tensor> excluded,
+           LarsOptions options)
+    : options_(options) {
+  for (auto& p : adapted)
+    slots_.push_back({std::move(p), {}, true});
+  for (auto& p : excluded)
+    slots_.push_back({std::move(p), {}, false});
+}
+
+void Lars::zero_grad() {
+  for (auto& s : slots_)
+    if (s.param.grad().defined()) {
+      s.param.mutable_grad().detach_();
+      s.param.mutable_grad().zero_();
+    }
+}
+
+void Lars::step() {
+  torch::NoGradGuard no_grad;
+  for (auto& s : slots_) {
+    const auto& g = s.param.grad();
+    if (!g.defined())
+      continue;
+    torch::Tensor u = g;
+    if (s.adapted) {
+      u = options_.weight_decay != 0 ? g.add(s.param, options_.weight_decay) : g.clone();
+      // Stays a tensor (no host sync); a zero norm (fresh zero weights, no gradient) keeps 1.
+      const auto w_norm = s.param.norm();
+      const auto u_norm = u.norm();
+      const auto trust = torch::where((w_norm > 0).logical_and(u_norm > 0),
+                                      options_.eta * w_norm / u_norm, torch::ones_like(w_norm));
+      u.mul_(trust);
+    }
+    if (s.velocity.defined())
+      s.velocity.mul_(options_.momentum).add_(u);
+    else
+      s.velocity = u.clone();
+    s.param.add_(s.velocity, -options_.lr);
+  }
+}
+
+} // namespace vfp::ssl::detail

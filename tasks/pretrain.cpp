@@ -1,0 +1,135 @@
+#include "tasks/tasks.h"
+
+#include "core/core.h"
+#include "data/data.h"
+#include "log/log.h"
+#include "ssl/ssl.h"
+#include "tasks/split.h"
+
+#include <chrono>
+#include <map>
+#include <sstream>
+
+namespace vfp::tasks {
+namespace {
+
+ssl::ByolOptions byol_options(const config::ExperimentConfig& c, std::uint64_t seed,
+                              const TaskContext& ctx) {
+  const auto& s = c.ssl;
+  ssl::ByolOptions o;
+  o.arch = c.model.arch;
+  o.width = c.model.width;
+  o.projector_hidden = s.projector_hidden;
+  o.projection_dim = s.projection_dim;
+  o.optimizer = s.optimizer;
+  o.lr = s.lr;
+  o.schedule = s.schedule;
+  o.weight_decay = s.weight_decay;
+  o.batch_size = s.batch_size;
+  o.epochs = s.epochs;
+  o.tau_base = s.tau_base;
+  o.crop_min_scale = s.crop_min_scale;
+  o.flips = s.flips;
+  o.brightness = s.brightness;
+  o.contrast = s.contrast;
+  o.blur_probability = s.blur_probability;
+  o.noise_std = s.noise_std;
+  o.seed = seed;
+  o.threads = c.train.threads > 0 ? c.train.threads : ctx.threads;
+  o.device = c.train.device;
+  o.local_rank = ctx.local_rank;
+  o.amp = c.train.amp;
+  return o;
+}
+
+/// Everything the pretraining of `task` reads: its id is their hash.
+nlohmann::json pretrain_inputs(const config::ExperimentConfig& c, const sweep::TrainTask& task) {
+  auto inputs = config::pretrain_json(c);
+  if (c.ssl.data == "outer_train") {
+    inputs["fold"] = task.fold;
+    inputs["repeat"] = task.repeat;
+  }
+  return inputs;
+}
+
+} // namespace
+
+std::string pretrain_id(const config::ExperimentConfig& c, const sweep::TrainTask& task) {
+  return "pretrain-" + stable_id(pretrain_inputs(c, task).dump());
+}
+
+std::filesystem::path pretrain_checkpoint(const TaskContext& ctx, const std::string& id) {
+  return ctx.sweep_dir / "pretrain" / id / "byol.safetensors";
+}
+
+nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& task,
+                            const TaskContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& c = sweep.configurations.at(task.configuration).config;
+  const auto id = pretrain_id(c, task);
+  const auto checkpoint = pretrain_checkpoint(ctx, id);
+  const auto dir = checkpoint.parent_path();
+  nlohmann::json row = {{"kind", "pretrain"}, {"task_id", id}, {"checkpoint", checkpoint.string()}};
+  if (std::filesystem::exists(checkpoint)) { // written atomically: present means complete
+    row["reused"] = true;
+    return row;
+  }
+  std::filesystem::create_directories(dir);
+  log::FileSinkGuard task_log((dir / "log.txt").string());
+  // The seed comes from the id (its hash part), never from the rank that runs it.
+  const auto seed = sweep::seed_from_id(id.substr(id.find('-') + 1));
+  write_file_atomically(
+      dir / "config.json",
+      nlohmann::json{{"task_id", id}, {"seed", seed}, {"inputs", pretrain_inputs(c, task)}}.dump(
+          2));
+
+  std::vector<data::Exclusion> excluded;
+  const auto cohort = data::read_cohort(c, &excluded);
+  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
+  ssl::Patches unlabelled;
+  unlabelled.pixels = patches.pixels.data();
+  unlabelled.count = static_cast<int>(patches.size());
+  unlabelled.channels = patches.channels;
+  unlabelled.depth = patches.depth;
+  unlabelled.height = patches.height;
+  unlabelled.width = patches.width;
+  if (c.ssl.data == "all") {
+    for (size_t p = 0; p < patches.size(); ++p)
+      unlabelled.items.push_back(static_cast<int>(p));
+  } else { // the outer fold's training and validation subjects; its test subjects stay unseen
+    const auto subjects = detail::subjects_with_patches(cohort, patches);
+    std::vector<int> labels;
+    std::map<std::string, int> index_of;
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      labels.push_back(subjects[i].event);
+      index_of[subjects[i].id] = static_cast<int>(i);
+    }
+    const auto role = detail::subject_roles(c, labels, task.fold, task.repeat);
+    for (size_t p = 0; p < patches.size(); ++p)
+      if (role[size_t(index_of.at(patches.subject_ids[p]))] != detail::kTest)
+        unlabelled.items.push_back(static_cast<int>(p));
+  }
+  spdlog::info("pretrain {}: BYOL on {} of {} patches ({}), {} epochs", id, unlabelled.items.size(),
+               patches.size(), c.ssl.data, c.ssl.epochs);
+
+  const auto options = byol_options(c, seed, ctx);
+  std::ostringstream history;
+  history << "epoch,loss,tau,seconds\n";
+  const auto outcome =
+      ssl::pretrain_byol(options, unlabelled, checkpoint.string(), [&](const ssl::EpochLog& e) {
+        history << e.epoch << "," << e.loss << "," << e.tau << "," << e.seconds << "\n";
+        spdlog::info("pretrain {} epoch {}: BYOL loss {:.4f}, tau {:.5f} ({:.1f} s)", id, e.epoch,
+                     e.loss, e.tau, e.seconds);
+      });
+  write_file_atomically(dir / "history.csv", history.str());
+  row["seed"] = seed;
+  row["patches"] = unlabelled.items.size();
+  row["epochs"] = outcome.history.size();
+  row["steps"] = outcome.steps;
+  row["final_loss"] = outcome.history.empty() ? 0.0 : outcome.history.back().loss;
+  row["threads"] = options.threads;
+  row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return row;
+}
+
+} // namespace vfp::tasks

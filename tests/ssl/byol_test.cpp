@@ -1,0 +1,211 @@
+// pretrain_byol end to end: its checkpoint, determinism, and its errors.
+#include "core/core.h"
+#include "models/models.h"
+#include "phantom.h"
+#include "ssl/ssl.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace vfp::ssl;
+using vfp::ssl::test::smooth_noise;
+
+class Byol : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vfp_byol_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static ByolOptions tiny() {
+    ByolOptions o;
+    o.width = 4;
+    o.projector_hidden = 32;
+    o.projection_dim = 16;
+    o.batch_size = 8;
+    o.epochs = 2;
+    o.seed = 3;
+    return o;
+  }
+  /// 20 patches, of which items 0 … 17 train (the last batch has 2).
+  Patches patches(int depth = 0) {
+    pixels_ = smooth_noise(20, depth, 16, 9);
+    Patches p{pixels_.data(), 20, 1, depth, 16, 16, {}};
+    p.items.resize(18);
+    std::iota(p.items.begin(), p.items.end(), 0);
+    return p;
+  }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+
+  fs::path dir_;
+  std::vector<float> pixels_;
+};
+
+TEST_F(Byol, ItsCheckpointLoadsIntoAClassifierThroughTheSslPrefix) {
+  std::vector<EpochLog> seen;
+  const auto out = pretrain_byol(tiny(), patches(), file("byol.safetensors"),
+                                 [&](const EpochLog& e) { seen.push_back(e); });
+  ASSERT_EQ(out.history.size(), 2u);
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(out.steps, 2 * 3); // 18 items in batches of 8: 8, 8, 2
+  for (const auto& e : out.history) {
+    EXPECT_TRUE(std::isfinite(e.loss));
+    EXPECT_GE(e.loss, 0.0);
+    EXPECT_LE(e.loss, 8.0);
+  }
+  EXPECT_GT(out.history[1].tau, out.history[0].tau); // the EMA rate anneals towards 1
+
+  const auto meta = vfp::models::read_safetensors_metadata(file("byol.safetensors"));
+  EXPECT_EQ(meta.at("format"), "vfp-byol");
+  EXPECT_EQ(meta.at("arch"), "fnet");
+  EXPECT_EQ(meta.at("dims"), "2");
+  EXPECT_EQ(meta.at("steps"), "6");
+  EXPECT_EQ(meta.at("seed"), "3");
+
+  vfp::models::ModelSpec spec;
+  spec.width = 4;
+  auto model = vfp::models::make_model(spec);
+  vfp::models::PretrainedOptions po;
+  po.file = file("byol.safetensors");
+  po.prefix = "online.backbone.";
+  const auto report = vfp::models::load_pretrained(*model, po); // strict: every backbone key
+  EXPECT_TRUE(report.complete()) << report.describe();
+  const auto weights = vfp::models::read_weights(po.file);
+  std::size_t compared = 0;
+  for (const auto& item : vfp::models::state_of(*model)) {
+    const auto* stored = weights.find("online.backbone." + item.key());
+    if (!stored)
+      continue; // the head, left initialised
+    EXPECT_TRUE(torch::equal(item.value(), *stored)) << item.key();
+    ++compared;
+  }
+  // The model's own (new) head is counted as loaded too: it keeps its initial values.
+  EXPECT_EQ(compared + vfp::models::head_keys(*model).size(), report.loaded);
+  EXPECT_EQ(compared, 24u); // fNet: 4 stages × (convolution + 5 batch-norm tensors)
+}
+
+TEST_F(Byol, TheSameSeedGivesTheSameCheckpointAndAnotherSeedAnother) {
+  auto o = tiny();
+  pretrain_byol(o, patches(), file("a.safetensors"));
+  pretrain_byol(o, patches(), file("b.safetensors"));
+  o.seed = 4;
+  pretrain_byol(o, patches(), file("c.safetensors"));
+  const auto a = vfp::models::read_weights(file("a.safetensors"));
+  const auto b = vfp::models::read_weights(file("b.safetensors"));
+  const auto c = vfp::models::read_weights(file("c.safetensors"));
+  ASSERT_EQ(a.size(), b.size());
+  bool any_differs = false;
+  for (const auto& item : a) {
+    EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+    any_differs = any_differs || !torch::equal(item.value(), c[item.key()]);
+  }
+  EXPECT_TRUE(any_differs);
+}
+
+TEST_F(Byol, TrainsA3DBackboneWithLars) {
+  auto o = tiny();
+  o.optimizer = "lars";
+  o.lr = 0.5;
+  o.epochs = 1;
+  const auto out = pretrain_byol(o, patches(/*depth=*/16), file("byol3d.safetensors"));
+  EXPECT_EQ(out.steps, 3);
+  const auto meta = vfp::models::read_safetensors_metadata(file("byol3d.safetensors"));
+  EXPECT_EQ(meta.at("dims"), "3");
+  EXPECT_EQ(meta.at("optimizer"), "lars");
+  vfp::models::ModelSpec spec;
+  spec.width = 4;
+  spec.dims = 3;
+  auto model = vfp::models::make_model(spec);
+  vfp::models::PretrainedOptions po;
+  po.file = file("byol3d.safetensors");
+  po.prefix = "online.backbone.";
+  EXPECT_TRUE(vfp::models::load_pretrained(*model, po).complete());
+}
+
+TEST_F(Byol, BadOptionsAreRejectedNamingTheOption) {
+  auto expect_error = [&](ByolOptions o, Patches p, const std::string& needle) {
+    try {
+      pretrain_byol(o, p, file("x.safetensors"));
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const vfp::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(file("x.safetensors")));
+  };
+  auto o = tiny();
+  o.optimizer = "sgd";
+  expect_error(o, patches(), "optimizer: unknown 'sgd'");
+  o = tiny();
+  o.batch_size = 1;
+  expect_error(o, patches(), "batch_size");
+  o = tiny();
+  o.schedule = "linear";
+  expect_error(o, patches(), "schedule: unknown 'linear'");
+  o = tiny();
+  o.tau_base = 1.5;
+  expect_error(o, patches(), "tau_base: 1.5 is outside [0, 1]");
+  o = tiny();
+  o.crop_min_scale = 0;
+  expect_error(o, patches(), "crop_min_scale");
+  auto p = patches();
+  p.items.push_back(20);
+  expect_error(tiny(), p, "item 20 is outside the buffer of 20 patches");
+  p = patches();
+  p.items = {3};
+  expect_error(tiny(), p, "at least 2 are needed");
+}
+
+TEST_F(Byol, AnUnwritableCheckpointFailsBeforeTraining) {
+  int epochs = 0;
+  const auto missing = (dir_ / "no" / "such" / "folder" / "byol.safetensors").string();
+  try {
+    pretrain_byol(tiny(), patches(), missing, [&](const EpochLog&) { ++epochs; });
+    FAIL() << "no error";
+  } catch (const vfp::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(epochs, 0);
+  EXPECT_THROW(pretrain_byol(tiny(), patches(), dir_.string()), vfp::IoError); // a folder
+}
+
+TEST_F(Byol, ANanLossFailsNamingTheStepAndLeavesAnOldCheckpointIntact) {
+  const auto path = file("byol.safetensors");
+  {
+    std::ofstream old(path);
+    old << "an earlier checkpoint";
+  }
+  auto p = patches();
+  pixels_[5 * 16 * 16 + 7] = std::numeric_limits<float>::quiet_NaN(); // patch 5
+  try {
+    pretrain_byol(tiny(), p, path);
+    FAIL() << "no error";
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("BYOL loss became NaN at epoch 1, step"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(vfp::read_text_file(path), "an earlier checkpoint");
+}
+
+TEST_F(Byol, AskingForCudaWithoutADeviceFailsSayingWhy) {
+  if (torch::cuda::is_available())
+    GTEST_SKIP() << "a CUDA device is visible";
+  auto o = tiny();
+  o.device = "cuda";
+  EXPECT_THROW(pretrain_byol(o, patches(), file("byol.safetensors")), vfp::TaskError);
+}
+
+} // namespace
