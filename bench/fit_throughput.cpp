@@ -5,7 +5,7 @@
 // Both columns come from one run of the loop; the allocator is tuned as `vfp` does at start
 // (core::keep_freed_memory, printed) for every row.
 // Usage: bench_fit [--arch fnet,resnet18] [--dims 2,3] [--size2d 64] [--size3d 32]
-//                  [--patches 256] [--batch 16] [--epochs 2] [--threads N]
+//                  [--patches 512] [--batch 16] [--epochs 2] [--threads N]
 #include "core/core.h"
 #include "train/train.h"
 
@@ -23,7 +23,7 @@ namespace {
 struct Options {
   std::vector<std::string> archs{"fnet", "resnet18"};
   std::vector<int> dims{2, 3};
-  int size2d = 64, size3d = 32, patches = 256, batch = 16, epochs = 2, threads = 0;
+  int size2d = 64, size3d = 32, patches = 512, batch = 16, epochs = 2, threads = 0;
 };
 
 std::vector<std::string> split(const std::string& text) {
@@ -89,9 +89,9 @@ Data make_data(int patches, int depth, int size) {
     f.subject_label.push_back(s % 5 == 0 ? 1 : 0);
   for (int p = 0; p < patches; ++p) {
     f.patch_subject.push_back(p / 2);
-    const int subject = p / 2;
-    // 80 % train; validation and test share the rest (each with positives).
-    (subject % 10 < 8 ? f.train : subject % 10 == 8 ? f.validation : f.test).push_back(p);
+    // Blocks of 5 subjects (one positive each): 80 % train, 10 % validation, 10 % test.
+    const int block = (p / 2 / 5) % 10;
+    (block < 8 ? f.train : block == 8 ? f.validation : f.test).push_back(p);
   }
   return d;
 }

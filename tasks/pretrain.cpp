@@ -112,20 +112,26 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   spdlog::info("pretrain {}: BYOL on {} of {} patches ({}), {} epochs", id, unlabelled.items.size(),
                patches.size(), c.ssl.data, c.ssl.epochs);
 
-  const auto options = byol_options(c, seed, ctx);
-  std::ostringstream history;
-  history << "epoch,loss,tau,seconds\n";
+  auto options = byol_options(c, seed, ctx);
+  // After every epoch: a pretraining killed (node failure, time limit) continues from it.
+  options.progress_file = (dir / "progress.pt").string();
   const auto outcome =
       ssl::pretrain_byol(options, unlabelled, checkpoint.string(), [&](const ssl::EpochLog& e) {
-        history << e.epoch << "," << e.loss << "," << e.tau << "," << e.seconds << "\n";
         spdlog::info("pretrain {} epoch {}: BYOL loss {:.4f}, tau {:.5f} ({:.1f} s)", id, e.epoch,
                      e.loss, e.tau, e.seconds);
       });
-  write_file_atomically(dir / "history.csv", history.str());
+  if (outcome.resumed_from_epoch > 0) // the epochs before the interruption
+    spdlog::info("pretrain {}: resumed after epoch {}", id, outcome.resumed_from_epoch);
+  std::ostringstream all_epochs;
+  all_epochs << "epoch,loss,tau,seconds\n";
+  for (const auto& e : outcome.history)
+    all_epochs << e.epoch << "," << e.loss << "," << e.tau << "," << e.seconds << "\n";
+  write_file_atomically(dir / "history.csv", all_epochs.str());
   row["seed"] = seed;
   row["patches"] = unlabelled.items.size();
   row["epochs"] = outcome.history.size();
   row["steps"] = outcome.steps;
+  row["resumed_from_epoch"] = outcome.resumed_from_epoch;
   row["final_loss"] = outcome.history.empty() ? 0.0 : outcome.history.back().loss;
   row["threads"] = options.threads;
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

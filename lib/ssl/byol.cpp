@@ -84,45 +84,22 @@ void check_writable(const std::filesystem::path& file) {
     throw IoError(at + "the folder " + folder.string() + " is not writable");
 }
 
-/// AdamW, or LARS, over the online parameters; decay (and LARS adaptation) only on weights.
-class Optimizer {
-public:
-  Optimizer(const ByolOptions& o, const std::vector<torch::Tensor>& params) {
-    std::vector<torch::Tensor> weights, others;
-    for (const auto& p : params)
-      (detail::decays(p) ? weights : others).push_back(p);
-    if (o.optimizer == "lars") {
-      lars_ = std::make_unique<detail::Lars>(weights, others,
-                                             detail::LarsOptions{o.lr, 0.9, o.weight_decay, 0.001});
-      return;
-    }
-    using torch::optim::AdamWOptions;
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(
-        weights, std::make_unique<AdamWOptions>(AdamWOptions(o.lr).weight_decay(o.weight_decay)));
-    groups.emplace_back(others, std::make_unique<AdamWOptions>(AdamWOptions(o.lr).weight_decay(0)));
-    adamw_ = std::make_unique<torch::optim::AdamW>(std::move(groups), AdamWOptions(o.lr));
-  }
-  void set_lr(double lr) {
-    if (lars_) {
-      lars_->set_lr(lr);
-      return;
-    }
-    for (auto& group : adamw_->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  }
-  void zero_grad() { lars_ ? lars_->zero_grad() : adamw_->zero_grad(); }
-  void step() {
-    if (lars_)
-      lars_->step();
-    else
-      adamw_->step();
-  }
-
-private:
-  std::unique_ptr<detail::Lars> lars_;
-  std::unique_ptr<torch::optim::AdamW> adamw_;
-};
+/// What a progress file must match to be resumed: every option that shapes the result
+/// (not threads or device) and the patches (shape, items, pixel checksum).
+std::string fingerprint(const ByolOptions& o, const Patches& p) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "vfp-byol-progress 1|" << o.arch << '|' << o.width << '|' << o.projector_hidden << '|'
+    << o.projection_dim << '|' << o.optimizer << '|' << o.lr << '|' << o.schedule << '|'
+    << o.weight_decay << '|' << o.batch_size << '|' << o.epochs << '|' << o.tau_base << '|'
+    << o.crop_min_scale << '|' << o.flips << '|' << o.brightness << '|' << o.contrast << '|'
+    << o.blur_probability << '|' << o.noise_std << '|' << o.seed << '|' << o.amp << '|' << p.count
+    << '|' << p.channels << '|' << p.depth << '|' << p.height << '|' << p.width << '|'
+    << p.items.size() << '|' << checksum64(p.items.data(), p.items.size() * sizeof(int)) << '|'
+    << checksum64(p.pixels, std::size_t(p.count) * p.channels * std::max(1, p.depth) * p.height *
+                                p.width * sizeof(float));
+  return s.str();
+}
 
 /// Fisher–Yates with the run's engine: the same order on every platform.
 void shuffle(std::vector<int>& v, std::mt19937_64& rng) {
@@ -136,6 +113,8 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
                           const std::function<void(const EpochLog&)>& on_epoch) {
   validate(o, p);
   check_writable(checkpoint);
+  if (!o.progress_file.empty())
+    check_writable(o.progress_file);
   const auto started = Clock::now();
   torch::set_num_threads(std::max(1, o.threads));
   torch::manual_seed(o.seed);
@@ -150,7 +129,7 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
   detail::ByolNet net(spec, o.projector_hidden, o.projection_dim);
   net.to(device);
   net.train();
-  Optimizer optimizer(o, net.trainable_parameters());
+  detail::ByolOptimizer optimizer(o, net.trainable_parameters());
   auto gen = at::detail::createCPUGenerator(mix_seed(o.seed ^ 0x9e3779b97f4a7c15ULL));
   std::mt19937_64 order_rng(mix_seed(o.seed));
 
@@ -166,8 +145,16 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
   auto buffer = torch::empty(shape); // reused by every step
 
   ByolOutcome out;
-  std::vector<int> order = p.items;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  const auto run_fingerprint = o.progress_file.empty() ? std::string() : fingerprint(o, p);
+  detail::ByolProgress progress;
+  progress.order = p.items;
+  if (detail::load_progress(o.progress_file, run_fingerprint, net, optimizer, gen, order_rng,
+                            progress))
+    out.resumed_from_epoch = progress.epoch;
+  out.steps = progress.steps;
+  out.history = progress.history;
+  auto& order = progress.order;
+  for (int epoch = progress.epoch + 1; epoch <= o.epochs; ++epoch) {
     const auto t0 = Clock::now();
     shuffle(order, order_rng);
     double loss_sum = 0;
@@ -208,6 +195,13 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
     log.tau = tau;
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     out.history.push_back(log);
+    if (!o.progress_file.empty()) {
+      progress.epoch = epoch;
+      progress.steps = out.steps;
+      progress.history = out.history;
+      detail::save_progress(o.progress_file, run_fingerprint, net, optimizer, gen, order_rng,
+                            progress);
+    }
     if (on_epoch)
       on_epoch(log);
   }
@@ -231,6 +225,8 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
   } catch (const IoError& e) {
     throw IoError("cannot write the BYOL checkpoint '" + checkpoint + "': " + e.what());
   }
+  if (!o.progress_file.empty())
+    std::filesystem::remove(o.progress_file); // everything it held is in the checkpoint
   out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +77,9 @@ public:
   void zero_grad();
   void step();
   void set_lr(double lr) { options_.lr = lr; }
+  /// The momentum buffers, in the order of construction (adapted, then excluded): for
+  /// checkpoints. They start at zero, which steps exactly like an absent buffer.
+  std::vector<torch::Tensor> velocities() const;
 
 private:
   struct Slot {
@@ -85,6 +89,41 @@ private:
   std::vector<Slot> slots_;
   LarsOptions options_;
 };
+
+/// AdamW, or LARS, over the online parameters; decay (and LARS adaptation) only on weights.
+class ByolOptimizer {
+public:
+  ByolOptimizer(const ByolOptions& options, const std::vector<torch::Tensor>& params);
+  void set_lr(double lr);
+  void zero_grad();
+  void step();
+  void save(torch::serialize::OutputArchive& archive);
+  void load(torch::serialize::InputArchive& archive);
+
+private:
+  std::unique_ptr<Lars> lars_;
+  std::unique_ptr<torch::optim::AdamW> adamw_;
+};
+
+/// Where a run stands after its last whole epoch.
+struct ByolProgress {
+  int epoch = 0;
+  std::int64_t steps = 0;
+  std::vector<EpochLog> history;
+  std::vector<int> order; ///< the items in the last epoch's order (each epoch reshuffles it)
+};
+
+/// Writes everything a run needs to continue after `progress.epoch` (networks, optimizer,
+/// the views' generator, the epoch-order engine, progress) to `file`, atomically.
+/// `fingerprint` names the run (options, data); a different run refuses the file.
+void save_progress(const std::string& file, const std::string& fingerprint, ByolNet& net,
+                   ByolOptimizer& optimizer, const at::Generator& views,
+                   const std::mt19937_64& order, const ByolProgress& progress);
+/// Restores what save_progress() wrote; false when `file` does not exist. Throws
+/// vfp::TaskError naming the file when it belongs to another run or cannot be read.
+bool load_progress(const std::string& file, const std::string& fingerprint, ByolNet& net,
+                   ByolOptimizer& optimizer, at::Generator& views, std::mt19937_64& order,
+                   ByolProgress& progress);
 
 /// BYOL's weight-decay rule: biases and batch-norm parameters (the 1-D tensors) are excluded.
 bool decays(const torch::Tensor& parameter);

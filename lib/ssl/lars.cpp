@@ -6,9 +6,16 @@ Lars::Lars(std::vector<torch::Tensor> adapted, std::vector<torch::Tensor> exclud
            LarsOptions options)
     : options_(options) {
   for (auto& p : adapted)
-    slots_.push_back({std::move(p), {}, true});
+    slots_.push_back({p, torch::zeros_like(p), true});
   for (auto& p : excluded)
-    slots_.push_back({std::move(p), {}, false});
+    slots_.push_back({p, torch::zeros_like(p), false});
+}
+
+std::vector<torch::Tensor> Lars::velocities() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& s : slots_)
+    out.push_back(s.velocity);
+  return out;
 }
 
 void Lars::zero_grad() {
@@ -35,10 +42,7 @@ void Lars::step() {
                                       options_.eta * w_norm / u_norm, torch::ones_like(w_norm));
       u.mul_(trust);
     }
-    if (s.velocity.defined())
-      s.velocity.mul_(options_.momentum).add_(u);
-    else
-      s.velocity = u.clone();
+    s.velocity.mul_(options_.momentum).add_(u);
     s.param.add_(s.velocity, -options_.lr);
   }
 }

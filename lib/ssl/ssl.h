@@ -37,6 +37,10 @@ struct ByolOptions {
   std::string device = "auto";   ///< auto, cpu or cuda (models::pick_device)
   int local_rank = 0;            ///< CUDA device local_rank % visible devices
   bool amp = true;               ///< CUDA only: bfloat16 autocast of the forward passes
+  /// Written after every epoch, atomically: a run that finds it (same options and patches)
+  /// continues after its last whole epoch and ends with the checkpoint an uninterrupted run
+  /// writes; removed once the checkpoint is written. Empty: no resume.
+  std::string progress_file;
 };
 
 /// Unlabelled patches: a buffer of `count` patches [count][channels][(depth)][height][width]
@@ -61,7 +65,8 @@ struct EpochLog {
 
 /// What a run did.
 struct ByolOutcome {
-  std::vector<EpochLog> history;
+  std::vector<EpochLog> history; ///< every epoch, those before a resume included
+  int resumed_from_epoch = 0;    ///< > 0: continued from progress_file after this epoch
   std::int64_t steps = 0;
   double seconds = 0;
 };

@@ -95,7 +95,8 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model,
     return false;
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    // Onto the model's device, whichever GPU wrote the file (a requeued job may get another).
+    archive.load_from(path, model.parameters().front().device());
     torch::NoGradGuard no_grad;
     for (auto& item : models::state_of(model)) {
       torch::Tensor saved;
@@ -114,7 +115,7 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model,
     archive.read("rng", rng, /*is_buffer=*/true);
     at::Generator generator = torch::globalContext().defaultGenerator(torch::kCPU); // a handle
     std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(rng);
+    generator.set_state(rng.cpu());
     p.epoch = int(read_scalar(archive, "epoch"));
     p.step = std::int64_t(read_scalar(archive, "step"));
     p.best = read_scalar(archive, "best");
@@ -124,7 +125,7 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model,
     p.train_seconds = read_scalar(archive, "train_seconds");
     torch::Tensor history;
     archive.read("history", history, /*is_buffer=*/true);
-    p.history = history_from(history);
+    p.history = history_from(history.cpu());
   } catch (const c10::Error& e) {
     throw TaskError("cannot resume from the training checkpoint " + path + " (delete it to " +
                     "start over): " + e.what_without_backtrace());

@@ -171,6 +171,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                       const std::function<void(const EpochLog&)>& on_epoch) {
   check_split(d, d.train, "training");
   check_split(d, d.validation, "validation");
+  check_split(d, d.test, "test"); // before training: its AUROC would be undefined after it
   torch::set_num_threads(std::max(1, o.threads));
   torch::manual_seed(o.seed);
   models::ModelSpec spec;

@@ -1,5 +1,7 @@
 // End to end: `vfp synth` writes a tiny cohort, `mpirun -np 2 vfp run` runs a tiny sweep,
 // and the table, the results rows and the error paths are checked.
+#include "shell.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -16,35 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Output {
-  int code = -1;
-  std::string text;
-};
-
-/// Runs a shell command, capturing stdout and stderr together.
-Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
-    out.text.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::string mpirun(int ranks) {
-  return std::string(VFP_MPIEXEC) + " --allow-run-as-root --oversubscribe --bind-to none -np " +
-         std::to_string(ranks) + " " + VFP_BIN;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using namespace vfp::integration;
 
 /// One tiny cohort and sweep shared by the tests (synth is the slow part).
 class TinySweep : public ::testing::Test {
@@ -72,15 +46,6 @@ sweep:
   static std::string in_dir() { return "cd " + dir.string() + " && "; }
 };
 fs::path TinySweep::dir;
-
-std::vector<nlohmann::json> rows_of(const fs::path& file) {
-  std::vector<nlohmann::json> rows;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line))
-    rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
 
 } // namespace
 

@@ -114,6 +114,64 @@ TEST_F(Byol, TheSameSeedGivesTheSameCheckpointAndAnotherSeedAnother) {
   EXPECT_TRUE(any_differs);
 }
 
+TEST_F(Byol, ARunInterruptedAfterAnEpochResumesToTheUninterruptedCheckpoint) {
+  struct Interrupted {};
+  for (const std::string optimizer : {"adamw", "lars"}) {
+    auto o = tiny();
+    o.epochs = 4;
+    o.optimizer = optimizer;
+    o.lr = optimizer == "lars" ? 0.5 : 1e-3;
+    fs::remove(file("resumed.safetensors"));
+    pretrain_byol(o, patches(), file("whole.safetensors"));
+    o.progress_file = file("progress.pt");
+    try {
+      pretrain_byol(o, patches(), file("resumed.safetensors"), [](const EpochLog& e) {
+        if (e.epoch == 2)
+          throw Interrupted{}; // as a kill would, after the epoch's progress is saved
+      });
+      FAIL() << "not interrupted";
+    } catch (const Interrupted&) {
+    }
+    ASSERT_TRUE(fs::exists(o.progress_file));
+    EXPECT_FALSE(fs::exists(file("resumed.safetensors")));
+    std::vector<int> epochs_run;
+    const auto out = pretrain_byol(o, patches(), file("resumed.safetensors"),
+                                   [&](const EpochLog& e) { epochs_run.push_back(e.epoch); });
+    EXPECT_EQ(out.resumed_from_epoch, 2);
+    EXPECT_EQ(epochs_run, (std::vector<int>{3, 4}));
+    EXPECT_EQ(out.history.size(), 4u);
+    EXPECT_EQ(out.steps, 4 * 3);
+    EXPECT_FALSE(fs::exists(o.progress_file)) << "removed once the checkpoint is written";
+    const auto whole = vfp::models::read_weights(file("whole.safetensors"));
+    const auto resumed = vfp::models::read_weights(file("resumed.safetensors"));
+    ASSERT_EQ(whole.size(), resumed.size());
+    for (const auto& item : whole)
+      EXPECT_TRUE(torch::equal(item.value(), resumed[item.key()]))
+          << optimizer << " " << item.key();
+  }
+}
+
+TEST_F(Byol, AProgressFileOfAnotherRunIsRefusedNamingIt) {
+  struct Interrupted {};
+  auto o = tiny();
+  o.progress_file = file("progress.pt");
+  try {
+    pretrain_byol(o, patches(), file("byol.safetensors"),
+                  [](const EpochLog&) { throw Interrupted{}; });
+  } catch (const Interrupted&) {
+  }
+  o.seed = 4;
+  try {
+    pretrain_byol(o, patches(), file("byol.safetensors"));
+    FAIL() << "resumed another run";
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find(o.progress_file + " belongs to another pretraining"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::exists(o.progress_file)) << "left for the run it belongs to";
+}
+
 TEST_F(Byol, TrainsA3DBackboneWithLars) {
   auto o = tiny();
   o.optimizer = "lars";

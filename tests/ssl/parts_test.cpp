@@ -140,8 +140,9 @@ TEST(ByolNet, TheTargetGetsNoGradientAndFollowsTheOnlineNetworkByEma) {
   for (const auto& item : net.named_parameters()) {
     const bool target = item.key().rfind("target.", 0) == 0;
     EXPECT_EQ(item.value().requires_grad(), !target) << item.key();
-    if (target)
+    if (target) {
       EXPECT_FALSE(item.value().grad().defined()) << item.key();
+    }
   }
   // Every trained tensor is an online one; the backbone's unused head is not trained.
   const auto trained = net.trainable_parameters();

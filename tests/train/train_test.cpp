@@ -135,6 +135,34 @@ TEST(Trainer, NanLossFailsTheTaskWithAReason) {
   }
 }
 
+TEST(Trainer, AnEmptyTestSplitOrOneWithoutPositivesFailsBeforeTraining) {
+  auto toy = make_toy(20, 16, 8);
+  int epochs = 0;
+  const auto count = [&](const vfp::train::EpochLog&) { ++epochs; };
+  auto empty = toy.data;
+  empty.test.clear();
+  try {
+    vfp::train::fit_and_score(quick_options(), empty, count);
+    FAIL();
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("the test split is empty"), std::string::npos) << e.what();
+  }
+  auto negatives_only = toy.data;
+  negatives_only.test.clear();
+  for (int p : toy.data.test)
+    if (!toy.data.subject_label[toy.data.patch_subject[p]])
+      negatives_only.test.push_back(p);
+  try {
+    vfp::train::fit_and_score(quick_options(), negatives_only, count);
+    FAIL();
+  } catch (const vfp::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("the test split has no positive subjects"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(epochs, 0);
+}
+
 TEST(Trainer, ValidationWithoutPositivesFailsClearly) {
   auto toy = make_toy(20, 16, 8);
   toy.data.validation.clear();
