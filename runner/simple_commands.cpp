@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <set>
 
 namespace vfp::runner {
@@ -59,6 +60,19 @@ int sweep_command(const SweepArgs& args) {
   int done = 0;
   for (const auto& t : sweep.tasks)
     done += finished.count(t.id) ? 1 : 0;
+  // The BYOL pretrainings the tasks need (pretrained.mode: ssl without a file), each listed
+  // once with the tasks that load it; done when its checkpoint exists.
+  tasks::TaskContext ctx;
+  ctx.sweep_dir = dir;
+  std::map<std::string, std::vector<std::string>> pretrainings;
+  for (const auto& t : sweep.tasks) {
+    const auto& c = sweep.configurations[t.configuration].config;
+    if (c.runs_pretraining())
+      pretrainings[tasks::pretrain_id(c, t)].push_back(t.id);
+  }
+  const auto pretrained = [&](const std::string& id) {
+    return std::filesystem::exists(tasks::pretrain_checkpoint(ctx, id));
+  };
   if (args.json) {
     nlohmann::json out = {{"name", sweep.name}, {"axes", sweep.axes}, {"done", done}};
     for (const auto& c : sweep.configurations) {
@@ -76,6 +90,8 @@ int sweep_command(const SweepArgs& args) {
                               {"repeat", t.repeat},
                               {"seed", t.seed},
                               {"done", finished.count(t.id) > 0}});
+    for (const auto& [id, users] : pretrainings)
+      out["pretrain"].push_back({{"id", id}, {"tasks", users}, {"done", pretrained(id)}});
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -88,6 +104,12 @@ int sweep_command(const SweepArgs& args) {
     for (const auto& [k, v] : c.axes)
       std::cout << "  " << k << "=" << v;
     std::cout << "\n";
+  }
+  if (!pretrainings.empty()) {
+    std::cout << "\npretraining (BYOL, shared by the tasks that load it):\n";
+    for (const auto& [id, users] : pretrainings)
+      std::cout << "  " << id << "  for " << users.size() << " task"
+                << (users.size() == 1 ? "" : "s") << (pretrained(id) ? "  done" : "") << "\n";
   }
   std::cout << "\ntasks:\n";
   for (const auto& t : sweep.tasks)

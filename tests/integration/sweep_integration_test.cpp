@@ -342,9 +342,22 @@ sweep:
     train.lr: [3.0e-3, 1.0e-3]
     ssl.data: [all, outer_train]
 )";
+  // The dry run lists the pretrainings: one for ssl.data all (4 tasks), one per fold (2 each).
+  auto dry = run(in_dir() + VFP_BIN + " sweep byol.yaml --dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("for 4 tasks\n"), std::string::npos) << dry.text;
+  auto count = [](const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count(dry.text, "  pretrain-"), 3) << dry.text;
   auto out = run(in_dir() + mpirun(3) + " run byol.yaml");
   ASSERT_EQ(out.code, 0) << out.text;
   const auto results = dir / "results" / "byol";
+  auto done = run(in_dir() + VFP_BIN + " sweep byol.yaml --dry-run");
+  EXPECT_EQ(count(done.text, "tasks  done\n"), 3) << done.text;
   std::map<std::string, nlohmann::json> pretrainings;
   int trained = 0;
   for (const auto& r : rows_of(results / "results.jsonl")) {
