@@ -37,6 +37,8 @@ std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::j
   std::vector<nlohmann::json> out;
   int others = 0;
   for (const auto& row : rows) {
+    if (!config_ids.empty() && !row.contains("config_id"))
+      continue; // not a configuration's row (a pretraining's provenance): neither kept nor counted
     const bool current =
         config_ids.empty() || (row.contains("config_id") && row["config_id"].is_string() &&
                                config_ids.count(row["config_id"].get<std::string>()));

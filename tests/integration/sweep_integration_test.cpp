@@ -356,6 +356,7 @@ sweep:
   auto out = run(in_dir() + mpirun(3) + " run byol.yaml");
   ASSERT_EQ(out.code, 0) << out.text;
   const auto results = dir / "results" / "byol";
+  EXPECT_EQ(out.text.find("leaves out"), std::string::npos) << "pretrain rows are no stale rows";
   auto done = run(in_dir() + VFP_BIN + " sweep byol.yaml --dry-run");
   EXPECT_EQ(count(done.text, "tasks  done\n"), 3) << done.text;
   std::map<std::string, nlohmann::json> pretrainings;
