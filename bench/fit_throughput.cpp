@@ -1,11 +1,11 @@
 // Training throughput of the real training loop (train::fit_and_score: loader threads,
 // augmentation, per-step schedule, validation, per-epoch checkpoint) per architecture and
-// dims on CPU, and where the time goes: forward/backward/optimizer steps vs everything else
-// in the training loop (waiting for data, bookkeeping). Target: < 5 % outside the steps.
-// Both columns come from one run of the loop; the allocator is tuned as `vfp` does at start
+// dims on CPU (or CUDA), and where the time goes: forward/backward/optimizer steps vs everything
+// else in the training loop (waiting for data, bookkeeping). Target: < 5 % outside the steps. Both
+// columns come from one run of the loop; the allocator is tuned as `vfp` does at start
 // (core::keep_freed_memory, printed) for every row.
 // Usage: bench_fit [--arch fnet,resnet18] [--dims 2,3] [--size2d 64] [--size3d 32]
-//                  [--patches 512] [--batch 16] [--epochs 2] [--threads N]
+//                  [--patches 512] [--batch 16] [--epochs 2] [--threads N] [--device cuda]
 #include "core/core.h"
 #include "train/train.h"
 
@@ -24,6 +24,7 @@ struct Options {
   std::vector<std::string> archs{"fnet", "resnet18"};
   std::vector<int> dims{2, 3};
   int size2d = 64, size3d = 32, patches = 512, batch = 16, epochs = 2, threads = 0;
+  std::string device = "cpu"; ///< cpu or cuda (the GPU path: bfloat16 autocast)
 };
 
 std::vector<std::string> split(const std::string& text) {
@@ -61,6 +62,8 @@ Options parse(int argc, char** argv) {
       o.epochs = std::stoi(value());
     else if (flag == "--threads")
       o.threads = std::stoi(value());
+    else if (flag == "--device")
+      o.device = value();
     else
       throw vfp::InputError("bench_fit: unknown option " + flag + " (see the file's header)");
   }
@@ -106,10 +109,10 @@ int main(int argc, char** argv) {
     const auto dir =
         std::filesystem::temp_directory_path() / ("vfp_bench_fit_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    std::printf("fit_and_score on CPU, %d thread(s), %d patches (80 %% train), batch %d, "
+    std::printf("fit_and_score on %s, %d thread(s), %d patches (80 %% train), batch %d, "
                 "%d epochs, 1 loader thread, augmentation on, checkpoint every epoch\n"
                 "allocator: %s\n\n",
-                threads, o.patches, o.batch, o.epochs, allocator.c_str());
+                o.device.c_str(), threads, o.patches, o.batch, o.epochs, allocator.c_str());
     std::printf("%-10s %4s %8s %10s %9s %9s %10s %10s %12s\n", "arch", "dims", "input", "samples/s",
                 "loop s", "steps s", "data wait", "outside", "val+ckpt s");
     for (const auto& arch : o.archs)
@@ -123,9 +126,11 @@ int main(int argc, char** argv) {
         t.patience = o.epochs + 1;
         t.threads = threads;
         t.loader_threads = 1;
-        t.device = "cpu";
+        t.device = o.device;
         t.checkpoint = (dir / (arch + std::to_string(dims) + ".pt")).string();
         const auto out = vfp::train::fit_and_score(t, data.fold);
+        if (o.device != "cpu")
+          std::printf("(%s) ", out.device.c_str());
         double epochs_seconds = 0;
         for (const auto& e : out.history)
           epochs_seconds += e.seconds;

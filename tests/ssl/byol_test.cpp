@@ -37,6 +37,7 @@ protected:
     o.batch_size = 8;
     o.epochs = 2;
     o.seed = 3;
+    o.device = "cpu"; // bit-for-bit promises are CPU ones; the CUDA test opts in
     return o;
   }
   /// 20 patches, of which items 0 … 17 train (the last batch has 2).
@@ -256,6 +257,37 @@ TEST_F(Byol, ANanLossFailsNamingTheStepAndLeavesAnOldCheckpointIntact) {
         << e.what();
   }
   EXPECT_EQ(vfp::read_text_file(path), "an earlier checkpoint");
+}
+
+TEST_F(Byol, OnCudaItPretrainsUnderBfloat16AndResumes) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device visible: this checks the CUDA path on a GPU machine";
+  struct Interrupted {};
+  auto o = tiny();
+  o.device = "cuda";
+  o.epochs = 3;
+  o.progress_file = file("progress.pt");
+  EXPECT_THROW(pretrain_byol(o, patches(), file("byol.safetensors"),
+                             [](const EpochLog& e) {
+                               if (e.epoch == 2)
+                                 throw Interrupted{};
+                             }),
+               Interrupted);
+  const auto out = pretrain_byol(o, patches(), file("byol.safetensors"));
+  EXPECT_EQ(out.resumed_from_epoch, 2);
+  for (const auto& e : out.history)
+    EXPECT_TRUE(std::isfinite(e.loss));
+  EXPECT_EQ(vfp::models::read_safetensors_metadata(file("byol.safetensors"))
+                .at("device")
+                .rfind("cuda:", 0),
+            0u);
+  vfp::models::ModelSpec spec;
+  spec.width = 4;
+  auto model = vfp::models::make_model(spec);
+  vfp::models::PretrainedOptions po;
+  po.file = file("byol.safetensors");
+  po.prefix = "online.backbone.";
+  EXPECT_TRUE(vfp::models::load_pretrained(*model, po).complete());
 }
 
 TEST_F(Byol, AskingForCudaWithoutADeviceFailsSayingWhy) {
