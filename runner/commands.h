@@ -67,6 +67,17 @@ struct ModelsArgs {
 };
 int models_command(const ModelsArgs& args);
 
+struct CoxArgs {
+  std::string csv;
+  std::string time;
+  std::string event;
+  std::vector<std::string> covariates;
+  bool standardize = false;   ///< hazard ratios per standard deviation as well
+  std::string ties = "efron"; ///< efron or breslow
+  bool json = false;
+};
+int cox_command(const CoxArgs& args);
+
 /// Threads for this process: its CPU affinity, shared among the ranks on this node when the
 /// ranks are not bound to distinct CPUs.
 int threads_for_rank(int ranks_on_node);

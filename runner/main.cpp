@@ -98,6 +98,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   models_cmd->add_flag("--json", models.json, "print JSON");
 
+  CoxArgs cox;
+  auto* cox_cmd = app.add_subcommand(
+      "cox", "Fit a Cox proportional-hazards model to a CSV (e.g. out-of-fold predictions)");
+  cox_cmd->add_option("--csv", cox.csv, "the table (header row, comma-separated)")->required();
+  cox_cmd->add_option("--time", cox.time, "column of follow-up times (> 0)")->required();
+  cox_cmd->add_option("--event", cox.event, "column of event indicators (1 event, 0 censored)")
+      ->required();
+  cox_cmd->add_option("--covariates", cox.covariates, "covariate columns, e.g. score,age,bmi")
+      ->delimiter(',')
+      ->required();
+  cox_cmd->add_flag("--standardize", cox.standardize,
+                    "also hazard ratios per standard deviation (sample SD) of each covariate");
+  cox_cmd->add_option("--ties", cox.ties, "efron (as R) or breslow")
+      ->check(CLI::IsMember({"efron", "breslow"}))
+      ->capture_default_str();
+  cox_cmd->add_flag("--json", cox.json, "print JSON with every number");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +138,8 @@ int main(int argc, char** argv) {
       return cache_command(cache);
     if (*models_cmd)
       return models_command(models);
+    if (*cox_cmd)
+      return cox_command(cox);
   } catch (const vfp::Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";
     return 1;

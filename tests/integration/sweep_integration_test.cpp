@@ -492,7 +492,8 @@ TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
   auto version = run(std::string(VFP_BIN) + " --version");
   EXPECT_EQ(version.code, 0);
   EXPECT_EQ(version.text.rfind("vfp 0.", 0), 0u) << version.text;
-  for (const char* sub : {"synth", "preprocess", "sweep", "run", "report", "cache", "models"}) {
+  for (const char* sub :
+       {"synth", "preprocess", "sweep", "run", "report", "cache", "models", "cox"}) {
     auto help = run(std::string(VFP_BIN) + " " + sub + " --help");
     EXPECT_EQ(help.code, 0) << sub;
     EXPECT_NE(help.text.find("Usage"), std::string::npos) << sub << ": " << help.text;

@@ -1,0 +1,75 @@
+// `vfp cox` on CSV files: the table, JSON, and errors that name file, line and column.
+#include "shell.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+namespace {
+
+using namespace vfp::integration;
+
+class CoxCli : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("vfp_cox_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  Output cox(const std::string& csv, const std::string& rest) {
+    return run(std::string(VFP_BIN) + " cox --csv " + csv + " " + rest);
+  }
+  fs::path dir_;
+};
+
+TEST_F(CoxCli, FitsTheLungDataAsRAndPrintsJson) {
+  const auto lung = std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/lung.csv";
+  auto out =
+      cox(lung, "--time time --event status --covariates age,sex,ph.ecog --standardize --json");
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["n"], 227);
+  EXPECT_EQ(j["terms"].size(), 3u);
+  EXPECT_EQ(j["terms"][1]["name"], "sex");
+  EXPECT_TRUE(j["terms"][0].contains("hr_per_sd"));
+  EXPECT_EQ(j["concordance"]["direction"], "higher linear predictor = higher risk");
+  auto table = cox(lung, "--time time --event status --covariates age,sex,ph.ecog");
+  ASSERT_EQ(table.code, 0) << table.text;
+  EXPECT_NE(table.text.find("| sex | "), std::string::npos) << table.text;
+  EXPECT_NE(table.text.find("likelihood-ratio test"), std::string::npos) << table.text;
+}
+
+TEST_F(CoxCli, BadTablesAreErrorsNamingFileLineAndColumn) {
+  const auto good = "t,e,x,c\n1,1,0.5,3\n2,0,0.1,3\n3,1,0.9,3\n4,0,0.3,3\n";
+  const auto f = write("good.csv", good);
+  auto missing = cox(f, "--time t --event e --covariates x,bmi");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.text.find(f + ": no column 'bmi' (columns: t, e, x, c)"), std::string::npos)
+      << missing.text;
+  const auto bad_cell = write("cell.csv", "t,e,x\n1,1,0.5\n2,0,abc\n");
+  auto cell = cox(bad_cell, "--time t --event e --covariates x");
+  EXPECT_EQ(cell.code, 1);
+  EXPECT_NE(cell.text.find(bad_cell + ":3: column x: 'abc' is not a number"), std::string::npos)
+      << cell.text;
+  const auto censored = write("censored.csv", "t,e,x\n1,0,0.5\n2,0,0.1\n3,0,0.7\n");
+  auto none = cox(censored, "--time t --event e --covariates x");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.text.find("every subject is censored"), std::string::npos) << none.text;
+  auto constant = cox(f, "--time t --event e --covariates x,c");
+  EXPECT_EQ(constant.code, 1);
+  EXPECT_NE(constant.text.find("covariate c is constant"), std::string::npos) << constant.text;
+  const auto bad_event = write("event.csv", "t,e,x\n1,1,0.5\n2,2,0.1\n3,0,0.7\n");
+  auto event = cox(bad_event, "--time t --event e --covariates x");
+  EXPECT_EQ(event.code, 1);
+  EXPECT_NE(event.text.find(bad_event + ":3: column e"), std::string::npos) << event.text;
+  auto nofile = cox((dir_ / "nope.csv").string(), "--time t --event e --covariates x");
+  EXPECT_EQ(nofile.code, 1);
+  EXPECT_NE(nofile.text.find("nope.csv"), std::string::npos) << nofile.text;
+}
+
+} // namespace
