@@ -75,6 +75,9 @@ struct CoxArgs {
   bool standardize = false;   ///< hazard ratios per standard deviation as well
   std::string ties = "efron"; ///< efron or breslow
   bool json = false;
+  std::vector<std::string> baseline; ///< compare with this model (e.g. age,bmi): C of both
+  int bootstrap = 1000;              ///< resamples for the C difference's interval
+  unsigned long long seed = 1;
 };
 int cox_command(const CoxArgs& args);
 

@@ -102,6 +102,7 @@ std::string p_value(double p) {
 int cox_command(const CoxArgs& args) {
   std::vector<std::string> wanted{args.time, args.event};
   wanted.insert(wanted.end(), args.covariates.begin(), args.covariates.end());
+  wanted.insert(wanted.end(), args.baseline.begin(), args.baseline.end());
   const auto columns = read_columns(args.csv, wanted);
   const auto& time = columns.at(args.time);
   std::vector<int> event;
@@ -124,6 +125,18 @@ int cox_command(const CoxArgs& args) {
     throw InputError(args.csv + ": " + e.what());
   }
   const auto c = survival::harrell_c(time, event, fit.linear_predictor);
+  survival::ModelComparison comparison;
+  if (!args.baseline.empty()) {
+    std::vector<std::vector<double>> baseline;
+    for (const auto& name : args.baseline)
+      baseline.push_back(columns.at(name));
+    try {
+      comparison = survival::compare_models(time, event, baseline, args.baseline, covariates,
+                                            args.covariates, args.bootstrap, args.seed, options);
+    } catch (const InputError& e) {
+      throw InputError(args.csv + ": baseline model: " + e.what());
+    }
+  }
 
   if (args.json) {
     nlohmann::json out = {{"n", fit.n},
@@ -161,6 +174,17 @@ int cox_command(const CoxArgs& args) {
       }
       out["terms"].push_back(term);
     }
+    if (!args.baseline.empty())
+      out["comparison"] = {{"baseline", args.baseline},
+                           {"c_baseline", comparison.c_baseline},
+                           {"c_model", comparison.c_image},
+                           {"c_difference", comparison.c_difference},
+                           {"difference_lower", comparison.difference_lower},
+                           {"difference_upper", comparison.difference_upper},
+                           {"interval", "95 % percentile bootstrap, both models refitted"},
+                           {"resamples", comparison.resamples},
+                           {"failed_resamples", comparison.failed_resamples},
+                           {"seed", args.seed}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -184,6 +208,17 @@ int cox_command(const CoxArgs& args) {
             << "Harrell's C of the linear predictor " << fixed(c.c, 4)
             << " (higher linear predictor = higher risk; " << c.comparable
             << " comparable pairs)\n";
+  if (!args.baseline.empty()) {
+    std::string names;
+    for (const auto& b : args.baseline)
+      names += (names.empty() ? "" : " + ") + b;
+    std::cout << "Harrell's C: baseline (" << names << ") " << fixed(comparison.c_baseline, 4)
+              << ", this model " << fixed(comparison.c_image, 4) << ", difference "
+              << fixed(comparison.c_difference, 4) << " (95 % bootstrap interval "
+              << fixed(comparison.difference_lower, 4) << " to "
+              << fixed(comparison.difference_upper, 4) << ", " << comparison.resamples
+              << " resamples, both models refitted)\n";
+  }
   for (const auto& w : fit.warnings)
     std::cout << "warning: " << w << "\n";
   return 0;

@@ -114,6 +114,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"efron", "breslow"}))
       ->capture_default_str();
   cox_cmd->add_flag("--json", cox.json, "print JSON with every number");
+  cox_cmd
+      ->add_option("--baseline", cox.baseline,
+                   "also fit this baseline model (e.g. age,bmi) and compare Harrell's C: the "
+                   "difference with a bootstrap 95 % interval")
+      ->delimiter(',');
+  cox_cmd->add_option("--bootstrap", cox.bootstrap, "resamples for the comparison's interval")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  cox_cmd->add_option("--seed", cox.seed, "seed of the bootstrap")->capture_default_str();
 
   try {
     app.parse(argc, argv);

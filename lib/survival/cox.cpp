@@ -205,28 +205,60 @@ Concordance harrell_c(const std::vector<double>& time, const std::vector<int>& e
     throw InputError("concordance: " + std::to_string(time.size()) + " times, " +
                      std::to_string(event.size()) + " events and " + std::to_string(risk.size()) +
                      " scores");
+  // Ranks of the risks (ties share one), and a Fenwick tree counting, per rank, the subjects
+  // that an event can be compared with: those with a later time, and those censored at its
+  // time (they outlived it). Visiting the times from the longest down keeps that set in the
+  // tree: O(n log n).
+  const std::size_t n = time.size();
+  std::vector<double> levels(risk);
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  std::vector<std::size_t> rank(n);
+  for (std::size_t i = 0; i < n; ++i)
+    rank[i] =
+        std::size_t(std::lower_bound(levels.begin(), levels.end(), risk[i]) - levels.begin()) + 1;
+  std::vector<double> tree(levels.size() + 1, 0.0);
+  const auto add = [&](std::size_t r) {
+    for (; r < tree.size(); r += r & (~r + 1))
+      tree[r] += 1;
+  };
+  const auto below_or_at = [&](std::size_t r) { // subjects in the tree with rank ≤ r
+    double total = 0;
+    for (; r > 0; r -= r & (~r + 1))
+      total += tree[r];
+    return total;
+  };
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return time[a] > time[b]; });
   Concordance out;
-  for (std::size_t i = 0; i < time.size(); ++i)
-    for (std::size_t j = i + 1; j < time.size(); ++j) {
-      std::size_t first, second; // first fails before second is known to
-      if (time[i] == time[j]) {
-        if (event[i] == event[j])
-          continue; // both events (tied) or both censored: not comparable
-        first = event[i] ? i : j;
-      } else {
-        first = time[i] < time[j] ? i : j;
-        if (!event[first])
-          continue; // censored first: the order is unknown
+  double in_tree = 0;
+  for (std::size_t k = 0; k < n;) {
+    std::size_t end = k;
+    while (end < n && time[order[end]] == time[order[k]])
+      ++end;
+    for (std::size_t m = k; m < end; ++m) // censored at this time: comparable with its events
+      if (!event[order[m]]) {
+        add(rank[order[m]]);
+        in_tree += 1;
       }
-      second = first == i ? j : i;
-      out.comparable += 1;
-      if (risk[first] > risk[second])
-        out.concordant += 1;
-      else if (risk[first] < risk[second])
-        out.discordant += 1;
-      else
-        out.tied_risk += 1;
+    for (std::size_t m = k; m < end; ++m) {
+      const auto i = order[m];
+      if (!event[i])
+        continue;
+      const double lower = below_or_at(rank[i] - 1), at = below_or_at(rank[i]) - lower;
+      out.concordant += lower; // the later one had a lower risk
+      out.tied_risk += at;
+      out.discordant += in_tree - lower - at;
     }
+    for (std::size_t m = k; m < end; ++m) // this time's events join the later ones
+      if (event[order[m]]) {
+        add(rank[order[m]]);
+        in_tree += 1;
+      }
+    k = end;
+  }
+  out.comparable = out.concordant + out.discordant + out.tied_risk;
   if (out.comparable == 0)
     throw InputError("concordance: no comparable pair (no event before another subject's time)");
   out.c = (out.concordant + 0.5 * out.tied_risk) / out.comparable;

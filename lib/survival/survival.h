@@ -51,7 +51,7 @@ CoxFit fit_cox(const std::vector<double>& time, const std::vector<int>& event,
 
 /// Harrell's C for a risk score (higher = shorter survival), with R survival::concordance's
 /// rules: a pair is comparable when the shorter time is an event; at tied times only when
-/// exactly one is an event (the censored one outlived it); tied risks count ½.
+/// exactly one is an event (the censored one outlived it); tied risks count ½. O(n log n).
 struct Concordance {
   double c = 0;
   double concordant = 0, discordant = 0, tied_risk = 0; ///< over comparable pairs
@@ -59,6 +59,47 @@ struct Concordance {
 };
 Concordance harrell_c(const std::vector<double>& time, const std::vector<int>& event,
                       const std::vector<double>& risk);
+
+/// The study's analysis on out-of-fold predictions: a baseline Cox model (e.g. age + BMI)
+/// against the image model (the CNN score + the baseline covariates). Harrell's C of each
+/// model's linear predictor, the difference with a percentile bootstrap interval (subjects
+/// resampled with replacement, both models refitted on each resample), and the image
+/// model's fit (its first term's hazard ratio per SD is the study's "standardized HR").
+struct ModelComparison {
+  CoxFit baseline, image;
+  double c_baseline = 0, c_image = 0, c_difference = 0; ///< image − baseline
+  double difference_lower = 0, difference_upper = 0;    ///< 95 % percentile interval
+  int resamples = 0;                                    ///< bootstrap resamples used
+  int failed_resamples = 0; ///< resamples without an event or with a constant covariate
+};
+ModelComparison compare_models(const std::vector<double>& time, const std::vector<int>& event,
+                               const std::vector<std::vector<double>>& baseline,
+                               const std::vector<std::string>& baseline_names,
+                               const std::vector<std::vector<double>>& image,
+                               const std::vector<std::string>& image_names, int resamples = 1000,
+                               unsigned long long seed = 1, const CoxOptions& options = {});
+
+/// Kaplan–Meier estimate at every distinct time, with Greenwood's variance and R's default
+/// log-scale confidence interval: S·exp(±z·√Σ d/(n(n−d))), capped at 1 (as survfit).
+struct KaplanMeier {
+  std::vector<double> time;
+  std::vector<int> at_risk, events, censored;
+  std::vector<double> survival;
+  std::vector<double> std_err; ///< of S (Greenwood), as summary.survfit prints it
+  std::vector<double> lower, upper;
+};
+KaplanMeier kaplan_meier(const std::vector<double>& time, const std::vector<int>& event,
+                         double confidence = 0.95);
+
+/// The step function at t: the last estimate at or before t (S = 1, SE 0 before the first).
+struct SurvivalAt {
+  double survival = 1, std_err = 0, lower = 1, upper = 1;
+};
+SurvivalAt survival_at(const KaplanMeier& km, double t);
+
+/// Risk groups by quantiles of a score (e.g. 3 for tertiles): 0 for the lowest scores.
+/// Ties in the score stay in one group.
+std::vector<int> risk_groups(const std::vector<double>& score, int groups);
 
 /// Upper tail of the chi-square distribution with `df` degrees of freedom at x.
 double chi2_upper_tail(double x, int df);

@@ -44,6 +44,24 @@ TEST_F(CoxCli, FitsTheLungDataAsRAndPrintsJson) {
   EXPECT_NE(table.text.find("likelihood-ratio test"), std::string::npos) << table.text;
 }
 
+TEST_F(CoxCli, ComparesTheModelWithABaselineByConcordance) {
+  const auto lung = std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/lung.csv";
+  const auto args = "--time time --event status --covariates ph.ecog,age,sex --baseline age,sex "
+                    "--bootstrap 100 --seed 3 --json";
+  auto out = cox(lung, args);
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto c = nlohmann::json::parse(out.text)["comparison"];
+  EXPECT_NEAR(c["c_model"].get<double>(), 0.637135493000455, 1e-9); // R's, as in tests/survival
+  EXPECT_GT(c["c_difference"].get<double>(), 0.0);
+  EXPECT_LT(c["difference_lower"].get<double>(), c["c_difference"].get<double>());
+  EXPECT_GT(c["difference_upper"].get<double>(), c["c_difference"].get<double>());
+  EXPECT_EQ(c["resamples"].get<int>() + c["failed_resamples"].get<int>(), 100);
+  EXPECT_EQ(cox(lung, args).text, out.text) << "the same seed gives the same interval";
+  auto missing = cox(lung, "--time time --event status --covariates age --baseline weight");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.text.find("no column 'weight'"), std::string::npos) << missing.text;
+}
+
 TEST_F(CoxCli, BadTablesAreErrorsNamingFileLineAndColumn) {
   const auto good = "t,e,x,c\n1,1,0.5,3\n2,0,0.1,3\n3,1,0.9,3\n4,0,0.3,3\n";
   const auto f = write("good.csv", good);
