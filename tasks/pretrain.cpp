@@ -7,7 +7,6 @@
 #include "tasks/split.h"
 
 #include <chrono>
-#include <map>
 #include <sstream>
 
 namespace vfp::tasks {
@@ -97,16 +96,9 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
     for (size_t p = 0; p < patches.size(); ++p)
       unlabelled.items.push_back(static_cast<int>(p));
   } else { // the outer fold's training and validation subjects; its test subjects stay unseen
-    const auto subjects = detail::subjects_with_patches(cohort, patches);
-    std::vector<int> labels;
-    std::map<std::string, int> index_of;
-    for (size_t i = 0; i < subjects.size(); ++i) {
-      labels.push_back(subjects[i].event);
-      index_of[subjects[i].id] = static_cast<int>(i);
-    }
-    const auto role = detail::subject_roles(c, labels, task.fold, task.repeat);
+    const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat);
     for (size_t p = 0; p < patches.size(); ++p)
-      if (role[size_t(index_of.at(patches.subject_ids[p]))] != detail::kTest)
+      if (split.patch_role[p] != detail::kTest)
         unlabelled.items.push_back(static_cast<int>(p));
   }
   spdlog::info("pretrain {}: BYOL on {} of {} patches ({}), {} epochs", id, unlabelled.items.size(),

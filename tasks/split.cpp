@@ -2,9 +2,12 @@
 
 #include "core/core.h"
 
+#include <map>
 #include <set>
 
 namespace vfp::tasks::detail {
+
+namespace {
 
 std::vector<data::Subject> subjects_with_patches(const std::vector<data::Subject>& cohort,
                                                  const data::PatchSet& patches) {
@@ -32,6 +35,30 @@ std::vector<Role> subject_roles(const config::ExperimentConfig& c, const std::ve
   for (size_t k = 0; k < outer_train.size(); ++k)
     role[size_t(outer_train[k])] = held[k] ? kValidation : kTrain;
   return role;
+}
+
+} // namespace
+
+PatchSplit split_patches(const config::ExperimentConfig& c,
+                         const std::vector<data::Subject>& cohort, const data::PatchSet& patches,
+                         int fold, int repeat) {
+  PatchSplit out;
+  out.subjects = subjects_with_patches(cohort, patches);
+  std::map<std::string, int> index_of;
+  for (size_t i = 0; i < out.subjects.size(); ++i) {
+    out.labels.push_back(out.subjects[i].event);
+    index_of[out.subjects[i].id] = static_cast<int>(i);
+  }
+  const auto role = subject_roles(c, out.labels, fold, repeat);
+  for (size_t p = 0; p < patches.size(); ++p) {
+    const auto it = index_of.find(patches.subject_ids[p]);
+    if (it == index_of.end())
+      throw TaskError("cache holds subject " + patches.subject_ids[p] + " absent from " +
+                      c.cohort.csv.string());
+    out.patch_subject.push_back(it->second);
+    out.patch_role.push_back(role[size_t(it->second)]);
+  }
+  return out;
 }
 
 } // namespace vfp::tasks::detail

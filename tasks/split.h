@@ -11,14 +11,22 @@ namespace vfp::tasks::detail {
 
 enum Role { kTrain = 0, kValidation = 1, kTest = 2 };
 
-/// The cohort's subjects that have patches in the cache, in cohort order.
-std::vector<data::Subject> subjects_with_patches(const std::vector<data::Subject>& cohort,
-                                                 const data::PatchSet& patches);
+/// A task's view of a cache: the subjects that take part, their labels, and for every patch
+/// its subject and role.
+struct PatchSplit {
+  std::vector<data::Subject> subjects; ///< the cohort's subjects with patches, in cohort order
+  std::vector<int> labels;             ///< event per subject
+  std::vector<int> patch_subject;      ///< index into subjects, per patch
+  std::vector<Role> patch_role;        ///< per patch
+};
 
-/// Each subject's role for outer fold `fold` of CV repeat `repeat`: stratified outer folds
+/// Splits the patches for outer fold `fold` of CV repeat `repeat`: stratified outer folds
 /// (from cv.seed and the repeat only, so every configuration meets the same subjects), and
-/// an inner stratified hold-out of the outer training set for early stopping.
-std::vector<Role> subject_roles(const config::ExperimentConfig& config,
-                                const std::vector<int>& labels, int fold, int repeat);
+/// an inner stratified hold-out of the outer training set for early stopping. Subjects
+/// without patches (excluded) take no part. Throws vfp::TaskError when the cache holds a
+/// subject that the cohort table does not.
+PatchSplit split_patches(const config::ExperimentConfig& config,
+                         const std::vector<data::Subject>& cohort, const data::PatchSet& patches,
+                         int fold, int repeat);
 
 } // namespace vfp::tasks::detail

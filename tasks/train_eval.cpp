@@ -8,7 +8,6 @@
 #include "train/train.h"
 
 #include <chrono>
-#include <map>
 #include <sstream>
 
 namespace vfp::tasks {
@@ -93,17 +92,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   std::vector<data::Exclusion> excluded;
   const auto cohort = data::read_cohort(c, &excluded);
   const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
-  // Folds over the subjects that have patches: excluded ones take no part.
-  const auto subjects = detail::subjects_with_patches(cohort, patches);
+  const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat);
+  const auto& subjects = split.subjects;
   excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
-
-  std::vector<int> labels;
-  std::map<std::string, int> index_of;
-  for (size_t i = 0; i < subjects.size(); ++i) {
-    labels.push_back(subjects[i].event);
-    index_of[subjects[i].id] = static_cast<int>(i);
-  }
-  const auto role = detail::subject_roles(c, labels, task.fold, task.repeat);
 
   train::FoldData fold;
   fold.pixels = patches.pixels.data();
@@ -111,17 +102,14 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   fold.depth = patches.depth;
   fold.height = patches.height;
   fold.width = patches.width;
-  fold.subject_label = labels;
+  fold.subject_label = split.labels;
+  fold.patch_subject = split.patch_subject;
   for (size_t p = 0; p < patches.size(); ++p) {
-    auto it = index_of.find(patches.subject_ids[p]);
-    if (it == index_of.end())
-      throw TaskError("cache holds subject " + patches.subject_ids[p] + " absent from " +
-                      c.cohort.csv.string());
-    fold.patch_subject.push_back(it->second);
-    auto& split = role[it->second] == detail::kTrain        ? fold.train
-                  : role[it->second] == detail::kValidation ? fold.validation
-                                                            : fold.test;
-    split.push_back(static_cast<int>(p));
+    const auto role = split.patch_role[p];
+    auto& part = role == detail::kTrain        ? fold.train
+                 : role == detail::kValidation ? fold.validation
+                                               : fold.test;
+    part.push_back(static_cast<int>(p));
   }
   spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
                fold.train.size(), fold.validation.size(), fold.test.size());
