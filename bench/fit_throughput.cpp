@@ -104,7 +104,7 @@ Data make_data(int patches, int depth, int size) {
 int main(int argc, char** argv) {
   try {
     const auto o = parse(argc, argv);
-    const auto allocator = vfp::keep_freed_memory();
+    const auto allocator = vfp::keep_freed_memory().describe();
     const int threads = o.threads > 0 ? o.threads : vfp::cpus_in_affinity();
     const auto dir =
         std::filesystem::temp_directory_path() / ("vfp_bench_fit_" + std::to_string(::getpid()));

@@ -347,23 +347,14 @@ Outcome run(const std::string& command) {
   return out;
 }
 
-/// GLIBC_TUNABLES for the tuned allocator. Freed blocks above the mmap threshold go back to
-/// the kernel at once (and are faulted in again at the next step); the top of the heap is
-/// returned once more than the trim threshold is free. Both go to 1 GiB, so that a step's
-/// tensors are recycled inside the process. glibc's documented ceiling for the mmap threshold
-/// (mallopt(3)) is HEAP_MAX_SIZE / 2 = 32 MiB on 64-bit; releases that enforce it ignore a
-/// larger tunable silently (the threshold then stays dynamic), while 2.36 (Debian 12)
-/// honours 1 GiB. mallopt and the tunable share one setter, so ask mallopt which applies;
-/// this process re-executes itself right after, so the probe leaves nothing behind.
+/// GLIBC_TUNABLES for the tuned allocator: the thresholds `vfp` sets at start-up
+/// (core::keep_freed_memory: mmap and trim thresholds 1 GiB, the mmap one 32 MiB where glibc
+/// caps it), passed as tunables so that the Python side runs under the same settings. This
+/// process re-executes itself right after, so setting them here leaves nothing behind.
 std::string tuned_tunables() {
-  constexpr int kGiB = 1 << 30;
-  long mmap_threshold = kGiB;
-#ifdef __GLIBC__
-  if (mallopt(M_MMAP_THRESHOLD, kGiB) != 1)
-    mmap_threshold = 32L << 20;
-#endif
-  return "glibc.malloc.mmap_threshold=" + std::to_string(mmap_threshold) +
-         ":glibc.malloc.trim_threshold=" + std::to_string(kGiB);
+  const auto set = vfp::keep_freed_memory();
+  return "glibc.malloc.mmap_threshold=" + std::to_string(set.mmap) +
+         ":glibc.malloc.trim_threshold=" + std::to_string(set.trim);
 }
 
 /// Re-executes this program with the allocator settings asked for, once: the timing here and

@@ -82,9 +82,17 @@ void append_line_durably(const std::filesystem::path& path, std::string_view lin
 /// Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int cpus_in_affinity();
 
+/// What keep_freed_memory() set, in bytes (0: not glibc, nothing set).
+struct MallocThresholds {
+  long mmap = 0;
+  long trim = 0;
+  std::string describe() const; ///< "glibc malloc: mmap_threshold N, trim_threshold M"
+};
+
 /// Tunes glibc malloc so that freed large blocks stay in the process (no return to the
 /// kernel, no page faults when the next training step allocates them again): raises the mmap
-/// and trim thresholds. Call once at start-up, before threads. Returns what it set.
-std::string keep_freed_memory();
+/// and trim thresholds to 1 GiB (the mmap one to 32 MiB where glibc caps it). Call once at
+/// start-up, before threads. Returns what it set.
+MallocThresholds keep_freed_memory();
 
 } // namespace vfp
