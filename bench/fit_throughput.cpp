@@ -6,6 +6,7 @@
 // (core::keep_freed_memory, printed) for every row.
 // Usage: bench_fit [--arch fnet,resnet18] [--dims 2,3] [--size2d 64] [--size3d 32]
 //                  [--patches 512] [--batch 16] [--epochs 2] [--threads N] [--device cuda]
+#include "args.h"
 #include "core/core.h"
 #include "train/train.h"
 
@@ -13,7 +14,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -27,13 +27,13 @@ struct Options {
   std::string device = "cpu"; ///< cpu or cuda (the GPU path: bfloat16 autocast)
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string item; std::getline(s, item, ',');)
-    out.push_back(item);
-  return out;
-}
+const vfp::bench::Args kArgs("bench_fit");
+
+constexpr const char* kUsage =
+    "bench_fit [--arch a,b] [--dims 2,3] [--size2d 64] [--size3d 32] [--patches 512]\n"
+    "          [--batch 16] [--epochs 2] [--threads N] [--device cpu|cuda]\n"
+    "The training loop's throughput per architecture and dims, and its time outside\n"
+    "forward/backward/optimizer steps (bench/README.md).\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -41,31 +41,40 @@ Options parse(int argc, char** argv) {
     const std::string flag = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc)
-        throw vfp::InputError("bench_fit: " + flag + " needs a value");
+        kArgs.fail(flag + " needs a value");
       return argv[++i];
     };
-    if (flag == "--arch")
-      o.archs = split(value());
-    else if (flag == "--dims") {
-      o.dims.clear();
-      for (const auto& d : split(value()))
-        o.dims.push_back(std::stoi(d));
-    } else if (flag == "--size2d")
-      o.size2d = std::stoi(value());
-    else if (flag == "--size3d")
-      o.size3d = std::stoi(value());
-    else if (flag == "--patches")
-      o.patches = std::stoi(value());
-    else if (flag == "--batch")
-      o.batch = std::stoi(value());
-    else if (flag == "--epochs")
-      o.epochs = std::stoi(value());
-    else if (flag == "--threads")
-      o.threads = std::stoi(value());
-    else if (flag == "--device")
+    if (flag == "--arch") {
+      o.archs = vfp::bench::split(value(), ',');
+      if (o.archs.empty())
+        kArgs.fail("--arch: empty list");
+    } else if (flag == "--dims") {
+      o.dims = kArgs.positive_list(flag, value());
+      for (int d : o.dims)
+        if (d != 2 && d != 3)
+          kArgs.fail("--dims: " + std::to_string(d) + " is neither 2 nor 3");
+    } else if (flag == "--size2d") {
+      o.size2d = kArgs.positive(flag, value());
+    } else if (flag == "--size3d") {
+      o.size3d = kArgs.positive(flag, value());
+    } else if (flag == "--patches") {
+      o.patches = kArgs.positive(flag, value());
+    } else if (flag == "--batch") {
+      o.batch = kArgs.positive(flag, value());
+    } else if (flag == "--epochs") {
+      o.epochs = kArgs.positive(flag, value());
+    } else if (flag == "--threads") {
+      o.threads = kArgs.positive(flag, value());
+    } else if (flag == "--device") {
       o.device = value();
-    else
-      throw vfp::InputError("bench_fit: unknown option " + flag + " (see the file's header)");
+      if (o.device != "cpu" && o.device != "cuda")
+        kArgs.fail("--device: '" + o.device + "' is neither cpu nor cuda");
+    } else if (flag == "-h" || flag == "--help") {
+      std::printf("%s", kUsage);
+      std::exit(0);
+    } else {
+      kArgs.fail("unknown option '" + flag + "'");
+    }
   }
   return o;
 }
@@ -102,8 +111,14 @@ Data make_data(int patches, int depth, int size) {
 } // namespace
 
 int main(int argc, char** argv) {
+  Options o;
   try {
-    const auto o = parse(argc, argv);
+    o = parse(argc, argv);
+  } catch (const vfp::InputError& e) {
+    std::fprintf(stderr, "%s\n", e.what()); // names the program and its --help
+    return 1;
+  }
+  try {
     const auto allocator = vfp::keep_freed_memory().describe();
     const int threads = o.threads > 0 ? o.threads : vfp::cpus_in_affinity();
     const auto dir =

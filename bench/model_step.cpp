@@ -20,6 +20,7 @@
 // Usage: bench_model_step --help (filters --arch, --dims, --size, --threads; --steps, --batch,
 // --no-python, --default-malloc, ...). Prints one CSV table under `#` lines stating the
 // conditions; exits 1 after a bench error (a model mismatch, a failed side).
+#include "args.h"
 #include "core/core.h"
 #include "models/models.h"
 
@@ -130,34 +131,8 @@ struct Outcome {
   [[nodiscard]] double ms() const { return std::atof(get("median_ms").c_str()); }
 };
 
-[[noreturn]] void usage_error(const std::string& what) {
-  throw vfp::InputError("bench_model_step: " + what + " (bench_model_step --help)");
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < 1 || v > 1 << 20)
-    usage_error(flag + ": '" + text + "' is not a positive integer");
-  return int(v);
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, sep);)
-    out.push_back(item);
-  return out;
-}
-
-std::vector<int> positive_list(const std::string& flag, const std::string& text) {
-  std::vector<int> out;
-  for (const auto& item : split(text, ','))
-    out.push_back(positive(flag, item));
-  if (out.empty())
-    usage_error(flag + ": empty list");
-  return out;
-}
+const vfp::bench::Args kArgs("bench_model_step");
+using vfp::bench::split;
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -165,44 +140,44 @@ Options parse(int argc, char** argv) {
     const std::string flag = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc)
-        usage_error(flag + " needs a value");
+        kArgs.fail(flag + " needs a value");
       return argv[++i];
     };
     if (flag == "--arch") {
       o.archs = split(value(), ',');
       if (o.archs.empty())
-        usage_error("--arch: empty list");
+        kArgs.fail("--arch: empty list");
       const auto unknown = std::find_if(o.archs.begin(), o.archs.end(),
                                         [](const auto& a) { return !registry_has(a); });
       if (unknown != o.archs.end()) {
         std::string known;
         for (const auto& k : vfp::models::architectures())
           known.append(known.empty() ? "" : ", ").append(k.name);
-        usage_error("--arch: unknown architecture '" + *unknown + "' (known: " + known + ")");
+        kArgs.fail("--arch: unknown architecture '" + *unknown + "' (known: " + known + ")");
       }
     } else if (flag == "--dims") {
-      o.dims = positive_list(flag, value());
+      o.dims = kArgs.positive_list(flag, value());
       for (int d : o.dims)
         if (d != 2 && d != 3)
-          usage_error("--dims: " + std::to_string(d) + " is neither 2 nor 3");
+          kArgs.fail("--dims: " + std::to_string(d) + " is neither 2 nor 3");
     } else if (flag == "--size") {
-      o.sizes2d = o.sizes3d = positive_list(flag, value());
+      o.sizes2d = o.sizes3d = kArgs.positive_list(flag, value());
     } else if (flag == "--size2d") {
-      o.sizes2d = positive_list(flag, value());
+      o.sizes2d = kArgs.positive_list(flag, value());
     } else if (flag == "--size3d") {
-      o.sizes3d = positive_list(flag, value());
+      o.sizes3d = kArgs.positive_list(flag, value());
     } else if (flag == "--threads") {
-      o.threads = positive_list(flag, value());
+      o.threads = kArgs.positive_list(flag, value());
     } else if (flag == "--batch") {
-      o.batch2d = o.batch3d = positive(flag, value());
+      o.batch2d = o.batch3d = kArgs.positive(flag, value());
     } else if (flag == "--batch2d") {
-      o.batch2d = positive(flag, value());
+      o.batch2d = kArgs.positive(flag, value());
     } else if (flag == "--batch3d") {
-      o.batch3d = positive(flag, value());
+      o.batch3d = kArgs.positive(flag, value());
     } else if (flag == "--warmup") {
-      o.warmup = positive(flag, value());
+      o.warmup = kArgs.positive(flag, value());
     } else if (flag == "--steps") {
-      o.steps = positive(flag, value());
+      o.steps = kArgs.positive(flag, value());
     } else if (flag == "--no-python") {
       o.python = false;
     } else if (flag == "--python") {
@@ -217,7 +192,7 @@ Options parse(int argc, char** argv) {
     } else if (flag == "--worker") {
       o.worker = value();
     } else {
-      usage_error("unknown option '" + flag + "'");
+      kArgs.fail("unknown option '" + flag + "'");
     }
   }
   return o;
@@ -245,9 +220,9 @@ std::string input_name(const Case& c) {
 int run_worker(const Options& o) {
   const auto parts = split(o.worker, ',');
   if (parts.size() != 5)
-    usage_error("--worker: expected arch,dims,size,batch,threads");
-  Case c{parts[0], positive("--worker", parts[1]), positive("--worker", parts[2]),
-         positive("--worker", parts[3]), positive("--worker", parts[4])};
+    kArgs.fail("--worker: expected arch,dims,size,batch,threads");
+  Case c{parts[0], kArgs.positive("--worker", parts[1]), kArgs.positive("--worker", parts[2]),
+         kArgs.positive("--worker", parts[3]), kArgs.positive("--worker", parts[4])};
   // Before any parallel work, as model_step.py does.
   at::set_num_interop_threads(1);
   torch::set_num_threads(c.threads);
