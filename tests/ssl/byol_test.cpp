@@ -50,6 +50,24 @@ protected:
   }
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
 
+  /// A width-4 fNet (as tiny() trains) with the checkpoint's online backbone loaded, strictly,
+  /// as `pretrained.mode: ssl` loads it.
+  struct Loaded {
+    std::shared_ptr<vfp::models::Classifier> model;
+    vfp::models::LoadReport report;
+  };
+  Loaded load_backbone(const std::string& name, int dims = 2) const {
+    vfp::models::ModelSpec spec;
+    spec.width = 4;
+    spec.dims = dims;
+    Loaded out{vfp::models::make_model(spec), {}};
+    vfp::models::PretrainedOptions po;
+    po.file = file(name);
+    po.prefix = "online.backbone.";
+    out.report = vfp::models::load_pretrained(*out.model, po);
+    return out;
+  }
+
   fs::path dir_;
   std::vector<float> pixels_;
 };
@@ -75,15 +93,9 @@ TEST_F(Byol, ItsCheckpointLoadsIntoAClassifierThroughTheSslPrefix) {
   EXPECT_EQ(meta.at("steps"), "6");
   EXPECT_EQ(meta.at("seed"), "3");
 
-  vfp::models::ModelSpec spec;
-  spec.width = 4;
-  auto model = vfp::models::make_model(spec);
-  vfp::models::PretrainedOptions po;
-  po.file = file("byol.safetensors");
-  po.prefix = "online.backbone.";
-  const auto report = vfp::models::load_pretrained(*model, po); // strict: every backbone key
+  const auto [model, report] = load_backbone("byol.safetensors"); // strict: every backbone key
   EXPECT_TRUE(report.complete()) << report.describe();
-  const auto weights = vfp::models::read_weights(po.file);
+  const auto weights = vfp::models::read_weights(file("byol.safetensors"));
   std::size_t compared = 0;
   for (const auto& item : vfp::models::state_of(*model)) {
     const auto* stored = weights.find("online.backbone." + item.key());
@@ -183,14 +195,7 @@ TEST_F(Byol, TrainsA3DBackboneWithLars) {
   const auto meta = vfp::models::read_safetensors_metadata(file("byol3d.safetensors"));
   EXPECT_EQ(meta.at("dims"), "3");
   EXPECT_EQ(meta.at("optimizer"), "lars");
-  vfp::models::ModelSpec spec;
-  spec.width = 4;
-  spec.dims = 3;
-  auto model = vfp::models::make_model(spec);
-  vfp::models::PretrainedOptions po;
-  po.file = file("byol3d.safetensors");
-  po.prefix = "online.backbone.";
-  EXPECT_TRUE(vfp::models::load_pretrained(*model, po).complete());
+  EXPECT_TRUE(load_backbone("byol3d.safetensors", 3).report.complete());
 }
 
 TEST_F(Byol, BadOptionsAreRejectedNamingTheOption) {
@@ -281,13 +286,7 @@ TEST_F(Byol, OnCudaItPretrainsUnderBfloat16AndResumes) {
                 .at("device")
                 .rfind("cuda:", 0),
             0u);
-  vfp::models::ModelSpec spec;
-  spec.width = 4;
-  auto model = vfp::models::make_model(spec);
-  vfp::models::PretrainedOptions po;
-  po.file = file("byol.safetensors");
-  po.prefix = "online.backbone.";
-  EXPECT_TRUE(vfp::models::load_pretrained(*model, po).complete());
+  EXPECT_TRUE(load_backbone("byol.safetensors").report.complete());
 }
 
 TEST_F(Byol, AskingForCudaWithoutADeviceFailsSayingWhy) {
