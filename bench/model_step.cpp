@@ -23,6 +23,7 @@
 #include "args.h"
 #include "core/core.h"
 #include "models/models.h"
+#include "shell.h"
 
 #include <torch/version.h>
 
@@ -119,19 +120,13 @@ struct Case {
 };
 
 /// What one side reported: `key=value` fields of its result line, plus how it ended.
-struct Outcome {
+struct Outcome : vfp::bench::Captured {
   bool ran = false; ///< exited 0 with a result line holding a time
-  int status = 0;
-  std::map<std::string, std::string> fields;
-  std::string output;
-  [[nodiscard]] std::string get(const std::string& key) const {
-    auto it = fields.find(key);
-    return it == fields.end() ? "" : it->second;
-  }
   [[nodiscard]] double ms() const { return std::atof(get("median_ms").c_str()); }
 };
 
 const vfp::bench::Args kArgs("bench_model_step");
+using vfp::bench::shell_quote;
 using vfp::bench::split;
 
 Options parse(int argc, char** argv) {
@@ -291,33 +286,10 @@ std::string self_path() {
   return {buf.data(), std::size_t(n)};
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s)
-    q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
 /// Runs a command through the shell, stdout and stderr captured together.
 Outcome run(const std::string& command) {
   Outcome out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe)
-    throw vfp::IoError("bench_model_step: cannot start '" + command + "': " + std::strerror(errno));
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;)
-    out.output.append(buf, n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  for (const auto& line : split(out.output, '\n')) {
-    if (line.rfind(kResultTag, 0) != 0)
-      continue;
-    for (const auto& field : split(line.substr(std::strlen(kResultTag)), ' ')) {
-      const auto eq = field.find('=');
-      if (eq != std::string::npos)
-        out.fields[field.substr(0, eq)] = field.substr(eq + 1);
-    }
-  }
+  static_cast<vfp::bench::Captured&>(out) = vfp::bench::capture(command, kResultTag);
   out.ran = out.status == 0 && !out.get("median_ms").empty();
   return out;
 }

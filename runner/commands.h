@@ -78,8 +78,22 @@ struct CoxArgs {
   std::vector<std::string> baseline; ///< compare with this model (e.g. age,bmi): C of both
   int bootstrap = 1000;              ///< resamples for the C difference's interval
   unsigned long long seed = 1;
+  double uno_truncation = 0; ///< > 0: also Uno's C, events up to this time
 };
 int cox_command(const CoxArgs& args);
+
+struct MetricsArgs {
+  std::string csv;
+  std::string label;
+  std::vector<std::string> scores; ///< one, or two to compare
+  std::string fold;                ///< optional: per-fold metrics and the corrected t-test
+  int bootstrap = 2000;            ///< resamples of the percentile intervals
+  unsigned long long seed = 1;
+  double confidence = 0.95;
+  std::string curves; ///< optional folder for roc_<score>.csv and pr_<score>.csv
+  bool json = false;
+};
+int metrics_command(const MetricsArgs& args);
 
 /// Threads for this process: its CPU affinity, shared among the ranks on this node when the
 /// ranks are not bound to distinct CPUs.

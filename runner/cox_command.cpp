@@ -1,5 +1,6 @@
 // `vfp cox`: a Cox model on the columns of a CSV, as a table or JSON.
 #include "commands.h"
+#include "format.h"
 
 #include "core/core.h"
 #include "survival/survival.h"
@@ -7,103 +8,15 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdio>
 #include <iostream>
-#include <map>
-#include <sstream>
 
 namespace vfp::runner {
-namespace {
-
-/// The cells of a CSV row (RFC 4180 quoting: "a,b" is one cell, "" a quote), trimmed.
-std::vector<std::string> split_row(const std::string& line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted && ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      cells.back() += '"';
-      ++i;
-    } else if (ch == '"') {
-      quoted = !quoted;
-    } else if (ch == ',' && !quoted) {
-      cells.emplace_back();
-    } else {
-      cells.back() += ch;
-    }
-  }
-  for (auto& c : cells) { // trim spaces and a carriage return
-    const auto first = c.find_first_not_of(" \t\r"), last = c.find_last_not_of(" \t\r");
-    c = first == std::string::npos ? "" : c.substr(first, last - first + 1);
-  }
-  return cells;
-}
-
-/// The named columns of a CSV as numbers; errors name the file, line and column.
-std::map<std::string, std::vector<double>> read_columns(const std::string& file,
-                                                        const std::vector<std::string>& wanted) {
-  std::istringstream in(read_text_file(file));
-  std::string line;
-  if (!std::getline(in, line))
-    throw InputError(file + ": empty file (expected a header row)");
-  const auto header = split_row(line);
-  std::map<std::string, std::size_t> index;
-  for (const auto& name : wanted) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) {
-      std::string known;
-      for (const auto& h : header)
-        known += (known.empty() ? "" : ", ") + h;
-      throw InputError(file + ": no column '" + name + "' (columns: " + known + ")");
-    }
-    index[name] = std::size_t(it - header.begin());
-  }
-  std::map<std::string, std::vector<double>> out;
-  for (int line_number = 2; std::getline(in, line); ++line_number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos)
-      continue;
-    const auto cells = split_row(line);
-    for (const auto& [name, column] : index) {
-      const std::string at = file + ":" + std::to_string(line_number) + ": column " + name;
-      if (column >= cells.size())
-        throw InputError(at + ": missing (the row has " + std::to_string(cells.size()) + " cells)");
-      const auto& cell = cells[column];
-      std::size_t used = 0;
-      double value = 0;
-      try {
-        value = std::stod(cell, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (cell.empty() || used != cell.size() || !std::isfinite(value))
-        throw InputError(at + ": '" + cell + "' is not a number");
-      out[name].push_back(value);
-    }
-  }
-  if (out.empty())
-    throw InputError(file + ": no data rows");
-  return out;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string p_value(double p) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, p < 1e-4 ? "%.2e" : "%.4f", p);
-  return buf;
-}
-
-} // namespace
 
 int cox_command(const CoxArgs& args) {
   std::vector<std::string> wanted{args.time, args.event};
   wanted.insert(wanted.end(), args.covariates.begin(), args.covariates.end());
   wanted.insert(wanted.end(), args.baseline.begin(), args.baseline.end());
-  const auto columns = read_columns(args.csv, wanted);
+  const auto columns = read_csv_columns(args.csv, wanted);
   const auto& time = columns.at(args.time);
   std::vector<int> event;
   for (std::size_t i = 0; i < time.size(); ++i) {
@@ -125,6 +38,15 @@ int cox_command(const CoxArgs& args) {
     throw InputError(args.csv + ": " + e.what());
   }
   const auto c = survival::harrell_c(time, event, fit.linear_predictor);
+  survival::Concordance uno;
+  if (args.uno_truncation > 0) {
+    try {
+      uno = survival::uno_c(time, event, fit.linear_predictor, args.uno_truncation);
+    } catch (const InputError& e) {
+      throw InputError(args.csv + ": Uno's C up to " + fixed(args.uno_truncation, 6) + ": " +
+                       e.what());
+    }
+  }
   survival::ModelComparison comparison;
   if (!args.baseline.empty()) {
     std::vector<std::vector<double>> baseline;
@@ -157,6 +79,11 @@ int cox_command(const CoxArgs& args) {
                             {"discordant", c.discordant},
                             {"tied_risk", c.tied_risk},
                             {"comparable", c.comparable}}}};
+    if (args.uno_truncation > 0)
+      out["uno_concordance"] = {{"c", uno.c},
+                                {"truncation", args.uno_truncation},
+                                {"weights", "1/G(t-)^2, G the censoring Kaplan-Meier"},
+                                {"weighted_comparable", uno.comparable}};
     for (const auto& t : fit.terms) {
       nlohmann::json term = {{"name", t.name},
                              {"coef", t.coef},
@@ -208,6 +135,9 @@ int cox_command(const CoxArgs& args) {
             << "Harrell's C of the linear predictor " << fixed(c.c, 4)
             << " (higher linear predictor = higher risk; " << c.comparable
             << " comparable pairs)\n";
+  if (args.uno_truncation > 0)
+    std::cout << "Uno's C (censoring-weighted, events up to " << fixed(args.uno_truncation, 4)
+              << ") " << fixed(uno.c, 4) << "\n";
   if (!args.baseline.empty()) {
     std::string names;
     for (const auto& b : args.baseline)

@@ -124,6 +124,36 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cox_cmd->add_option("--seed", cox.seed, "seed of the bootstrap")->capture_default_str();
 
+  cox_cmd
+      ->add_option("--uno", cox.uno_truncation,
+                   "also Uno's censoring-weighted C, counting events up to this time (τ)")
+      ->check(CLI::PositiveNumber);
+
+  MetricsArgs metrics;
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics", "AUROC and average precision of scores in a CSV, with DeLong and bootstrap "
+                 "intervals; two scores are compared by DeLong's test");
+  metrics_cmd->add_option("--csv", metrics.csv, "the table (header row, comma-separated)")
+      ->required();
+  metrics_cmd->add_option("--label", metrics.label, "column of labels (1 positive, 0 negative)")
+      ->required();
+  metrics_cmd->add_option("--score", metrics.scores, "score column(s): one, or two to compare")
+      ->delimiter(',')
+      ->required();
+  metrics_cmd->add_option("--fold", metrics.fold,
+                          "column of fold numbers: per-fold metrics, mean ± SD, a pooled "
+                          "bootstrap stratified by fold and the corrected resampled t-test");
+  metrics_cmd->add_option("--bootstrap", metrics.bootstrap, "bootstrap resamples")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
+  metrics_cmd->add_option("--seed", metrics.seed, "seed of the bootstrap")->capture_default_str();
+  metrics_cmd->add_option("--confidence", metrics.confidence, "level of the intervals")
+      ->check(CLI::Range(0.5, 0.9999))
+      ->capture_default_str();
+  metrics_cmd->add_option("--curves", metrics.curves,
+                          "write ROC and PR curve points (pooled) to this folder");
+  metrics_cmd->add_flag("--json", metrics.json, "print JSON with every number");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -149,6 +179,8 @@ int main(int argc, char** argv) {
       return models_command(models);
     if (*cox_cmd)
       return cox_command(cox);
+    if (*metrics_cmd)
+      return metrics_command(metrics);
   } catch (const vfp::Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";
     return 1;

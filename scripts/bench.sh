@@ -27,6 +27,11 @@ echo "== training loop: throughput and time outside forward/backward/step =="
 echo
 echo "== loader stall (share of step time waiting for data) =="
 "$build/bench/bench_loader"
+if [[ -x "$build/bench/bench_stats" ]]; then
+  echo
+  echo "== statistics: Cox, concordance, AUROC/AP, bootstrap, DeLong vs R and scikit-learn =="
+  "$build/bench/bench_stats"
+fi
 if [[ -x "$build/bench/bench_data" ]]; then
   echo
   echo "== data layer: preprocessing throughput and cached patch reads =="

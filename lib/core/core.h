@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vfp {
 
@@ -71,6 +73,16 @@ inline std::string stable_id(std::string_view canonical) {
 
 /// Reads a whole file; throws IoError naming the path.
 std::string read_text_file(const std::filesystem::path& path);
+
+/// The cells of one CSV row (RFC 4180 quoting: "a,b" is one cell, "" inside quotes a
+/// quote), each trimmed of spaces, tabs and a trailing carriage return.
+std::vector<std::string> split_csv_row(std::string_view line);
+
+/// The named columns of a CSV file (header row; a UTF-8 byte-order mark and blank lines are
+/// ignored) as numbers, in row order. Throws InputError naming the file and, for a missing
+/// column, the columns there are; for a bad cell, the line, the column and the cell.
+std::map<std::string, std::vector<double>> read_csv_columns(const std::string& file,
+                                                            const std::vector<std::string>& names);
 
 /// Writes `content` to a temporary file beside `path`, fsyncs it and renames it into place,
 /// so readers see either the old file or the complete new one.

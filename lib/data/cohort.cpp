@@ -11,39 +11,6 @@
 namespace vfp::data {
 namespace {
 
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> cells;
-  std::string cell;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char ch = line[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cell += '"';
-        ++i;
-      } else if (ch == '"') {
-        quoted = false;
-      } else {
-        cell += ch;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      cells.push_back(cell);
-      cell.clear();
-    } else {
-      cell += ch;
-    }
-  }
-  cells.push_back(cell);
-  for (auto& c : cells) {
-    auto b = c.find_first_not_of(" \t");
-    auto e = c.find_last_not_of(" \t");
-    c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
-  }
-  return cells;
-}
-
 bool parse_number(const std::string& text, double& out) {
   if (text.empty())
     return false;
@@ -67,7 +34,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
     line.erase(0, 3);
   if (!line.empty() && line.back() == '\r')
     line.pop_back();
-  const auto header = split_csv_line(line);
+  const auto header = split_csv_row(line);
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < header.size(); ++i)
     column[header[i]] = i;
@@ -85,7 +52,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos)
       continue;
-    const auto cells = split_csv_line(line);
+    const auto cells = split_csv_row(line);
     const auto where = file + ":" + std::to_string(line_no);
     Subject s;
     s.line = line_no;

@@ -33,6 +33,73 @@ struct PrPoint {
 /// precision 1.
 std::vector<PrPoint> pr_curve(const std::vector<double>& scores, const std::vector<int>& labels);
 
+/// An estimate with a two-sided confidence interval.
+struct Interval {
+  double estimate = 0, lower = 0, upper = 0;
+};
+
+/// The metrics a bootstrap can resample.
+enum class Metric { kAuroc, kAveragePrecision };
+
+/// Percentile bootstrap settings; the same seed gives the same interval on every machine.
+struct BootstrapOptions {
+  int resamples = 2000;
+  unsigned long long seed = 1;
+  double confidence = 0.95;
+};
+
+/// Stratified percentile bootstrap interval of `metric`: positives and negatives are resampled
+/// with replacement separately — within each stratum when `strata` is given (e.g. the fold of
+/// each out-of-fold prediction, so that a pooled interval keeps every fold's size) — so every
+/// resample has both classes. Percentiles interpolate as R's quantile(type = 7), pROC's
+/// choice. One sort, then O(n) per resample.
+Interval bootstrap_interval(Metric metric, const std::vector<double>& scores,
+                            const std::vector<int>& labels, const BootstrapOptions& options = {},
+                            const std::vector<int>& strata = {});
+
+/// AUROC with DeLong's variance (structural components over midranks, Sun & Xu's O(n log n)
+/// algorithm) and the Wald interval clipped to [0, 1], as pROC::ci.auc(method = "delong").
+struct DelongAuroc {
+  double auroc = 0, variance = 0;
+  double lower = 0, upper = 0;
+};
+DelongAuroc delong_auroc(const std::vector<double>& scores, const std::vector<int>& labels,
+                         double confidence = 0.95);
+
+/// DeLong's test of two correlated AUROCs: two scores of the same subjects with one set of
+/// labels (e.g. two models' out-of-fold predictions). As pROC::roc.test(paired, "delong").
+struct DelongComparison {
+  double auroc_a = 0, auroc_b = 0;
+  double difference = 0, std_error = 0; ///< a − b and its standard error
+  double z = 0, p = 0;                  ///< two-sided
+  double lower = 0, upper = 0;          ///< interval of the difference
+  double correlation = 0;               ///< of the two AUROC estimates
+};
+DelongComparison delong_test(const std::vector<double>& scores_a,
+                             const std::vector<double>& scores_b, const std::vector<int>& labels,
+                             double confidence = 0.95);
+
+/// Nadeau & Bengio's corrected resampled t-test: two configurations scored on the same J
+/// train/test splits (folds × repeats), `differences` their per-split metric differences.
+/// The splits' training sets overlap, so the plain paired t-test's variance s²/J is too small;
+/// the correction uses (1/J + n_test/n_train)·s², on J − 1 degrees of freedom.
+/// `test_train_ratio` 0 gives the ordinary paired t-test (R's t.test).
+struct CorrectedTTest {
+  double mean_difference = 0, std_error = 0;
+  double t = 0, p = 0; ///< two-sided
+  int df = 0;
+  double lower = 0, upper = 0; ///< interval of the mean difference
+};
+CorrectedTTest corrected_resampled_t_test(const std::vector<double>& differences,
+                                          double test_train_ratio, double confidence = 0.95);
+
+/// Lower tail of Student's t distribution with `df` degrees of freedom (df may be fractional).
+double student_t_cdf(double t, double df);
+/// Quantile of Student's t; p in (0, 1).
+double student_t_quantile(double p, double df);
+/// Quantile of the standard normal; p in (0, 1).
+double normal_quantile(double p);
+
 /// Mean and sample standard deviation (n − 1; 0 when n == 1).
 struct MeanStd {
   double mean = 0;

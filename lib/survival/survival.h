@@ -3,6 +3,7 @@
 // rules. Pure C++ with Eigen; tests/survival checks both against R's coxph and concordance.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,15 @@ struct Concordance {
 };
 Concordance harrell_c(const std::vector<double>& time, const std::vector<int>& event,
                       const std::vector<double>& risk);
+
+/// Uno's C: Harrell's pairs weighted by 1/G(t−)² of the earlier event's time t, G the
+/// Kaplan–Meier estimate of the censoring distribution (censorings at a death time count after
+/// the deaths), so that the estimate does not depend on the censoring pattern; only events at
+/// or before `truncation` (τ) count. Agrees with R's concordance(timewt = "n/G2", ymax = τ).
+/// The counts are the weighted sums.
+Concordance uno_c(const std::vector<double>& time, const std::vector<int>& event,
+                  const std::vector<double>& risk,
+                  double truncation = std::numeric_limits<double>::infinity());
 
 /// The study's analysis on out-of-fold predictions: a baseline Cox model (e.g. age + BMI)
 /// against the image model (the CNN score + the baseline covariates). Harrell's C of each

@@ -10,21 +10,11 @@ namespace {
 
 using namespace vfp::integration;
 
-class CoxCli : public ::testing::Test {
+class CoxCli : public ScratchDirTest {
 protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vfp_cox_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
-  }
   Output cox(const std::string& csv, const std::string& rest) {
     return run(std::string(VFP_BIN) + " cox --csv " + csv + " " + rest);
   }
-  fs::path dir_;
 };
 
 TEST_F(CoxCli, FitsTheLungDataAsRAndPrintsJson) {
@@ -42,6 +32,21 @@ TEST_F(CoxCli, FitsTheLungDataAsRAndPrintsJson) {
   ASSERT_EQ(table.code, 0) << table.text;
   EXPECT_NE(table.text.find("| sex | "), std::string::npos) << table.text;
   EXPECT_NE(table.text.find("likelihood-ratio test"), std::string::npos) << table.text;
+}
+
+TEST_F(CoxCli, ReportsUnosCUpToATruncationTime) {
+  const auto lung = std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/lung.csv";
+  auto out = cox(lung, "--time time --event status --covariates age,sex,ph.ecog --uno 365 --json");
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto uno = nlohmann::json::parse(out.text)["uno_concordance"];
+  // R: concordance(..., timewt = "n/G2", ymax = 365), as in tests/survival/cox_test.cpp.
+  EXPECT_NEAR(uno["c"].get<double>(), 0.633096748424652, 1e-9);
+  EXPECT_EQ(uno["truncation"].get<double>(), 365.0);
+  auto early = cox(lung, "--time time --event status --covariates age,sex,ph.ecog --uno 1");
+  EXPECT_NE(early.code, 0);
+  EXPECT_NE(early.text.find("lung.csv: Uno's C up to 1.000000: concordance: no comparable pair"),
+            std::string::npos)
+      << early.text;
 }
 
 TEST_F(CoxCli, ComparesTheModelWithABaselineByConcordance) {

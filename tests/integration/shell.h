@@ -1,7 +1,10 @@
 // Shared by the integration tests: run shell commands (vfp under mpirun) and read results.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -55,5 +58,23 @@ inline std::vector<nlohmann::json> rows_of(const fs::path& file) {
     rows.push_back(nlohmann::json::parse(line));
   return rows;
 }
+
+/// A fixture with a fresh scratch folder per test, for commands that read the files it writes.
+class ScratchDirTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vfp_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  /// Writes `text` to <scratch>/<name> and returns its path.
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  fs::path dir_;
+};
 
 } // namespace vfp::integration

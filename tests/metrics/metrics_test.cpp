@@ -44,7 +44,8 @@ std::string error_of(const std::vector<double>& s, const std::vector<int>& l) {
 } // namespace
 
 // Reference values: scikit-learn 1.2.1 (Debian python3-sklearn), printed by
-// tests/metrics/reference/make_reference.py.
+// tests/metrics/reference/make_reference.py (roc_auc_score, average_precision_score,
+// auc(recall, precision) of precision_recall_curve).
 TEST(Auroc, MatchesScikitLearnOnRandomScores) {
   auto s = lcg_set(200, 42);
   EXPECT_NEAR(vfp::metrics::auroc(s.scores, s.labels), 0.6650771103896104, 1e-12);
@@ -57,6 +58,27 @@ TEST(Auroc, TiedScoresCountHalfAsScikitLearn) {
   EXPECT_NEAR(vfp::metrics::auroc(s.scores, s.labels), 0.6723800631363657, 1e-12);
   EXPECT_NEAR(vfp::metrics::average_precision(s.scores, s.labels), 0.6487444461477652, 1e-12);
   EXPECT_NEAR(vfp::metrics::auprc_trapezoid(s.scores, s.labels), 0.6690227075105503, 1e-12);
+}
+
+TEST(Auroc, LargeSignedTiedScoresMatchScikitLearn) {
+  // 20 000 rows (the radix-sorted path), 1001 distinct scores in [−1, 1], exact zeros.
+  auto s = lcg_set(20000, 99, 3);
+  for (auto& v : s.scores)
+    v = 2 * v - 1;
+  EXPECT_NEAR(vfp::metrics::auroc(s.scores, s.labels), 0.6660298886749582, 1e-12);
+  EXPECT_NEAR(vfp::metrics::average_precision(s.scores, s.labels), 0.5923033268814204, 1e-12);
+  EXPECT_NEAR(vfp::metrics::auprc_trapezoid(s.scores, s.labels), 0.5924985754776337, 1e-12);
+  // −0 ties with +0, and infinities sort at the ends.
+  for (auto& v : s.scores)
+    if (v == 0)
+      v = -0.0;
+  EXPECT_NEAR(vfp::metrics::auroc(s.scores, s.labels), 0.6660298886749582, 1e-12);
+  s.scores[0] = std::numeric_limits<double>::infinity();
+  s.scores[1] = -std::numeric_limits<double>::infinity();
+  const auto roc = vfp::metrics::roc_curve(s.scores, s.labels);
+  EXPECT_EQ(roc.size(), 1001u + 2 + 1); // distinct scores, both infinities, the origin
+  EXPECT_EQ(roc[1].threshold, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(roc.back().threshold, -std::numeric_limits<double>::infinity());
 }
 
 TEST(Auroc, AllTiedIsHalfAndApIsPrevalence) {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -14,36 +14,12 @@ namespace {
 
 using namespace vfp::survival;
 
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<double>> columns;
-  const std::vector<double>& operator[](const std::string& name) const {
-    for (std::size_t c = 0; c < header.size(); ++c)
-      if (header[c] == name)
-        return columns[c];
-    throw std::runtime_error("no column " + name);
-  }
-};
+using Table = std::map<std::string, std::vector<double>>;
 
-/// tests/survival/reference/<name> as written by R's write.csv (quoted header, numbers).
-Table read_csv(const std::string& name) {
-  std::istringstream in(
-      vfp::read_text_file(std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/" + name));
-  Table t;
-  std::string line, cell;
-  std::getline(in, line);
-  std::istringstream header(line);
-  while (std::getline(header, cell, ',')) {
-    cell.erase(std::remove(cell.begin(), cell.end(), '"'), cell.end());
-    t.header.push_back(cell);
-  }
-  t.columns.resize(t.header.size());
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    for (std::size_t c = 0; std::getline(row, cell, ','); ++c)
-      t.columns.at(c).push_back(std::stod(cell));
-  }
-  return t;
+/// Columns of tests/survival/reference/<name>, as written by R's write.csv.
+Table read_csv(const std::string& name, const std::vector<std::string>& columns) {
+  return vfp::read_csv_columns(std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/" + name,
+                               columns);
 }
 
 std::vector<int> as_events(const std::vector<double>& v) {
@@ -85,7 +61,7 @@ void expect_matches_r(const CoxFit& fit, const RFit& r, const std::vector<double
   EXPECT_NEAR(harrell_c(time, event, fit.linear_predictor).c, r.concordance, 1e-9) << label;
 }
 
-// Reference values: R 4.2.2, survival 3.4-0 (Debian 12), printed by
+// Reference values: R 4.2.2, survival 3.5-3 (Debian 12), printed by
 // tests/survival/reference/make_reference.R with options(digits = 15):
 //   coxph(Surv(time, status) ~ age + sex + ph.ecog, lung_cc, ties = "efron" | "breslow")
 //   coxph(Surv(time, status) ~ karno + age + diagtime + trt, veteran, ties = ...)
@@ -142,17 +118,19 @@ const RFit kVeteranBreslow{{{-0.034212856026198453, 0.00526984941789123, 0.95643
 int expect_both_tie_rules_match_r(const std::string& file,
                                   const std::vector<std::string>& covariates, const RFit& efron,
                                   const RFit& breslow) {
-  const auto t = read_csv(file);
-  const auto event = as_events(t["status"]);
+  auto columns = covariates;
+  columns.insert(columns.end(), {"time", "status"});
+  const auto t = read_csv(file, columns);
+  const auto event = as_events(t.at("status"));
   std::vector<std::vector<double>> x;
   for (const auto& name : covariates)
-    x.push_back(t[name]);
-  const auto fit = fit_cox(t["time"], event, x, covariates);
-  expect_matches_r(fit, efron, t["time"], event, file + " efron");
+    x.push_back(t.at(name));
+  const auto fit = fit_cox(t.at("time"), event, x, covariates);
+  expect_matches_r(fit, efron, t.at("time"), event, file + " efron");
   CoxOptions options;
   options.ties = Ties::kBreslow;
-  expect_matches_r(fit_cox(t["time"], event, x, covariates, options), breslow, t["time"], event,
-                   file + " breslow");
+  expect_matches_r(fit_cox(t.at("time"), event, x, covariates, options), breslow, t.at("time"),
+                   event, file + " breslow");
   return fit.n;
 }
 
@@ -166,6 +144,38 @@ TEST(CoxModel, MatchesRsCoxphOnTheVeteranData) {
   EXPECT_EQ(expect_both_tie_rules_match_r("veteran.csv", {"karno", "age", "diagtime", "trt"},
                                           kVeteranEfron, kVeteranBreslow),
             137);
+}
+
+// Uno's C of the Efron fit's linear predictor, untruncated and truncated at 365 days:
+// R 4.2.2, survival 3.5-3, printed by make_reference.R:
+//   concordance(Surv(time, status) ~ lp, reverse = TRUE, timewt = "n/G2", ymax = tau)
+TEST(UnoConcordance, MatchesRsCensoringWeightedConcordance) {
+  struct Case {
+    std::string file;
+    std::vector<std::string> covariates;
+    double untruncated, at_365;
+  };
+  for (const auto& c :
+       {Case{"lung.csv", {"age", "sex", "ph.ecog"}, 0.62614829521427, 0.633096748424652},
+        Case{"veteran.csv",
+             {"karno", "age", "diagtime", "trt"},
+             0.701326238425431,
+             0.702907183840329}}) {
+    auto columns = c.covariates;
+    columns.insert(columns.end(), {"time", "status"});
+    const auto t = read_csv(c.file, columns);
+    const auto event = as_events(t.at("status"));
+    std::vector<std::vector<double>> x;
+    for (const auto& name : c.covariates)
+      x.push_back(t.at(name));
+    const auto lp = fit_cox(t.at("time"), event, x, c.covariates).linear_predictor;
+    EXPECT_NEAR(uno_c(t.at("time"), event, lp).c, c.untruncated, 1e-9) << c.file;
+    EXPECT_NEAR(uno_c(t.at("time"), event, lp, 365).c, c.at_365, 1e-9) << c.file;
+    // Without censoring G is 1 everywhere: Uno's C is Harrell's.
+    const std::vector<int> all_events(event.size(), 1);
+    EXPECT_NEAR(uno_c(t.at("time"), all_events, lp).c, harrell_c(t.at("time"), all_events, lp).c,
+                1e-15);
+  }
 }
 
 TEST(CoxModel, RecoversPlantedHazardRatiosWithinTheirIntervals) {

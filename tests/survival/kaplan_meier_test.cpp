@@ -4,30 +4,18 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 namespace {
 
 using namespace vfp::survival;
 
 TEST(KaplanMeier, MatchesRsSurvfitOnTheLungData) {
-  std::istringstream in(
-      vfp::read_text_file(std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/lung.csv"));
-  std::string line, cell;
-  std::getline(in, line); // "time","status",...
-  std::vector<double> time;
-  std::vector<int> event;
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    std::getline(row, cell, ',');
-    time.push_back(std::stod(cell));
-    std::getline(row, cell, ',');
-    event.push_back(std::stoi(cell));
-  }
+  const auto lung = vfp::read_csv_columns(
+      std::string(VFP_SOURCE_DIR) + "/tests/survival/reference/lung.csv", {"time", "status"});
+  const auto& time = lung.at("time");
+  const std::vector<int> event(lung.at("status").begin(), lung.at("status").end());
   const auto km = kaplan_meier(time, event);
   EXPECT_EQ(km.time.size(), 185u); // distinct times, as length(fit$time)
-  // R 4.2.2, survival 3.4-0: summary(survfit(Surv(time, status) ~ 1, lung_cc),
+  // R 4.2.2, survival 3.5-3: summary(survfit(Surv(time, status) ~ 1, lung_cc),
   //   times = c(5, 100, 305, 500, 800)): surv, std.err, lower, upper (conf.type "log").
   struct Row {
     double t, surv, se, lower, upper;

@@ -1,7 +1,7 @@
 # Exports two clinical datasets shipped with R's survival package to CSV and prints the
 # reference values that tests/survival/cox_test.cpp records. Run from this folder:
 #   Rscript make_reference.R
-# (Debian 12: r-base-core 4.2, r-cran-survival 3.4). Events are recoded to 0/1.
+# (Debian 12: r-base-core 4.2, r-cran-survival 3.5-3). Events are recoded to 0/1.
 suppressMessages(library(survival))
 options(digits = 15)
 
@@ -22,6 +22,11 @@ report <- function(label, fit, data) {
   cc <- concordance(Surv(data$time, data$status) ~ lp, reverse = TRUE)
   cat("concordance", sprintf("%.15g", cc$concordance), "\n")
   print(cc$count)                                         # concordant, discordant, tied.x, ...
+  for (tau in c(Inf, 365)) {                              # Uno's C, untruncated and at 1 year
+    uno <- concordance(Surv(data$time, data$status) ~ lp, reverse = TRUE, timewt = "n/G2",
+                       ymax = if (is.finite(tau)) tau else NULL)
+    cat("uno tau", tau, sprintf("%.15g", uno$concordance), "\n")
+  }
 }
 report("lung efron", coxph(Surv(time, status) ~ age + sex + ph.ecog, lung_cc), lung_cc)
 report("lung breslow", coxph(Surv(time, status) ~ age + sex + ph.ecog, lung_cc, ties = "breslow"),
