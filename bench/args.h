@@ -30,6 +30,13 @@ public:
     throw InputError(program_ + ": " + what + " (" + program_ + " --help)");
   }
 
+  /// The value after option argv[i], advancing i; a usage error when the option is last.
+  std::string value(int argc, char** argv, int& i) const {
+    if (i + 1 >= argc)
+      fail(std::string(argv[i]) + " needs a value");
+    return argv[++i];
+  }
+
   /// An integer in [1, 2^20].
   int positive(const std::string& flag, const std::string& text) const {
     char* end = nullptr;

@@ -39,11 +39,7 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        kArgs.fail(flag + " needs a value");
-      return argv[++i];
-    };
+    auto value = [&] { return kArgs.value(argc, argv, i); };
     if (flag == "--arch") {
       o.archs = vfp::bench::split(value(), ',');
       if (o.archs.empty())

@@ -154,11 +154,7 @@ int main(int argc, char** argv) try {
   bool with_reference = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        kArgs.fail(a + " needs a value");
-      return argv[++i];
-    };
+    auto value = [&] { return kArgs.value(argc, argv, i); };
     if (a == "--cox-small")
       cox_small = kArgs.positive(a, value());
     else if (a == "--cox-large")
@@ -226,19 +222,20 @@ int main(int argc, char** argv) try {
                   have ? "|Δ| " + num(std::abs(ap - std::stod(py.get("ap"))), "%.1e") : ""});
   // What a results table asks per configuration: DeLong and a 2000-resample bootstrap on the
   // study's cohort size, and DeLong on a million.
-  std::vector<double> small(s.begin(), s.begin() + cox_small), other(small);
-  const std::vector<int> small_labels(labels.begin(), labels.begin() + cox_small);
+  const int cohort = std::min(cox_small, scores);
+  std::vector<double> small(s.begin(), s.begin() + cohort), other(small);
+  const std::vector<int> small_labels(labels.begin(), labels.begin() + cohort);
   for (auto& v : other)
     v += normal(rng);
   const double boot_ms = median_ms(3, [&] {
     vfp::metrics::bootstrap_interval(vfp::metrics::Metric::kAuroc, small, small_labels);
   });
-  rows.push_back({"AUROC bootstrap, 2000 resamples of " + std::to_string(cox_small),
+  rows.push_back({"AUROC bootstrap, 2000 resamples of " + std::to_string(cohort),
                   ms_text(boot_ms), "", "", ""});
   const double delong_ms =
       median_ms(3, [&] { vfp::metrics::delong_test(small, other, small_labels); });
   rows.push_back(
-      {"DeLong test, " + std::to_string(cox_small) + " subjects", ms_text(delong_ms), "", "", ""});
+      {"DeLong test, " + std::to_string(cohort) + " subjects", ms_text(delong_ms), "", "", ""});
   const std::vector<double> million(s.begin(), s.begin() + std::min(scores, 1000000));
   const std::vector<int> million_labels(labels.begin(), labels.begin() + long(million.size()));
   std::vector<double> million_other(million);

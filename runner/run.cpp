@@ -1,18 +1,21 @@
 // `vfp run`: rank 0 coordinates (and works when alone), other ranks work.
 #include "commands.h"
-#include "protocol.h"
 
 #include "core/core.h"
 #include "data/data.h"
+#include "dispatch/dispatch.h"
 #include "log/log.h"
 #include "results/results.h"
 #include "sweep/sweep.h"
 #include "tasks/tasks.h"
 
+// The C API only: the deprecated C++ bindings add nothing and warn.
+#define OMPI_SKIP_MPICXX 1
+#include <mpi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -29,24 +32,11 @@ struct World {
   int local_rank = 0; ///< rank among the node's ranks: picks the GPU
 };
 
-/// One unit of work in the coordinator's graph.
-struct Node {
-  std::string kind; // preprocess_shard | preprocess | pretrain | train_eval
-  int index = 0;    // configuration (preprocess*) or task index (pretrain: a task that needs it)
-  int shard = 0;    // preprocess_shard: which block of the cohort
-  int shards = 0;   // preprocess_shard: of how many; preprocess: merge that many (0: build alone)
-  std::string id;
-  std::vector<int> depends_on; // node indices
-  enum State { kWaiting, kRunning, kDone, kFailed } state = kWaiting;
-  int attempts = 0;
-  int rank = -1;
-  std::string reason;
-};
-
-/// Runs one assignment on this rank; never throws (a failure becomes a reason).
+/// Runs one job on this rank; never throws (a failure becomes a reason).
 nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignment,
-                       const tasks::TaskContext& ctx) {
+                       tasks::TaskContext ctx, const dispatch::Heartbeat& beat) {
   try {
+    ctx.progress = beat;
     const auto kind = assignment.at("kind").get<std::string>();
     const int index = assignment.at("index").get<int>();
     const int shard = assignment.value("shard", 0), shards = assignment.value("shards", 0);
@@ -57,8 +47,12 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
       row = tasks::run_preprocess(sweep.configurations.at(index).config, ctx, shards);
     else if (kind == "pretrain")
       row = tasks::run_pretrain(sweep, sweep.tasks.at(index), ctx);
-    else
+    else if (kind == "train_eval")
       row = tasks::run_train_eval(sweep, sweep.tasks.at(index), ctx);
+    else if (kind == "cox")
+      row = tasks::run_cox(sweep, index, ctx);
+    else
+      throw Error("unknown job kind '" + kind + "'");
     return {{"ok", true}, {"row", row}};
   } catch (const std::exception& e) {
     spdlog::error("task failed: {}", e.what());
@@ -66,92 +60,56 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
   }
 }
 
-void worker_loop(const sweep::Sweep& sweep, const tasks::TaskContext& ctx) {
-  send_text("", 0, kReady);
-  for (;;) {
-    const auto status = wait_for_message(0);
-    const auto text = receive_text(status);
-    if (status.MPI_TAG == kStop)
-      return;
-    const auto result = execute(sweep, nlohmann::json::parse(text), ctx);
-    send_text(result.dump(), 0, kResult);
-  }
-}
-
+/// Rank 0: builds the sweep's job graph, runs it over the ranks, keeps results.jsonl,
+/// status.json and the table up to date.
 class Coordinator {
 public:
   Coordinator(const sweep::Sweep& sweep, const RunArgs& args, const tasks::TaskContext& ctx,
               int world_size)
-      : sweep_(sweep), args_(args), ctx_(ctx), store_(ctx.sweep_dir), world_size_(world_size) {}
+      : sweep_(sweep), args_(args), ctx_(ctx), store_(ctx.sweep_dir), world_size_(world_size),
+        rows_(store_.rows()) {}
 
   int run() {
     build_graph();
     const auto t0 = std::chrono::steady_clock::now();
-    std::deque<int> idle;
-    std::map<int, int> running_on; // rank → node
-    int stopped = 0;
-    const int workers = world_size_ - 1;
-    while (true) {
-      const bool work_left = any_unfinished();
-      // Hand ready nodes to idle workers.
-      while (!idle.empty()) {
-        int n = next_ready();
-        if (n < 0)
-          break;
-        int w = idle.front();
-        idle.pop_front();
-        start(n, w);
-        running_on[w] = n;
-        send_text(assignment(n).dump(), w, kAssign);
-      }
-      if (!work_left) {
-        while (!idle.empty()) {
-          send_text("", idle.front(), kStop);
-          idle.pop_front();
-          ++stopped;
-        }
-        if (stopped == workers)
-          break;
-      }
-      if (workers == 0) { // alone: the coordinator works
-        int n = next_ready();
-        if (n < 0)
-          break;
-        start(n, 0);
-        finish(n, execute(sweep_, assignment(n), ctx_));
-        continue;
-      }
-      const auto status = wait_for_message(MPI_ANY_SOURCE);
-      const auto text = receive_text(status);
-      const int w = status.MPI_SOURCE;
-      if (status.MPI_TAG == kResult) {
-        finish(running_on.at(w), nlohmann::json::parse(text));
-        running_on.erase(w);
-      }
-      idle.push_back(w);
-    }
-    write_report();
+    dispatch::CoordinatorHooks hooks;
+    hooks.finished = [this](int j, const nlohmann::json& result, bool retrying) {
+      finished(j, result, retrying);
+    };
+    hooks.cancelled = [this](int j) { record_failure(j); };
+    hooks.started = [this](int j, int rank) {
+      if (!graph_.job(j).on_coordinator)
+        spdlog::info("rank {} starts {} {}", rank, graph_.job(j).kind, graph_.job(j).id);
+    };
+    hooks.changed = [this] { write_status(false); };
+    hooks.idle = [this] {
+      if (status_stale_)
+        write_status(false);
+    };
+    hooks.joined = [this](int rank, const nlohmann::json& hello) { ranks_[rank] = hello; };
+    const dispatch::Executor execute = [this](const nlohmann::json& a,
+                                              const dispatch::Heartbeat& beat) {
+      if (a.at("kind") == "aggregate")
+        return aggregate();
+      return vfp::runner::execute(sweep_, a, ctx_, beat);
+    };
+    dispatch::coordinate(graph_, execute, args_.retries, hooks);
+    write_status(true);
+    write_report(true);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    int failed = 0;
-    for (const auto& n : nodes_)
-      failed += n.state == Node::kFailed ? 1 : 0;
+    const auto counts = graph_.counts();
     spdlog::info(
         "sweep {} finished in {:.1f} s: {} tasks run, {} skipped (already done), {} failed",
-        sweep_.name, secs, ran_, skipped_, failed);
-    for (const auto& n : nodes_)
-      if (n.state == Node::kFailed)
-        spdlog::error("{} task {} failed: {}", n.kind, n.id, n.reason);
-    return failed == 0 ? 0 : 1;
+        sweep_.name, secs, ran_, skipped_, counts.failed);
+    for (std::size_t j = 0; j < graph_.size(); ++j)
+      if (graph_.state(int(j)) == dispatch::State::kFailed)
+        spdlog::error("{} task {} failed: {}", graph_.job(int(j)).kind, graph_.job(int(j)).id,
+                      graph_.reason(int(j)));
+    return counts.failed == 0 ? 0 : 1;
   }
 
 private:
-  nlohmann::json assignment(int n) const {
-    const auto& node = nodes_[n];
-    return {
-        {"kind", node.kind}, {"index", node.index}, {"shard", node.shard}, {"shards", node.shards}};
-  }
-
   /// How many blocks a missing cache is preprocessed in: one per worker, so that ranks split
   /// the subjects; none (a single build) when alone, when it exists, or for tiny cohorts.
   int shards_for(const std::string& key, size_t subjects) const {
@@ -161,202 +119,254 @@ private:
     return std::filesystem::exists(data::cache_file(ctx_.cache_dir, key)) ? 0 : workers;
   }
 
+  static dispatch::Job job(const std::string& kind, const std::string& id, int index,
+                           std::vector<int> depends_on = {}) {
+    dispatch::Job j;
+    j.kind = kind;
+    j.id = id;
+    j.assignment = {{"kind", kind}, {"index", index}};
+    j.depends_on = std::move(depends_on);
+    return j;
+  }
+
+  /// Seconds a configuration's finished train_eval tasks took (mean), from earlier runs: the
+  /// dispatch starts the longest tasks first.
+  std::map<std::string, double> seconds_per_configuration() const {
+    std::map<std::string, std::pair<double, int>> sums;
+    for (const auto& r : rows_)
+      if (r.value("kind", "") == "train_eval" && r.value("status", "") == "ok") {
+        auto& s = sums[r.value("config_id", "")];
+        s.first += r.value("seconds", 0.0);
+        ++s.second;
+      }
+    std::map<std::string, double> out;
+    for (const auto& [id, s] : sums)
+      out[id] = s.first / s.second;
+    return out;
+  }
+
   void build_graph() {
     const auto finished = args_.resume ? store_.finished_task_ids() : std::set<std::string>{};
-    // One preprocess node per distinct cache key, shared by every configuration that uses it.
-    std::map<std::string, int> node_of_key;
+    // One preprocess job per distinct cache key, shared by every configuration that uses it.
+    std::map<std::string, int> job_of_key;
     std::vector<int> prep_of_config(sweep_.configurations.size(), -1);
     for (size_t c = 0; c < sweep_.configurations.size(); ++c) {
       const auto& cfg = sweep_.configurations[c].config;
       std::vector<data::Exclusion> excluded;
       const auto subjects = data::read_cohort(cfg, &excluded);
       const auto key = data::cache_key(cfg, subjects);
-      if (!node_of_key.count(key)) {
-        Node merge;
-        merge.kind = "preprocess";
-        merge.index = static_cast<int>(c);
-        merge.id = "preprocess-" + key;
-        merge.shards = shards_for(key, subjects.size());
-        for (int s = 0; s < merge.shards; ++s) {
-          Node shard = merge;
-          shard.kind = "preprocess_shard";
-          shard.shard = s;
-          shard.id = merge.id + "-shard-" + std::to_string(s);
-          merge.depends_on.push_back(static_cast<int>(nodes_.size()));
-          nodes_.push_back(shard);
+      if (!job_of_key.count(key)) {
+        const int shards = shards_for(key, subjects.size());
+        std::vector<int> shard_jobs;
+        for (int s = 0; s < shards; ++s) {
+          auto shard =
+              job("preprocess_shard", "preprocess-" + key + "-shard-" + std::to_string(s), int(c));
+          shard.assignment["shard"] = s;
+          shard.assignment["shards"] = shards;
+          shard_jobs.push_back(graph_.add(std::move(shard)));
         }
-        node_of_key[key] = static_cast<int>(nodes_.size());
-        nodes_.push_back(merge);
+        auto merge = job("preprocess", "preprocess-" + key, int(c), shard_jobs);
+        merge.assignment["shards"] = shards;
+        job_of_key[key] = graph_.add(std::move(merge));
       }
-      prep_of_config[c] = node_of_key[key];
+      prep_of_config[c] = job_of_key[key];
     }
-    const size_t preprocessing_nodes = nodes_.size();
-    std::vector<bool> prep_needed(nodes_.size(), false);
-    // One pretrain node per distinct BYOL pretraining, shared by the tasks that load it.
-    std::map<std::string, int> node_of_pretraining;
+    std::set<int> prep_needed;
+    // One pretrain job per distinct BYOL pretraining, shared by the tasks that load it.
+    std::map<std::string, int> job_of_pretraining;
     std::set<int> pretraining_needed;
+    std::vector<std::vector<int>> train_jobs_of_config(sweep_.configurations.size());
+    const auto seconds = seconds_per_configuration();
     for (size_t t = 0; t < sweep_.tasks.size(); ++t) {
       const auto& task = sweep_.tasks[t];
-      const auto& cfg = sweep_.configurations[task.configuration].config;
+      const auto& configuration = sweep_.configurations[task.configuration];
       const int prep = prep_of_config[task.configuration];
-      int pretraining = -1;
-      if (cfg.runs_pretraining()) {
-        const auto id = tasks::pretrain_id(cfg, task);
-        if (!node_of_pretraining.count(id)) {
-          Node p;
-          p.kind = "pretrain";
-          p.index = static_cast<int>(t);
-          p.id = id;
-          p.depends_on = {prep};
-          node_of_pretraining[id] = static_cast<int>(nodes_.size());
-          nodes_.push_back(p);
-        }
-        pretraining = node_of_pretraining[id];
+      std::vector<int> depends_on{prep};
+      if (configuration.config.runs_pretraining()) {
+        const auto id = tasks::pretrain_id(configuration.config, task);
+        if (!job_of_pretraining.count(id))
+          job_of_pretraining[id] = graph_.add(job("pretrain", id, int(t), {prep}));
+        depends_on.push_back(job_of_pretraining[id]);
       }
-      Node n;
-      n.kind = "train_eval";
-      n.index = static_cast<int>(t);
-      n.id = task.id;
-      n.depends_on = {prep};
-      if (pretraining >= 0)
-        n.depends_on.push_back(pretraining);
+      auto train = job("train_eval", task.id, int(t), depends_on);
+      if (seconds.count(configuration.id))
+        train.estimate_seconds = seconds.at(configuration.id);
+      const int j = graph_.add(std::move(train));
+      train_jobs_of_config[size_t(task.configuration)].push_back(j);
       if (finished.count(task.id)) {
-        n.state = Node::kDone;
+        graph_.mark_done(j);
         ++skipped_;
       } else {
-        prep_needed[size_t(prep)] = true;
-        if (pretraining >= 0)
-          pretraining_needed.insert(pretraining);
+        prep_needed.insert(prep);
+        if (depends_on.size() > 1)
+          pretraining_needed.insert(depends_on[1]);
       }
-      nodes_.push_back(n);
+    }
+    // Per configuration, once its folds are done: the survival analysis on a worker, and the
+    // table refreshed by the coordinator (its row appears without waiting for the sweep).
+    for (size_t c = 0; c < sweep_.configurations.size(); ++c) {
+      const auto& folds = train_jobs_of_config[c];
+      const int cox =
+          graph_.add(job("cox", tasks::cox_id(sweep_.configurations[c]), int(c), folds));
+      if (finished.count(graph_.job(cox).id))
+        graph_.mark_done(cox);
+      auto table = job("aggregate", "aggregate-" + sweep_.configurations[c].id, int(c), folds);
+      table.on_coordinator = true;
+      const int aggregate = graph_.add(std::move(table));
+      if (std::all_of(folds.begin(), folds.end(),
+                      [&](int f) { return graph_.state(f) == dispatch::State::kDone; }))
+        graph_.mark_done(aggregate);
     }
     // A cache no remaining task needs is not built (nor are its shards); a pretraining whose
     // checkpoint exists (written atomically, so complete) or that no task needs is not run.
-    for (size_t i = 0; i < preprocessing_nodes; ++i)
-      if (nodes_[i].kind == "preprocess" && !prep_needed[i]) {
-        nodes_[i].state = Node::kDone;
-        for (int s : nodes_[i].depends_on)
-          nodes_[size_t(s)].state = Node::kDone;
+    for (const auto& [key, j] : job_of_key)
+      if (!prep_needed.count(j)) {
+        graph_.mark_done(j);
+        for (int s : graph_.job(j).depends_on)
+          graph_.mark_done(s);
       }
-    for (const auto& [id, i] : node_of_pretraining)
-      if (!pretraining_needed.count(i) ||
+    for (const auto& [id, j] : job_of_pretraining)
+      if (!pretraining_needed.count(j) ||
           std::filesystem::exists(tasks::pretrain_checkpoint(ctx_, id)))
-        nodes_[size_t(i)].state = Node::kDone;
+        graph_.mark_done(j);
     spdlog::info("sweep {}: {} configurations, {} train_eval tasks ({} already done), {} cache "
                  "key(s), {} pretraining(s), {} rank(s)",
                  sweep_.name, sweep_.configurations.size(), sweep_.tasks.size(), skipped_,
-                 node_of_key.size(), node_of_pretraining.size(), world_size_);
-    write_status();
+                 job_of_key.size(), job_of_pretraining.size(), world_size_);
+    write_status(true);
   }
 
-  bool any_unfinished() const {
-    for (const auto& n : nodes_)
-      if (n.state == Node::kWaiting || n.state == Node::kRunning)
-        return true;
-    return false;
-  }
-
-  int next_ready() const {
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      const auto& n = nodes_[i];
-      if (n.state == Node::kWaiting &&
-          std::all_of(n.depends_on.begin(), n.depends_on.end(),
-                      [&](int d) { return nodes_[size_t(d)].state == Node::kDone; }))
-        return static_cast<int>(i);
-    }
-    return -1;
-  }
-
-  void start(int n, int rank) {
-    nodes_[n].state = Node::kRunning;
-    nodes_[n].rank = rank;
-    ++nodes_[n].attempts;
-    spdlog::info("rank {} starts {} {}", rank, nodes_[n].kind, nodes_[n].id);
-  }
-
-  void finish(int n, const nlohmann::json& result) {
-    auto& node = nodes_[n];
+  void finished(int j, const nlohmann::json& result, bool retrying) {
+    const auto& job = graph_.job(j);
+    if (job.on_coordinator)
+      return;
     ++ran_;
-    if (result.at("ok").get<bool>()) {
-      node.state = Node::kDone;
-      auto row = result.at("row");
-      row["status"] = "ok";
-      row["rank"] = node.rank;
-      row["finished"] = std::time(nullptr);
-      if (node.kind == "train_eval") {
-        store_.append(row);
-        spdlog::info("done {} (fold {}): AUROC {:.3f}, AUPRC {:.3f}, {} epochs, {:.1f} s", node.id,
-                     row.value("fold", -1), row.value("auroc", 0.0), row.value("auprc", 0.0),
-                     row.value("epochs", 0), row.value("seconds", 0.0));
-      } else if (node.kind == "pretrain" && !row.value("reused", false)) {
-        store_.append(row); // provenance: tables read train_eval rows only
-        spdlog::info("done {}: BYOL on {} patches, {} epochs, final loss {:.4f}, {:.1f} s", node.id,
-                     row.value("patches", 0), row.value("epochs", 0), row.value("final_loss", 0.0),
-                     row.value("seconds", 0.0));
-      }
-    } else {
-      node.reason = result.at("reason").get<std::string>();
-      if (node.attempts <= args_.retries) {
-        spdlog::warn("{} {} failed on rank {} (attempt {}), will retry: {}", node.kind, node.id,
-                     node.rank, node.attempts, node.reason);
-        node.state = Node::kWaiting;
-      } else {
-        fail(n, node.reason);
-      }
+    if (!result.value("ok", false)) {
+      const auto reason = result.value("reason", "");
+      if (retrying)
+        spdlog::warn("{} {} failed on rank {} (attempt {}), will retry: {}", job.kind, job.id,
+                     graph_.rank_of(j), graph_.attempts(j), reason);
+      else
+        record_failure(j);
+      return;
     }
-    write_status();
+    auto row = result.at("row");
+    row["status"] = "ok";
+    row["rank"] = graph_.rank_of(j);
+    row["finished"] = std::time(nullptr);
+    if (job.kind == "train_eval") {
+      append(row);
+      spdlog::info("done {} (fold {}): AUROC {:.3f}, AUPRC {:.3f}, {} epochs, {:.1f} s", job.id,
+                   row.value("fold", -1), row.value("auroc", 0.0), row.value("auprc", 0.0),
+                   row.value("epochs", 0), row.value("seconds", 0.0));
+      // Its siblings (the configuration's other folds) will take about as long.
+      for (int d : graph_.dependents(j))
+        for (int sibling : graph_.job(d).depends_on)
+          if (graph_.state(sibling) == dispatch::State::kWaiting)
+            graph_.set_estimate(sibling, row.value("seconds", 0.0));
+    } else if (job.kind == "pretrain" && !row.value("reused", false)) {
+      append(row); // provenance: tables read train_eval rows only
+      spdlog::info("done {}: BYOL on {} patches, {} epochs, final loss {:.4f}, {:.1f} s", job.id,
+                   row.value("patches", 0), row.value("epochs", 0), row.value("final_loss", 0.0),
+                   row.value("seconds", 0.0));
+    } else if (job.kind == "cox") {
+      append(row);
+      const auto& s = row["survival"];
+      if (s.is_object())
+        spdlog::info("done {}: pooled AUROC {:.3f}; Harrell's C age+BMI {:.3f} → with score "
+                     "{:.3f}; score HR per SD {:.2f}",
+                     job.id, row["pooled"].value("auroc", 0.0), s.value("c_baseline", 0.0),
+                     s.value("c_image", 0.0), s.value("score_hr_per_sd", 0.0));
+    }
+    log_progress();
   }
 
-  /// Records a failure, and fails every node waiting on it with the reason.
-  void fail(int n, const std::string& reason) {
-    auto& node = nodes_[n];
-    node.state = Node::kFailed;
-    node.reason = reason;
-    if (node.kind == "train_eval") {
-      const auto& task = sweep_.tasks[node.index];
-      store_.append({{"kind", "train_eval"},
-                     {"task_id", node.id},
-                     {"config_id", sweep_.configurations[task.configuration].id},
-                     {"config_index", task.configuration},
-                     {"fold", task.fold},
-                     {"repeat", task.repeat},
-                     {"status", "failed"},
-                     {"rank", node.rank},
-                     {"reason", reason}});
-    }
-    for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].state == Node::kWaiting &&
-          std::count(nodes_[i].depends_on.begin(), nodes_[i].depends_on.end(), n) > 0)
-        fail(static_cast<int>(i), "its " + node.kind + " task failed: " + reason);
+  void log_progress() const {
+    const auto c = graph_.counts();
+    const double eta = graph_.eta_seconds(std::max(1, world_size_ - 1));
+    spdlog::info("progress: {}/{} jobs done, {} running, {} failed{}", c.done, graph_.size(),
+                 c.running, c.failed,
+                 eta >= 0 ? ", about " + dispatch::format_duration(eta) + " left" : "");
   }
 
-  void write_status() {
-    int counts[4] = {0, 0, 0, 0};
-    nlohmann::json running = nlohmann::json::array();
-    for (const auto& n : nodes_) {
-      ++counts[n.state];
-      if (n.state == Node::kRunning)
-        running.push_back({{"rank", n.rank}, {"kind", n.kind}, {"task", n.id}});
+  /// A train_eval job that failed for good (or could not run) gets a failed row.
+  void record_failure(int j) {
+    const auto& job = graph_.job(j);
+    if (job.kind != "train_eval")
+      return;
+    const auto& task = sweep_.tasks[std::size_t(job.assignment.at("index").get<int>())];
+    append({{"kind", "train_eval"},
+            {"task_id", job.id},
+            {"config_id", sweep_.configurations[task.configuration].id},
+            {"config_index", task.configuration},
+            {"fold", task.fold},
+            {"repeat", task.repeat},
+            {"status", "failed"},
+            {"rank", graph_.rank_of(j)},
+            {"reason", graph_.reason(j)}});
+  }
+
+  void append(const nlohmann::json& row) {
+    store_.append(row);
+    rows_.push_back(row);
+  }
+
+  /// The aggregate job: the table with every configuration whose folds are done so far.
+  nlohmann::json aggregate() {
+    write_report(false);
+    return {{"ok", true}, {"row", nullptr}};
+  }
+
+  /// status.json for other tools: counts, ETA, and what every rank is doing. Rewritten at most
+  /// every 0.5 s (an fsynced write per event would slow the dispatch of short jobs); a change
+  /// held back is written by the idle tick, so the file is never more than ~1 s behind.
+  void write_status(bool now) {
+    const auto t = std::chrono::steady_clock::now();
+    if (!now && t - status_written_ < std::chrono::milliseconds(500)) {
+      status_stale_ = true;
+      return;
     }
+    status_written_ = t;
+    status_stale_ = false;
+    const auto c = graph_.counts();
+    const double eta = graph_.eta_seconds(std::max(1, world_size_ - 1));
     nlohmann::json status = {{"sweep", sweep_.name},
-                             {"total", nodes_.size()},
-                             {"waiting", counts[Node::kWaiting]},
-                             {"running", counts[Node::kRunning]},
-                             {"done", counts[Node::kDone]},
-                             {"failed", counts[Node::kFailed]},
-                             {"workers", running},
+                             {"total", graph_.size()},
+                             {"waiting", c.waiting},
+                             {"running", c.running},
+                             {"done", c.done},
+                             {"failed", c.failed},
+                             {"eta_seconds", eta >= 0 ? nlohmann::json(eta) : nullptr},
+                             {"ranks", world_size_},
+                             {"coordinator_pid", ::getpid()},
+                             {"workers", workers()},
                              {"updated", std::time(nullptr)}};
     write_file_atomically(ctx_.sweep_dir / "status.json", status.dump(2));
   }
 
-  void write_report() {
+  /// The running jobs, each with its rank's pid and host.
+  nlohmann::json workers() const {
+    auto running = graph_.running();
+    for (auto& r : running) {
+      const auto it = ranks_.find(r["rank"].get<int>());
+      if (it != ranks_.end()) {
+        r["pid"] = it->second.value("pid", 0);
+        r["host"] = it->second.value("host", "");
+      } else if (r["rank"] == 0) {
+        r["pid"] = ::getpid();
+      }
+    }
+    return running;
+  }
+
+  void write_report(bool final) {
     std::set<std::string> current;
     for (const auto& c : sweep_.configurations)
       current.insert(c.id);
     int left_out = 0;
     const auto table =
-        results::aggregate(results::rows_of_configurations(store_.rows(), current, &left_out));
-    if (left_out > 0)
+        results::aggregate(results::rows_of_configurations(rows_, current, &left_out));
+    if (final && left_out > 0)
       spdlog::info("the table leaves out {} rows of configurations no longer in the sweep "
                    "(vfp report --all shows them)",
                    left_out);
@@ -365,7 +375,8 @@ private:
     const auto md = results::to_markdown(table);
     write_file_atomically(report / "table.md", md);
     write_file_atomically(report / "table.csv", results::to_csv(table));
-    std::cout << "\n" << md << std::flush;
+    if (final)
+      std::cout << "\n" << md << std::flush;
   }
 
   const sweep::Sweep& sweep_;
@@ -373,9 +384,13 @@ private:
   tasks::TaskContext ctx_;
   results::ResultsStore store_;
   int world_size_;
-  std::vector<Node> nodes_;
+  std::vector<nlohmann::json> rows_; ///< results.jsonl as it grows
+  dispatch::Graph graph_;
   int ran_ = 0;
   int skipped_ = 0;
+  std::chrono::steady_clock::time_point status_written_{};
+  bool status_stale_ = false;
+  std::map<int, nlohmann::json> ranks_; ///< rank → {"pid", "host"}
 };
 
 /// Rank 0 reads the sweep file and shares its text, so every rank expands the same bytes.
@@ -454,7 +469,9 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
       Coordinator coordinator(sweep, args, ctx, world.size);
       code = coordinator.run();
     } else {
-      worker_loop(sweep, ctx);
+      dispatch::work([&](const nlohmann::json& a, const dispatch::Heartbeat& beat) {
+        return execute(sweep, a, ctx, beat);
+      });
     }
   } catch (const Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";

@@ -32,6 +32,14 @@ if [[ -x "$build/bench/bench_stats" ]]; then
   echo "== statistics: Cox, concordance, AUROC/AP, bootstrap, DeLong vs R and scikit-learn =="
   "$build/bench/bench_stats"
 fi
+if [[ -x "$build/bench/bench_dispatch" ]]; then
+  echo
+  echo "== dispatch: no-op jobs/s and a 64-worker simulated sweep's scheduling efficiency =="
+  mpi="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+  for np in 2 3 5; do $mpi -np $np "$build/bench/bench_dispatch" --jobs 50000; done
+  $mpi -np 65 "$build/bench/bench_dispatch" --jobs 640 --sleep-ms 50,350
+  $mpi -np 65 "$build/bench/bench_dispatch" --jobs 640 --sleep-ms 50,350 --no-estimates
+fi
 if [[ -x "$build/bench/bench_data" ]]; then
   echo
   echo "== data layer: preprocessing throughput and cached patch reads =="

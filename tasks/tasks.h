@@ -5,6 +5,7 @@
 #include "sweep/sweep.h"
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 namespace vfp::tasks {
@@ -16,6 +17,9 @@ struct TaskContext {
   int threads = 1;
   int rank = 0;
   int local_rank = 0; ///< among the ranks on this node: CUDA device local_rank % devices
+  /// Progress of a long task (e.g. {"epoch": 3, "of": 20}), sent to the coordinator as a
+  /// heartbeat; may be empty.
+  std::function<void(const nlohmann::json&)> progress;
 };
 
 /// Builds (or verifies) the patch cache of a configuration. With `shards` > 0 it merges the
@@ -45,5 +49,17 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
 /// patient level; writes out-of-fold predictions to tasks/<id>/oof.csv.
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                               const TaskContext& ctx);
+
+/// The id of a configuration's cox task: a hash of the configuration id.
+std::string cox_id(const sweep::Configuration& configuration);
+
+/// The study's analysis of configuration `configuration` once its train_eval tasks are done:
+/// pools their out-of-fold predictions (a subject's mean score over CV repeats), then pooled
+/// AUROC (DeLong and fold-stratified bootstrap intervals) and average precision, and the Cox
+/// comparison of age + BMI against score + age + BMI (Harrell's C of each, the difference with
+/// a bootstrap interval, the score's hazard ratio per SD). Writes
+/// configurations/<config id>/{oof.csv,cox.json}. Data that cannot carry a Cox model gives a
+/// row with "survival": null and the reason, not a failure.
+nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskContext& ctx);
 
 } // namespace vfp::tasks

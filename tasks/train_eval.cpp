@@ -129,6 +129,11 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
                   "{:.2f} s waiting for data)",
                   task.id, e.epoch, e.train_loss, e.val_auroc, e.val_loss, e.seconds,
                   e.data_wait_seconds);
+    if (ctx.progress)
+      ctx.progress({{"epoch", e.epoch},
+                    {"of", c.train.max_epochs},
+                    {"train_loss", e.train_loss},
+                    {"val_auroc", e.val_auroc}});
   });
   if (outcome.resumed_from_epoch > 0)
     spdlog::info("task {}: resumed from its checkpoint after epoch {}", task.id,

@@ -465,6 +465,18 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
     problems.add(it->second, it->first,
                  "imagenet weights have torchvision's names: no key map (use mode checkpoint)");
   }
+  // Freezing or gradually unfreezing a randomly initialised backbone trains a worse model
+  // than full training and answers no question: it is a sweep that crossed too much.
+  if (c.train.finetune != "full" && c.pretrained.effective_mode() == "none") {
+    auto it = flat.find("train.finetune");
+    problems.add(it != flat.end() ? it->second : top, "train.finetune",
+                 "'" + c.train.finetune +
+                     "' needs pretrained weights, but pretrained.mode resolves to none: "
+                     "finetuning strategies other than full start from pretrained weights. In a "
+                     "sweep, drop these points with a rule such as sweep.exclude: "
+                     "[{pretrained.mode: none, train.finetune: [linear_probe, layerwise, "
+                     "bn_only]}]");
+  }
   if (c.train.nesterov && c.train.optimizer == "sgd" && c.train.momentum <= 0) {
     auto it = flat.find("train.nesterov");
     problems.add(it->second, it->first, "needs train.momentum > 0");

@@ -88,11 +88,15 @@ std::string last_part(const std::string& key) {
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_distance = 3; // more than two edits away is not a typo
+  size_t best_whole = 0;
   for (const auto& c : candidates) {
-    size_t d = std::min(edit_distance(key, c), edit_distance(last_part(key), last_part(c)) +
-                                                   (key.find('.') == std::string::npos ? 0 : 1));
-    if (d < best_distance) {
+    const size_t whole = edit_distance(key, c);
+    size_t d = std::min(whole, edit_distance(last_part(key), last_part(c)) +
+                                   (key.find('.') == std::string::npos ? 0 : 1));
+    // Ties go to the closer whole key: 'trian.lr' is train.lr, not ssl.lr.
+    if (d < best_distance || (d == best_distance && !best.empty() && whole < best_whole)) {
       best_distance = d;
+      best_whole = whole;
       best = c;
     }
   }

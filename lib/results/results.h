@@ -37,8 +37,8 @@ void save_current_configurations(const std::filesystem::path& sweep_dir,
 /// The saved ids; empty when the folder has none (results of an older vfp).
 std::set<std::string> current_configurations(const std::filesystem::path& sweep_dir);
 /// The rows of the given configurations (all rows when `config_ids` is empty); `left_out`
-/// counts the rows of other configurations. Rows of no configuration (a pretraining's) are
-/// left out without being counted.
+/// counts the train_eval rows of other configurations. Rows of no configuration (a pretraining's)
+/// are left out without being counted.
 std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::json>& rows,
                                                    const std::set<std::string>& config_ids,
                                                    int* left_out = nullptr);

@@ -1,61 +1,189 @@
+// Expansion: the base config × the axes of `sweep:` (or random draws from them), minus
+// exclude rules, plus include entries, deduplicated by id; then one task per fold.
+#include "sweep/spec.h"
 #include "sweep/sweep.h"
 
 #include "core/core.h"
 
+#include <algorithm>
 #include <set>
 
 namespace vfp::sweep {
 namespace {
 
-std::string at(const YAML::Node& node, const std::string& file) {
-  return file + ":" + std::to_string(node.Mark().line + 1) + ":" +
-         std::to_string(node.Mark().column + 1);
+using detail::Choice;
+using detail::Spec;
+
+/// Sets `key` in a copy of the base config. Erase, then insert: assigning a Located would
+/// assign its yaml-cpp node, which rewrites the node the base config shares.
+void set_key(config::FlatConfig& flat, const std::string& key, const config::Located& value) {
+  flat.erase(key);
+  flat.emplace(key, value);
 }
 
-/// Reads `sweep.grid` into (key, values) axes; validates keys against the schema.
-std::vector<std::pair<std::string, std::vector<config::Located>>>
-read_grid(const YAML::Node& sweep, const std::string& file) {
-  std::vector<std::pair<std::string, std::vector<config::Located>>> axes;
-  if (!sweep)
-    return axes;
-  if (!sweep.IsMap())
-    throw InputError(at(sweep, file) + ": sweep: expected a mapping with a 'grid' key");
-  for (const auto& kv : sweep) {
-    const auto key = kv.first.as<std::string>();
-    if (key != "grid") {
-      auto hint = config::did_you_mean(key, {"grid"});
-      throw InputError(at(kv.first, file) + ": sweep." + key + ": unknown key" +
-                       (hint.empty() ? "" : " (" + hint + ")"));
-    }
-  }
-  const auto grid = sweep["grid"];
-  if (!grid.IsMap() || grid.size() == 0)
-    throw InputError(at(grid, file) + ": sweep.grid: expected a mapping of dotted keys to lists");
-  for (const auto& kv : grid) {
-    const auto key = kv.first.as<std::string>();
-    const auto& keys = config::known_keys();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      auto hint = config::did_you_mean(key, keys);
-      throw InputError(at(kv.first, file) + ": sweep.grid." + key + ": unknown key" +
-                       (hint.empty() ? "" : " (" + hint + ")"));
-    }
-    if (!kv.second.IsSequence() || kv.second.size() == 0)
-      throw InputError(at(kv.second.IsNull() ? kv.first : kv.second, file) + ": sweep.grid." + key +
-                       ": expected a non-empty list of values");
-    std::vector<config::Located> values;
-    for (const auto& v : kv.second)
-      values.push_back({v, file, v.Mark().line + 1, v.Mark().column + 1});
-    axes.emplace_back(key, std::move(values));
-  }
-  return axes;
+/// Sweep::axes: the axes' columns, then keys that only include entries set.
+std::vector<std::string> sweep_columns(const Spec& spec) {
+  std::vector<std::string> columns;
+  for (const auto& axis : spec.axes)
+    columns.insert(columns.end(), axis.columns.begin(), axis.columns.end());
+  for (const auto& include : spec.includes)
+    for (const auto& key : include.keys)
+      if (std::find(columns.begin(), columns.end(), key) == columns.end())
+        columns.push_back(key);
+  return columns;
 }
 
-std::string value_text(const YAML::Node& n) {
-  if (n.IsScalar())
-    return n.Scalar();
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  return e.c_str();
+/// Turns points into configurations: resolves them, drops excluded ones, validates them
+/// against the schema, and keeps the first of identical configurations.
+class Collector {
+public:
+  Collector(const config::FlatConfig& base, const std::filesystem::path& file, const Spec& spec,
+            const std::vector<std::string>& columns)
+      : base_(base), spec_(spec), columns_(columns),
+        base_dir_(file.has_parent_path() ? file.parent_path() : std::filesystem::path(".")),
+        yaml_dir_(std::filesystem::absolute(base_dir_).lexically_normal()) {}
+
+  /// A point of the product (or a random draw); exclude rules apply.
+  void add_point(const std::vector<Choice>& point) {
+    auto flat = base_;
+    std::string variant;
+    for (const auto& choice : point) {
+      for (const auto& s : choice.settings)
+        set_key(flat, s.key, s.value);
+      if (!choice.variant.empty())
+        variant = choice.variant;
+    }
+    for (const auto& rule : spec_.excludes)
+      if (detail::excludes(rule, flat, variant))
+        return;
+    add(flat, variant.empty() ? "-" : variant);
+  }
+
+  /// An include entry: base + its keys, whatever the exclude rules say.
+  void add_include(const detail::Include& include) {
+    auto flat = base_;
+    for (const auto& [key, value] : include.settings)
+      set_key(flat, key, value);
+    add(flat, "-");
+  }
+
+  size_t size() const { return configurations_.size(); }
+  std::vector<Configuration> take() { return std::move(configurations_); }
+
+private:
+  void add(const config::FlatConfig& flat, const std::string& variant) {
+    Configuration cfg;
+    cfg.config = config::parse_experiment(flat, base_dir_);
+    cfg.id = id_of(cfg.config);
+    if (!ids_.insert(cfg.id).second)
+      return;
+    for (const auto& column : columns_)
+      cfg.axes.emplace_back(column, axis_value(column, flat, variant));
+    configurations_.push_back(std::move(cfg));
+  }
+
+  /// The value as written; "default" when neither the base nor the point sets the key.
+  static std::string axis_value(const std::string& column, const config::FlatConfig& flat,
+                                const std::string& variant) {
+    if (column == detail::kVariantAxis)
+      return variant;
+    auto it = flat.find(column);
+    return it == flat.end() ? "default" : detail::value_text(it->second.node);
+  }
+
+  std::string id_of(const config::ExperimentConfig& config) const {
+    auto identity = config::to_json(config);
+    identity.erase("name"); // the same experiment in two sweeps is the same configuration
+    // Cohort paths count as written relative to the sweep file, so ids (and the seeds
+    // derived from them) stay the same when the project is cloned or moved elsewhere.
+    for (const char* key : {"csv", "images", "centroids"}) {
+      auto& path = identity["cohort"][key];
+      path = std::filesystem::path(path.get<std::string>()).lexically_relative(yaml_dir_).string();
+    }
+    return stable_id(identity.dump());
+  }
+
+  const config::FlatConfig& base_;
+  const Spec& spec_;
+  const std::vector<std::string>& columns_;
+  std::filesystem::path base_dir_;
+  std::filesystem::path yaml_dir_;
+  std::set<std::string> ids_;
+  std::vector<Configuration> configurations_;
+};
+
+/// Points of the product before exclude rules; throws past the cap.
+std::uint64_t product_size(const Spec& spec) {
+  std::uint64_t size = 1;
+  for (const auto& axis : spec.axes) {
+    size *= axis.choices.size();
+    if (size + spec.includes.size() > detail::kMaxConfigurations)
+      throw InputError(spec.at + ": sweep expands to more than 100000 configurations; split the "
+                                 "sweep, use fewer values or sample with sweep.random");
+  }
+  return size;
+}
+
+/// Every point, in file order: an odometer whose last axis turns fastest.
+void expand_product(const Spec& spec, Collector& out) {
+  const auto size = product_size(spec);
+  std::vector<size_t> index(spec.axes.size(), 0);
+  for (std::uint64_t n = 0; n < size; ++n) {
+    // A fresh vector each time: copy-assigning Choices would assign yaml-cpp nodes.
+    std::vector<Choice> point;
+    for (size_t a = 0; a < spec.axes.size(); ++a)
+      point.push_back(spec.axes[a].choices[index[a]]);
+    out.add_point(point);
+    for (size_t a = spec.axes.size(); a-- > 0;) {
+      if (++index[a] < spec.axes[a].choices.size())
+        break;
+      index[a] = 0;
+    }
+  }
+}
+
+/// sweep.random: draws until n distinct configurations survive the exclude rules, or gives
+/// up after 100·n draws (the space is then too small or mostly excluded).
+void sample_points(const Spec& spec, Collector& out) {
+  const auto& random = *spec.random;
+  bool finite = true;
+  std::uint64_t space = 1;
+  for (const auto& axis : spec.axes) {
+    finite = finite && !axis.distribution;
+    space = axis.distribution ? space : std::min(space * axis.choices.size(), random.n + 1);
+  }
+  if (finite && space < random.n)
+    throw InputError(random.at + ": sweep.random: n is " + std::to_string(random.n) +
+                     " but the sweep has only " + std::to_string(space) + " configuration" +
+                     (space == 1 ? "" : "s") + "; lower n, or drop sweep.random to run them all");
+  detail::PointSampler sampler(spec.axes, random.seed);
+  const auto draws = 100 * random.n;
+  for (std::uint64_t d = 0; d < draws && out.size() < random.n; ++d)
+    out.add_point(sampler.draw());
+  if (out.size() < random.n)
+    throw InputError(random.at + ": sweep.random: " + std::to_string(draws) + " draws found only " +
+                     std::to_string(out.size()) + " distinct configurations (after exclude " +
+                     "rules and dedup), fewer than n: " + std::to_string(random.n) +
+                     "; lower n or widen the space");
+}
+
+std::vector<TrainTask> tasks_of(const std::vector<Configuration>& configurations) {
+  std::vector<TrainTask> tasks;
+  for (size_t c = 0; c < configurations.size(); ++c) {
+    const auto& cfg = configurations[c];
+    for (int r = 0; r < cfg.config.cv.repeats; ++r)
+      for (int f = 0; f < cfg.config.cv.folds; ++f) {
+        TrainTask t;
+        t.configuration = static_cast<int>(c);
+        t.fold = f;
+        t.repeat = r;
+        t.id = stable_id(cfg.id + "/train_eval/repeat" + std::to_string(r) + "/fold" +
+                         std::to_string(f));
+        t.seed = seed_from_id(t.id);
+        tasks.push_back(t);
+      }
+  }
+  return tasks;
 }
 
 } // namespace
@@ -69,68 +197,24 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
   if (!document.IsMap())
     throw InputError(file_name + ": expected a YAML mapping (name, cohort, preprocess, ...)");
   const auto base = config::flatten(document, file_name, {"sweep"});
-  const auto axes = read_grid(document["sweep"], file_name);
-  const auto base_dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  const auto yaml_dir = std::filesystem::absolute(base_dir).lexically_normal();
+  const auto spec = detail::read_spec(document["sweep"], file_name);
+  detail::require_settable_rule_keys(spec.excludes, base, spec.axes);
 
   Sweep sweep;
   sweep.file = file;
-  for (const auto& a : axes)
-    sweep.axes.push_back(a.first);
-
-  std::uint64_t combinations = 1;
-  for (const auto& a : axes) {
-    combinations *= a.second.size();
-    if (combinations > 100000)
-      throw InputError(file_name + ": sweep.grid expands to more than 100000 configurations; "
-                                   "split the sweep or use fewer values");
-  }
-
-  std::set<std::string> seen;
-  std::vector<size_t> index(axes.size(), 0);
-  for (std::uint64_t n = 0; n < combinations; ++n) {
-    auto flat = base;
-    Configuration cfg;
-    for (size_t a = 0; a < axes.size(); ++a) {
-      const auto& value = axes[a].second[index[a]];
-      flat[axes[a].first] = value;
-      cfg.axes.emplace_back(axes[a].first, value_text(value.node));
-    }
-    cfg.config = config::parse_experiment(flat, base_dir);
-    auto identity = config::to_json(cfg.config);
-    identity.erase("name"); // the same experiment in two sweeps is the same configuration
-    // Cohort paths count as written relative to the sweep file, so ids (and the seeds
-    // derived from them) stay the same when the project is cloned or moved elsewhere.
-    for (const char* key : {"csv", "images", "centroids"}) {
-      auto& path = identity["cohort"][key];
-      path = std::filesystem::path(path.get<std::string>()).lexically_relative(yaml_dir).string();
-    }
-    cfg.id = stable_id(identity.dump());
-    if (seen.insert(cfg.id).second)
-      sweep.configurations.push_back(std::move(cfg));
-    // Odometer increment, last axis fastest, so the order follows the file.
-    for (size_t a = axes.size(); a-- > 0;) {
-      if (++index[a] < axes[a].second.size())
-        break;
-      index[a] = 0;
-    }
-  }
+  sweep.axes = sweep_columns(spec);
+  Collector collector(base, file, spec, sweep.axes);
+  if (spec.random)
+    sample_points(spec, collector);
+  else
+    expand_product(spec, collector);
+  for (const auto& include : spec.includes)
+    collector.add_include(include);
+  sweep.configurations = collector.take();
+  if (sweep.configurations.empty())
+    throw InputError(spec.at + ": sweep: the exclude rules drop every configuration");
   sweep.name = sweep.configurations.front().config.name;
-
-  for (size_t c = 0; c < sweep.configurations.size(); ++c) {
-    const auto& cfg = sweep.configurations[c];
-    for (int r = 0; r < cfg.config.cv.repeats; ++r)
-      for (int f = 0; f < cfg.config.cv.folds; ++f) {
-        TrainTask t;
-        t.configuration = static_cast<int>(c);
-        t.fold = f;
-        t.repeat = r;
-        t.id = stable_id(cfg.id + "/train_eval/repeat" + std::to_string(r) + "/fold" +
-                         std::to_string(f));
-        t.seed = seed_from_id(t.id);
-        sweep.tasks.push_back(t);
-      }
-  }
+  sweep.tasks = tasks_of(sweep.configurations);
   return sweep;
 }
 

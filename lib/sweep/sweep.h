@@ -16,7 +16,9 @@ namespace vfp::sweep {
 struct Configuration {
   std::string id; ///< hash of the resolved config
   config::ExperimentConfig config;
-  std::vector<std::pair<std::string, std::string>> axes; ///< swept key → value as written
+  /// Every Sweep::axes entry → its value as written ("default" when neither the base nor the
+  /// sweep sets the key; the variant's name, or "-" for an include entry).
+  std::vector<std::pair<std::string, std::string>> axes;
 };
 
 /// Training and evaluation of one configuration on one outer fold (of one CV repeat).
@@ -32,12 +34,15 @@ struct TrainTask {
 struct Sweep {
   std::string name;
   std::filesystem::path file;
-  std::vector<std::string> axes; ///< swept dotted keys, in file order
+  /// Swept dotted keys: grid keys in file order, zip groups' keys, "variant", then keys that
+  /// only sweep.include sets.
+  std::vector<std::string> axes;
   std::vector<Configuration> configurations;
   std::vector<TrainTask> tasks;
 };
 
-/// Reads and expands a sweep file; every error names file:line:column and the key.
+/// Reads and expands a sweep file (grid, zip, variants, exclude, include, random: see
+/// docs/configuration.md); every error names file:line:column and the key.
 Sweep load(const std::filesystem::path& file);
 
 /// Expands an already parsed YAML document (`file` names it in errors).

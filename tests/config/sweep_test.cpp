@@ -1,4 +1,5 @@
 #include "sweep/sweep.h"
+#include "yaml_files.h"
 
 #include "core/core.h"
 
@@ -17,21 +18,10 @@ train:
   lr: 0.001
 )";
 
-fs::path write_yaml(const std::string& name, const std::string& text) {
-  auto dir = fs::temp_directory_path() / ("vfp_sweep_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  auto path = dir / name;
-  std::ofstream(path) << text;
-  return path;
-}
+using vfp::testing::write_yaml;
 
 std::string error_of(const std::string& yaml) {
-  try {
-    vfp::sweep::load(write_yaml("bad.yaml", yaml));
-  } catch (const vfp::InputError& e) {
-    return e.what();
-  }
-  return "no error";
+  return vfp::testing::sweep_error(yaml);
 }
 
 } // namespace
@@ -222,8 +212,7 @@ TEST(ModelKeys, AFoundationEncoderAskedForIn2DIsRefusedNamingIt) {
 
 TEST(TrainKeys, FinetuningScheduleLossAndPretrainingModeAreConfigKeysAndSweepable) {
   std::ofstream(write_yaml("byol.safetensors", "").parent_path() / "byol.safetensors") << "x";
-  auto sweep = vfp::sweep::load(write_yaml("ft.yaml", std::string(kBase) + R"(  finetune: layerwise
-  unfreeze_every: 3
+  auto sweep = vfp::sweep::load(write_yaml("ft.yaml", std::string(kBase) + R"(  unfreeze_every: 3
   layer_lr_decay: 0.7
   schedule: cosine
   warmup_epochs: 2
@@ -235,8 +224,9 @@ TEST(TrainKeys, FinetuningScheduleLossAndPretrainingModeAreConfigKeysAndSweepabl
   nesterov: true
 pretrained: {file: byol.safetensors}
 sweep:
-  grid:
-    pretrained.mode: [none, ssl]
+  zip:  # finetuning strategies other than full need pretrained weights
+    - pretrained.mode: [none, ssl]
+      train.finetune: [full, layerwise]
 )"));
   ASSERT_EQ(sweep.configurations.size(), 2u);
   const auto& none = sweep.configurations[0].config;
@@ -257,7 +247,8 @@ sweep:
   const auto none_json = vfp::config::to_json(none);
   EXPECT_FALSE(none_json.contains("pretrained"));
   EXPECT_EQ(vfp::config::to_json(ssl)["pretrained"]["mode"], "ssl");
-  EXPECT_EQ(none_json["train"]["finetune"], "layerwise");
+  EXPECT_FALSE(none_json["train"].contains("finetune")); // full, the default
+  EXPECT_EQ(vfp::config::to_json(ssl)["train"]["finetune"], "layerwise");
   EXPECT_NE(sweep.configurations[0].id, sweep.configurations[1].id);
 }
 

@@ -65,7 +65,7 @@ train: {max_epochs: 8, patience: 8, batch_size: 16, lr: 1.0e-3}
   const double ceiling = auroc(latent, events);
   EXPECT_GT(ceiling, 0.7); // the cohort carries the planted effect (0.773 when written)
 
-  const auto rows = rows_of(dir / "results" / "planted" / "results.jsonl");
+  const auto rows = rows_of(dir / "results" / "planted" / "results.jsonl", "train_eval");
   ASSERT_EQ(rows.size(), 2u);
   double mean = 0;
   for (const auto& r : rows) {

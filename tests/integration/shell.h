@@ -49,14 +49,34 @@ inline std::string read(const fs::path& p) {
   return ss.str();
 }
 
-/// The JSON rows of a results.jsonl.
-inline std::vector<nlohmann::json> rows_of(const fs::path& file) {
+/// The JSON rows of a results.jsonl; only those of `kind` (e.g. train_eval) when given.
+inline std::vector<nlohmann::json> rows_of(const fs::path& file, const std::string& kind = "") {
   std::vector<nlohmann::json> rows;
   std::ifstream in(file);
   std::string line;
-  while (std::getline(in, line))
-    rows.push_back(nlohmann::json::parse(line));
+  while (std::getline(in, line)) {
+    auto row = nlohmann::json::parse(line);
+    if (kind.empty() || row.value("kind", "") == kind)
+      rows.push_back(std::move(row));
+  }
   return rows;
+}
+
+/// A fresh folder <tmp>/vfp_<tag>_<pid> holding a small synthetic cohort in cohort/ (40
+/// subjects, 30 % events, seed 3): what the sweep tests run on. Empty path on failure, with
+/// the reason in `error`.
+inline fs::path folder_with_synth_cohort(const std::string& tag, std::string& error) {
+  const auto dir = fs::temp_directory_path() / ("vfp_" + tag + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto synth =
+      run(std::string(VFP_BIN) + " synth --subjects 40 --event-rate 0.3 --seed 3 --out " +
+          (dir / "cohort").string());
+  if (synth.code != 0) {
+    error = synth.text;
+    return {};
+  }
+  return dir;
 }
 
 /// A fixture with a fresh scratch folder per test, for commands that read the files it writes.

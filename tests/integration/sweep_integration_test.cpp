@@ -25,13 +25,9 @@ class TinySweep : public ::testing::Test {
 protected:
   static fs::path dir;
   static void SetUpTestSuite() {
-    dir = fs::temp_directory_path() / ("vfp_integration_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    auto synth =
-        run(std::string(VFP_BIN) + " synth --subjects 40 --event-rate 0.3 --seed 3 --out " +
-            (dir / "cohort").string());
-    ASSERT_EQ(synth.code, 0) << synth.text;
+    std::string error;
+    dir = folder_with_synth_cohort("integration", error);
+    ASSERT_FALSE(dir.empty()) << error;
     std::ofstream(dir / "tiny.yaml") << R"(name: tiny
 cohort: {dir: cohort}
 preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
@@ -52,7 +48,7 @@ fs::path TinySweep::dir;
 TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   auto out = run(in_dir() + mpirun(2) + " run tiny.yaml");
   ASSERT_EQ(out.code, 0) << out.text;
-  const auto rows = rows_of(dir / "results" / "tiny" / "results.jsonl");
+  const auto rows = rows_of(dir / "results" / "tiny" / "results.jsonl", "train_eval");
   ASSERT_EQ(rows.size(), 4u) << out.text; // 2 configurations × 2 folds
   std::set<std::string> tasks;
   for (const auto& r : rows) {
@@ -77,12 +73,36 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   EXPECT_EQ(full_rows, 2) << table;
   EXPECT_NE(out.text.find("| 3.0e-3 |"), std::string::npos) << "table printed on stdout";
   EXPECT_NE(out.text.find("[rank 1]"), std::string::npos) << "log lines carry the rank";
+  // Once a configuration's folds are done, its cox job pools the out-of-fold predictions: one
+  // row per configuration, every subject once, with the survival comparison.
+  const auto cox = rows_of(dir / "results" / "tiny" / "results.jsonl", "cox");
+  ASSERT_EQ(cox.size(), 2u) << out.text;
+  for (const auto& r : cox) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    EXPECT_EQ(r["subjects"], 40) << r.dump();
+    const auto pooled = r["pooled"];
+    EXPECT_LE(pooled["auroc_delong_lower"].get<double>(), pooled["auroc"].get<double>());
+    EXPECT_GE(pooled["auroc_delong_upper"].get<double>(), pooled["auroc"].get<double>());
+    ASSERT_TRUE(r["survival"].is_object()) << r.dump();
+    EXPECT_EQ(r["survival"]["events"], 12) << r.dump(); // 30 % of 40
+    EXPECT_GT(r["survival"]["c_baseline"].get<double>(), 0.5) << "age carries the planted risk";
+    const auto folder =
+        dir / "results" / "tiny" / "configurations" / r["config_id"].get<std::string>();
+    EXPECT_EQ(nlohmann::json::parse(read(folder / "cox.json"))["task_id"], r["task_id"]);
+    const auto oof = read(folder / "oof.csv");
+    EXPECT_EQ(std::count(oof.begin(), oof.end(), '\n'), 41); // header + 40 subjects
+  }
+  // status.json ends with every job done and no rank busy.
+  const auto status = nlohmann::json::parse(read(dir / "results" / "tiny" / "status.json"));
+  EXPECT_EQ(status["done"], status["total"]) << status.dump();
+  EXPECT_EQ(status["failed"], 0);
+  EXPECT_TRUE(status["workers"].empty()) << status.dump();
 
   // Run again: everything is done, nothing is repeated.
   auto again = run(in_dir() + mpirun(2) + " run tiny.yaml");
   ASSERT_EQ(again.code, 0) << again.text;
   EXPECT_NE(again.text.find("0 tasks run, 4 skipped"), std::string::npos) << again.text;
-  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u);
+  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u + 2u);
 
   // `vfp report` reprints the same table.
   auto report = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string());
@@ -105,23 +125,38 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   const auto all =
       run(std::string(VFP_BIN) + " report --all " + (dir / "results" / "tiny").string());
   EXPECT_EQ(all.text, table);
-  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u);
+  EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u + 2u);
 }
 
-TEST_F(TinySweep, OneRankAloneGivesTheSameNumbers) {
-  // Task seeds come from task ids, not ranks: a single process reproduces 2-rank results.
-  auto two = run(in_dir() + mpirun(2) + " run tiny.yaml --results-root r2");
-  ASSERT_EQ(two.code, 0) << two.text;
-  auto one = run(in_dir() + VFP_BIN + " run tiny.yaml --results-root r1");
+TEST_F(TinySweep, OneTwoAndThreeRanksGiveTheSameNumbers) {
+  // Task seeds come from task ids, not ranks: the rank count changes who runs what, not what
+  // comes out (training, and the cox job's bootstrap). A task's numbers also depend on its
+  // thread count (float sums split differently), which follows the ranks per node unless set:
+  // fixed here, so that every number must match to the bit.
+  auto yaml = read(dir / "tiny.yaml");
+  yaml.replace(yaml.find("lr: 0.003}"), 10, "lr: 0.003, threads: 1}");
+  std::ofstream(dir / "tiny_one_thread.yaml") << yaml;
+  auto one = run(in_dir() + VFP_BIN + " run tiny_one_thread.yaml --results-root r1");
   ASSERT_EQ(one.code, 0) << one.text;
   auto by_task = [](const fs::path& f) {
-    std::map<std::string, double> m;
-    for (const auto& r : rows_of(f))
-      m[r["task_id"]] = r["auroc"].get<double>() + 10 * r["auprc"].get<double>();
+    std::map<std::string, std::string> m;
+    for (const auto& r : rows_of(f)) {
+      auto numbers = r;
+      for (const char* varying : {"rank", "finished", "seconds", "train_seconds", "threads",
+                                  "data_wait_share", "overhead_share"})
+        numbers.erase(varying);
+      m[r["task_id"]] = numbers.dump();
+    }
     return m;
   };
-  EXPECT_EQ(by_task(dir / "r1" / "tiny" / "results.jsonl"),
-            by_task(dir / "r2" / "tiny" / "results.jsonl"));
+  const auto alone = by_task(dir / "r1" / "tiny" / "results.jsonl");
+  EXPECT_EQ(alone.size(), 4u + 2u); // train_eval and cox rows
+  for (int ranks : {2, 3}) {
+    const auto root = "r" + std::to_string(ranks) + "x";
+    auto out = run(in_dir() + mpirun(ranks) + " run tiny_one_thread.yaml --results-root " + root);
+    ASSERT_EQ(out.code, 0) << out.text;
+    EXPECT_EQ(by_task(dir / root / "tiny" / "results.jsonl"), alone) << ranks << " ranks";
+  }
 }
 
 /// The patches of the one cache file under `cache`, as h5dump prints them.
@@ -139,7 +174,7 @@ std::string dump_patches(const fs::path& cache) {
 TEST_F(TinySweep, ThreeRanksSplitPreprocessingIntoTheSameCacheAsOneProcess) {
   auto three = run(in_dir() + mpirun(3) + " run tiny.yaml --results-root r3");
   ASSERT_EQ(three.code, 0) << three.text;
-  EXPECT_EQ(rows_of(dir / "r3" / "tiny" / "results.jsonl").size(), 4u);
+  EXPECT_EQ(rows_of(dir / "r3" / "tiny" / "results.jsonl", "train_eval").size(), 4u);
   // Both workers preprocessed a block of the subjects; the blocks were merged in order.
   EXPECT_NE(three.text.find("starts preprocess_shard preprocess-"), std::string::npos)
       << three.text;
@@ -280,7 +315,7 @@ TEST_F(TinySweep, MissingImageFailsNamingTheSubject) {
   EXPECT_NE(out.code, 0);
   EXPECT_NE(out.text.find("subject S0007: image not found: "), std::string::npos) << out.text;
   // Every train task is recorded as failed with the reason; nothing pretends to have run.
-  for (const auto& r : rows_of(dir / "results" / "holey" / "results.jsonl")) {
+  for (const auto& r : rows_of(dir / "results" / "holey" / "results.jsonl", "train_eval")) {
     EXPECT_EQ(r["status"], "failed");
     EXPECT_NE(r["reason"].get<std::string>().find("S0007"), std::string::npos);
   }
@@ -315,7 +350,7 @@ train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
                                           "train: {max_epochs: 1, patience: 1, batch_size: 8}\n";
   auto cube = run(in_dir() + mpirun(2) + " run cube.yaml");
   ASSERT_EQ(cube.code, 0) << cube.text;
-  const auto rows = rows_of(dir / "results" / "cube" / "results.jsonl");
+  const auto rows = rows_of(dir / "results" / "cube" / "results.jsonl", "train_eval");
   ASSERT_EQ(rows.size(), 2u);
   for (const auto& r : rows) {
     EXPECT_EQ(r["status"], "ok") << r.dump();
@@ -363,6 +398,8 @@ sweep:
   int trained = 0;
   for (const auto& r : rows_of(results / "results.jsonl")) {
     ASSERT_EQ(r["status"], "ok") << r.dump();
+    if (r["kind"] == "cox")
+      continue;
     if (r["kind"] == "pretrain") {
       EXPECT_EQ(pretrainings.count(r["task_id"]), 0u) << "pretrained twice: " << r.dump();
       pretrainings[r["task_id"]] = r;
@@ -396,7 +433,7 @@ sweep:
   // Run again: nothing is pretrained or trained twice.
   auto again = run(in_dir() + mpirun(2) + " run byol.yaml");
   ASSERT_EQ(again.code, 0) << again.text;
-  EXPECT_EQ(rows_of(results / "results.jsonl").size(), 3u + 8u);
+  EXPECT_EQ(rows_of(results / "results.jsonl").size(), 3u + 8u + 4u); // and 4 cox rows
 }
 
 TEST_F(TinySweep, AKilledTaskResumesFromItsCheckpointToTheSameResult) {
@@ -423,7 +460,7 @@ train: {max_epochs: 8, patience: 8, batch_size: 8, lr: 0.003, stop_on: loss, sch
       << again.text;
   auto by_task = [](const fs::path& f) {
     std::map<std::string, std::string> m;
-    for (const auto& r : rows_of(f))
+    for (const auto& r : rows_of(f, "train_eval"))
       m[r["task_id"]] = r["auroc"].dump() + " " + r["auprc"].dump() + " " + r["best_epoch"].dump();
     return m;
   };
@@ -431,7 +468,7 @@ train: {max_epochs: 8, patience: 8, batch_size: 8, lr: 0.003, stop_on: loss, sch
   EXPECT_EQ(resumed.size(), 2u);
   EXPECT_EQ(resumed, by_task(dir / "whole" / "resume" / "results.jsonl"));
   int resumed_tasks = 0;
-  for (const auto& r : rows_of(dir / "killed" / "resume" / "results.jsonl"))
+  for (const auto& r : rows_of(dir / "killed" / "resume" / "results.jsonl", "train_eval"))
     resumed_tasks += r["resumed_from_epoch"].get<int>() > 0;
   EXPECT_EQ(resumed_tasks, 1);
   for (const auto& e : fs::directory_iterator(tasks)) // done tasks keep no checkpoint

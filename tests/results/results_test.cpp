@@ -84,15 +84,20 @@ TEST(CurrentConfigurations, RoundTripAndFilterRows) {
   vfp::results::save_current_configurations(dir, {"a", "c"});
   const auto ids = vfp::results::current_configurations(dir);
   EXPECT_EQ(ids, (std::set<std::string>{"a", "c"}));
-  const std::vector<nlohmann::json> rows{
-      {{"config_id", "a"}}, {{"config_id", "b"}}, {{"config_id", "c"}}, {{"kind", "preprocess"}}};
+  const std::vector<nlohmann::json> rows{{{"kind", "train_eval"}, {"config_id", "a"}},
+                                         {{"kind", "train_eval"}, {"config_id", "b"}},
+                                         {{"kind", "cox"}, {"config_id", "b"}},
+                                         {{"kind", "train_eval"}, {"config_id", "c"}},
+                                         {{"kind", "preprocess"}}};
   int left_out = -1;
   const auto kept = vfp::results::rows_of_configurations(rows, ids, &left_out);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0]["config_id"], "a");
   EXPECT_EQ(kept[1]["config_id"], "c");
-  EXPECT_EQ(left_out, 1) << "only b: a row of no configuration is not a configuration left out";
-  EXPECT_EQ(vfp::results::rows_of_configurations(rows, {}, &left_out).size(), 4u);
+  // Only b's train_eval row: a row of no configuration, or a configuration's cox row, is not
+  // a table row left out.
+  EXPECT_EQ(left_out, 1);
+  EXPECT_EQ(vfp::results::rows_of_configurations(rows, {}, &left_out).size(), 5u);
   EXPECT_EQ(left_out, 0);
 }
 

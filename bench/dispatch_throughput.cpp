@@ -1,0 +1,127 @@
+// The coordinator's own cost (lib/dispatch): jobs per second with no-op jobs, and the
+// scheduling efficiency of a large simulated sweep (jobs that sleep). An MPI program:
+//
+//   mpirun -np 3  bench_dispatch --jobs 20000                  # no-op jobs: jobs/s
+//   mpirun -np 65 --oversubscribe bench_dispatch --jobs 640 --sleep-ms 50,350
+//        # 64 workers, sleeps drawn per job in [50, 350] ms: busy time / (workers × makespan)
+//
+// Sleeping jobs take no CPU, so 64 workers oversubscribed on a 2-core machine still measure
+// the coordinator (dispatch latency, the tail of the last jobs), not the cores.
+#include "args.h"
+
+#include "core/core.h"
+#include "dispatch/dispatch.h"
+
+#define OMPI_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+namespace {
+
+const vfp::bench::Args kArgs("bench_dispatch");
+
+struct Options {
+  int jobs = 20000;
+  int sleep_min_ms = 0, sleep_max_ms = 0; ///< 0: no-op jobs
+  bool estimates = true;                  ///< tell the coordinator each job's duration
+  int chains = 0;                         ///< > 0: job k depends on job k − chains (a graph)
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&] { return kArgs.value(argc, argv, i); };
+    if (a == "--jobs") {
+      o.jobs = kArgs.positive(a, value());
+    } else if (a == "--sleep-ms") {
+      const auto range = kArgs.positive_list(a, value());
+      o.sleep_min_ms = range.front();
+      o.sleep_max_ms = range.back();
+    } else if (a == "--no-estimates") {
+      o.estimates = false;
+    } else if (a == "--chains") {
+      o.chains = kArgs.positive(a, value());
+    } else if (a == "--help") {
+      std::cout << "mpirun -np N bench_dispatch [--jobs 20000] [--sleep-ms MIN,MAX] "
+                   "[--no-estimates] [--chains K]\n";
+      std::exit(0);
+    } else {
+      kArgs.fail("unknown option " + a);
+    }
+  }
+  return o;
+}
+
+/// Job k's sleep: spread over [min, max] by a hash of k, the same on every rank.
+int sleep_ms(const Options& o, int k) {
+  if (o.sleep_max_ms == 0)
+    return 0;
+  const auto h = vfp::mix_seed(std::uint64_t(k));
+  return o.sleep_min_ms + int(h % std::uint64_t(o.sleep_max_ms - o.sleep_min_ms + 1));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int code = 0;
+  try {
+    const auto o = parse(argc, argv);
+    const vfp::dispatch::Executor execute = [](const nlohmann::json& a,
+                                               const vfp::dispatch::Heartbeat&) {
+      const int ms = a.at("sleep_ms").get<int>();
+      if (ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return nlohmann::json{{"ok", true}};
+    };
+    if (rank != 0) {
+      vfp::dispatch::work(execute);
+    } else {
+      vfp::dispatch::Graph graph;
+      double busy_ms = 0;
+      for (int k = 0; k < o.jobs; ++k) {
+        vfp::dispatch::Job job;
+        job.kind = "bench";
+        job.id = std::to_string(k);
+        job.assignment = {{"sleep_ms", sleep_ms(o, k)}};
+        if (o.chains > 0 && k >= o.chains)
+          job.depends_on = {k - o.chains};
+        if (o.estimates)
+          job.estimate_seconds = sleep_ms(o, k) / 1000.0;
+        busy_ms += sleep_ms(o, k);
+        graph.add(std::move(job));
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      vfp::dispatch::coordinate(graph, execute, 0, {});
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const int workers = std::max(1, size - 1);
+      std::printf("ranks %d (%d workers), %d jobs%s%s: %.3f s, %.0f jobs/s", size, workers, o.jobs,
+                  o.sleep_max_ms ? (" sleeping " + std::to_string(o.sleep_min_ms) + "–" +
+                                    std::to_string(o.sleep_max_ms) + " ms")
+                                       .c_str()
+                                 : " (no-op)",
+                  o.chains ? (", chains of stride " + std::to_string(o.chains)).c_str() : "",
+                  seconds, o.jobs / seconds);
+      if (o.sleep_max_ms)
+        std::printf(", scheduling efficiency %.1f %% (busy %.1f s of %d × %.3f s; %s)",
+                    100.0 * busy_ms / 1000.0 / (workers * seconds), busy_ms / 1000.0, workers,
+                    seconds, o.estimates ? "largest first" : "no estimates: file order");
+      std::printf("\n");
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_dispatch: " << e.what() << "\n";
+    code = 1;
+  }
+  MPI_Finalize();
+  return code;
+}

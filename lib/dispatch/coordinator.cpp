@@ -1,0 +1,164 @@
+// The MPI loop over a Graph: rank 0 hands ready jobs to idle ranks, the others work.
+#include "dispatch/dispatch.h"
+#include "dispatch/protocol.h"
+
+#include "core/core.h"
+
+#include <deque>
+#include <map>
+
+#include <unistd.h>
+
+namespace vfp::dispatch {
+namespace {
+
+/// At most one heartbeat per second leaves a rank, however often a job reports.
+class RateLimited {
+public:
+  bool due() {
+    const auto now = Graph::Clock::now();
+    if (sent_ && now - last_ < std::chrono::seconds(1))
+      return false;
+    sent_ = true;
+    last_ = now;
+    return true;
+  }
+
+private:
+  bool sent_ = false;
+  Graph::Clock::time_point last_{};
+};
+
+class Loop {
+public:
+  Loop(Graph& graph, const Executor& execute, int retries, const CoordinatorHooks& hooks)
+      : graph_(graph), execute_(execute), retries_(retries), hooks_(hooks) {
+    MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
+  }
+
+  void run() {
+    const int workers = world_size_ - 1;
+    std::deque<int> idle;
+    std::map<int, int> running_on; // rank → job
+    int stopped = 0;
+    for (;;) {
+      run_coordinator_jobs();
+      for (int j; !idle.empty() && (j = graph_.next_ready()) >= 0;) {
+        const int w = idle.front();
+        idle.pop_front();
+        graph_.start(j, w);
+        if (hooks_.started)
+          hooks_.started(j, w);
+        running_on[w] = j;
+        send_text(graph_.job(j).assignment.dump(), w, kAssign);
+        changed();
+      }
+      if (!graph_.unfinished()) {
+        for (; !idle.empty(); idle.pop_front(), ++stopped)
+          send_text("", idle.front(), kStop);
+        if (stopped == workers)
+          return;
+      }
+      if (workers == 0) { // alone: rank 0 works
+        const int j = graph_.next_ready();
+        if (j < 0)
+          return;
+        run_here(j);
+        continue;
+      }
+      if (running_on.empty() && int(idle.size()) == workers && graph_.unfinished())
+        throw Error("dispatch: jobs wait but none can start (a dependency cycle?)");
+      const auto status = wait_for_message(MPI_ANY_SOURCE, [this] {
+        if (hooks_.idle)
+          hooks_.idle();
+      });
+      const auto text = receive_text(status);
+      const int w = status.MPI_SOURCE;
+      if (status.MPI_TAG == kHeartbeat) {
+        if (running_on.count(w))
+          graph_.heartbeat(running_on[w], nlohmann::json::parse(text));
+        changed();
+        continue;
+      }
+      if (status.MPI_TAG == kReady && !text.empty() && hooks_.joined)
+        hooks_.joined(w, nlohmann::json::parse(text));
+      if (status.MPI_TAG == kResult) {
+        const int j = running_on.at(w);
+        running_on.erase(w);
+        record(j, nlohmann::json::parse(text));
+      }
+      idle.push_back(w);
+    }
+  }
+
+private:
+  void run_coordinator_jobs() {
+    for (int j; (j = graph_.next_ready_on_coordinator()) >= 0;)
+      run_here(j);
+  }
+
+  void run_here(int j) {
+    graph_.start(j, 0);
+    if (hooks_.started)
+      hooks_.started(j, 0);
+    changed();
+    RateLimited limit;
+    const Heartbeat beat = [&](const nlohmann::json& progress) {
+      if (limit.due()) {
+        graph_.heartbeat(j, progress);
+        changed();
+      }
+    };
+    record(j, execute_(graph_.job(j).assignment, beat));
+  }
+
+  void record(int j, const nlohmann::json& result) {
+    const bool ok = result.value("ok", false);
+    const auto failed =
+        graph_.finish(j, ok, ok ? "" : result.value("reason", "no reason given"), retries_);
+    const bool retrying = !ok && failed.empty();
+    if (hooks_.finished)
+      hooks_.finished(j, result, retrying);
+    for (int f : failed)
+      if (f != j && hooks_.cancelled)
+        hooks_.cancelled(f);
+    changed();
+  }
+
+  void changed() {
+    if (hooks_.changed)
+      hooks_.changed();
+  }
+
+  Graph& graph_;
+  const Executor& execute_;
+  int retries_;
+  const CoordinatorHooks& hooks_;
+  int world_size_ = 1;
+};
+
+} // namespace
+
+void coordinate(Graph& graph, const Executor& execute, int retries, const CoordinatorHooks& hooks) {
+  Loop(graph, execute, retries, hooks).run();
+}
+
+void work(const Executor& execute) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  send_text(nlohmann::json({{"pid", ::getpid()}, {"host", host}}).dump(), 0, kReady);
+  for (;;) {
+    const auto status = wait_for_message(0);
+    const auto text = receive_text(status);
+    if (status.MPI_TAG == kStop)
+      return;
+    RateLimited limit;
+    const Heartbeat beat = [&](const nlohmann::json& progress) {
+      if (limit.due())
+        send_text(progress.dump(), 0, kHeartbeat);
+    };
+    send_text(execute(nlohmann::json::parse(text), beat).dump(), 0, kResult);
+  }
+}
+
+} // namespace vfp::dispatch

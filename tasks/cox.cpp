@@ -1,0 +1,136 @@
+// The cox task: the study's survival analysis on a configuration's pooled out-of-fold
+// predictions, once its folds are done.
+#include "tasks/tasks.h"
+
+#include "core/core.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "survival/survival.h"
+
+#include <chrono>
+#include <map>
+
+namespace vfp::tasks {
+namespace {
+
+/// One subject's pooled prediction: the mean score over the CV repeats that tested it.
+struct Pooled {
+  double score_sum = 0;
+  int repeats = 0;
+  int fold = 0; ///< in repeat 0
+  double age = 0, bmi = 0, time = 0;
+  int event = 0;
+};
+
+std::map<std::string, Pooled> pool_predictions(const sweep::Sweep& sweep, int configuration,
+                                               const TaskContext& ctx) {
+  std::map<std::string, Pooled> pooled;
+  for (const auto& task : sweep.tasks) {
+    if (task.configuration != configuration)
+      continue;
+    const auto file = (ctx.sweep_dir / "tasks" / task.id / "oof.csv").string();
+    const auto text = read_text_file(file);
+    std::size_t line_start = text.find('\n') + 1; // past the header
+    for (int line = 2; line_start < text.size(); ++line) {
+      const auto end = text.find('\n', line_start);
+      const auto cells = split_csv_row(text.substr(line_start, end - line_start));
+      line_start = end == std::string::npos ? text.size() : end + 1;
+      if (cells.size() < 9)
+        throw IoError(file + ":" + std::to_string(line) + ": expected 9 cells, found " +
+                      std::to_string(cells.size()));
+      // subject_id,repeat,fold,score,label,age,bmi,event,time_years
+      auto& p = pooled[cells[0]];
+      p.score_sum += std::stod(cells[3]);
+      ++p.repeats;
+      if (std::stoi(cells[1]) == 0)
+        p.fold = std::stoi(cells[2]);
+      p.age = std::stod(cells[5]);
+      p.bmi = std::stod(cells[6]);
+      p.event = std::stoi(cells[7]);
+      p.time = std::stod(cells[8]);
+    }
+  }
+  return pooled;
+}
+
+} // namespace
+
+std::string cox_id(const sweep::Configuration& configuration) {
+  return stable_id(configuration.id + "/cox");
+}
+
+nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& cfg = sweep.configurations.at(std::size_t(configuration));
+  const auto id = cox_id(cfg);
+  const auto pooled = pool_predictions(sweep, configuration, ctx);
+  std::vector<double> time, score, age, bmi;
+  std::vector<int> event, label, fold;
+  std::string oof = "subject_id,fold,score,event,time_years,age,bmi\n";
+  for (const auto& [subject, p] : pooled) {
+    time.push_back(p.time);
+    event.push_back(p.event);
+    label.push_back(p.event);
+    score.push_back(p.score_sum / p.repeats);
+    age.push_back(p.age);
+    bmi.push_back(p.bmi);
+    fold.push_back(p.fold);
+    oof += subject + "," + std::to_string(p.fold) + "," + std::to_string(score.back()) + "," +
+           std::to_string(p.event) + "," + std::to_string(p.time) + "," + std::to_string(p.age) +
+           "," + std::to_string(p.bmi) + "\n";
+  }
+  const auto dir = ctx.sweep_dir / "configurations" / cfg.id;
+  std::filesystem::create_directories(dir);
+  write_file_atomically(dir / "oof.csv", oof);
+
+  nlohmann::json row = {{"kind", "cox"},
+                        {"task_id", id},
+                        {"config_id", cfg.id},
+                        {"config_index", configuration},
+                        {"subjects", time.size()}};
+  // Pooled discrimination: every subject scored once by a model that never saw it.
+  metrics::BootstrapOptions boot;
+  boot.seed = sweep::seed_from_id(id);
+  const auto delong = metrics::delong_auroc(score, label);
+  const auto auroc = metrics::bootstrap_interval(metrics::Metric::kAuroc, score, label, boot, fold);
+  const auto ap =
+      metrics::bootstrap_interval(metrics::Metric::kAveragePrecision, score, label, boot, fold);
+  row["pooled"] = {{"auroc", delong.auroc},
+                   {"auroc_delong_lower", delong.lower},
+                   {"auroc_delong_upper", delong.upper},
+                   {"auroc_bootstrap_lower", auroc.lower},
+                   {"auroc_bootstrap_upper", auroc.upper},
+                   {"average_precision", ap.estimate},
+                   {"average_precision_lower", ap.lower},
+                   {"average_precision_upper", ap.upper}};
+  // The study's survival question: does the image score add to age and BMI?
+  try {
+    const auto comparison =
+        survival::compare_models(time, event, {age, bmi}, {"age", "bmi"}, {score, age, bmi},
+                                 {"score", "age", "bmi"}, 1000, sweep::seed_from_id(id));
+    const auto& hr = comparison.image.terms.at(0);
+    row["survival"] = {{"c_baseline", comparison.c_baseline},
+                       {"c_image", comparison.c_image},
+                       {"c_difference", comparison.c_difference},
+                       {"c_difference_lower", comparison.difference_lower},
+                       {"c_difference_upper", comparison.difference_upper},
+                       {"bootstrap_resamples", comparison.resamples},
+                       {"score_hr_per_sd", hr.hr_per_sd},
+                       {"score_hr_per_sd_lower", hr.hr_per_sd_lower},
+                       {"score_hr_per_sd_upper", hr.hr_per_sd_upper},
+                       {"score_p", hr.p},
+                       {"events", comparison.image.events},
+                       {"warnings", comparison.image.warnings}};
+  } catch (const InputError& e) {
+    // Data that cannot carry a Cox model (no event, a constant covariate) is a finding, not a
+    // failed run: the row says why and the discrimination above stands.
+    row["survival"] = nullptr;
+    row["survival_note"] = e.what();
+    spdlog::warn("cox {} for configuration {}: {}", id, cfg.id, e.what());
+  }
+  write_file_atomically(dir / "cox.json", row.dump(2));
+  row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return row;
+}
+
+} // namespace vfp::tasks

@@ -1,0 +1,36 @@
+// Shared by the config and sweep tests: YAML files in a scratch folder, and the error a file
+// gives when loaded as a sweep.
+#pragma once
+
+#include "core/core.h"
+#include "sweep/sweep.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace vfp::testing {
+
+/// Writes `text` to <tmp>/vfp_config_tests_<pid>/<name> and returns the path.
+inline std::filesystem::path write_yaml(const std::string& name, const std::string& text) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vfp_config_tests_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+/// The InputError message of loading `text` as a sweep, or "no error".
+inline std::string sweep_error(const std::string& text) {
+  try {
+    vfp::sweep::load(write_yaml("bad.yaml", text));
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+} // namespace vfp::testing

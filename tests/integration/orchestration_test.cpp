@@ -1,0 +1,165 @@
+// The coordinator under failure: a task that always throws, and a worker killed mid-sweep
+// whose job a relaunch finishes with nothing lost and nothing done twice.
+#include "shell.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace {
+
+using namespace vfp::integration;
+
+class Orchestration : public ::testing::Test {
+protected:
+  static fs::path dir;
+  static void SetUpTestSuite() {
+    std::string error;
+    dir = folder_with_synth_cohort("orchestration", error);
+    ASSERT_FALSE(dir.empty()) << error;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir); }
+  static std::string in_dir() { return "cd " + dir.string() + " && "; }
+  static constexpr const char* kBase = R"(cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4}
+)";
+};
+fs::path Orchestration::dir;
+
+/// task id → the row's numbers (what a rerun must reproduce).
+std::map<std::string, std::string> numbers_by_task(const fs::path& results,
+                                                   const std::string& kind) {
+  std::map<std::string, std::string> m;
+  for (auto r : rows_of(results, kind)) {
+    for (const char* varying : {"rank", "finished", "seconds", "train_seconds", "data_wait_share",
+                                "overhead_share", "resumed_from_epoch"})
+      r.erase(varying);
+    m[r["task_id"].get<std::string>()] = r.dump();
+  }
+  return m;
+}
+
+} // namespace
+
+TEST_F(Orchestration, ATaskThatAlwaysFailsIsRecordedAndRetriedWhileTheOthersFinish) {
+  // Weights that cannot be read fail every task of the configuration that loads them, on
+  // every attempt; the configuration without pretraining ignores the file and trains.
+  std::ofstream(dir / "corrupt.safetensors") << "not a safetensors file";
+  std::ofstream(dir / "failing.yaml")
+      << "name: failing\n"
+      << kBase << R"(train: {max_epochs: 2, patience: 2, batch_size: 8}
+pretrained: {file: corrupt.safetensors}
+sweep:
+  grid:
+    pretrained.mode: [none, checkpoint]
+)";
+  auto out = run(in_dir() + mpirun(3) + " run failing.yaml --retries 1");
+  EXPECT_EQ(out.code, 1) << out.text;
+  const auto results = dir / "results" / "failing" / "results.jsonl";
+  int ok = 0, failed = 0;
+  for (const auto& r : rows_of(results, "train_eval")) {
+    const auto mode = r.contains("axes") ? r["axes"][0][1].get<std::string>() : "";
+    if (r["status"] == "ok") {
+      ++ok;
+      EXPECT_EQ(mode, "none") << r.dump();
+    } else {
+      ++failed;
+      EXPECT_NE(r["reason"].get<std::string>().find("corrupt.safetensors"), std::string::npos)
+          << r.dump();
+    }
+  }
+  EXPECT_EQ(ok, 2) << out.text;
+  EXPECT_EQ(failed, 2) << out.text;
+  // Each failing task ran twice (--retries 1) before it was recorded.
+  int retried = 0;
+  for (std::size_t p = out.text.find("will retry"); p != std::string::npos;
+       p = out.text.find("will retry", p + 1))
+    ++retried;
+  EXPECT_EQ(retried, 2) << out.text;
+  // The healthy configuration got its cox row; the failed one none, and the table says so.
+  EXPECT_EQ(rows_of(results, "cox").size(), 1u);
+  const auto table = read(dir / "results" / "failing" / "report" / "table.md");
+  EXPECT_NE(table.find("| none |"), std::string::npos) << table;
+  const auto status = nlohmann::json::parse(read(dir / "results" / "failing" / "status.json"));
+  // 2 train_eval, and the cox job and table refresh that needed them.
+  EXPECT_EQ(status["failed"], 4) << status.dump();
+  EXPECT_EQ(status["running"], 0);
+}
+
+TEST_F(Orchestration, AWorkerKilledMidSweepLosesNothingAndARelaunchFinishesTheSweep) {
+  std::ofstream(dir / "kill.yaml")
+      << "name: kill\n"
+      << kBase << R"(train: {max_epochs: 30, patience: 30, batch_size: 8, threads: 1, stop_on: loss}
+sweep:
+  grid:
+    train.lr: [3.0e-3, 1.0e-3, 5.0e-4, 2.0e-4]
+)";
+  // The reference: the same sweep uninterrupted, by one process.
+  auto whole = run(in_dir() + VFP_BIN + " run kill.yaml --results-root whole");
+  ASSERT_EQ(whole.code, 0) << whole.text;
+
+  // Three ranks in the background; as soon as a task's row is on file, SIGKILL a worker
+  // (a node failure, an OOM kill) that is busy with another task.
+  const auto sweep_dir = dir / "killed" / "kill";
+  ASSERT_EQ(std::system((in_dir() + mpirun(3) + " run kill.yaml --results-root killed > " +
+                         (dir / "killed.log").string() + " 2>&1 & echo $! > " +
+                         (dir / "mpirun.pid").string())
+                            .c_str()),
+            0);
+  int killed_pid = 0;
+  for (int i = 0; i < 6000 && !killed_pid; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (rows_of(sweep_dir / "results.jsonl", "train_eval").empty() ||
+        !fs::exists(sweep_dir / "status.json"))
+      continue;
+    nlohmann::json status;
+    try {
+      status = nlohmann::json::parse(read(sweep_dir / "status.json"));
+    } catch (const std::exception&) {
+      continue;
+    }
+    for (const auto& w : status["workers"])
+      if (w["rank"].get<int>() > 0 && w["kind"] == "train_eval" && w.value("pid", 0) > 0) {
+        killed_pid = w["pid"].get<int>();
+        ::kill(killed_pid, SIGKILL);
+        break;
+      }
+  }
+  ASSERT_GT(killed_pid, 0) << read(dir / "killed.log");
+  const int mpirun_pid = std::stoi(read(dir / "mpirun.pid"));
+  for (int i = 0; i < 3000 && ::kill(mpirun_pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto log = read(dir / "killed.log");
+  // Open MPI ends the whole job when a rank dies; the rows written so far stay.
+  EXPECT_NE(log.find("signal 9"), std::string::npos) << log;
+  const auto before = rows_of(sweep_dir / "results.jsonl", "train_eval");
+  ASSERT_GE(before.size(), 1u);
+  ASSERT_LT(before.size(), 8u) << "the kill came after the sweep was done";
+
+  auto relaunch = run(in_dir() + mpirun(3) + " run kill.yaml --results-root killed");
+  ASSERT_EQ(relaunch.code, 0) << relaunch.text;
+  EXPECT_NE(relaunch.text.find(std::to_string(before.size()) + " skipped (already done)"),
+            std::string::npos)
+      << relaunch.text;
+  // Every task once, with the numbers of the uninterrupted run; the rows from before the
+  // kill are still there, first, unchanged.
+  const auto after = rows_of(sweep_dir / "results.jsonl", "train_eval");
+  std::set<std::string> ids;
+  for (const auto& r : after)
+    EXPECT_TRUE(ids.insert(r["task_id"].get<std::string>()).second) << "twice: " << r.dump();
+  EXPECT_EQ(ids.size(), 8u);
+  for (std::size_t k = 0; k < before.size(); ++k)
+    EXPECT_EQ(after[k], before[k]);
+  EXPECT_EQ(numbers_by_task(sweep_dir / "results.jsonl", "train_eval"),
+            numbers_by_task(dir / "whole" / "kill" / "results.jsonl", "train_eval"));
+  EXPECT_EQ(numbers_by_task(sweep_dir / "results.jsonl", "cox"),
+            numbers_by_task(dir / "whole" / "kill" / "results.jsonl", "cox"));
+  EXPECT_EQ(read(sweep_dir / "report" / "table.md"),
+            read(dir / "whole" / "kill" / "report" / "table.md"));
+}
