@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -85,6 +86,7 @@ public:
     hooks.idle = [this] {
       if (status_stale_)
         write_status(false);
+      log_workers_now_and_then();
     };
     hooks.joined = [this](int rank, const nlohmann::json& hello) { ranks_[rank] = hello; };
     const dispatch::Executor execute = [this](const nlohmann::json& a,
@@ -289,6 +291,25 @@ private:
                  eta >= 0 ? ", about " + dispatch::format_duration(eta) + " left" : "");
   }
 
+  /// Every minute while jobs run: what each rank is doing, from its last heartbeat, so that a
+  /// long sweep's log shows progress between finished tasks.
+  void log_workers_now_and_then() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - workers_logged_ < std::chrono::seconds(60))
+      return;
+    workers_logged_ = now;
+    log_progress();
+    for (const auto& w : graph_.running()) {
+      std::string progress;
+      if (w["progress"].is_object() && w["progress"].contains("epoch"))
+        progress = ", epoch " + w["progress"]["epoch"].dump() + "/" +
+                   w["progress"].value("of", nlohmann::json()).dump();
+      spdlog::info("  rank {}: {} {} for {}{}", w["rank"].get<int>(), w["kind"].get<std::string>(),
+                   w["task"].get<std::string>(),
+                   dispatch::format_duration(w["seconds"].get<double>()), progress);
+    }
+  }
+
   /// A train_eval job that failed for good (or could not run) gets a failed row.
   void record_failure(int j) {
     const auto& job = graph_.job(j);
@@ -390,6 +411,7 @@ private:
   int skipped_ = 0;
   std::chrono::steady_clock::time_point status_written_{};
   bool status_stale_ = false;
+  std::chrono::steady_clock::time_point workers_logged_ = std::chrono::steady_clock::now();
   std::map<int, nlohmann::json> ranks_; ///< rank → {"pid", "host"}
 };
 
@@ -422,6 +444,13 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &world.ranks_on_node);
   MPI_Comm_rank(node, &world.local_rank);
+  // The launcher's own numbering wins when it gives one (what per-rank GPU binding scripts
+  // and CUDA_VISIBLE_DEVICES masks follow); the shared-memory split covers other launchers.
+  for (const char* variable : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* value = std::getenv(variable); value && *value) {
+      world.local_rank = std::atoi(value);
+      break;
+    }
   MPI_Comm_free(&node);
   log::setup(world.rank, args.log_level);
 
@@ -455,7 +484,8 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   ctx.local_rank = world.local_rank;
   // Rank 0 mostly sleeps when there are workers, so the workers share the node's CPUs.
   ctx.threads = threads_for_rank(world.size > 1 ? std::max(1, world.ranks_on_node - 1) : 1);
-  spdlog::debug("rank {} of {}: {} thread(s)", world.rank, world.size, ctx.threads);
+  spdlog::debug("rank {} of {}: local rank {} of {} on this node, {} thread(s)", world.rank,
+                world.size, world.local_rank, world.ranks_on_node, ctx.threads);
 
   int code = 0;
   try {

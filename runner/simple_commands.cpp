@@ -92,6 +92,10 @@ int sweep_command(const SweepArgs& args) {
                               {"done", finished.count(t.id) > 0}});
     for (const auto& [id, users] : pretrainings)
       out["pretrain"].push_back({{"id", id}, {"tasks", users}, {"done", pretrained(id)}});
+    for (const auto& c : sweep.configurations)
+      out["cox"].push_back({{"id", tasks::cox_id(c)},
+                            {"configuration", c.id},
+                            {"done", finished.count(tasks::cox_id(c)) > 0}});
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -115,6 +119,12 @@ int sweep_command(const SweepArgs& args) {
   for (const auto& t : sweep.tasks)
     std::cout << "  " << t.id << "  train_eval  config " << t.configuration << "  repeat "
               << t.repeat << "  fold " << t.fold << (finished.count(t.id) ? "  done" : "") << "\n";
+  std::cout << "\nper configuration once its folds are done (pooled out-of-fold analysis):\n";
+  for (size_t i = 0; i < sweep.configurations.size(); ++i) {
+    const auto id = tasks::cox_id(sweep.configurations[i]);
+    std::cout << "  " << id << "  cox  config " << i << (finished.count(id) ? "  done" : "")
+              << "\n";
+  }
   return 0;
 }
 

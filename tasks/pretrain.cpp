@@ -111,6 +111,8 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
       ssl::pretrain_byol(options, unlabelled, checkpoint.string(), [&](const ssl::EpochLog& e) {
         spdlog::info("pretrain {} epoch {}: BYOL loss {:.4f}, tau {:.5f} ({:.1f} s)", id, e.epoch,
                      e.loss, e.tau, e.seconds);
+        if (ctx.progress)
+          ctx.progress({{"epoch", e.epoch}, {"of", c.ssl.epochs}, {"byol_loss", e.loss}});
       });
   if (outcome.resumed_from_epoch > 0) // the epochs before the interruption
     spdlog::info("pretrain {}: resumed after epoch {}", id, outcome.resumed_from_epoch);
