@@ -37,8 +37,10 @@ int sweep_command(const SweepArgs& args);
 
 struct ReportArgs {
   std::string sweep_dir;
-  std::string format = "md";
-  bool all = false; ///< also configurations no longer in the sweep
+  std::string format = "md"; ///< md, latex or csv
+  bool all = false;          ///< also configurations no longer in the sweep
+  std::string sort = "sweep";
+  std::string baseline; ///< row position or configuration id prefix; empty: no comparison
 };
 int report_command(const ReportArgs& args);
 

@@ -67,9 +67,16 @@ int main(int argc, char** argv) {
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
   report_cmd->add_flag("--all", report.all,
                        "also configurations that are no longer in the sweep file");
-  report_cmd->add_option("--format", report.format, "md or csv")
-      ->check(CLI::IsMember({"md", "csv"}))
+  report_cmd->add_option("--format", report.format, "md, latex (booktabs) or csv")
+      ->check(CLI::IsMember({"md", "latex", "csv"}))
       ->capture_default_str();
+  report_cmd->add_option("--sort", report.sort, "auroc, auprc, c_index (best first) or sweep")
+      ->check(CLI::IsMember({"auroc", "auprc", "c_index", "sweep"}))
+      ->capture_default_str();
+  report_cmd->add_option("--baseline", report.baseline,
+                         "compare every row with this one (its position as printed, or a prefix "
+                         "of its configuration id): corrected t-test over folds and DeLong on "
+                         "pooled out-of-fold predictions");
 
   CacheArgs cache;
   auto* cache_cmd = app.add_subcommand("cache", "Inspect (ls), check (verify) and clean (gc) the "

@@ -396,6 +396,7 @@ private:
     const auto md = results::to_markdown(table);
     write_file_atomically(report / "table.md", md);
     write_file_atomically(report / "table.csv", results::to_csv(table));
+    write_file_atomically(report / "table.tex", results::to_latex(table));
     if (final)
       std::cout << "\n" << md << std::flush;
   }

@@ -136,12 +136,17 @@ int report_command(const ReportArgs& args) {
   // The configurations of the sweep as last run, unless --all.
   const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
   int left_out = 0;
-  const auto table = results::aggregate(
+  auto table = results::aggregate(
       results::rows_of_configurations(results::ResultsStore(dir).rows(), current, &left_out));
   if (left_out > 0)
     std::cerr << "vfp: leaving out " << left_out
               << " rows of configurations no longer in the sweep (--all shows them)\n";
-  std::cout << (args.format == "csv" ? results::to_csv(table) : results::to_markdown(table));
+  if (!args.baseline.empty())
+    results::compare_to_baseline(table, results::find_row(table, args.baseline), dir);
+  results::sort_rows(table, args.sort);
+  std::cout << (args.format == "csv"     ? results::to_csv(table)
+                : args.format == "latex" ? results::to_latex(table)
+                                         : results::to_markdown(table));
   return 0;
 }
 

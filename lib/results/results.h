@@ -48,24 +48,55 @@ struct TableRow {
   std::string config_id;
   int config_index = 0;
   std::vector<std::string> axis_values;
-  std::vector<double> auroc, auprc; ///< per fold
+  std::vector<double> auroc, auprc;        ///< per fold
+  std::vector<std::pair<int, int>> splits; ///< (repeat, fold) of each auroc/auprc entry
   int failed = 0;
+  /// From the configuration's cox row (pooled out-of-fold predictions), when there is one.
+  bool has_survival = false;
+  double c_index = 0, c_baseline = 0;               ///< Harrell's C: score + age + BMI, age + BMI
+  double hr_per_sd = 0, hr_lower = 0, hr_upper = 0; ///< the score's standardized HR
+  /// Against the table's baseline row (compare_to_baseline); negative when not compared.
+  double p_corrected_t = -1; ///< Nadeau–Bengio on the per-split AUROC differences
+  double p_delong = -1;      ///< DeLong on the pooled out-of-fold predictions
 };
 
-/// A result table: the swept keys as columns, then AUROC and AUPRC (average precision).
+/// A result table: the swept keys as columns, then AUROC and AUPRC (average precision), and
+/// the survival columns when any configuration has a cox row.
 struct Table {
   std::vector<std::string> axes;
   std::vector<TableRow> rows;
-  int expected_folds = 0; ///< folds × repeats per configuration, 0 when unknown
+  int expected_folds = 0;   ///< folds × repeats per configuration, 0 when unknown
+  int folds_per_repeat = 0; ///< cv.folds, for n_test/n_train of the corrected t-test
+  int baseline = -1;        ///< index into rows of the comparison's baseline, or −1
+  bool survival = false;    ///< some row has_survival
 };
 
-/// Groups successful train_eval rows by configuration (duplicates by task id count once).
+/// Groups successful train_eval rows by configuration (duplicates by task id count once) and
+/// attaches each configuration's cox row.
 Table aggregate(const std::vector<nlohmann::json>& rows);
 
-/// Markdown: AUROC and AUPRC in % as mean ± sample SD over folds.
+/// Orders the rows by `by` (auroc, auprc or c_index; mean, best first) or keeps the sweep's
+/// order for "sweep". Throws InputError naming an unknown key.
+void sort_rows(Table& table, const std::string& by);
+
+/// The row that `which` names: its position in the table (0-based, as printed), or a prefix of
+/// its configuration id. Throws InputError saying what the table holds.
+int find_row(const Table& table, const std::string& which);
+
+/// Tests every row against row `baseline`: the corrected resampled t-test on the AUROC
+/// differences of the splits both have (n_test/n_train = 1/(folds − 1)), and DeLong's test on
+/// the pooled out-of-fold predictions in <sweep_dir>/configurations/<id>/oof.csv (paired by
+/// subject) where both files exist.
+void compare_to_baseline(Table& table, int baseline, const std::filesystem::path& sweep_dir);
+
+/// Markdown: AUROC and AUPRC in % as mean ± sample SD over folds, the best of each column in
+/// bold, the survival columns and the comparison's markers when present.
 std::string to_markdown(const Table& table);
 
-/// CSV with means, SDs and fold counts (fractions, not %).
+/// LaTeX (booktabs) of the same table, for a paper.
+std::string to_latex(const Table& table);
+
+/// CSV with means, SDs and fold counts (fractions, not %), survival and p-values.
 std::string to_csv(const Table& table);
 
 } // namespace vfp::results

@@ -5,7 +5,6 @@
 
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace vfp::results {
 
@@ -39,71 +38,31 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
       continue;
     row.auroc.push_back(r.at("auroc").get<double>());
     row.auprc.push_back(r.at("auprc").get<double>());
+    row.splits.emplace_back(r.value("repeat", 0), r.value("fold", 0));
+    table.folds_per_repeat = std::max(table.folds_per_repeat, r.value("fold", 0) + 1);
+  }
+  // A configuration's cox row: the survival columns.
+  for (const auto& r : rows) {
+    if (r.value("kind", "") != "cox" || r.value("status", "") != "ok")
+      continue;
+    const auto it = by_config.find(r.value("config_id", ""));
+    const auto& s = r.value("survival", nlohmann::json());
+    if (it == by_config.end() || !s.is_object())
+      continue;
+    auto& row = it->second;
+    row.has_survival = true;
+    row.c_index = s.value("c_image", 0.0);
+    row.c_baseline = s.value("c_baseline", 0.0);
+    row.hr_per_sd = s.value("score_hr_per_sd", 0.0);
+    row.hr_lower = s.value("score_hr_per_sd_lower", 0.0);
+    row.hr_upper = s.value("score_hr_per_sd_upper", 0.0);
+    table.survival = true;
   }
   for (auto& [id, row] : by_config)
     table.rows.push_back(row);
   std::sort(table.rows.begin(), table.rows.end(),
             [](const TableRow& a, const TableRow& b) { return a.config_index < b.config_index; });
   return table;
-}
-
-namespace {
-std::string cell(const std::vector<double>& v) {
-  if (v.empty())
-    return "–";
-  return metrics::format_mean_std(metrics::mean_std(v), 100.0, 1);
-}
-} // namespace
-
-std::string to_markdown(const Table& t) {
-  std::ostringstream md;
-  md << "|";
-  if (t.axes.empty())
-    md << " configuration |";
-  for (const auto& a : t.axes)
-    md << " " << a << " |";
-  md << " AUROC (%) | AUPRC (AP, %) | folds |\n|";
-  for (size_t i = 0; i < std::max<size_t>(t.axes.size(), 1); ++i)
-    md << "---|";
-  md << "---:|---:|---:|\n";
-  for (const auto& r : t.rows) {
-    md << "|";
-    if (t.axes.empty())
-      md << " " << r.config_id << " |";
-    for (const auto& v : r.axis_values)
-      md << " " << v << " |";
-    md << " " << cell(r.auroc) << " | " << cell(r.auprc) << " | " << r.auroc.size();
-    if (t.expected_folds > 0)
-      md << "/" << t.expected_folds;
-    if (r.failed > 0)
-      md << " (" << r.failed << " failed)";
-    md << " |\n";
-  }
-  md << "\nmean ± sample SD over folds; patient-level scores (max over vertebrae); "
-        "AUPRC is average precision.\n";
-  return md.str();
-}
-
-std::string to_csv(const Table& t) {
-  std::ostringstream csv;
-  csv.precision(10);
-  csv << "config_id";
-  for (const auto& a : t.axes)
-    csv << "," << a;
-  csv << ",auroc_mean,auroc_sd,auprc_mean,auprc_sd,folds,failed\n";
-  for (const auto& r : t.rows) {
-    csv << r.config_id;
-    for (const auto& v : r.axis_values)
-      csv << "," << v;
-    if (r.auroc.empty()) {
-      csv << ",,,,,0," << r.failed << "\n";
-      continue;
-    }
-    const auto a = metrics::mean_std(r.auroc), p = metrics::mean_std(r.auprc);
-    csv << "," << a.mean << "," << a.std << "," << p.mean << "," << p.std << "," << r.auroc.size()
-        << "," << r.failed << "\n";
-  }
-  return csv.str();
 }
 
 } // namespace vfp::results

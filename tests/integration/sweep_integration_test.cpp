@@ -108,6 +108,20 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   auto report = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string());
   ASSERT_EQ(report.code, 0) << report.text;
   EXPECT_EQ(report.text, table);
+  // The cox rows give the survival columns; LaTeX for the paper, compared with a baseline.
+  EXPECT_NE(table.find("| C-index | HR per SD (95 % CI) |"), std::string::npos) << table;
+  auto latex = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string() +
+                   " --format latex --baseline 1 --sort auroc");
+  ASSERT_EQ(latex.code, 0) << latex.text;
+  EXPECT_NE(latex.text.find("\\toprule"), std::string::npos) << latex.text;
+  EXPECT_NE(latex.text.find("& baseline \\\\"), std::string::npos) << latex.text;
+  EXPECT_NE(read(dir / "results" / "tiny" / "report" / "table.tex").find("\\midrule"),
+            std::string::npos);
+  auto bad = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string() +
+                 " --baseline 9");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.text.find("--baseline 9: the table has 2 rows (0 to 1)"), std::string::npos)
+      << bad.text;
 
   // The sweep file is edited down to one learning rate: its task is done, and the table
   // shows the sweep as it is now; the other configuration's rows stay on file (--all).

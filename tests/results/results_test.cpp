@@ -70,7 +70,8 @@ TEST(Aggregate, MeanAndSampleSdPerConfigurationInSweepOrder) {
   auto md = vfp::results::to_markdown(t);
   // AUROC 0.8, 0.7, 0.9 → 80.0 ± 10.0 (sample SD); AUPRC 0.2, 0.3, 0.25 → 25.0 ± 5.0.
   EXPECT_NE(md.find("| train.lr | AUROC (%) | AUPRC (AP, %) | folds |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| 0.003 | 80.0 ± 10.0 | 25.0 ± 5.0 | 3/3 |"), std::string::npos) << md;
+  // The better configuration's values in bold.
+  EXPECT_NE(md.find("| 0.003 | **80.0 ± 10.0** | **25.0 ± 5.0** | 3/3 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 0.000 | 70.0 ± 0.0 | 10.0 ± 0.0 | 1/3 (1 failed) |"), std::string::npos)
       << md;
   auto csv = vfp::results::to_csv(t);
