@@ -14,13 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Lines 1-5; a `sweep:` appended to it starts on line 6.
-const char* kBase = R"(name: t
-cohort:
-  dir: cohort
-train:
-  lr: 0.001
-)";
+const char* const kBase = vfp::testing::kMinimalSweep;
 
 using vfp::testing::write_yaml;
 

@@ -11,12 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kBase = R"(name: t
-cohort:
-  dir: cohort
-train:
-  lr: 0.001
-)";
+const char* const kBase = vfp::testing::kMinimalSweep;
 
 using vfp::testing::write_yaml;
 

@@ -13,6 +13,14 @@
 
 namespace vfp::testing {
 
+/// The smallest valid sweep file (lines 1-5); a `sweep:` section appended starts on line 6.
+inline constexpr const char* kMinimalSweep = R"(name: t
+cohort:
+  dir: cohort
+train:
+  lr: 0.001
+)";
+
 /// Writes `text` to <tmp>/vfp_config_tests_<pid>/<name> and returns the path.
 inline std::filesystem::path write_yaml(const std::string& name, const std::string& text) {
   const auto dir =
