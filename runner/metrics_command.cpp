@@ -55,6 +55,17 @@ nlohmann::json to_json(const ScoreMetrics& m) {
           {"auprc_trapezoid", m.auprc_trapezoid}};
 }
 
+/// Score k's AUROC and average precision over the folds (groups after the pooled one).
+std::pair<metrics::MeanStd, metrics::MeanStd>
+over_folds(const std::vector<std::vector<ScoreMetrics>>& measured, std::size_t k) {
+  std::vector<double> aurocs, aps;
+  for (std::size_t g = 1; g < measured.size(); ++g) {
+    aurocs.push_back(measured[g][k].delong.auroc);
+    aps.push_back(measured[g][k].ap.estimate);
+  }
+  return {metrics::mean_std(aurocs), metrics::mean_std(aps)};
+}
+
 std::string with_interval(double estimate, double lower, double upper) {
   return fixed(estimate, 3) + " (" + fixed(lower, 3) + "–" + fixed(upper, 3) + ")";
 }
@@ -199,12 +210,7 @@ int metrics_command(const MetricsArgs& args) {
     }
     if (folded)
       for (std::size_t k = 0; k < args.scores.size(); ++k) {
-        std::vector<double> aurocs, aps;
-        for (std::size_t g = 1; g < groups.size(); ++g) {
-          aurocs.push_back(measured[g][k].delong.auroc);
-          aps.push_back(measured[g][k].ap.estimate);
-        }
-        const auto a = metrics::mean_std(aurocs), p = metrics::mean_std(aps);
+        const auto [a, p] = over_folds(measured, k);
         out["fold_summary"][args.scores[k]] = {{"auroc_mean", a.mean},
                                                {"auroc_std", a.std},
                                                {"average_precision_mean", p.mean},
@@ -261,14 +267,9 @@ int metrics_command(const MetricsArgs& args) {
   if (folded) {
     std::cout << "\nOver folds (mean ± SD):";
     for (std::size_t k = 0; k < args.scores.size(); ++k) {
-      std::vector<double> aurocs, aps;
-      for (std::size_t g = 1; g < groups.size(); ++g) {
-        aurocs.push_back(measured[g][k].delong.auroc);
-        aps.push_back(measured[g][k].ap.estimate);
-      }
+      const auto [a, p] = over_folds(measured, k);
       std::cout << (k ? ";" : "") << " " << args.scores[k] << " AUROC "
-                << metrics::format_mean_std(metrics::mean_std(aurocs)) << ", AP "
-                << metrics::format_mean_std(metrics::mean_std(aps));
+                << metrics::format_mean_std(a) << ", AP " << metrics::format_mean_std(p);
     }
     std::cout << " (%)\n";
   }

@@ -28,26 +28,21 @@ std::map<std::string, Pooled> pool_predictions(const sweep::Sweep& sweep, int co
   for (const auto& task : sweep.tasks) {
     if (task.configuration != configuration)
       continue;
-    const auto file = (ctx.sweep_dir / "tasks" / task.id / "oof.csv").string();
-    const auto text = read_text_file(file);
-    std::size_t line_start = text.find('\n') + 1; // past the header
-    for (int line = 2; line_start < text.size(); ++line) {
-      const auto end = text.find('\n', line_start);
-      const auto cells = split_csv_row(text.substr(line_start, end - line_start));
-      line_start = end == std::string::npos ? text.size() : end + 1;
-      if (cells.size() < 9)
-        throw IoError(file + ":" + std::to_string(line) + ": expected 9 cells, found " +
-                      std::to_string(cells.size()));
-      // subject_id,repeat,fold,score,label,age,bmi,event,time_years
-      auto& p = pooled[cells[0]];
-      p.score_sum += std::stod(cells[3]);
+    const auto csv = read_csv((ctx.sweep_dir / "tasks" / task.id / "oof.csv").string());
+    const auto subject = csv.column("subject_id"), repeat = csv.column("repeat"),
+               fold = csv.column("fold"), score = csv.column("score"), age = csv.column("age"),
+               bmi = csv.column("bmi"), event = csv.column("event"),
+               time = csv.column("time_years");
+    for (const auto& row : csv.rows) {
+      auto& p = pooled[csv.text(row, subject)];
+      p.score_sum += csv.number(row, score);
       ++p.repeats;
-      if (std::stoi(cells[1]) == 0)
-        p.fold = std::stoi(cells[2]);
-      p.age = std::stod(cells[5]);
-      p.bmi = std::stod(cells[6]);
-      p.event = std::stoi(cells[7]);
-      p.time = std::stod(cells[8]);
+      if (csv.number(row, repeat) == 0)
+        p.fold = int(csv.number(row, fold));
+      p.age = csv.number(row, age);
+      p.bmi = csv.number(row, bmi);
+      p.event = int(csv.number(row, event));
+      p.time = csv.number(row, time);
     }
   }
   return pooled;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -78,15 +79,45 @@ std::string read_text_file(const std::filesystem::path& path);
 /// quote), each trimmed of spaces, tabs and a trailing carriage return.
 std::vector<std::string> split_csv_row(std::string_view line);
 
-/// The named columns of a CSV file (header row; a UTF-8 byte-order mark and blank lines are
-/// ignored) as numbers, in row order. Throws InputError naming the file and, for a missing
-/// column, the columns there are; for a bad cell, the line, the column and the cell.
+/// A CSV file read whole: its header and rows (cells as split_csv_row gives them), each row
+/// with its line number. A UTF-8 byte-order mark and blank lines are skipped.
+struct CsvFile {
+  std::string file;
+  std::vector<std::string> header;
+  struct Row {
+    int line = 0;
+    std::vector<std::string> cells;
+  };
+  std::vector<Row> rows;
+
+  /// Index of a column; throws InputError naming the file and the columns it has.
+  std::size_t column(const std::string& name) const;
+  /// A row's cell as a finite number; throws InputError naming file:line, the column and the
+  /// cell (also when the row is too short).
+  double number(const Row& row, std::size_t column) const;
+  /// A row's cell as text; throws InputError naming file:line when the row is too short.
+  const std::string& text(const Row& row, std::size_t column) const;
+};
+
+/// Reads a CSV file (header row first); throws IoError when it cannot be read and InputError
+/// when it is empty.
+CsvFile read_csv(const std::string& file);
+
+/// The named columns of a CSV file as numbers, in row order. Throws InputError naming the file
+/// and, for a missing column, the columns there are; for a bad cell, the line, the column and
+/// the cell; for a file without data rows, that.
 std::map<std::string, std::vector<double>> read_csv_columns(const std::string& file,
                                                             const std::vector<std::string>& names);
 
 /// Writes `content` to a temporary file beside `path`, fsyncs it and renames it into place,
 /// so readers see either the old file or the complete new one.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+/// The same for files another library writes (e.g. torch's archives): `write` fills the
+/// temporary path it is given; it is then fsynced and renamed into place. When `write` throws,
+/// the temporary is removed and the exception passes on.
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(const std::filesystem::path&)>& write);
 
 /// Appends one line (a '\n' is added) and fsyncs, so a finished row survives a crash.
 void append_line_durably(const std::filesystem::path& path, std::string_view line);

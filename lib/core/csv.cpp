@@ -30,43 +30,60 @@ std::vector<std::string> split_csv_row(std::string_view line) {
   return cells;
 }
 
-std::map<std::string, std::vector<double>> read_csv_columns(const std::string& file,
-                                                            const std::vector<std::string>& names) {
+CsvFile read_csv(const std::string& file) {
   std::istringstream in(read_text_file(file));
   std::string line;
   if (!std::getline(in, line))
     throw InputError(file + ": empty file (expected a header row)");
   if (line.rfind("\xEF\xBB\xBF", 0) == 0) // byte-order mark of spreadsheet exports
     line.erase(0, 3);
-  const auto header = split_csv_row(line);
+  CsvFile csv;
+  csv.file = file;
+  csv.header = split_csv_row(line);
+  for (int line_number = 2; std::getline(in, line); ++line_number)
+    if (line.find_first_not_of(" \t\r") != std::string::npos)
+      csv.rows.push_back({line_number, split_csv_row(line)});
+  return csv;
+}
+
+std::size_t CsvFile::column(const std::string& name) const {
+  const auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) {
+    std::string known;
+    for (const auto& h : header)
+      known += (known.empty() ? "" : ", ") + h;
+    throw InputError(file + ": no column '" + name + "' (columns: " + known + ")");
+  }
+  return std::size_t(it - header.begin());
+}
+
+const std::string& CsvFile::text(const Row& row, std::size_t column) const {
+  if (column >= row.cells.size())
+    throw InputError(file + ":" + std::to_string(row.line) + ": column " + header.at(column) +
+                     ": missing (the row has " + std::to_string(row.cells.size()) + " cells)");
+  return row.cells[column];
+}
+
+double CsvFile::number(const Row& row, std::size_t column) const {
+  const auto& cell = text(row, column);
+  char* end = nullptr;
+  const double value = std::strtod(cell.c_str(), &end);
+  if (cell.empty() || end != cell.c_str() + cell.size() || !std::isfinite(value))
+    throw InputError(file + ":" + std::to_string(row.line) + ": column " + header.at(column) +
+                     ": '" + cell + "' is not a number");
+  return value;
+}
+
+std::map<std::string, std::vector<double>> read_csv_columns(const std::string& file,
+                                                            const std::vector<std::string>& names) {
+  const auto csv = read_csv(file);
   std::map<std::string, std::size_t> index;
-  for (const auto& name : names) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) {
-      std::string known;
-      for (const auto& h : header)
-        known += (known.empty() ? "" : ", ") + h;
-      throw InputError(file + ": no column '" + name + "' (columns: " + known + ")");
-    }
-    index[name] = std::size_t(it - header.begin());
-  }
+  for (const auto& name : names)
+    index[name] = csv.column(name);
   std::map<std::string, std::vector<double>> out;
-  for (int line_number = 2; std::getline(in, line); ++line_number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos)
-      continue;
-    const auto cells = split_csv_row(line);
-    for (const auto& [name, column] : index) {
-      const std::string at = file + ":" + std::to_string(line_number) + ": column " + name;
-      if (column >= cells.size())
-        throw InputError(at + ": missing (the row has " + std::to_string(cells.size()) + " cells)");
-      const auto& cell = cells[column];
-      char* end = nullptr;
-      const double value = std::strtod(cell.c_str(), &end);
-      if (cell.empty() || end != cell.c_str() + cell.size() || !std::isfinite(value))
-        throw InputError(at + ": '" + cell + "' is not a number");
-      out[name].push_back(value);
-    }
-  }
+  for (const auto& row : csv.rows)
+    for (const auto& [name, column] : index)
+      out[name].push_back(csv.number(row, column));
   if (out.empty() && !names.empty())
     throw InputError(file + ": no data rows");
   return out;

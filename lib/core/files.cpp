@@ -46,28 +46,45 @@ std::string read_text_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(const std::filesystem::path&)>& write) {
   auto tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw IoError("cannot create " + tmp.string() + ": " + errno_text());
   try {
-    write_all(fd, content, tmp);
-    if (::fsync(fd) != 0)
-      throw IoError("cannot fsync " + tmp.string() + ": " + errno_text());
-  } catch (...) {
+    write(tmp);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw IoError("cannot open " + tmp.string() + " to fsync it: " + errno_text());
+    const bool synced = ::fsync(fd) == 0;
+    const auto why = errno_text();
     ::close(fd);
+    if (!synced)
+      throw IoError("cannot fsync " + tmp.string() + ": " + why);
+  } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     auto why = errno_text();
     ::unlink(tmp.c_str());
     throw IoError("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
   }
   fsync_directory(path.parent_path());
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+  write_file_atomically(path, [&](const std::filesystem::path& tmp) {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw IoError("cannot create " + tmp.string() + ": " + errno_text());
+    try {
+      write_all(fd, content, tmp);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  });
 }
 
 void append_line_durably(const std::filesystem::path& path, std::string_view line) {

@@ -102,7 +102,6 @@ private:
       return index > o.index;
     }
   };
-  double estimate(const Entry& e) const;
   void push_if_ready(int j);
   void mark_finished_ok(int j);
   std::vector<Entry> jobs_;

@@ -63,19 +63,6 @@ void Graph::set_estimate(int j, double seconds) {
   push_if_ready(j); // the entry with the old estimate is skipped when it comes up
 }
 
-double Graph::estimate(const Entry& e) const {
-  if (e.job.estimate_seconds > 0)
-    return e.job.estimate_seconds;
-  double sum = 0;
-  int known = 0;
-  for (const auto& other : jobs_)
-    if (other.job.kind == e.job.kind && other.job.estimate_seconds > 0) {
-      sum += other.job.estimate_seconds;
-      ++known;
-    }
-  return known ? sum / known : 0;
-}
-
 int Graph::next_ready() {
   while (!ready_.empty()) {
     const auto top = ready_.top();
@@ -170,13 +157,26 @@ Graph::Counts Graph::counts() const {
 }
 
 double Graph::eta_seconds(int workers) const {
+  // A job without an estimate counts as the mean known estimate of its kind: one pass to
+  // take the means, one to sum what is left (ETA is asked after every event).
+  std::map<std::string, std::pair<double, int>> known_of_kind;
+  for (const auto& e : jobs_)
+    if (e.job.estimate_seconds > 0) {
+      auto& k = known_of_kind[e.job.kind];
+      k.first += e.job.estimate_seconds;
+      ++k.second;
+    }
   double left = 0;
   bool known = false;
   const auto now = Clock::now();
   for (const auto& e : jobs_) {
     if (e.state != State::kWaiting && e.state != State::kRunning)
       continue;
-    const double est = estimate(e);
+    double est = e.job.estimate_seconds;
+    if (est <= 0) {
+      const auto it = known_of_kind.find(e.job.kind);
+      est = it == known_of_kind.end() ? 0 : it->second.first / it->second.second;
+    }
     if (est <= 0)
       continue;
     known = true;

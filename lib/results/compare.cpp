@@ -19,17 +19,12 @@ double mean_or_lowest(const std::vector<double>& v) {
 /// subject → (score, label) of a configuration's pooled out-of-fold predictions.
 std::map<std::string, std::pair<double, int>>
 pooled_predictions(const std::filesystem::path& file) {
+  const auto csv = read_csv(file.string());
+  const auto subject = csv.column("subject_id"), score = csv.column("score"),
+             event = csv.column("event");
   std::map<std::string, std::pair<double, int>> out;
-  const auto text = read_text_file(file);
-  std::size_t start = text.find('\n') + 1; // subject_id,fold,score,event,...
-  for (int line = 2; start < text.size(); ++line) {
-    const auto end = text.find('\n', start);
-    const auto cells = split_csv_row(text.substr(start, end - start));
-    start = end == std::string::npos ? text.size() : end + 1;
-    if (cells.size() < 4)
-      throw IoError(file.string() + ":" + std::to_string(line) + ": expected at least 4 cells");
-    out[cells[0]] = {std::stod(cells[2]), std::stoi(cells[3])};
-  }
+  for (const auto& row : csv.rows)
+    out[csv.text(row, subject)] = {csv.number(row, score), int(csv.number(row, event))};
   return out;
 }
 

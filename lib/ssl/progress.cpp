@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <mutex>
 #include <sstream>
-#include <unistd.h>
 
 namespace vfp::ssl::detail {
 namespace {
@@ -54,15 +53,14 @@ void save_progress(const std::string& file, const std::string& fingerprint, Byol
   }
   archive.write("history", history, true);
   archive.write("items", torch::tensor(p.order, torch::kInt32), true);
-  const auto temporary = file + ".tmp" + std::to_string(::getpid());
+  // Fsynced before the rename: the file is there for node failures.
   try {
-    archive.save_to(temporary);
+    write_file_atomically(
+        file, [&](const std::filesystem::path& temporary) { archive.save_to(temporary.string()); });
   } catch (const c10::Error& e) {
-    std::filesystem::remove(temporary);
     throw IoError("cannot write the BYOL progress file " + file + ": " +
                   e.what_without_backtrace());
   }
-  std::filesystem::rename(temporary, file);
 }
 
 bool load_progress(const std::string& file, const std::string& fingerprint, ByolNet& net,

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <mutex>
-#include <unistd.h>
 
 namespace vfp::train::detail {
 namespace {
@@ -77,15 +76,14 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   archive.write("best_val_auroc", scalar(p.best_val_auroc), true);
   archive.write("train_seconds", scalar(p.train_seconds), true);
   archive.write("history", history_tensor(p.history), true);
-  const auto temporary = path + ".tmp" + std::to_string(::getpid());
+  // Fsynced before the rename: the checkpoint is there for node failures.
   try {
-    archive.save_to(temporary);
+    write_file_atomically(
+        path, [&](const std::filesystem::path& temporary) { archive.save_to(temporary.string()); });
   } catch (const c10::Error& e) {
-    std::filesystem::remove(temporary);
     throw TaskError("cannot write the training checkpoint " + path + ": " +
                     e.what_without_backtrace());
   }
-  std::filesystem::rename(temporary, path);
 }
 
 bool load_checkpoint(const std::string& path, torch::nn::Module& model,
