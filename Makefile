@@ -10,7 +10,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: all setup configure build run test bench clean
+.PHONY: all setup configure build run test bench fuzz clean
 
 all: build
 
@@ -31,6 +31,13 @@ test: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# libFuzzer targets (clang, tests/fuzz): each runs FUZZ_SECONDS; not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@cmake --preset fuzz >/dev/null || cmake --preset fuzz
+	@cmake --build --preset fuzz -j $(JOBS)
+	@scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

@@ -8,6 +8,10 @@
 
 namespace vfp::runner {
 
+/// `vfp run`'s exit code when a signal (SIGTERM, SIGUSR1) stopped the sweep at a resumable
+/// point: EX_TEMPFAIL, "try again"; slurm/vfp.sbatch requeues the job on it.
+constexpr int kExitInterrupted = 75;
+
 struct SynthArgs {
   int subjects = 400;
   std::string out;
@@ -24,6 +28,7 @@ struct RunArgs {
   bool resume = true;
   int retries = 1;
   std::string log_level = "info";
+  bool smoke = false; ///< the sweep file's smoke: values, results in <name>-smoke
 };
 int run_command(const RunArgs& args, int* argc, char*** argv);
 
@@ -32,8 +37,38 @@ struct SweepArgs {
   std::string results_root = "results";
   bool dry_run = false;
   bool json = false;
+  bool smoke = false;
 };
 int sweep_command(const SweepArgs& args);
+
+/// `vfp slurm submit`: renders the sbatch script from a template and submits it.
+struct SlurmSubmitArgs {
+  std::string sweep_file;
+  std::string results_root = "results";
+  std::string cache_dir;
+  std::string template_file; ///< default: slurm/vfp.sbatch beside the binary's source tree
+  std::string vfp_binary;    ///< default: this executable
+  int nodes = 1;
+  int gpus_per_node = 0;    ///< 0: CPU workers
+  int workers_per_node = 0; ///< default: gpus_per_node, or 1 without GPUs
+  int cpus_per_task = 0;    ///< 0: Slurm's default
+  std::string time;         ///< e.g. 2-00:00:00; empty: the partition's default
+  std::string partition, account, mem, qos;
+  std::string launcher = "srun"; ///< srun (--mpi=pmix) or mpirun
+  std::string mpi = "pmix";      ///< srun's --mpi plugin
+  int signal_seconds = 120;      ///< the time-limit warning (SIGUSR1) before the end
+  int retries = 1;
+  bool smoke = false;
+  bool dry_run = false;
+};
+int slurm_submit_command(const SlurmSubmitArgs& args);
+
+/// `vfp slurm status results/<sweep>`: the sweep's progress and its Slurm jobs.
+struct SlurmStatusArgs {
+  std::string sweep_dir;
+  bool json = false;
+};
+int slurm_status_command(const SlurmStatusArgs& args);
 
 struct ReportArgs {
   std::string sweep_dir;
@@ -41,6 +76,8 @@ struct ReportArgs {
   bool all = false;          ///< also configurations no longer in the sweep
   std::string sort = "sweep";
   std::string baseline; ///< row position or configuration id prefix; empty: no comparison
+  bool figures = true;  ///< report/figures and index.html's images (gnuplot)
+  int risk_groups = 3;  ///< Kaplan–Meier groups by out-of-fold score
 };
 int report_command(const ReportArgs& args);
 
@@ -49,6 +86,7 @@ struct PreprocessArgs {
   std::string results_root = "results";
   std::string cache_dir;
   int threads = 0;
+  bool smoke = false;
 };
 int preprocess_command(const PreprocessArgs& args);
 
@@ -66,6 +104,10 @@ struct ModelsArgs {
   int in_channels = 1;
   int outputs = 1;
   bool json = false;
+  std::string save;       ///< write `arch`'s freshly initialised weights here (safetensors)
+  std::string arch;       ///< with --save
+  std::uint64_t seed = 0; ///< with --save
+  std::string prefix;     ///< with --save: before every key
 };
 int models_command(const ModelsArgs& args);
 
@@ -96,6 +138,26 @@ struct MetricsArgs {
   bool json = false;
 };
 int metrics_command(const MetricsArgs& args);
+
+/// `vfp export results/<sweep> --config ID --out BUNDLE`.
+struct ExportArgs {
+  std::string sweep_dir;
+  std::string config_id; ///< an id or a unique prefix
+  std::string out;
+};
+int export_command(const ExportArgs& args);
+
+/// `vfp predict --bundle DIR (--image CT --centroids JSON | --csv FILE)`.
+struct PredictArgs {
+  std::string bundle;
+  std::string image, centroids, subject_id;
+  double age = -1, bmi = -1; ///< < 0: not given
+  std::string csv;           ///< subject_id,image,centroids[,age,bmi]: many patients
+  std::string svg_dir;       ///< optional pictures of the patches the models saw
+  int threads = 0;           ///< 0: every core
+  bool json = false;
+};
+int predict_command(const PredictArgs& args);
 
 /// Threads for this process: its CPU affinity, shared among the ranks on this node when the
 /// ranks are not bound to distinct CPUs.

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   prep_cmd->add_option("--cache", prep.cache_dir, "cache folder (default <results-root>/cache)");
   prep_cmd->add_option("--threads", prep.threads, "threads (0 = CPU affinity)")
       ->capture_default_str();
+  prep_cmd->add_flag("--smoke", prep.smoke, "with the file's smoke: values");
 
   SweepArgs sweep;
   auto* sweep_cmd =
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("sweep", sweep.sweep_file, "sweep YAML")->required();
   sweep_cmd->add_flag("--dry-run", sweep.dry_run, "only list (the default; nothing is run)");
   sweep_cmd->add_flag("--json", sweep.json, "print JSON");
+  sweep_cmd->add_flag("--smoke", sweep.smoke,
+                      "with the file's smoke: values (the sweep named <name>-smoke)");
   sweep_cmd->add_option("--results-root", sweep.results_root, "results root (to count done tasks)")
       ->capture_default_str();
 
@@ -60,10 +63,59 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--resume,!--no-resume", run.resume,
                     "skip tasks that already have a result row (default on)");
   run_cmd->add_option("--retries", run.retries, "retries of a failed task")->capture_default_str();
+  run_cmd->add_flag("--smoke", run.smoke,
+                    "a tiny run with the file's smoke: values, into <results-root>/<name>-smoke");
+
+  auto* slurm_cmd = app.add_subcommand("slurm", "Run a sweep as a Slurm job (submit) and follow it "
+                                                "(status)");
+  slurm_cmd->require_subcommand(1);
+  SlurmSubmitArgs submit;
+  auto* submit_cmd = slurm_cmd->add_subcommand(
+      "submit", "Render the sbatch script of a sweep from a template and submit it (it requeues "
+                "itself when preempted or near its time limit)");
+  submit_cmd->add_option("sweep", submit.sweep_file, "sweep YAML")->required();
+  submit_cmd->add_option("--nodes", submit.nodes, "nodes")->capture_default_str();
+  submit_cmd
+      ->add_option("--gpus-per-node", submit.gpus_per_node,
+                   "GPUs per node, one worker rank each (0: CPU workers)")
+      ->capture_default_str();
+  submit_cmd->add_option("--workers-per-node", submit.workers_per_node,
+                         "worker ranks per node (default: the GPUs, or 1 without)");
+  submit_cmd->add_option("--cpus-per-task", submit.cpus_per_task, "CPUs per rank");
+  submit_cmd->add_option("--time", submit.time, "time limit, e.g. 2-00:00:00");
+  submit_cmd->add_option("--partition", submit.partition, "partition");
+  submit_cmd->add_option("--account", submit.account, "account to charge");
+  submit_cmd->add_option("--qos", submit.qos, "quality of service");
+  submit_cmd->add_option("--mem", submit.mem, "memory per node, e.g. 64G");
+  submit_cmd->add_option("--launcher", submit.launcher, "srun or mpirun")
+      ->check(CLI::IsMember({"srun", "mpirun"}))
+      ->capture_default_str();
+  submit_cmd->add_option("--mpi", submit.mpi, "srun's MPI plugin")->capture_default_str();
+  submit_cmd
+      ->add_option("--signal-seconds", submit.signal_seconds,
+                   "seconds before the time limit at which the job stops and requeues")
+      ->capture_default_str();
+  submit_cmd->add_option("--template", submit.template_file,
+                         "sbatch template (default: vfp's slurm/vfp.sbatch)");
+  submit_cmd->add_option("--vfp", submit.vfp_binary, "vfp binary the job runs (default: this one)");
+  submit_cmd->add_option("--results-root", submit.results_root, "results root")
+      ->capture_default_str();
+  submit_cmd->add_option("--cache", submit.cache_dir,
+                         "cache folder (default <results-root>/cache)");
+  submit_cmd->add_option("--retries", submit.retries, "retries of a failed task")
+      ->capture_default_str();
+  submit_cmd->add_flag("--smoke", submit.smoke, "the sweep file's smoke run");
+  submit_cmd->add_flag("--dry-run", submit.dry_run, "print the script; submit nothing");
+  SlurmStatusArgs slurm_status;
+  auto* status_cmd =
+      slurm_cmd->add_subcommand("status", "A sweep's progress, results and Slurm jobs");
+  status_cmd->add_option("sweep_dir", slurm_status.sweep_dir, "results/<sweep>")->required();
+  status_cmd->add_flag("--json", slurm_status.json, "print JSON");
 
   ReportArgs report;
   auto* report_cmd =
-      app.add_subcommand("report", "Print the result table of a sweep's results folder");
+      app.add_subcommand("report", "Print the result table of a sweep's results folder and write "
+                                   "its report/ (tables, figures, index.html)");
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
   report_cmd->add_flag("--all", report.all,
                        "also configurations that are no longer in the sweep file");
@@ -77,6 +129,13 @@ int main(int argc, char** argv) {
                          "compare every row with this one (its position as printed, or a prefix "
                          "of its configuration id): corrected t-test over folds and DeLong on "
                          "pooled out-of-fold predictions");
+  report_cmd->add_flag("--figures,!--no-figures", report.figures,
+                       "draw the figures of report/index.html with gnuplot (default on)");
+  report_cmd
+      ->add_option("--risk-groups", report.risk_groups,
+                   "Kaplan-Meier groups by pooled out-of-fold score (3: tertiles)")
+      ->check(CLI::Range(2, 10))
+      ->capture_default_str();
 
   CacheArgs cache;
   auto* cache_cmd = app.add_subcommand("cache", "Inspect (ls), check (verify) and clean (gc) the "
@@ -104,6 +163,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   models_cmd->add_flag("--json", models.json, "print JSON");
+  models_cmd->add_option("--save", models.save,
+                         "write a seeded, freshly initialised --arch as safetensors (with "
+                         "--in-channels 3 --outputs 1000 in 2D: torchvision's ImageNet layout), a "
+                         "stand-in for published weights in smoke runs");
+  models_cmd->add_option("--arch", models.arch, "with --save: the registry name");
+  models_cmd->add_option("--seed", models.seed, "with --save: torch's seed")->capture_default_str();
+  models_cmd->add_option("--prefix", models.prefix,
+                         "with --save: put before every key (encode_image.i3_resnet. gives "
+                         "Merlin's checkpoint layout)");
 
   CoxArgs cox;
   auto* cox_cmd = app.add_subcommand(
@@ -161,6 +229,31 @@ int main(int argc, char** argv) {
                           "write ROC and PR curve points (pooled) to this folder");
   metrics_cmd->add_flag("--json", metrics.json, "print JSON with every number");
 
+  ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a configuration's fold models, preprocessing, Cox model and validation "
+                "figures as a self-contained bundle (docs/inference.md)");
+  export_cmd->add_option("sweep_dir", export_args.sweep_dir, "results/<sweep>")->required();
+  export_cmd->add_option("--config", export_args.config_id, "configuration id (or unique prefix)")
+      ->required();
+  export_cmd->add_option("--out", export_args.out, "the bundle folder (new or empty)")->required();
+
+  PredictArgs predict;
+  auto* predict_cmd = app.add_subcommand(
+      "predict", "Fracture risk of new patients from their CT with an exported bundle");
+  predict_cmd->add_option("--bundle", predict.bundle, "the bundle folder (vfp export)")->required();
+  predict_cmd->add_option("--image", predict.image, "the patient's CT (any ITK format)");
+  predict_cmd->add_option("--centroids", predict.centroids, "VerSe-style centroid JSON");
+  predict_cmd->add_option("--id", predict.subject_id, "the patient's id in the report");
+  predict_cmd->add_option("--age", predict.age, "age (years), for the Cox model");
+  predict_cmd->add_option("--bmi", predict.bmi, "BMI (kg/m²), for the Cox model");
+  predict_cmd->add_option("--csv", predict.csv,
+                          "many patients: subject_id,image,centroids[,age,bmi] (one batch)");
+  predict_cmd->add_option("--svg", predict.svg_dir,
+                          "write each patch the models saw as <id>_<vertebra>.svg here");
+  predict_cmd->add_option("--threads", predict.threads, "0: every core")->capture_default_str();
+  predict_cmd->add_flag("--json", predict.json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -180,6 +273,10 @@ int main(int argc, char** argv) {
       return sweep_command(sweep);
     if (*report_cmd)
       return report_command(report);
+    if (*submit_cmd)
+      return slurm_submit_command(submit);
+    if (*status_cmd)
+      return slurm_status_command(slurm_status);
     if (*cache_cmd)
       return cache_command(cache);
     if (*models_cmd)
@@ -188,6 +285,10 @@ int main(int argc, char** argv) {
       return cox_command(cox);
     if (*metrics_cmd)
       return metrics_command(metrics);
+    if (*export_cmd)
+      return export_command(export_args);
+    if (*predict_cmd)
+      return predict_command(predict);
   } catch (const vfp::Error& e) {
     std::cerr << "vfp: error: " << e.what() << "\n";
     return 1;

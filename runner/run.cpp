@@ -5,6 +5,7 @@
 #include "data/data.h"
 #include "dispatch/dispatch.h"
 #include "log/log.h"
+#include "plots/plots.h"
 #include "results/results.h"
 #include "sweep/sweep.h"
 #include "tasks/tasks.h"
@@ -55,6 +56,9 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
     else
       throw Error("unknown job kind '" + kind + "'");
     return {{"ok", true}, {"row", row}};
+  } catch (const Interrupted& e) {
+    spdlog::warn("task {}", e.what());
+    return {{"ok", false}, {"interrupted", true}, {"reason", e.what()}};
   } catch (const std::exception& e) {
     spdlog::error("task failed: {}", e.what());
     return {{"ok", false}, {"reason", e.what()}};
@@ -95,12 +99,21 @@ public:
         return aggregate();
       return vfp::runner::execute(sweep_, a, ctx_, beat);
     };
-    dispatch::coordinate(graph_, execute, args_.retries, hooks);
+    const auto ending = dispatch::coordinate(graph_, execute, args_.retries, hooks);
+    state_ = ending == dispatch::Ending::kInterrupted ? "interrupted" : "finished";
     write_status(true);
-    write_report(true);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto counts = graph_.counts();
+    if (ending == dispatch::Ending::kInterrupted) {
+      write_report(false); // the table of what is done; the figures wait for the end
+      spdlog::warn("sweep {} stopped by signal {} after {:.1f} s: {} jobs done, {} left; every "
+                   "finished row is on file and running tasks keep their last checkpoint, so "
+                   "running the same command again (or the requeued job) resumes",
+                   sweep_.name, stop_signal(), secs, counts.done, counts.waiting);
+      return kExitInterrupted;
+    }
+    write_report(true);
     spdlog::info(
         "sweep {} finished in {:.1f} s: {} tasks run, {} skipped (already done), {} failed",
         sweep_.name, secs, ran_, skipped_, counts.failed);
@@ -351,17 +364,19 @@ private:
     status_stale_ = false;
     const auto c = graph_.counts();
     const double eta = graph_.eta_seconds(std::max(1, world_size_ - 1));
-    nlohmann::json status = {{"sweep", sweep_.name},
-                             {"total", graph_.size()},
-                             {"waiting", c.waiting},
-                             {"running", c.running},
-                             {"done", c.done},
-                             {"failed", c.failed},
-                             {"eta_seconds", eta >= 0 ? nlohmann::json(eta) : nullptr},
-                             {"ranks", world_size_},
-                             {"coordinator_pid", ::getpid()},
-                             {"workers", workers()},
-                             {"updated", std::time(nullptr)}};
+    nlohmann::json status;
+    status["sweep"] = sweep_.name;
+    status["state"] = state_;
+    status["total"] = graph_.size();
+    status["waiting"] = c.waiting;
+    status["running"] = c.running;
+    status["done"] = c.done;
+    status["failed"] = c.failed;
+    status["eta_seconds"] = eta >= 0 ? nlohmann::json(eta) : nullptr;
+    status["ranks"] = world_size_;
+    status["coordinator_pid"] = ::getpid();
+    status["workers"] = workers();
+    status["updated"] = std::time(nullptr);
     write_file_atomically(ctx_.sweep_dir / "status.json", status.dump(2));
   }
 
@@ -397,8 +412,24 @@ private:
     write_file_atomically(report / "table.md", md);
     write_file_atomically(report / "table.csv", results::to_csv(table));
     write_file_atomically(report / "table.tex", results::to_latex(table));
-    if (final)
+    if (final) {
       std::cout << "\n" << md << std::flush;
+      write_report_page(table, current);
+    }
+  }
+
+  /// The figures and report/index.html, once at the end (the per-configuration refreshes stay
+  /// tables only, so that they stay cheap). A figure that fails is a warning, not a failure.
+  void write_report_page(const results::Table& table, const std::set<std::string>& current) {
+    try {
+      const auto page = plots::write_report_page(ctx_.sweep_dir, table,
+                                                 results::rows_of_configurations(rows_, current));
+      for (const auto& w : page.warnings)
+        spdlog::warn("report: {}", w);
+      spdlog::info("report: {} ({} figures)", page.index.string(), page.figures.size());
+    } catch (const std::exception& e) {
+      spdlog::warn("report: the figures and index.html were not written: {}", e.what());
+    }
   }
 
   const sweep::Sweep& sweep_;
@@ -410,6 +441,7 @@ private:
   dispatch::Graph graph_;
   int ran_ = 0;
   int skipped_ = 0;
+  std::string state_ = "running"; ///< then finished or interrupted (status.json)
   std::chrono::steady_clock::time_point status_written_{};
   bool status_stale_ = false;
   std::chrono::steady_clock::time_point workers_logged_ = std::chrono::steady_clock::now();
@@ -454,13 +486,16 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
     }
   MPI_Comm_free(&node);
   log::setup(world.rank, args.log_level);
+  // After MPI_Init, which may install handlers of its own: a scheduler's SIGTERM or SIGUSR1
+  // (preemption, time limit) stops the sweep at a resumable point instead of killing it.
+  install_stop_handlers();
 
   // Rank 0 validates everything first; on a bad sweep every rank exits with the same code.
   std::string text, error;
   sweep::Sweep sweep;
   if (world.rank == 0) {
     try {
-      sweep = sweep::load(args.sweep_file);
+      sweep = sweep::load(args.sweep_file, {args.smoke});
       text = read_text_file(args.sweep_file);
     } catch (const std::exception& e) {
       error = e.what();
@@ -475,7 +510,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   }
   text = broadcast_text(text, world.rank);
   if (world.rank != 0)
-    sweep = sweep::expand(YAML::Load(text), args.sweep_file);
+    sweep = sweep::expand(YAML::Load(text), args.sweep_file, {args.smoke});
 
   tasks::TaskContext ctx;
   ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;

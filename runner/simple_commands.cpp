@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "log/log.h"
+#include "plots/plots.h"
 #include "results/results.h"
 #include "sweep/sweep.h"
 #include "synth/synth.h"
@@ -34,7 +35,7 @@ int synth_command(const SynthArgs& args) {
 }
 
 int preprocess_command(const PreprocessArgs& args) {
-  const auto sweep = sweep::load(args.config_file);
+  const auto sweep = sweep::load(args.config_file, {args.smoke});
   tasks::TaskContext ctx;
   ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
@@ -52,7 +53,7 @@ int preprocess_command(const PreprocessArgs& args) {
 }
 
 int sweep_command(const SweepArgs& args) {
-  const auto sweep = sweep::load(args.sweep_file);
+  const auto sweep = sweep::load(args.sweep_file, {args.smoke});
   std::set<std::string> finished;
   const auto dir = std::filesystem::path(args.results_root) / sweep.name;
   if (std::filesystem::exists(dir / "results.jsonl"))
@@ -74,7 +75,8 @@ int sweep_command(const SweepArgs& args) {
     return std::filesystem::exists(tasks::pretrain_checkpoint(ctx, id));
   };
   if (args.json) {
-    nlohmann::json out = {{"name", sweep.name}, {"axes", sweep.axes}, {"done", done}};
+    nlohmann::json out = {
+        {"name", sweep.name}, {"smoke", sweep.smoke}, {"axes", sweep.axes}, {"done", done}};
     for (const auto& c : sweep.configurations) {
       nlohmann::json axes = nlohmann::json::array();
       for (const auto& [k, v] : c.axes)
@@ -136,8 +138,9 @@ int report_command(const ReportArgs& args) {
   // The configurations of the sweep as last run, unless --all.
   const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
   int left_out = 0;
-  auto table = results::aggregate(
-      results::rows_of_configurations(results::ResultsStore(dir).rows(), current, &left_out));
+  const auto rows =
+      results::rows_of_configurations(results::ResultsStore(dir).rows(), current, &left_out);
+  auto table = results::aggregate(rows);
   if (left_out > 0)
     std::cerr << "vfp: leaving out " << left_out
               << " rows of configurations no longer in the sweep (--all shows them)\n";
@@ -147,10 +150,40 @@ int report_command(const ReportArgs& args) {
   std::cout << (args.format == "csv"     ? results::to_csv(table)
                 : args.format == "latex" ? results::to_latex(table)
                                          : results::to_markdown(table));
+  // The report folder: the tables in every format, the figures and index.html.
+  const auto report = dir / "report";
+  std::filesystem::create_directories(report);
+  write_file_atomically(report / "table.md", results::to_markdown(table));
+  write_file_atomically(report / "table.csv", results::to_csv(table));
+  write_file_atomically(report / "table.tex", results::to_latex(table));
+  plots::ReportOptions options;
+  options.figures = args.figures;
+  options.risk_groups = args.risk_groups;
+  const auto page = plots::write_report_page(dir, table, rows, options);
+  for (const auto& w : page.warnings)
+    spdlog::warn("{}", w);
+  std::cerr << "vfp: report written to " << page.index.string() << " (" << page.figures.size()
+            << " figures)\n";
   return 0;
 }
 
 int models_command(const ModelsArgs& args) {
+  if (!args.save.empty()) {
+    if (args.arch.empty())
+      throw InputError("vfp models --save needs --arch (one of vfp models' names)");
+    train::InitialWeights w;
+    w.arch = args.arch;
+    w.dims = args.dims;
+    w.in_channels = args.in_channels;
+    w.outputs = args.outputs;
+    w.seed = args.seed;
+    w.prefix = args.prefix;
+    const int tensors = train::write_initial_weights(w, args.save);
+    std::cout << "wrote " << args.save << ": " << tensors << " tensors of " << args.arch << " ("
+              << args.dims << "D, " << args.in_channels << " channel(s), " << args.outputs
+              << " output(s), seed " << args.seed << ")\n";
+    return 0;
+  }
   const auto list = train::list_architectures(args.dims, args.in_channels, args.outputs);
   if (args.json) {
     nlohmann::json out = nlohmann::json::array();

@@ -45,3 +45,8 @@ if [[ -x "$build/bench/bench_data" ]]; then
   echo "== data layer: preprocessing throughput and cached patch reads =="
   "$build/bench/bench_data"
 fi
+if [[ -x "$build/bench/bench_predict" ]]; then
+  echo
+  echo "== vfp predict: patients/s on CPU, CT file to report (preprocessing included) =="
+  "$build/bench/bench_predict"
+fi

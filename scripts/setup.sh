@@ -12,8 +12,12 @@ packages=(
   nlohmann-json3-dev
   # reference models for the model-zoo tests and the PyTorch side of the benchmarks
   python3-torchvision
+  # SLURM for `vfp slurm` and its real single-node cluster test (tests/slurm)
+  slurm-wlm munge
   # silences ITK's CMake warnings about GDCM's command-line tools
   libgdcm-tools
+  # the report's figures (vfp report, the end of vfp run); without it only the tables
+  gnuplot-nox
 )
 
 missing=()

@@ -3,6 +3,8 @@
 #include "core/core.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 
 namespace vfp::config {
 
@@ -10,11 +12,80 @@ std::string Located::where() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+namespace {
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF).
+bool valid_utf8(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
+    if (n == 0 || i + n > text.size())
+      return false;
+    std::uint32_t cp = n == 1 ? c : c & (0xFF >> (n + 1));
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d >> 6) != 0x2)
+        return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+/// A scalar that is not UTF-8 (a Latin-1 path, a stray byte) would later stop the JSON of the
+/// resolved config (task ids, results) with an error naming neither file nor key.
+void check_utf8(const YAML::Node& node, const std::string& file) {
+  if (node.IsScalar() && !valid_utf8(node.Scalar())) {
+    const auto mark = node.Mark();
+    throw InputError(file + ":" + std::to_string(mark.line + 1) + ":" +
+                     std::to_string(mark.column + 1) +
+                     ": not valid UTF-8 (save the file as UTF-8)");
+  }
+}
+
+/// yaml-cpp keeps one of two equal keys silently (`lr: 1e-3` then `lr: 1e-4` in one mapping)
+/// and lets a key be a list or a mapping; both are errors here, naming file:line:column.
+void check_mapping_keys(const YAML::Node& node, const std::string& file, int depth) {
+  if (depth > 64) // yaml-cpp refuses deeper documents itself; this only bounds our recursion
+    return;
+  check_utf8(node, file);
+  if (node.IsSequence())
+    for (const auto& item : node)
+      check_mapping_keys(item, file, depth + 1);
+  if (!node.IsMap())
+    return;
+  std::map<std::string, int> seen; // key -> line of its first use
+  for (const auto& kv : node) {
+    const auto mark = kv.first.Mark();
+    const auto at =
+        file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
+    if (!kv.first.IsScalar())
+      throw InputError(at + "a key must be a plain name, not a list or a mapping");
+    check_utf8(kv.first, file);
+    const auto [it, fresh] = seen.emplace(kv.first.Scalar(), mark.line + 1);
+    if (!fresh)
+      throw InputError(at + "duplicate key '" + kv.first.Scalar() + "' (first at line " +
+                       std::to_string(it->second) + ")");
+    check_mapping_keys(kv.second, file, depth + 1);
+  }
+}
+} // namespace
+
 YAML::Node load_yaml_file(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("config file not found: " + path.string());
   try {
-    return YAML::LoadFile(path.string());
+    auto doc = YAML::LoadFile(path.string());
+    check_mapping_keys(doc, path.string(), 0);
+    return doc;
   } catch (const YAML::ParserException& e) {
     throw InputError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);

@@ -40,6 +40,24 @@ public:
   using Error::Error;
 };
 
+/// A graceful stop asked for by a signal (SIGTERM or SIGUSR1: a scheduler's preemption or
+/// time-limit warning): the work is left to be resumed, not failed.
+class Interrupted : public Error {
+public:
+  using Error::Error;
+};
+
+/// Graceful stop. The handlers (SIGTERM, SIGUSR1) only set a flag; long loops (training
+/// batches, BYOL steps, preprocessing subjects, the dispatch loop) poll it and unwind at a
+/// point from which a rerun resumes (the last checkpoint, the last finished row).
+void install_stop_handlers();
+/// The signal that asked for a stop, or 0.
+int stop_signal();
+/// Asks for a stop as if `signal` had arrived (e.g. the coordinator's word to a worker).
+void request_stop(int signal);
+/// Throws Interrupted ("stopped by signal N <where>") once a stop was asked for.
+void throw_if_stop_requested(const std::string& where);
+
 namespace detail {
 [[noreturn]] void throw_internal(const char* file, int line, const char* cond,
                                  const std::string& what);
@@ -121,6 +139,17 @@ void write_file_atomically(const std::filesystem::path& path,
 
 /// Appends one line (a '\n' is added) and fsyncs, so a finished row survives a crash.
 void append_line_durably(const std::filesystem::path& path, std::string_view line);
+
+/// What a finished program printed, and how it ended.
+struct ProgramResult {
+  int exit_code = 0; ///< its exit status, or 128 + the signal that ended it
+  std::string out, err;
+};
+
+/// Runs a program (argv[0] searched on PATH) without a shell, so that no argument is ever
+/// interpreted; stdin is /dev/null, stdout and stderr are captured. Throws IoError when it
+/// cannot be started (e.g. not installed).
+ProgramResult run_program(const std::vector<std::string>& argv);
 
 /// Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int cpus_in_affinity();

@@ -331,7 +331,9 @@ std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir) {
       space.getSimpleExtentDims(dims.data());
       entry.shape.assign(dims.begin(), dims.end());
     } catch (const H5::Exception& err) {
-      entry.problem = "unreadable: " + err.getDetailMsg();
+      // Named here: `vfp cache verify` prints the problem alone.
+      entry.problem = "cache " + entry.file.string() +
+                      ": unreadable (truncated, or not an HDF5 file): " + err.getDetailMsg();
     }
     out.push_back(entry);
   }

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -70,7 +72,8 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(python_nan_to_null(read_text_file(path)));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and also out_of_range for a number beyond double (e.g. 1e400).
     throw InputError(file + ": invalid JSON: " + e.what());
   }
   if (!doc.is_array())
@@ -104,8 +107,14 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
     if (!e.contains("label"))
       throw InputError(where + ": missing 'label'");
     VoxelCentroid c;
-    if (!e["label"].is_number_integer())
-      throw InputError(where + ": 'label' must be an integer");
+    // get<int> would wrap a label beyond int silently (4294967316 reads as 20, L1).
+    if (!e["label"].is_number_integer() ||
+        e["label"].get<std::int64_t>() < std::numeric_limits<int>::min() ||
+        e["label"].get<std::int64_t>() > std::numeric_limits<int>::max() ||
+        (e["label"].is_number_unsigned() &&
+         e["label"].get<std::uint64_t>() > std::uint64_t(std::numeric_limits<int>::max())))
+      throw InputError(where + ": 'label' must be an integer (VerSe: 20 = L1, 21 = L2), got " +
+                       e["label"].dump());
     c.label = e["label"].get<int>();
     bool nan = false;
     const char* names[3] = {"X", "Y", "Z"};
@@ -201,7 +210,8 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
     WorldCentroid c;
     const auto& vertebra = cells[col["Vertebra"]];
     double numeric = 0;
-    if (parse_decimal(vertebra, numeric))
+    // Casting a double beyond int to int is undefined: such a "label" is an error below.
+    if (parse_decimal(vertebra, numeric) && std::abs(numeric) < 1e6)
       c.label = static_cast<int>(numeric);
     else
       try {

@@ -2,6 +2,7 @@
 
 #include "core/core.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -61,8 +62,11 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       throw InputError(where + ": duplicate subject_id '" + cells[column["subject_id"]] + "'");
     try {
       if (cells.size() != header.size())
-        throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
-                         std::to_string(cells.size()));
+        // An odd number of quotes: a quote left open swallowed the commas after it.
+        throw InputError(
+            where + ": expected " + std::to_string(header.size()) + " cells, found " +
+            std::to_string(cells.size()) +
+            (std::count(line.begin(), line.end(), '"') % 2 ? " (a quote is not closed)" : ""));
       s.id = cells[column["subject_id"]];
       if (s.id.empty())
         throw InputError(where + ": empty subject_id");

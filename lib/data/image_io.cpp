@@ -11,8 +11,11 @@
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 
+#include <zlib.h>
+
 #include <cmath>
 #include <mutex>
+#include <vector>
 
 namespace vfp::data {
 
@@ -48,11 +51,37 @@ CtImage::Pointer read_dicom_series(const std::string& subject,
   return reader->GetOutput();
 }
 
+/// ITK reads a truncated .gz (a copy cut short, a full disk) without a word and fills the
+/// missing voxels with whatever it has: decompress the whole stream first, so that a cut
+/// stream or a bad checksum is an error naming the file.
+void check_gzip_stream(const std::string& subject, const std::filesystem::path& path,
+                       const char* what) {
+  const auto name = path.string();
+  if (name.size() < 3 || name.compare(name.size() - 3, 3, ".gz") != 0)
+    return;
+  gzFile in = gzopen(name.c_str(), "rb");
+  if (!in)
+    throw InputError("subject " + subject + ": cannot open " + what + " " + name);
+  std::vector<char> buffer(1 << 20);
+  int n = 0;
+  while ((n = gzread(in, buffer.data(), unsigned(buffer.size()))) > 0) {
+  }
+  // gzread returns 0 at the end of a complete stream, and also when the input ends early:
+  // gzerror then says Z_BUF_ERROR ("unexpected end of file").
+  int code = Z_OK;
+  const std::string message = gzerror(in, &code);
+  gzclose(in);
+  if (n < 0 || code != Z_OK)
+    throw InputError("subject " + subject + ": " + what + " " + name +
+                     " is not a complete gzip stream (truncated or corrupt: " + message + ")");
+}
+
 template <typename Image>
 typename Image::Pointer read_file(const std::string& subject, const std::filesystem::path& path,
                                   const char* what) {
   if (!std::filesystem::exists(path))
     throw InputError("subject " + subject + ": " + what + " not found: " + path.string());
+  check_gzip_stream(subject, path, what);
   register_image_formats();
   auto reader = itk::ImageFileReader<Image>::New();
   reader->SetFileName(path.string());

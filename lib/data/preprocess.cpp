@@ -199,7 +199,8 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   std::vector<std::string> errors(subjects.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < subjects.size(); i = next++) {
+    // A stop request leaves the subjects not started: the cache is written whole or not at all.
+    for (size_t i = next++; i < subjects.size() && !stop_signal(); i = next++) {
       try {
         CentroidSource source;
         source.format = c.cohort.centroid_format;
@@ -218,6 +219,7 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   work();
   for (auto& t : pool)
     t.join();
+  throw_if_stop_requested("while preprocessing (the cache is built again from the start)");
   PatchSet all;
   if (c.cohort.on_bad_subject == "exclude") {
     for (size_t i = 0; i < subjects.size(); ++i)

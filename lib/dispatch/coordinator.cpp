@@ -4,6 +4,7 @@
 
 #include "core/core.h"
 
+#include <cstdlib>
 #include <deque>
 #include <map>
 
@@ -36,14 +37,20 @@ public:
     MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
   }
 
-  void run() {
+  Ending run() {
     const int workers = world_size_ - 1;
     std::deque<int> idle;
     std::map<int, int> running_on; // rank → job
     int stopped = 0;
+    bool stopping = false;
     for (;;) {
-      run_coordinator_jobs();
-      for (int j; !idle.empty() && (j = graph_.next_ready()) >= 0;) {
+      if (!stopping && stop_signal() != 0) {
+        stopping = true;
+        for (const auto& [w, j] : running_on)
+          send_text(std::to_string(stop_signal()), w, kInterrupt);
+      }
+      run_coordinator_jobs(); // cheap bookkeeping: also while stopping (tables of what is done)
+      for (int j; !stopping && !idle.empty() && (j = graph_.next_ready()) >= 0;) {
         const int w = idle.front();
         idle.pop_front();
         graph_.start(j, w);
@@ -53,25 +60,29 @@ public:
         send_text(graph_.job(j).assignment.dump(), w, kAssign);
         changed();
       }
-      if (!graph_.unfinished()) {
+      if (stopping || !graph_.unfinished()) {
         for (; !idle.empty(); idle.pop_front(), ++stopped)
           send_text("", idle.front(), kStop);
         if (stopped == workers)
-          return;
+          return stopping ? Ending::kInterrupted : Ending::kFinished;
       }
       if (workers == 0) { // alone: rank 0 works
         const int j = graph_.next_ready();
         if (j < 0)
-          return;
+          return Ending::kFinished;
         run_here(j);
         continue;
       }
-      if (running_on.empty() && int(idle.size()) == workers && graph_.unfinished())
+      if (!stopping && running_on.empty() && int(idle.size()) == workers && graph_.unfinished())
         throw Error("dispatch: jobs wait but none can start (a dependency cycle?)");
-      const auto status = wait_for_message(MPI_ANY_SOURCE, [this] {
+      MPI_Status status;
+      const auto idle_tick = [this] {
         if (hooks_.idle)
           hooks_.idle();
-      });
+      };
+      if (!wait_for_message(status, MPI_ANY_SOURCE, idle_tick,
+                            [&] { return !stopping && stop_signal() != 0; }))
+        continue; // a stop request: tell the running jobs
       const auto text = receive_text(status);
       const int w = status.MPI_SOURCE;
       if (status.MPI_TAG == kHeartbeat) {
@@ -113,6 +124,11 @@ private:
   }
 
   void record(int j, const nlohmann::json& result) {
+    if (result.value("interrupted", false)) {
+      graph_.interrupt(j);
+      changed();
+      return;
+    }
     const bool ok = result.value("ok", false);
     const auto failed =
         graph_.finish(j, ok, ok ? "" : result.value("reason", "no reason given"), retries_);
@@ -139,8 +155,9 @@ private:
 
 } // namespace
 
-void coordinate(Graph& graph, const Executor& execute, int retries, const CoordinatorHooks& hooks) {
-  Loop(graph, execute, retries, hooks).run();
+Ending coordinate(Graph& graph, const Executor& execute, int retries,
+                  const CoordinatorHooks& hooks) {
+  return Loop(graph, execute, retries, hooks).run();
 }
 
 void work(const Executor& execute) {
@@ -152,8 +169,17 @@ void work(const Executor& execute) {
     const auto text = receive_text(status);
     if (status.MPI_TAG == kStop)
       return;
+    if (status.MPI_TAG == kInterrupt)
+      continue; // meant for a job that finished meanwhile; the stop follows
     RateLimited limit;
     const Heartbeat beat = [&](const nlohmann::json& progress) {
+      // The coordinator's stop reaches a rank that got no signal of its own (e.g. a `kill`
+      // of rank 0 only): the job ends at its next stop check.
+      int interrupt = 0;
+      MPI_Status probed;
+      MPI_Iprobe(0, kInterrupt, MPI_COMM_WORLD, &interrupt, &probed);
+      if (interrupt)
+        request_stop(std::atoi(receive_text(probed).c_str()));
       if (limit.due())
         send_text(progress.dump(), 0, kHeartbeat);
     };

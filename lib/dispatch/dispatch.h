@@ -62,6 +62,8 @@ public:
   /// Records the outcome. A failed job waits again while its attempts ≤ `retries`; else it and
   /// every job depending on it (transitively) fail. Returns the jobs that failed for good.
   std::vector<int> finish(int j, bool ok, const std::string& reason, int retries);
+  /// A running job stopped by a stop request: it waits again, its attempt not counted.
+  void interrupt(int j);
   /// Sets (or refines from a finished sibling) a job's estimate.
   void set_estimate(int j, double seconds);
 
@@ -114,8 +116,9 @@ private:
 /// Called by a running job to report progress; sent to rank 0 as a heartbeat.
 using Heartbeat = std::function<void(const nlohmann::json& progress)>;
 
-/// Runs one assignment on this rank; returns {"ok": true, ...} or {"ok": false, "reason": …}.
-/// Must not throw.
+/// Runs one assignment on this rank; returns {"ok": true, ...} or {"ok": false, "reason": …},
+/// or {"ok": false, "interrupted": true, …} when a stop request cut it short (it will run
+/// again in the next run). Must not throw.
 using Executor = std::function<nlohmann::json(const nlohmann::json& assignment, const Heartbeat&)>;
 
 struct CoordinatorHooks {
@@ -133,9 +136,19 @@ struct CoordinatorHooks {
   std::function<void()> idle;
 };
 
+enum class Ending {
+  kFinished,    ///< every job done or failed for good
+  kInterrupted, ///< a stop request (core::stop_signal) ended the run; jobs still wait
+};
+
 /// Rank 0: runs `graph` over the ranks of MPI_COMM_WORLD (working itself when alone), then
 /// stops the workers. Jobs marked on_coordinator run on rank 0 between messages.
-void coordinate(Graph& graph, const Executor& execute, int retries, const CoordinatorHooks& hooks);
+/// On a stop request (a signal to this rank, see core::install_stop_handlers) no job starts
+/// any more; running jobs are told to stop (workers that got no signal of their own learn it
+/// at their next heartbeat), their outcomes are recorded as they arrive (finished ones count,
+/// interrupted ones wait again), and then every worker is stopped.
+Ending coordinate(Graph& graph, const Executor& execute, int retries,
+                  const CoordinatorHooks& hooks);
 
 /// Every other rank: asks rank 0 for work until told to stop.
 void work(const Executor& execute);

@@ -136,6 +136,15 @@ std::vector<int> Graph::finish(int j, bool ok, const std::string& reason, int re
   return failed;
 }
 
+void Graph::interrupt(int j) {
+  auto& e = jobs_.at(std::size_t(j));
+  VFP_CHECK(e.state == State::kRunning, "interrupting a job that does not run");
+  e.state = State::kWaiting;
+  --e.attempts; // a stop is not a failed attempt
+  e.progress = nullptr;
+  push_if_ready(j);
+}
+
 Graph::Counts Graph::counts() const {
   Counts c;
   for (const auto& e : jobs_)

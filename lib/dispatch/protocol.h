@@ -20,6 +20,7 @@ enum Tag : int {
   kAssign = 3,    ///< 0 → worker: a job's assignment
   kStop = 4,      ///< 0 → worker: no more work
   kHeartbeat = 5, ///< worker → 0: progress of the running job
+  kInterrupt = 6, ///< 0 → worker: stop the running job (a stop request reached rank 0)
 };
 
 inline void send_text(const std::string& text, int dest, int tag) {
@@ -38,17 +39,19 @@ inline std::string receive_text(const MPI_Status& probed) {
 
 /// Blocks until a message arrives, sleeping between probes (MPI_Recv busy-polls a core,
 /// which would steal it from training on small machines) and calling `tick` about every
-/// `tick_every` while it waits.
-template <typename Tick>
-MPI_Status wait_for_message(int source, Tick tick,
-                            std::chrono::milliseconds tick_every = std::chrono::milliseconds(500)) {
-  MPI_Status status;
+/// `tick_every` while it waits. Returns false without a message once `give_up()` is true
+/// (checked between probes).
+template <typename Tick, typename GiveUp>
+bool wait_for_message(MPI_Status& status, int source, Tick tick, GiveUp give_up,
+                      std::chrono::milliseconds tick_every = std::chrono::milliseconds(500)) {
   int flag = 0;
   auto last_tick = std::chrono::steady_clock::now();
   for (int spins = 0;; ++spins) {
     MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
     if (flag)
-      return status;
+      return true;
+    if (give_up())
+      return false;
     // A reply usually follows within microseconds (a short job, the coordinator's next
     // assignment): yield briefly first, then sleep 0.1 ms, then 2 ms once idle for a while.
     if (spins < 200) {
@@ -67,7 +70,10 @@ MPI_Status wait_for_message(int source, Tick tick,
 }
 
 inline MPI_Status wait_for_message(int source) {
-  return wait_for_message(source, [] {});
+  MPI_Status status;
+  wait_for_message(
+      status, source, [] {}, [] { return false; });
+  return status;
 }
 
 } // namespace vfp::dispatch

@@ -269,3 +269,74 @@ std::string to_csv(const Table& t) {
 }
 
 } // namespace vfp::results
+
+namespace vfp::results {
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    switch (ch) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string to_html(const Table& t) {
+  std::ostringstream html;
+  html << "<table class=\"results\">\n<caption>" << html_escape(footnote(t)) << "</caption>\n"
+       << "<thead><tr>";
+  if (t.axes.empty())
+    html << "<th>configuration</th>";
+  for (const auto& a : t.axes)
+    html << "<th>" << html_escape(a) << "</th>";
+  html << "<th>AUROC (%)</th><th>AUPRC (AP, %)</th><th>folds</th>";
+  if (t.survival)
+    html << "<th>C-index</th><th>HR per SD (95 % CI)</th>";
+  if (t.baseline >= 0)
+    html << "<th>p (t / DeLong)</th>";
+  html << "</tr></thead>\n<tbody>\n";
+  const double best_auroc = best_value(t, auroc_of), best_auprc = best_value(t, auprc_of),
+               best_c = best_value(t, c_index_of);
+  const auto cell = [](const std::string& s, bool best) {
+    return "<td class=\"num\">" +
+           (best ? "<strong>" + html_escape(s) + "</strong>" : html_escape(s));
+  };
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    const auto c = cells_of(t, i, " ± ", "–");
+    html << "<tr id=\"row-" << i << "\"" << (t.baseline == int(i) ? " class=\"baseline\"" : "")
+         << ">";
+    for (const auto& v : c.axes)
+      html << "<td>" << html_escape(v) << "</td>";
+    html << cell(c.auroc, is_best(t.rows[i], best_auroc, auroc_of)) << html_escape(c.markers)
+         << "</td>" << cell(c.auprc, is_best(t.rows[i], best_auprc, auprc_of)) << "</td>"
+         << cell(c.folds, false) << "</td>";
+    if (t.survival)
+      html << cell(c.c_index, is_best(t.rows[i], best_c, c_index_of)) << "</td>"
+           << cell(c.hr, false) << "</td>";
+    if (t.baseline >= 0)
+      html << cell(c.comparison, false) << "</td>";
+    html << "</tr>\n";
+  }
+  html << "</tbody>\n</table>\n";
+  return html.str();
+}
+
+} // namespace vfp::results

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,5 +99,12 @@ std::string to_latex(const Table& table);
 
 /// CSV with means, SDs and fold counts (fractions, not %), survival and p-values.
 std::string to_csv(const Table& table);
+
+/// An HTML <table> of the same cells as to_markdown (best in <strong>, markers, the footnote
+/// as a caption); every text from the results is escaped.
+std::string to_html(const Table& table);
+
+/// Text made safe for HTML element content and quoted attribute values: & < > " ' escaped.
+std::string html_escape(std::string_view text);
 
 } // namespace vfp::results

@@ -160,6 +160,8 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
     double loss_sum = 0;
     double tau = o.tau_base;
     for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
+      throw_if_stop_requested("in BYOL epoch " + std::to_string(epoch) +
+                              " (pretraining resumes from its last finished epoch)");
       const auto m = std::min(batch, n - s * batch);
       float* dst = buffer.data_ptr<float>();
       for (std::int64_t k = 0; k < m; ++k)

@@ -111,6 +111,19 @@ SurvivalAt survival_at(const KaplanMeier& km, double t);
 /// Ties in the score stay in one group.
 std::vector<int> risk_groups(const std::vector<double>& score, int groups);
 
+/// The log-rank test of equal survival in k groups (R's survdiff, rho = 0): observed and
+/// expected events per group (expected under a common hazard, summed over the distinct event
+/// times), chi-square (O − E)ᵀ V⁻¹ (O − E) over the first k − 1 groups with the
+/// hypergeometric variance, k − 1 df (k: groups with subjects). `group` holds 0 … k − 1.
+struct LogRank {
+  std::vector<int> subjects;
+  std::vector<double> observed, expected;
+  double chi2 = 0, p = 1;
+  int df = 0;
+};
+LogRank log_rank_test(const std::vector<double>& time, const std::vector<int>& event,
+                      const std::vector<int>& group);
+
 /// Upper tail of the chi-square distribution with `df` degrees of freedom at x.
 double chi2_upper_tail(double x, int df);
 

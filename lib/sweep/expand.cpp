@@ -6,6 +6,8 @@
 #include "core/core.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <set>
 
 namespace vfp::sweep {
@@ -38,8 +40,8 @@ std::vector<std::string> sweep_columns(const Spec& spec) {
 class Collector {
 public:
   Collector(const config::FlatConfig& base, const std::filesystem::path& file, const Spec& spec,
-            const std::vector<std::string>& columns)
-      : base_(base), spec_(spec), columns_(columns),
+            const std::vector<std::string>& columns, const detail::Smoke* smoke)
+      : base_(base), spec_(spec), columns_(columns), smoke_(smoke),
         base_dir_(file.has_parent_path() ? file.parent_path() : std::filesystem::path(".")),
         yaml_dir_(std::filesystem::absolute(base_dir_).lexically_normal()) {}
 
@@ -53,6 +55,8 @@ public:
       if (!choice.variant.empty())
         variant = choice.variant;
     }
+    // Exclude rules see what runs: the smoke values in place.
+    apply_smoke(flat);
     for (const auto& rule : spec_.excludes)
       if (detail::excludes(rule, flat, variant))
         return;
@@ -64,6 +68,7 @@ public:
     auto flat = base_;
     for (const auto& [key, value] : include.settings)
       set_key(flat, key, value);
+    apply_smoke(flat);
     add(flat, "-");
   }
 
@@ -71,9 +76,18 @@ public:
   std::vector<Configuration> take() { return std::move(configurations_); }
 
 private:
+  /// A smoke run's settings win over the base config, zip groups, variants and includes.
+  void apply_smoke(config::FlatConfig& flat) const {
+    if (smoke_)
+      for (const auto& [key, value] : smoke_->settings)
+        set_key(flat, key, value);
+  }
+
   void add(const config::FlatConfig& flat, const std::string& variant) {
     Configuration cfg;
     cfg.config = config::parse_experiment(flat, base_dir_);
+    if (smoke_)
+      cfg.config.name += kSmokeSuffix; // never the real run's results folder
     cfg.id = id_of(cfg.config);
     if (!ids_.insert(cfg.id).second)
       return;
@@ -106,6 +120,7 @@ private:
   const config::FlatConfig& base_;
   const Spec& spec_;
   const std::vector<std::string>& columns_;
+  const detail::Smoke* smoke_; ///< null unless a smoke run
   std::filesystem::path base_dir_;
   std::filesystem::path yaml_dir_;
   std::set<std::string> ids_;
@@ -114,13 +129,25 @@ private:
 
 /// Points of the product before exclude rules; throws past the cap.
 std::uint64_t product_size(const Spec& spec) {
+  // The whole product, saturating (100 axes of 10 values overflow 64 bits), so that the
+  // message can say how far past the cap the file is: "10 × 10 × ... = 100000000".
   std::uint64_t size = 1;
+  std::string factors;
   for (const auto& axis : spec.axes) {
-    size *= axis.choices.size();
-    if (size + spec.includes.size() > detail::kMaxConfigurations)
-      throw InputError(spec.at + ": sweep expands to more than 100000 configurations; split the "
-                                 "sweep, use fewer values or sample with sweep.random");
+    const std::uint64_t n = axis.choices.size();
+    size = n != 0 && size > std::numeric_limits<std::uint64_t>::max() / n
+               ? std::numeric_limits<std::uint64_t>::max()
+               : size * n;
+    factors += (factors.empty() ? "" : " x ") + std::to_string(n);
   }
+  if (size > detail::kMaxConfigurations -
+                 std::min<std::uint64_t>(spec.includes.size(), detail::kMaxConfigurations))
+    throw InputError(spec.at + ": sweep expands to more than " +
+                     std::to_string(detail::kMaxConfigurations) + " configurations (" + factors +
+                     " = " +
+                     (size == std::numeric_limits<std::uint64_t>::max() ? "more than 2^64"
+                                                                        : std::to_string(size)) +
+                     "); split the sweep, use fewer values or sample with sweep.random");
   return size;
 }
 
@@ -192,18 +219,30 @@ std::uint64_t seed_from_id(const std::string& id) {
   return mix_seed(fnv1a64(id));
 }
 
-Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
+Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
+             const Options& options) {
   const auto file_name = file.string();
   if (!document.IsMap())
     throw InputError(file_name + ": expected a YAML mapping (name, cohort, preprocess, ...)");
-  const auto base = config::flatten(document, file_name, {"sweep"});
-  const auto spec = detail::read_spec(document["sweep"], file_name);
+  const auto base = config::flatten(document, file_name, {"sweep", "smoke"});
+  auto spec = detail::read_spec(document["sweep"], file_name);
   detail::require_settable_rule_keys(spec.excludes, base, spec.axes);
+  // Checked on every load, so that a typo in smoke: shows before CI runs it.
+  std::optional<detail::Smoke> smoke;
+  if (document["smoke"])
+    smoke = detail::read_smoke(document["smoke"], file_name, spec.axes);
+  if (options.smoke && !smoke)
+    throw InputError(file_name + ": --smoke: the file has no smoke: section (a mapping of dotted "
+                                 "keys to the values of a tiny run, e.g. cv.folds: 2, "
+                                 "train.max_epochs: 1; see docs/configuration.md)");
+  if (options.smoke)
+    detail::apply_smoke_to_axes(*smoke, spec.axes);
 
   Sweep sweep;
   sweep.file = file;
+  sweep.smoke = options.smoke;
   sweep.axes = sweep_columns(spec);
-  Collector collector(base, file, spec, sweep.axes);
+  Collector collector(base, file, spec, sweep.axes, options.smoke ? &*smoke : nullptr);
   if (spec.random)
     sample_points(spec, collector);
   else
@@ -218,8 +257,8 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file) {
   return sweep;
 }
 
-Sweep load(const std::filesystem::path& file) {
-  return expand(config::load_yaml_file(file), file);
+Sweep load(const std::filesystem::path& file, const Options& options) {
+  return expand(config::load_yaml_file(file), file, options);
 }
 
 } // namespace vfp::sweep

@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vfp::sweep::detail {
@@ -112,6 +113,19 @@ struct Spec {
   std::optional<RandomSampling> random;
 };
 
+/// The `smoke:` section, read and checked whether or not the run is a smoke run.
+struct Smoke {
+  std::string at; ///< where `smoke:` is written
+  /// Grid keys and their smoke values, which replace the grid's (one value: a list of one).
+  std::vector<std::pair<std::string, std::vector<config::Located>>> grid;
+  /// Every other key: set in every configuration, over the base config, zip groups,
+  /// variants and include entries.
+  config::FlatConfig settings;
+  /// smoke.variants: per variant of the file, keys set (or replaced) in that variant only,
+  /// e.g. each architecture's stand-in weight file.
+  std::vector<std::pair<std::string, std::vector<Setting>>> variants;
+};
+
 /// Reads and validates `sweep:` (absent: an empty spec, i.e. the base config alone).
 Spec read_spec(const YAML::Node& sweep, const std::string& file);
 
@@ -131,6 +145,12 @@ void require_settable_rule_keys(const std::vector<ExcludeRule>& rules,
                                 const config::FlatConfig& base, const std::vector<Axis>& axes);
 /// True when `rule` drops the point whose resolved keys are `flat` (variant: its name or "").
 bool excludes(const ExcludeRule& rule, const config::FlatConfig& flat, const std::string& variant);
+
+// smoke.cpp
+/// Reads `smoke:`: every key a schema key (did-you-mean, file:line:column), `name` refused.
+Smoke read_smoke(const YAML::Node& smoke, const std::string& file, const std::vector<Axis>& axes);
+/// Replaces the values of the grid keys that `smoke` sets.
+void apply_smoke_to_axes(const Smoke& smoke, std::vector<Axis>& axes);
 
 // sampling.cpp
 RandomSampling read_random(const YAML::Node& random, const std::string& file);

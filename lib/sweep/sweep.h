@@ -32,7 +32,8 @@ struct TrainTask {
 
 /// An expanded sweep.
 struct Sweep {
-  std::string name;
+  std::string name;   ///< with "-smoke" appended for a smoke run
+  bool smoke = false; ///< expanded with the file's `smoke:` values
   std::filesystem::path file;
   /// Swept dotted keys: grid keys in file order, zip groups' keys, "variant", then keys that
   /// only sweep.include sets.
@@ -41,12 +42,24 @@ struct Sweep {
   std::vector<TrainTask> tasks;
 };
 
-/// Reads and expands a sweep file (grid, zip, variants, exclude, include, random: see
+/// How to expand a sweep file.
+struct Options {
+  /// Put the file's `smoke:` values in place (a tiny run of every configuration kind, e.g. on
+  /// a phantom cohort in CI); the sweep is then named "<name>-smoke". A file without a
+  /// `smoke:` section is an error.
+  bool smoke = false;
+};
+
+/// Reads and expands a sweep file (grid, zip, variants, exclude, include, random, smoke: see
 /// docs/configuration.md); every error names file:line:column and the key.
-Sweep load(const std::filesystem::path& file);
+Sweep load(const std::filesystem::path& file, const Options& options = {});
 
 /// Expands an already parsed YAML document (`file` names it in errors).
-Sweep expand(const YAML::Node& document, const std::filesystem::path& file);
+Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
+             const Options& options = {});
+
+/// What a smoke run appends to the sweep's name (and so to its results folder).
+inline constexpr const char* kSmokeSuffix = "-smoke";
 
 /// Seed of a task id (a 16-hex-digit string).
 std::uint64_t seed_from_id(const std::string& id);

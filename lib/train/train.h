@@ -137,4 +137,21 @@ struct ArchitectureInfo {
 /// parameters (torch-free, for the runner).
 std::vector<ArchitectureInfo> list_architectures(int dims, int in_channels, int outputs);
 
+/// A freshly initialised registry model to write as a weight file: in 2D with 3 channels and
+/// 1000 outputs it has the layout (names, shapes) of torchvision's ImageNet weights, so smoke
+/// runs and tests load "ImageNet" or foreign checkpoints without downloading any.
+struct InitialWeights {
+  std::string arch;
+  int dims = 2;
+  int in_channels = 3;
+  int outputs = 1000;
+  int width = 16;         ///< fNet
+  std::uint64_t seed = 0; ///< torch's generator: same seed, same bytes
+  std::string prefix;     ///< put before every key, e.g. "encode_image.i3_resnet." (Merlin)
+};
+
+/// Writes `w`'s model as safetensors (atomically); returns the number of tensors. Throws
+/// vfp::InputError for an unknown architecture or dims.
+int write_initial_weights(const InitialWeights& w, const std::string& file);
+
 } // namespace vfp::train

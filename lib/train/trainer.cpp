@@ -243,6 +243,8 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     double step_seconds = 0;
     loader::Batch batch;
     while (batches.next(batch)) {
+      throw_if_stop_requested("in epoch " + std::to_string(epoch) +
+                              " (the task resumes from its checkpoint of the epoch before)");
       factor = detail::schedule_factor(o, progress.step++, steps_per_epoch);
       detail::set_learning_rates(*optimizer, rates, factor);
       const int64_t n = batch.size;

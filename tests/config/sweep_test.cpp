@@ -97,6 +97,25 @@ TEST(SweepErrors, UnknownKeyNamesFileLineAndSuggestion) {
       << msg;
 }
 
+// yaml-cpp keeps both of two equal keys and answers lookups with one of them: which lr ran?
+TEST(SweepErrors, DuplicateKeyNamesBothLines) {
+  EXPECT_EQ(error_of("name: t\ncohort:\n  dir: c\ntrain:\n  lr: 0.1\n  lr: 0.2\n"),
+            vfp::testing::write_yaml("bad.yaml", "").string() +
+                ":6:3: duplicate key 'lr' (first at line 5)");
+  EXPECT_NE(error_of(std::string(kBase) + "sweep:\n  grid:\n    train.lr: [1]\n    train.lr: [2]\n")
+                .find(":9:5: duplicate key 'train.lr' (first at line 8)"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: t\n[a, b]: 1\n").find(":2:1: a key must be a plain name"),
+            std::string::npos);
+}
+
+// Found by fuzz_sweep: a Latin-1 byte stopped the resolved config's JSON (the task ids) with
+// nlohmann's "invalid UTF-8 byte", naming neither file nor key.
+TEST(SweepErrors, InvalidUtf8NamesFileAndLine) {
+  EXPECT_NE(error_of("name: t\ncohort:\n  dir: caf\xE9\n").find("bad.yaml:3:8: not valid UTF-8"),
+            std::string::npos);
+}
+
 TEST(SweepErrors, WrongTypeAndRangeAreReportedTogether) {
   auto msg = error_of("name: t\ncohort: {dir: c}\ntrain:\n  lr: fast\n  batch_size: 0\n");
   EXPECT_NE(msg.find("2 problems"), std::string::npos) << msg;

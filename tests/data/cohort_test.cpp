@@ -113,6 +113,32 @@ TEST(Centroids, BadAxisCodeIsNamed) {
   }
 }
 
+TEST(Cohort, UnclosedQuoteIsSaid) {
+  fs::path p;
+  auto msg = error_of("subject_id,age,bmi,event,time_years\n\"S1,70,25,0,1\n", &p);
+  EXPECT_EQ(msg, p.string() + ":2: expected 5 cells, found 1 (a quote is not closed)");
+}
+
+// Found by the bad-input corpus: a label beyond int read as another vertebra (4294967316 as
+// 20, L1), and a number beyond double escaped as nlohmann's error, without the file.
+TEST(Centroids, LabelBeyondIntAndNumberBeyondDoubleNameTheFile) {
+  auto wraps = write_csv(R"([{"label": 4294967316, "X": 1, "Y": 2, "Z": 3}])");
+  try {
+    vfp::data::read_verse_centroids(wraps);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), wraps.string() + ": entry 0: 'label' must be an integer "
+                                                      "(VerSe: 20 = L1, 21 = L2), got 4294967316");
+  }
+  auto huge = write_csv(R"([{"label": 20, "X": 1e400, "Y": 2, "Z": 3}])");
+  try {
+    vfp::data::read_verse_centroids(huge);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(huge.string() + ": invalid JSON: ", 0), 0u) << e.what();
+  }
+}
+
 TEST(VertebraNames, FollowVerseNumbering) {
   EXPECT_EQ(vfp::data::vertebra_label("L1"), 20);
   EXPECT_EQ(vfp::data::vertebra_label("L2"), 21);

@@ -163,3 +163,98 @@ sweep:
   EXPECT_EQ(read(sweep_dir / "report" / "table.md"),
             read(dir / "whole" / "kill" / "report" / "table.md"));
 }
+
+namespace {
+
+/// Starts `command` in the background (its exit code goes to <dir>/<name>.rc) and returns
+/// the launcher's pid.
+int start_in_background(const fs::path& dir, const std::string& command, const std::string& name) {
+  const auto pid_file = dir / (name + ".pid");
+  const auto script = "cd " + dir.string() + " && { " + command + " > " + name +
+                      ".log 2>&1; echo $? > " + name + ".rc; } & echo $! > " + pid_file.string();
+  if (std::system(script.c_str()) != 0)
+    return 0;
+  // The subshell's pid: its only child is the launcher (mpirun).
+  const int shell = std::stoi(read(pid_file));
+  for (int i = 0; i < 500; ++i) {
+    const auto child = run("pgrep -P " + std::to_string(shell));
+    if (child.code == 0)
+      return std::stoi(child.text);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+/// Waits until status.json shows a worker training past `epoch`; returns the status.
+nlohmann::json wait_for_training(const fs::path& sweep_dir, int epoch) {
+  for (int i = 0; i < 6000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    try {
+      const auto status = nlohmann::json::parse(read(sweep_dir / "status.json"));
+      for (const auto& w : status["workers"])
+        if (w["rank"].get<int>() > 0 && w["kind"] == "train_eval" && w["progress"].is_object() &&
+            w["progress"].value("epoch", 0) >= epoch)
+          return status;
+    } catch (const std::exception&) { // not written yet
+    }
+  }
+  return {};
+}
+
+int exit_code_when_done(const fs::path& dir, const std::string& name) {
+  for (int i = 0; i < 6000 && !fs::exists(dir / (name + ".rc")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto text = read(dir / (name + ".rc"));
+  return text.empty() ? -1 : std::stoi(text);
+}
+
+} // namespace
+
+TEST_F(Orchestration, ASignalStopsTheSweepAtAResumablePointAndRerunsFinishItWithTheSameNumbers) {
+  std::ofstream(dir / "stop.yaml")
+      << "name: stop\n"
+      << kBase
+      << R"(train: {max_epochs: 150, patience: 150, batch_size: 8, threads: 1, stop_on: loss}
+sweep:
+  grid:
+    train.lr: [3.0e-3, 1.0e-3]
+)";
+  auto whole = run(in_dir() + VFP_BIN + " run stop.yaml --results-root whole");
+  ASSERT_EQ(whole.code, 0) << whole.text;
+  const auto sweep_dir = dir / "stopped" / "stop";
+  const auto command = mpirun(3) + " run stop.yaml --results-root stopped";
+
+  // 1. SIGTERM to rank 0 only (a `kill` of the coordinator): it stops dispatching and tells
+  //    the workers, which stop at their next heartbeat, keeping their epoch checkpoints.
+  ASSERT_GT(start_in_background(dir, command, "first"), 0);
+  const auto status = wait_for_training(sweep_dir, 2);
+  ASSERT_FALSE(status.is_null()) << read(dir / "first.log");
+  ::kill(status["coordinator_pid"].get<int>(), SIGTERM);
+  ASSERT_EQ(exit_code_when_done(dir, "first"), 75) << read(dir / "first.log");
+  EXPECT_NE(read(dir / "first.log").find("stopped by signal 15"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read(sweep_dir / "status.json"))["state"], "interrupted");
+  const auto after_first = rows_of(sweep_dir / "results.jsonl", "train_eval");
+  ASSERT_LT(after_first.size(), 4u)
+      << "the stop came after the sweep was done: " << read(dir / "first.log");
+
+  // 2. SIGUSR1 to mpirun (what slurm/vfp.sbatch forwards at the time-limit warning): mpirun
+  //    passes it to every rank.
+  const int launcher = start_in_background(dir, command, "second");
+  ASSERT_GT(launcher, 0);
+  ASSERT_FALSE(wait_for_training(sweep_dir, 2).is_null()) << read(dir / "second.log");
+  ::kill(launcher, SIGUSR1);
+  const int second = exit_code_when_done(dir, "second");
+  const auto after_second = rows_of(sweep_dir / "results.jsonl", "train_eval");
+  if (after_second.size() < 4u) // else the sweep finished before the signal arrived
+    EXPECT_EQ(second, 75) << read(dir / "second.log");
+
+  // 3. A rerun finishes: every task once, with the uninterrupted run's numbers, and some task
+  //    resumed from its checkpoint rather than starting again.
+  auto last = run(in_dir() + command);
+  ASSERT_EQ(last.code, 0) << last.text;
+  EXPECT_GE(expect_every_task_once(sweep_dir / "results.jsonl", 4), 1)
+      << read(dir / "first.log") << read(dir / "second.log");
+  EXPECT_EQ(numbers_by_task(sweep_dir / "results.jsonl", "train_eval"),
+            numbers_by_task(dir / "whole" / "stop" / "results.jsonl", "train_eval"));
+  EXPECT_EQ(rows_of(sweep_dir / "results.jsonl", "cox").size(), 2u);
+}

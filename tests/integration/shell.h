@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -60,6 +61,21 @@ inline std::vector<nlohmann::json> rows_of(const fs::path& file, const std::stri
       rows.push_back(std::move(row));
   }
   return rows;
+}
+
+/// Checks that results.jsonl holds each of `tasks` train_eval tasks exactly once, each ok (a
+/// stopped or killed sweep finished by reruns); returns how many resumed from a checkpoint.
+inline int expect_every_task_once(const fs::path& results, std::size_t tasks) {
+  const auto rows = rows_of(results, "train_eval");
+  std::set<std::string> ids;
+  int resumed = 0;
+  for (const auto& r : rows) {
+    EXPECT_TRUE(ids.insert(r["task_id"].get<std::string>()).second) << "twice: " << r.dump();
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    resumed += r.value("resumed_from_epoch", 0) > 0;
+  }
+  EXPECT_EQ(rows.size(), tasks);
+  return resumed;
 }
 
 /// A fresh folder <tmp>/vfp_<tag>_<pid> holding a small synthetic cohort in cohort/ (40

@@ -1,0 +1,204 @@
+// `vfp slurm submit` and `vfp slurm status`: a sweep as a Slurm job, and what it is doing.
+#include "commands.h"
+#include "format.h"
+
+#include "core/core.h"
+#include "log/log.h"
+#include "slurm/slurm.h"
+#include "sweep/sweep.h"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace vfp::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path absolute_path(const std::string& path) {
+  return fs::absolute(path).lexically_normal();
+}
+
+std::string timestamp(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  std::strftime(text, sizeof text, format, &local);
+  return text;
+}
+
+/// The `Key=Value` fields of `scontrol show job -o ID` (one line), or empty when Slurm no
+/// longer knows the job (finished long ago) or cannot be asked.
+std::map<std::string, std::string> slurm_job(const std::string& id) {
+  std::map<std::string, std::string> fields;
+  try {
+    const auto shown = run_program({"scontrol", "show", "job", "-o", id});
+    if (shown.exit_code != 0)
+      return fields;
+    std::istringstream words(shown.out);
+    for (std::string word; words >> word;)
+      if (const auto eq = word.find('='); eq != std::string::npos)
+        fields.emplace(word.substr(0, eq), word.substr(eq + 1));
+  } catch (const IoError&) { // no scontrol on this machine
+  }
+  return fields;
+}
+
+} // namespace
+
+int slurm_submit_command(const SlurmSubmitArgs& args) {
+  const auto sweep = sweep::load(args.sweep_file, {args.smoke});
+  const auto root = absolute_path(args.results_root);
+  const auto slurm_dir = root / sweep.name / "slurm";
+  slurm::JobSpec spec;
+  spec.job_name = "vfp-" + sweep.name;
+  spec.sweep_file = absolute_path(args.sweep_file).string();
+  spec.results_root = root.string();
+  if (!args.cache_dir.empty())
+    spec.cache_dir = absolute_path(args.cache_dir).string();
+  spec.vfp_binary = args.vfp_binary.empty() ? fs::read_symlink("/proc/self/exe").string()
+                                            : absolute_path(args.vfp_binary).string();
+  spec.log_file = (slurm_dir / "slurm-%j.out").string();
+  spec.nodes = args.nodes;
+  spec.gpus_per_node = args.gpus_per_node;
+  spec.workers_per_node =
+      args.workers_per_node > 0 ? args.workers_per_node : std::max(1, args.gpus_per_node);
+  spec.cpus_per_task = args.cpus_per_task;
+  spec.time = args.time;
+  spec.partition = args.partition;
+  spec.account = args.account;
+  spec.mem = args.mem;
+  spec.qos = args.qos;
+  spec.launcher = args.launcher;
+  spec.mpi = args.mpi;
+  spec.signal_seconds = args.signal_seconds;
+  spec.retries = args.retries;
+  spec.smoke = args.smoke;
+  const std::string template_file =
+      args.template_file.empty() ? std::string(VFP_SLURM_TEMPLATE) : args.template_file;
+  if (!fs::exists(template_file))
+    throw InputError("slurm: no template at " + template_file +
+                     " (pass --template with a copy of vfp's slurm/vfp.sbatch)");
+  const auto script = slurm::render(read_text_file(template_file), template_file, spec);
+  if (args.dry_run) {
+    std::cout << script;
+    return 0;
+  }
+  fs::create_directories(slurm_dir);
+  const auto script_file = slurm_dir / (sweep.name + "-" + timestamp("%Y%m%d-%H%M%S") + ".sbatch");
+  write_file_atomically(script_file, script);
+  ProgramResult submitted;
+  try {
+    submitted = run_program({"sbatch", "--parsable", script_file.string()});
+  } catch (const IoError& e) {
+    throw IoError(std::string(e.what()) + " (is this a Slurm login node? --dry-run prints the "
+                                          "script without submitting)");
+  }
+  if (submitted.exit_code != 0)
+    throw IoError("sbatch refused " + script_file.string() + " (exit " +
+                  std::to_string(submitted.exit_code) + "): " + submitted.err);
+  // --parsable prints "jobid" or "jobid;cluster".
+  const auto job_id = submitted.out.substr(0, submitted.out.find_first_of(";\n"));
+  append_line_durably(slurm_dir / "jobs.jsonl",
+                      nlohmann::json({{"job_id", job_id},
+                                      {"script", script_file.string()},
+                                      {"submitted", std::time(nullptr)},
+                                      {"ranks", spec.ranks()},
+                                      {"nodes", spec.nodes},
+                                      {"gpus_per_node", spec.gpus_per_node}})
+                          .dump());
+  std::cout << "submitted job " << job_id << " (" << spec.ranks() << " ranks on " << spec.nodes
+            << " node" << (spec.nodes == 1 ? "" : "s") << ")\n  script  " << script_file.string()
+            << "\n  log     " << (slurm_dir / ("slurm-" + job_id + ".out")).string()
+            << "\n  status  vfp slurm status " << (root / sweep.name).string() << "\n";
+  return 0;
+}
+
+int slurm_status_command(const SlurmStatusArgs& args) {
+  const fs::path dir = args.sweep_dir;
+  if (!fs::is_directory(dir))
+    throw InputError("no sweep results folder at " + dir.string());
+  nlohmann::json out = {{"sweep_dir", dir.string()}};
+  if (fs::exists(dir / "status.json"))
+    out["status"] = nlohmann::json::parse(read_text_file(dir / "status.json"));
+  // Rows: every task once (a rerun of a failed task may add a later ok row).
+  std::map<std::string, std::string> task_status;
+  int cox = 0;
+  if (fs::exists(dir / "results.jsonl")) {
+    std::ifstream in(dir / "results.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty())
+        continue;
+      const auto row = nlohmann::json::parse(line, nullptr, false);
+      if (row.is_discarded())
+        continue; // a torn last line: the next run repairs it
+      if (row.value("kind", "") == "train_eval") {
+        auto& s = task_status[row.value("task_id", "")];
+        if (s != "ok")
+          s = row.value("status", "");
+      }
+      cox += row.value("kind", "") == "cox";
+    }
+  }
+  int ok = 0;
+  for (const auto& [id, s] : task_status)
+    ok += s == "ok";
+  out["tasks_ok"] = ok;
+  out["tasks_failed"] = int(task_status.size()) - ok;
+  out["cox_rows"] = cox;
+  nlohmann::json jobs = nlohmann::json::array();
+  if (fs::exists(dir / "slurm" / "jobs.jsonl")) {
+    std::ifstream in(dir / "slurm" / "jobs.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto job = nlohmann::json::parse(line, nullptr, false);
+      if (job.is_discarded())
+        continue;
+      const auto fields = slurm_job(job.value("job_id", ""));
+      job["state"] = fields.count("JobState") ? fields.at("JobState") : "unknown to Slurm";
+      for (const char* key : {"RunTime", "TimeLimit", "Restarts", "NodeList", "Reason"})
+        if (fields.count(key))
+          job[key] = fields.at(key);
+      jobs.push_back(job);
+    }
+  }
+  out["jobs"] = jobs;
+  if (args.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "sweep " << dir.string() << "\n";
+  if (out.contains("status")) {
+    const auto& s = out["status"];
+    const long age = long(std::time(nullptr)) - s.value("updated", 0L);
+    std::cout << "  " << s.value("state", "unknown") << ": " << s.value("done", 0) << "/"
+              << s.value("total", 0) << " jobs done, " << s.value("running", 0) << " running, "
+              << s.value("failed", 0) << " failed";
+    if (s["eta_seconds"].is_number() && s.value("state", "") == "running")
+      std::cout << ", about " << fixed(s["eta_seconds"].get<double>() / 60, 0) << " min left";
+    std::cout << " (status.json " << age << " s old)\n";
+    for (const auto& w : s.value("workers", nlohmann::json::array()))
+      std::cout << "    rank " << w.value("rank", -1) << " on " << w.value("host", "?") << ": "
+                << w.value("kind", "") << " " << w.value("task", "") << "\n";
+  } else {
+    std::cout << "  not started yet (no status.json)\n";
+  }
+  std::cout << "  results: " << ok << " tasks ok, " << out["tasks_failed"].get<int>() << " failed, "
+            << cox << " configurations with survival analysis\n";
+  for (const auto& j : jobs) {
+    std::cout << "  job " << j.value("job_id", "") << ": " << j.value("state", "");
+    for (const char* key : {"RunTime", "TimeLimit", "Restarts", "NodeList", "Reason"})
+      if (j.contains(key) && j[key] != "None" && j[key] != "(null)")
+        std::cout << ", " << key << " " << j[key].get<std::string>();
+    std::cout << "\n";
+  }
+  if (jobs.empty())
+    std::cout << "  no Slurm jobs submitted with vfp slurm submit\n";
+  return 0;
+}
+
+} // namespace vfp::runner

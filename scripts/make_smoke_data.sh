@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# What the sweeps' `smoke:` settings read: a small phantom cohort and seeded stand-ins for the
+# published weights (torchvision ImageNet layout, Merlin's checkpoint layout), made by vfp
+# itself, nothing downloaded. Usage: scripts/make_smoke_data.sh [VFP] [DIR]
+#   VFP defaults to build/release/runner/vfp, DIR to data/smoke (what sweeps/*.yaml name).
+# Then: mpirun -np 3 vfp run sweeps/<file>.yaml --smoke   (results in results/<name>-smoke)
+set -euo pipefail
+vfp=${1:-build/release/runner/vfp}
+dir=${2:-data/smoke}
+if [ ! -f "$dir/cohort.csv" ]; then
+  "$vfp" synth --subjects 40 --event-rate 0.3 --seed 3 --out "$dir"
+fi
+mkdir -p "$dir/weights"
+save() { # file, then vfp models options
+  local file=$dir/weights/$1
+  shift
+  [ -f "$file" ] || "$vfp" models --save "$file" "$@"
+}
+# ImageNet: torchvision's 2D layout (3 input channels, 1000 classes).
+for arch in resnet18 resnet50 resnet152 densenet121; do
+  save "${arch}_imagenet.safetensors" --arch "$arch" --dims 2 --in-channels 3 --outputs 1000 --seed 1
+done
+# Merlin: its image encoder under encode_image.i3_resnet., as the published checkpoint.
+save merlin_ct_reports.safetensors --arch merlin_resnet152 --dims 3 --in-channels 3 --outputs 1 \
+  --seed 2 --prefix encode_image.i3_resnet.
