@@ -185,22 +185,6 @@ int start_in_background(const fs::path& dir, const std::string& command, const s
   return 0;
 }
 
-/// Waits until status.json shows a worker training past `epoch`; returns the status.
-nlohmann::json wait_for_training(const fs::path& sweep_dir, int epoch) {
-  for (int i = 0; i < 6000; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    try {
-      const auto status = nlohmann::json::parse(read(sweep_dir / "status.json"));
-      for (const auto& w : status["workers"])
-        if (w["rank"].get<int>() > 0 && w["kind"] == "train_eval" && w["progress"].is_object() &&
-            w["progress"].value("epoch", 0) >= epoch)
-          return status;
-    } catch (const std::exception&) { // not written yet
-    }
-  }
-  return {};
-}
-
 int exit_code_when_done(const fs::path& dir, const std::string& name) {
   for (int i = 0; i < 6000 && !fs::exists(dir / (name + ".rc")); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -245,8 +229,9 @@ sweep:
   ::kill(launcher, SIGUSR1);
   const int second = exit_code_when_done(dir, "second");
   const auto after_second = rows_of(sweep_dir / "results.jsonl", "train_eval");
-  if (after_second.size() < 4u) // else the sweep finished before the signal arrived
+  if (after_second.size() < 4u) { // else the sweep finished before the signal arrived
     EXPECT_EQ(second, 75) << read(dir / "second.log");
+  }
 
   // 3. A rerun finishes: every task once, with the uninterrupted run's numbers, and some task
   //    resumed from its checkpoint rather than starting again.

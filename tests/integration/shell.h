@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <vector>
 
 namespace vfp::integration {
@@ -76,6 +78,23 @@ inline int expect_every_task_once(const fs::path& results, std::size_t tasks) {
   }
   EXPECT_EQ(rows.size(), tasks);
   return resumed;
+}
+
+/// Waits (at most `seconds`) until status.json shows a worker training at `epoch` or later;
+/// returns that status, or null when none did.
+inline nlohmann::json wait_for_training(const fs::path& sweep_dir, int epoch, int seconds = 60) {
+  for (int i = 0; i < seconds * 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    try {
+      const auto status = nlohmann::json::parse(read(sweep_dir / "status.json"));
+      for (const auto& w : status["workers"])
+        if (w["rank"].get<int>() > 0 && w["kind"] == "train_eval" && w["progress"].is_object() &&
+            w["progress"].value("epoch", 0) >= epoch)
+          return status;
+    } catch (const std::exception&) { // not written yet
+    }
+  }
+  return {};
 }
 
 /// A fresh folder <tmp>/vfp_<tag>_<pid> holding a small synthetic cohort in cohort/ (40

@@ -219,19 +219,8 @@ TEST_F(SlurmCluster, AJobCancelledWithTermRequeuesItselfAndFinishesWithNothingLo
   ASSERT_FALSE(id.empty());
   const auto sweep_dir = dir / "results" / "long";
   const auto log = [&] { return read(sweep_dir / "slurm" / ("slurm-" + id + ".out")); };
-  // Wait until both workers train (an epoch heartbeat in status.json), then preempt.
-  bool training = false;
-  for (int i = 0; i < 1200 && !training; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    try {
-      const auto status = nlohmann::json::parse(read(sweep_dir / "status.json"));
-      for (const auto& w : status["workers"])
-        training |= w["kind"] == "train_eval" && w["progress"].is_object() &&
-                    w["progress"].value("epoch", 0) >= 3;
-    } catch (const std::exception&) {
-    }
-  }
-  ASSERT_TRUE(training) << log();
+  // Wait until a worker trains (an epoch heartbeat in status.json), then preempt.
+  ASSERT_FALSE(wait_for_training(sweep_dir, 3, 120).is_null()) << log();
   const auto cancelled = run("scancel --signal=TERM " + id);
   ASSERT_EQ(cancelled.code, 0) << cancelled.text;
   ASSERT_EQ(wait_for_end(id, 400), "COMPLETED") << log();
