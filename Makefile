@@ -1,6 +1,7 @@
 # vfp — the two commands of the README, and their parts.
 #   make run    install what is missing, build, make the synthetic cohort, run the demo sweep
-#   make test   install what is missing, build, run every test (ctest)
+#   make test   install what is missing, build, run every test (ctest), then the unit suites
+#               again under AddressSanitizer + UBSan (test-asan)
 SHELL := /bin/bash
 PRESET ?= release
 BUILD := build/$(PRESET)
@@ -10,7 +11,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: all setup configure build run test bench fuzz clean
+.PHONY: all setup configure build run test test-asan bench fuzz clean
 
 all: build
 
@@ -28,8 +29,18 @@ run: build
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan
 
+# The unit suites that need neither LibTorch nor mpirun (label "sanitized", with the in-process
+# bad-input corpus) once more, built with AddressSanitizer + UBSan: part of make test.
+test-asan: setup
+	@cmake --preset asan >/dev/null || cmake --preset asan
+	@cmake --build --preset asan-unit -j $(JOBS)
+	@ctest --preset asan-unit -j $(JOBS)
+
+# Every benchmark, then docs/performance.md from their figures (installs the references).
 bench: build
+	@scripts/setup.sh --bench
 	@scripts/bench.sh $(BUILD)
 
 # libFuzzer targets (clang, tests/fuzz): each runs FUZZ_SECONDS; not part of `make test`.

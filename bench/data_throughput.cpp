@@ -11,6 +11,8 @@
 // Usage: bench_data [subjects=24] [work dir=/tmp/vfp_bench_data]
 #include "core/core.h"
 #include "data/data.h"
+#include "record.h"
+#include "shell.h"
 #include "sweep/sweep.h"
 #include "synth/synth.h"
 
@@ -97,6 +99,29 @@ ReadFigures mmap_random_reads(const fs::path& raw, const std::vector<int>& order
   return figures(order.size(), values * sizeof(float), s);
 }
 
+/// The same random-order reads through h5py (bench/h5py_reads.py under /usr/bin/python3):
+/// patches/s, or 0 when python3-h5py is missing (noted on stdout).
+double h5py_reads(const fs::path& file, const std::vector<int>& order, const fs::path& work) {
+  const auto index_file = work / "h5py_order.txt";
+  {
+    std::ofstream out(index_file);
+    for (int p : order)
+      out << p << "\n";
+  }
+  const auto out =
+      vfp::bench::capture("/usr/bin/python3 " + vfp::bench::shell_quote(VFP_H5PY_READS_SCRIPT) +
+                              " " + vfp::bench::shell_quote(file.string()) + " " +
+                              vfp::bench::shell_quote(index_file.string()),
+                          "h5py ");
+  fs::remove(index_file);
+  if (out.status != 0 || out.get("patches_per_s").empty()) {
+    std::printf("# h5py reference not measured (install python3-h5py): %s\n",
+                out.output.substr(0, 200).c_str());
+    return 0;
+  }
+  return std::stod(out.get("patches_per_s"));
+}
+
 /// Random-order patches by reading the subject's NIfTI and preprocessing it again.
 ReadFigures reprocess_reads(const vfp::config::ExperimentConfig& c,
                             const std::vector<vfp::data::Subject>& subjects,
@@ -160,6 +185,7 @@ void bench_reads(const fs::path& work, const vfp::config::ExperimentConfig& c,
   for (int i = 0; i < 16; ++i)
     few.push_back(int(rng() % real.size()));
   const auto re = reprocess_reads(c, subjects, real, few);
+  const double py = h5py_reads(file, order, work);
   const auto t0 = Clock::now();
   const auto whole = vfp::data::read_cache(file, "bench");
   const auto bulk = figures(whole.size(), values * sizeof(float), since(t0));
@@ -173,10 +199,25 @@ void bench_reads(const fs::path& work, const vfp::config::ExperimentConfig& c,
               mm.mb_per_s);
   std::printf("%s,%.1f,%.0f,cache: whole file into new memory + verify,%.0f,%.0f\n", label, kb, mb,
               bulk.patches_per_s, bulk.mb_per_s);
+  if (py > 0)
+    std::printf("%s,%.1f,%.0f,h5py read_direct per patch (reference),%.0f,%.0f\n", label, kb, mb,
+                py, py * kb * 1.024e-3);
   std::printf("# %s: cache/re-preprocess = %.0fx (target >= 20x); cache/raw = %.0f %% (target >= "
               "50 %%); one-off whole-cache load %.2f s\n",
               label, h5.patches_per_s / re.patches_per_s, 100 * h5.patches_per_s / mm.patches_per_s,
               double(n) / bulk.patches_per_s);
+  const std::string patch = std::string(label) == "2d" ? "2D 1×47×47" : "3D 1×47×47×47";
+  const std::string section = "Data layer: random-order patch reads (bench_data)";
+  vfp::bench::record({section, patch + ": HDF5 cache vs re-reading and preprocessing the NIfTI",
+                      h5.patches_per_s, "patches/s", "ITK read + preprocess", re.patches_per_s,
+                      "≥ 20×", h5.patches_per_s >= 20 * re.patches_per_s ? 1 : 0, ""});
+  vfp::bench::record({section, patch + ": HDF5 cache vs a raw memory-mapped copy", h5.patches_per_s,
+                      "patches/s", "raw mmap + memcpy (ceiling)", mm.patches_per_s, "≥ 50 % of raw",
+                      h5.patches_per_s >= 0.5 * mm.patches_per_s ? 1 : 0, ""});
+  if (py > 0)
+    vfp::bench::record({section, patch + ": HDF5 cache vs h5py on the same file", h5.patches_per_s,
+                        "patches/s", "h5py, one read_direct per patch", py, "", -1,
+                        "no checksum on the h5py side"});
   fs::remove(file);
   fs::remove(raw);
 }
@@ -216,6 +257,10 @@ int main(int argc, char** argv) {
       s = std::min(s, since(t0));
     }
     one = threads == 1 ? s : one;
+    vfp::bench::record({"Data layer: preprocessing (bench_data)",
+                        "CT volumes/s, " + std::to_string(threads) + " thread(s)",
+                        double(subjects.size()) / s, "volumes/s", "", NAN, "", -1,
+                        "ITK read, 1 mm resampling, HU window, 2D AIP of L1 and L2"});
     std::printf(
         "%d,%.2f,%.1f%s\n", threads, s, double(subjects.size()) / s,
         threads == 2 ? ("  (speed-up " + std::to_string(one / s).substr(0, 4) + "x)").c_str() : "");

@@ -8,6 +8,7 @@
 // Sleeping jobs take no CPU, so 64 workers oversubscribed on a 2-core machine still measure
 // the coordinator (dispatch latency, the tail of the last jobs), not the cores.
 #include "args.h"
+#include "record.h"
 
 #include "core/core.h"
 #include "dispatch/dispatch.h"
@@ -117,6 +118,23 @@ int main(int argc, char** argv) {
                     100.0 * busy_ms / 1000.0 / (workers * seconds), busy_ms / 1000.0, workers,
                     seconds, o.estimates ? "largest first" : "no estimates: file order");
       std::printf("\n");
+      const std::string run = std::to_string(o.jobs) + " jobs, " + std::to_string(workers) +
+                              " worker(s)" +
+                              (o.chains ? ", chains of stride " + std::to_string(o.chains) : "");
+      if (o.sleep_max_ms == 0)
+        vfp::bench::record({"Dispatch (bench_dispatch)", run + ", no-op jobs", o.jobs / seconds,
+                            "jobs/s", "", NAN, "≥ 2 000 jobs/s", o.jobs / seconds >= 2000 ? 1 : 0,
+                            ""});
+      else
+        vfp::bench::record(
+            {"Dispatch (bench_dispatch)",
+             run + ", jobs sleeping " + std::to_string(o.sleep_min_ms) + "–" +
+                 std::to_string(o.sleep_max_ms) + " ms, " +
+                 (o.estimates ? "largest first" : "file order"),
+             100.0 * busy_ms / 1000.0 / (workers * seconds), "% scheduling efficiency", "", NAN,
+             o.estimates ? "≥ 95 %" : "",
+             o.estimates ? (100.0 * busy_ms / 1000.0 / (workers * seconds) >= 95) : -1,
+             "makespan " + std::to_string(seconds).substr(0, 5) + " s"});
     }
   } catch (const std::exception& e) {
     std::cerr << "bench_dispatch: " << e.what() << "\n";

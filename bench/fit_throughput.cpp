@@ -8,6 +8,7 @@
 //                  [--patches 512] [--batch 16] [--epochs 2] [--threads N] [--device cuda]
 #include "args.h"
 #include "core/core.h"
+#include "record.h"
 #include "train/train.h"
 
 #include <cstdio>
@@ -153,6 +154,17 @@ int main(int argc, char** argv) {
                     100 * out.data_wait_seconds / out.train_seconds,
                     100 * (1 - out.step_seconds / out.train_seconds),
                     epochs_seconds - out.train_seconds);
+        const double outside = 100 * (1 - out.step_seconds / out.train_seconds);
+        const std::string row = arch + " " + std::to_string(dims) + "D " + input + ", " +
+                                std::to_string(threads) + " thread(s), " + o.device;
+        vfp::bench::record({"Training loop (bench_fit)", row + ": samples/s",
+                            samples / out.train_seconds, "samples/s", "", NAN, "", -1, ""});
+        vfp::bench::record(
+            {"Training loop (bench_fit)", row + ": time outside the steps", outside,
+             "% of the loop", "", NAN, "< 5 %", outside < 5 ? 1 : 0,
+             "data wait " +
+                 std::to_string(100 * out.data_wait_seconds / out.train_seconds).substr(0, 4) +
+                 " %"});
         std::fflush(stdout);
       }
     std::printf("\nsamples/s: training patches per second of the training loop; outside: share "

@@ -7,6 +7,7 @@
 #include "core/core.h"
 #include "loader/loader.h"
 #include "models/models.h"
+#include "record.h"
 
 #include <chrono>
 #include <cstdio>
@@ -106,6 +107,13 @@ int main(int argc, char** argv) {
     std::printf("%d,%ld,%.2f,%.3f,%.2f%s\n", threads, f.steps, 1000 * f.seconds / double(f.steps),
                 1000 * f.wait_seconds / double(f.steps), 100 * f.wait_seconds / f.seconds,
                 threads == 0 ? "  (batches made on the training thread)" : "");
+    const double share = 100 * f.wait_seconds / f.seconds;
+    vfp::bench::record(
+        {"Loader stall (bench_loader)",
+         "fNet 2D, " + std::to_string(threads) + " loader thread(s)" +
+             (threads == 0 ? " (batches on the training thread)" : ""),
+         share, "% of step time waiting", "", NAN, "< 5 %", share < 5 ? 1 : 0,
+         std::to_string(1000 * f.seconds / double(f.steps)).substr(0, 5) + " ms/step"});
   }
   return 0;
 }

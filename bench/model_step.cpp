@@ -23,6 +23,7 @@
 #include "args.h"
 #include "core/core.h"
 #include "models/models.h"
+#include "record.h"
 #include "shell.h"
 
 #include <torch/version.h>
@@ -491,6 +492,16 @@ int run_driver(const Options& o, char** argv) {
                         theirs.ran ? fmt(1000.0 * c.batch / theirs.ms(), "%.1f").c_str() : "",
                         status.c_str());
             std::fflush(stdout);
+            if (ours.ran) {
+              const bool ok = both && status == "ok";
+              const double ratio = ok ? ours.ms() / theirs.ms() : NAN;
+              vfp::bench::record(
+                  {"Training step per architecture, vfp vs PyTorch (bench_model_step)",
+                   c.arch + " " + std::to_string(c.dims) + "D " + input_name(c) + ", batch " +
+                       std::to_string(c.batch) + ", " + std::to_string(c.threads) + " thread(s)",
+                   ours.ms(), "ms/step", ok ? "PyTorch (Python API)" : "", ok ? theirs.ms() : NAN,
+                   ok ? "≤ PyTorch" : "", ok ? (ratio <= 1.0) : -1, ok ? "" : status});
+            }
           }
   if (!python)
     std::printf("# note: pytorch column empty: %s\n", python_note.c_str());

@@ -5,6 +5,7 @@
 // models saved) and `vfp export` in its work folder once, and reuses them afterwards.
 // Usage: bench_predict [--patients N=40] [--threads 1,2] [--work DIR=/tmp/vfp_bench_predict]
 #include "args.h"
+#include "record.h"
 
 #include "core/core.h"
 #include "inference/inference.h"
@@ -74,8 +75,13 @@ int main(int argc, char** argv) try {
   for (int s = 1; s <= patients; ++s) {
     char id[16];
     std::snprintf(id, sizeof id, "S%04d", s);
-    list.push_back({id, work / "cohort" / "images" / (std::string(id) + ".nii.gz"),
-                    work / "cohort" / "centroids" / (std::string(id) + ".json"), 70.0, 25.0});
+    vfp::inference::Patient p;
+    p.id = id;
+    p.image = work / "cohort" / "images" / (std::string(id) + ".nii.gz");
+    p.centroids = work / "cohort" / "centroids" / (std::string(id) + ".json");
+    p.age = 70.0;
+    p.bmi = 25.0;
+    list.push_back(p);
   }
   const auto b = vfp::inference::load_bundle(bundle_dir);
   std::printf("bundle: %zu fold models (%s), %d patients, CPU\n", b.models.size(),
@@ -85,15 +91,26 @@ int main(int argc, char** argv) try {
     vfp::inference::Predictor predictor(vfp::inference::load_bundle(bundle_dir), t);
     predictor.predict({list.front()}); // warm-up: first-call allocations, ITK factories
     auto t0 = Clock::now();
-    predictor.predict(list);
+    const auto reports = predictor.predict(list);
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    // A failed patient costs less than a prediction: figures with one would flatter.
+    for (const auto& r : reports)
+      if (vfp::inference::is_error(r))
+        throw vfp::InputError("bench_predict: " + r.at("error").get<std::string>());
     std::printf("%-28s %8d %12.1f %14.2f\n", "batch (all patients)", t, patients / s,
                 1e3 * s / patients);
+    vfp::bench::record(
+        {"Prediction (bench_predict)",
+         "batch of " + std::to_string(patients) + ", " + std::to_string(t) + " thread(s)",
+         patients / s, "patients/s", "", NAN, "", -1, "CT file to report, preprocessing included"});
     t0 = Clock::now();
     for (const auto& p : list)
       predictor.predict({p});
     s = std::chrono::duration<double>(Clock::now() - t0).count();
     std::printf("%-28s %8d %12.1f %14.2f\n", "one at a time", t, patients / s, 1e3 * s / patients);
+    vfp::bench::record({"Prediction (bench_predict)",
+                        "one patient at a time, " + std::to_string(t) + " thread(s)", patients / s,
+                        "patients/s", "", NAN, "", -1, ""});
   }
   return 0;
 } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 // bench_stats [--cox-small 2549] [--cox-large 1000000] [--covariates 10] [--scores 10000000]
 //             [--no-reference]
 #include "args.h"
+#include "record.h"
 #include "shell.h"
 
 #include "core/core.h"
@@ -230,8 +231,8 @@ int main(int argc, char** argv) try {
   const double boot_ms = median_ms(3, [&] {
     vfp::metrics::bootstrap_interval(vfp::metrics::Metric::kAuroc, small, small_labels);
   });
-  rows.push_back({"AUROC bootstrap, 2000 resamples of " + std::to_string(cohort),
-                  ms_text(boot_ms), "", "", ""});
+  rows.push_back({"AUROC bootstrap, 2000 resamples of " + std::to_string(cohort), ms_text(boot_ms),
+                  "", "", ""});
   const double delong_ms =
       median_ms(3, [&] { vfp::metrics::delong_test(small, other, small_labels); });
   rows.push_back(
@@ -251,6 +252,10 @@ int main(int argc, char** argv) try {
       << "# statistics throughput, one core; median wall ms (Cox small 21 runs, others 3);\n"
          "# references time only their computation, data already in memory\n"
          "| task | vfp ms | reference ms | reference | agreement |\n|---|---:|---:|---|---|\n";
+  for (const auto& r : rows)
+    vfp::bench::record({"Statistics, vfp vs R and scikit-learn (bench_stats)", r.task,
+                        std::stod(r.ours), "ms", r.reference,
+                        r.theirs.empty() ? NAN : std::stod(r.theirs), "", -1, r.agreement});
   for (const auto& r : rows)
     std::cout << "| " << r.task << " | " << r.ours << " | " << r.theirs << " | " << r.reference
               << " | " << r.agreement << " |\n";

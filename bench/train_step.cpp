@@ -1,6 +1,7 @@
 // Times one training step (forward + backward + AdamW step) of a registry model on CPU
 // for 1 and 2 threads. Compare with bench/train_step.py (PyTorch's Python API, same model).
 #include "models/models.h"
+#include "record.h"
 
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,11 @@ int main(int argc, char** argv) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("fnet-2d-w16,%d,%dx%d,%d,%.3f,%.1f\n", threads, size, size, batch,
                 1000.0 * s / steps, batch * steps / s);
+    vfp::bench::record({"Training step (bench_train_step)",
+                        "fNet 2D w16 " + std::to_string(size) + "², batch " +
+                            std::to_string(batch) + ", " + std::to_string(threads) + " thread(s)",
+                        1000.0 * s / steps, "ms/step", "", NAN, "", -1,
+                        "forward + backward + AdamW"});
   }
   return 0;
 }

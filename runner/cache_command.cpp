@@ -68,17 +68,7 @@ int cache_command(const CacheArgs& args) {
       freed += size;
   };
   for (const auto& e : entries) {
-    std::string problem = e.problem;
-    if (problem.empty()) {
-      try { // patch by patch: constant memory however large the cache
-        data::CacheReader reader(e.file, e.key);
-        std::vector<float> patch(reader.index().patch_values());
-        for (std::size_t i = 0; i < reader.index().size(); ++i)
-          reader.read(i, patch.data());
-      } catch (const data::CacheError& err) {
-        problem = err.what();
-      }
-    }
+    const std::string problem = data::verify_cache(e);
     if (args.action == "verify") {
       std::cout << (problem.empty() ? "ok       " + e.file.string() : "CORRUPT  " + problem)
                 << "\n";

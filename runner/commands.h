@@ -154,7 +154,9 @@ struct PredictArgs {
   double age = -1, bmi = -1; ///< < 0: not given
   std::string csv;           ///< subject_id,image,centroids[,age,bmi]: many patients
   std::string svg_dir;       ///< optional pictures of the patches the models saw
-  int threads = 0;           ///< 0: every core
+  std::string png_dir;       ///< the same as 8-bit PNG
+  std::string centroid_format, centroid_space; ///< empty: from the file name; the bundle's
+  int threads = 0;                             ///< 0: every core
   bool json = false;
 };
 int predict_command(const PredictArgs& args);

@@ -243,7 +243,17 @@ int main(int argc, char** argv) {
       "predict", "Fracture risk of new patients from their CT with an exported bundle");
   predict_cmd->add_option("--bundle", predict.bundle, "the bundle folder (vfp export)")->required();
   predict_cmd->add_option("--image", predict.image, "the patient's CT (any ITK format)");
-  predict_cmd->add_option("--centroids", predict.centroids, "VerSe-style centroid JSON");
+  predict_cmd->add_option("--centroids", predict.centroids,
+                          "the patient's centroids: VerSe JSON, a SubjectID;Vertebra;X;Y;Z table "
+                          "or a label map");
+  predict_cmd
+      ->add_option("--centroid-format", predict.centroid_format,
+                   "verse, csv or labelmap (default: told by the file name)")
+      ->check(CLI::IsMember({"verse", "csv", "labelmap"}));
+  predict_cmd
+      ->add_option("--centroid-space", predict.centroid_space,
+                   "a table's coordinates, lps or ras (default: as the bundle's training cohort)")
+      ->check(CLI::IsMember({"lps", "ras"}));
   predict_cmd->add_option("--id", predict.subject_id, "the patient's id in the report");
   predict_cmd->add_option("--age", predict.age, "age (years), for the Cox model");
   predict_cmd->add_option("--bmi", predict.bmi, "BMI (kg/m²), for the Cox model");
@@ -251,6 +261,9 @@ int main(int argc, char** argv) {
                           "many patients: subject_id,image,centroids[,age,bmi] (one batch)");
   predict_cmd->add_option("--svg", predict.svg_dir,
                           "write each patch the models saw as <id>_<vertebra>.svg here");
+  predict_cmd->add_option("--png", predict.png_dir,
+                          "write each patch the models saw as <id>_<vertebra>.png here (8-bit "
+                          "grey; 3D: the central slice)");
   predict_cmd->add_option("--threads", predict.threads, "0: every core")->capture_default_str();
   predict_cmd->add_flag("--json", predict.json, "print JSON");
 

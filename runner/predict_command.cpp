@@ -11,12 +11,20 @@
 #include <thread>
 
 namespace vfp::runner {
+namespace {
+
+/// Exit code of a batch in which some patients could not be predicted (docs/inference.md):
+/// apart from 1 (a refusal: nothing predicted) and 2 (an unexpected error).
+constexpr int kSomePatientsFailed = 3;
+
+} // namespace
 
 int export_command(const ExportArgs& args) {
   const auto bundle = inference::export_bundle(args.sweep_dir, args.config_id, args.out);
   std::cout << "bundle " << args.out << ": configuration "
             << bundle.at("config_id").get<std::string>() << ", " << bundle.at("models").size()
-            << " fold models"
+            << " fold models (" << bundle.at("config").at("model").at("arch").get<std::string>()
+            << ", " << bundle.at("preprocess").at("output").get<std::string>() << " patches)"
             << (bundle.at("cox").is_null()
                     ? ", no Cox model (" + bundle.value("cox_problem", std::string()) + ")"
                     : ", Cox model score + age + BMI")
@@ -26,10 +34,13 @@ int export_command(const ExportArgs& args) {
 
 int predict_command(const PredictArgs& args) {
   std::vector<inference::Patient> patients;
-  if (!args.csv.empty()) {
+  const bool batch = !args.csv.empty();
+  if (batch) {
     if (!args.image.empty() || !args.centroids.empty())
       throw InputError("vfp predict: give either --csv or --image with --centroids, not both");
     patients = inference::read_patient_csv(args.csv);
+    if (patients.empty())
+      throw InputError("vfp predict: " + args.csv + " lists no patients");
   } else {
     if (args.image.empty() || args.centroids.empty())
       throw InputError("vfp predict: --image and --centroids are required (or --csv)");
@@ -45,12 +56,20 @@ int predict_command(const PredictArgs& args) {
       p.bmi = args.bmi;
     patients.push_back(p);
   }
+  for (auto& p : patients) {
+    p.centroid_format = args.centroid_format;
+    p.centroid_space = args.centroid_space;
+  }
   const int threads =
       args.threads > 0 ? args.threads : int(std::max(1U, std::thread::hardware_concurrency()));
   inference::Predictor predictor(inference::load_bundle(args.bundle), threads);
-  const auto reports = predictor.predict(patients, args.svg_dir);
+  const auto reports = predictor.predict(patients, {args.svg_dir, args.png_dir});
+  // One patient alone: its failure is the command's (exit 1, the reason on stderr, as for any
+  // refusal). In a batch the others are still reported, and the exit code says some failed.
+  if (!batch && inference::is_error(reports.front()))
+    throw InputError(reports.front().at("error").get<std::string>());
   if (args.json) {
-    if (args.csv.empty())
+    if (!batch)
       std::cout << reports.front().dump(2) << "\n";
     else
       std::cout << nlohmann::json(reports).dump(2) << "\n";
@@ -58,7 +77,18 @@ int predict_command(const PredictArgs& args) {
     for (const auto& r : reports)
       std::cout << inference::format_report(r);
   }
-  return 0;
+  std::size_t failed = 0;
+  std::string names;
+  for (const auto& r : reports)
+    if (inference::is_error(r)) {
+      names += (failed++ == 0 ? "" : ", ") + r.at("subject_id").get<std::string>();
+      std::cerr << "vfp: error: " << r.at("error").get<std::string>() << "\n";
+    }
+  if (failed == 0)
+    return 0;
+  std::cerr << "vfp: " << failed << " of " << reports.size() << " patients could not be predicted ("
+            << names << "); the others were\n";
+  return kSomePatientsFailed;
 }
 
 } // namespace vfp::runner

@@ -342,6 +342,7 @@ private:
 
   void append(const nlohmann::json& row) {
     store_.append(row);
+    fault_point("results.row.appended"); // test-only (docs/hardening.md): on file, not recorded
     rows_.push_back(row);
   }
 
@@ -406,10 +407,10 @@ private:
       spdlog::info("the table leaves out {} rows of configurations no longer in the sweep "
                    "(vfp report --all shows them)",
                    left_out);
-    const auto report = ctx_.sweep_dir / "report";
-    std::filesystem::create_directories(report);
+    const auto report = confined_folder(ctx_.sweep_dir, {"report"}, true);
     const auto md = results::to_markdown(table);
     write_file_atomically(report / "table.md", md);
+    fault_point("report.table"); // test-only (docs/hardening.md): between the table's files
     write_file_atomically(report / "table.csv", results::to_csv(table));
     write_file_atomically(report / "table.tex", results::to_latex(table));
     if (final) {
@@ -513,6 +514,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
     sweep = sweep::expand(YAML::Load(text), args.sweep_file, {args.smoke});
 
   tasks::TaskContext ctx;
+  // Checked (name, symlinks) and created on rank 0 below, before any rank writes into it.
   ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
                                          : std::filesystem::path(args.cache_dir);
@@ -526,7 +528,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   int code = 0;
   try {
     if (world.rank == 0) {
-      std::filesystem::create_directories(ctx.sweep_dir);
+      confined_folder(args.results_root, {sweep.name}, true);
       write_file_atomically(ctx.sweep_dir / "sweep.yaml", text);
       std::vector<std::string> ids;
       for (const auto& c : sweep.configurations)

@@ -37,7 +37,7 @@ int synth_command(const SynthArgs& args) {
 int preprocess_command(const PreprocessArgs& args) {
   const auto sweep = sweep::load(args.config_file, {args.smoke});
   tasks::TaskContext ctx;
-  ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;
+  ctx.sweep_dir = confined_folder(args.results_root, {sweep.name}, false);
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
                                          : std::filesystem::path(args.cache_dir);
   ctx.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
@@ -55,7 +55,7 @@ int preprocess_command(const PreprocessArgs& args) {
 int sweep_command(const SweepArgs& args) {
   const auto sweep = sweep::load(args.sweep_file, {args.smoke});
   std::set<std::string> finished;
-  const auto dir = std::filesystem::path(args.results_root) / sweep.name;
+  const auto dir = confined_folder(args.results_root, {sweep.name}, false);
   if (std::filesystem::exists(dir / "results.jsonl"))
     finished = results::ResultsStore(dir).finished_task_ids();
   int done = 0;
@@ -151,8 +151,7 @@ int report_command(const ReportArgs& args) {
                 : args.format == "latex" ? results::to_latex(table)
                                          : results::to_markdown(table));
   // The report folder: the tables in every format, the figures and index.html.
-  const auto report = dir / "report";
-  std::filesystem::create_directories(report);
+  const auto report = confined_folder(dir, {"report"}, true);
   write_file_atomically(report / "table.md", results::to_markdown(table));
   write_file_atomically(report / "table.csv", results::to_csv(table));
   write_file_atomically(report / "table.tex", results::to_latex(table));

@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Runs every benchmark in bench/ and prints its figures (docs/performance.md explains them).
-# Usage: scripts/bench.sh [build dir] [--full]   --full: bench_model_step's whole matrix
+# Runs every benchmark in bench/, prints its figures, and writes docs/performance.md from the
+# figures they record (bench/record.h) with bench_report.
+# Usage: scripts/bench.sh [build dir] [--full] [--out FILE]
+#   --full: bench_model_step's whole matrix; --out: the report (default docs/performance.md)
 set -euo pipefail
 build=build/release
 full=0
-for arg in "$@"; do
-  case "$arg" in
+report=docs/performance.md
+while (($#)); do
+  case "$1" in
     --full) full=1 ;;
-    *) build=$arg ;;
+    --out) report=$2; shift ;;
+    *) build=$1 ;;
   esac
+  shift
 done
+export VFP_BENCH_RECORD
+VFP_BENCH_RECORD=$(realpath -m "$build/bench/figures.jsonl")
+: >"$VFP_BENCH_RECORD"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
 echo "== training step (C++, LibTorch) =="
 "$build/bench/bench_train_step"
 echo
@@ -50,3 +60,10 @@ if [[ -x "$build/bench/bench_predict" ]]; then
   echo "== vfp predict: patients/s on CPU, CT file to report (preprocessing included) =="
   "$build/bench/bench_predict"
 fi
+
+# The report: versions of both sides, the load around the run, then every recorded figure.
+version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
+"$build/bench/bench_report" "$VFP_BENCH_RECORD" --out "$report" \
+  --machine-note "vfp $(git describe --always --dirty 2>/dev/null || echo '(no git)'); LibTorch (Debian libtorch-dev) $(version libtorch-dev); PyTorch (python3-torch) $(version python3-torch); R survival $(version r-cran-survival); scikit-learn $(version python3-sklearn); h5py $(version python3-h5py)" \
+  --machine-note "load average before the run $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - started )) s" \
+  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit as vfp sets it at start-up; the others glibc defaults"

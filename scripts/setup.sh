@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package vfp needs, and nothing when all are present.
+# --bench: also the references of make bench.
 # Runs as root, or through sudo; never asks questions.
 set -euo pipefail
 
@@ -19,6 +20,11 @@ packages=(
   # the report's figures (vfp report, the end of vfp run); without it only the tables
   gnuplot-nox
 )
+
+# make bench: the references its figures stand beside (R's coxph, scikit-learn, h5py).
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(r-base-core r-cran-survival python3-sklearn python3-h5py)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -74,9 +74,9 @@ nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskC
            std::to_string(p.event) + "," + std::to_string(p.time) + "," + std::to_string(p.age) +
            "," + std::to_string(p.bmi) + "\n";
   }
-  const auto dir = ctx.sweep_dir / "configurations" / cfg.id;
-  std::filesystem::create_directories(dir);
+  const auto dir = confined_folder(ctx.sweep_dir, {"configurations", cfg.id}, true);
   write_file_atomically(dir / "oof.csv", oof);
+  fault_point("cox.task"); // test-only (docs/hardening.md): mid-task
 
   nlohmann::json row = {{"kind", "cox"},
                         {"task_id", id},

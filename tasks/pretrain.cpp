@@ -67,13 +67,13 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   const auto& c = sweep.configurations.at(task.configuration).config;
   const auto id = pretrain_id(c, task);
   const auto checkpoint = pretrain_checkpoint(ctx, id);
-  const auto dir = checkpoint.parent_path();
+  // Checked before the checkpoint's existence is: a planted link is refused, not followed.
+  const auto dir = confined_folder(ctx.sweep_dir, {"pretrain", id}, true);
   nlohmann::json row = {{"kind", "pretrain"}, {"task_id", id}, {"checkpoint", checkpoint.string()}};
   if (std::filesystem::exists(checkpoint)) { // written atomically: present means complete
     row["reused"] = true;
     return row;
   }
-  std::filesystem::create_directories(dir);
   log::FileSinkGuard task_log((dir / "log.txt").string());
   // The seed comes from the id (its hash part), never from the rank that runs it.
   const auto seed = sweep::seed_from_id(id.substr(id.find('-') + 1));

@@ -78,8 +78,8 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   const auto t0 = std::chrono::steady_clock::now();
   const auto& cfg = sweep.configurations.at(task.configuration);
   const auto& c = cfg.config;
-  const auto task_dir = ctx.sweep_dir / "tasks" / task.id;
-  std::filesystem::create_directories(task_dir);
+  // Refuses a symlinked task folder (or file in it) before the log sink opens anything.
+  const auto task_dir = confined_folder(ctx.sweep_dir, {"tasks", task.id}, true);
   log::FileSinkGuard task_log((task_dir / "log.txt").string());
   write_file_atomically(task_dir / "config.json", nlohmann::json{{"task_id", task.id},
                                                                  {"config_id", cfg.id},

@@ -418,7 +418,7 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
   }
   Located top{YAML::Node(), flat.empty() ? std::string("<config>") : flat.begin()->second.file, 1,
               1};
-  if (c.name.empty())
+  if (c.name.empty() && !flat.count("name")) // a bad name was reported where it is
     problems.add(top, "name", "missing required key (the sweep's name, e.g. 'name: demo')");
   if (c.cohort.csv.empty())
     problems.add(top, "cohort",

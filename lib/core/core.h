@@ -137,8 +137,45 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(const std::filesystem::path&)>& write);
 
-/// Appends one line (a '\n' is added) and fsyncs, so a finished row survives a crash.
+/// Appends one line (a '\n' is added) and fsyncs, so a finished row survives a crash. When
+/// the write fails (disk full) the file is cut back to its old end: no partial row stays for
+/// a later row to be glued onto.
 void append_line_durably(const std::filesystem::path& path, std::string_view line);
+
+/// Test-only fault injection (tests/faults, docs/hardening.md). True when the environment
+/// variable VFP_FAULT, read once, is `name[:nth][:process]` and this is the nth (default
+/// 1st) time this process reaches `name`; false at once when VFP_FAULT is unset.
+bool fault_point_reached(const char* name);
+
+/// Test-only: SIGKILLs every process of this process's session (the test starts mpirun with
+/// setsid: the launcher and every rank; others first, this one last), or only this process
+/// when VFP_FAULT ends in ":process". No handler, no graceful stop, no flush runs. Says so
+/// on stderr and, when VFP_FAULT_NOTE names a file, appends the same line to it.
+[[noreturn]] void kill_job_now(const char* name);
+
+/// A named point where tests kill the job (see fault_point_reached); one line at the point.
+inline void fault_point(const char* name) {
+  if (fault_point_reached(name))
+    kill_job_now(name);
+}
+
+/// Returns `name` when it can be one path component built from a config value or a results
+/// file (a sweep name, a task or configuration id, a bundle's file name): not empty, not "."
+/// or "..", at most 255 bytes, no '/', '\\', NUL, newline or other control character.
+/// Otherwise throws InputError naming `what` and the name.
+const std::string& checked_path_component(const std::string& name, std::string_view what);
+
+/// Throws IoError naming `path` (and `root`) when `path` is a symlink.
+void refuse_symlink(const std::filesystem::path& path, const std::filesystem::path& root);
+
+/// The folder root/parts[0]/parts[1]/..., every part a checked_path_component, so that it
+/// stays inside `root`. `root` itself may be a symlink (where results live is the user's
+/// choice); below it, an existing part must be a real folder and no entry of the final folder
+/// may be a symlink (a planted link would lead vfp's writes outside the root): IoError naming
+/// the link otherwise. With `create`, missing folders are made (root too); without, a missing
+/// part is fine and nothing is made (a dry run).
+std::filesystem::path confined_folder(const std::filesystem::path& root,
+                                      const std::vector<std::string>& parts, bool create);
 
 /// What a finished program printed, and how it ended.
 struct ProgramResult {

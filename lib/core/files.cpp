@@ -50,6 +50,9 @@ void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(const std::filesystem::path&)>& write) {
   auto tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
+  // A leftover of a crashed run with the same pid (or a link planted there) goes first, so
+  // that the temporary is a fresh file and never written through a link.
+  ::unlink(tmp.c_str());
   try {
     write(tmp);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
@@ -74,7 +77,7 @@ void write_file_atomically(const std::filesystem::path& path,
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
   write_file_atomically(path, [&](const std::filesystem::path& tmp) {
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
       throw IoError("cannot create " + tmp.string() + ": " + errno_text());
     try {
@@ -88,17 +91,30 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 }
 
 void append_line_durably(const std::filesystem::path& path, std::string_view line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: rows are appended to the file itself, never through a link to elsewhere.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw IoError("cannot open " + path.string() + " for appending: " + errno_text());
+    throw IoError("cannot open " + path.string() + " for appending: " +
+                  (errno == ELOOP ? std::string("it is a symlink (refused)") : errno_text()));
   std::string row(line);
   row += '\n';
+  // Only one process appends to a file (the coordinator), so its end stays where it is here.
+  const off_t old_end = ::lseek(fd, 0, SEEK_END);
   try {
+    if (fault_point_reached("results.row.torn")) { // a crash halfway through the row
+      write_all(fd, std::string_view(row).substr(0, row.size() / 2), path);
+      ::fsync(fd);
+      kill_job_now("results.row.torn");
+    }
     // One write() of the whole row: O_APPEND makes it land contiguously.
     write_all(fd, row, path);
     if (::fsync(fd) != 0)
       throw IoError("cannot fsync " + path.string() + ": " + errno_text());
   } catch (...) {
+    // A disk that filled up mid-row leaves part of it: cut it, or the next row appended (by
+    // this run, once there is room) would be glued to it and the file unreadable at that line.
+    if (old_end >= 0 && ::ftruncate(fd, old_end) == 0)
+      ::fsync(fd);
     ::close(fd);
     throw;
   }

@@ -181,6 +181,7 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
                           H5::DataSpace(int(dims.size()), dims.data(), max_dims.data()), props);
     if (n > 0)
       ds.write(patches.pixels.data(), H5::PredType::NATIVE_FLOAT);
+    fault_point("cache.write"); // test-only (docs/hardening.md): the temporary half written
 
     hsize_t count[1] = {n};
     H5::DataSpace list(1, count);

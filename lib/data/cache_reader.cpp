@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vfp::data {
@@ -51,6 +52,45 @@ struct CacheReader::Impl {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw CacheError("cache " + file.string() + ": " + what);
+  }
+
+  // A dataset's dataspace is data from the file, not a promise: it must hold exactly
+  // `expected` elements before a buffer of that size is read into (HDF5 reads the whole
+  // file dataspace, so a longer one would write past the buffer).
+  H5::DataSet checked_dataset(const std::string& name, hsize_t expected) const {
+    if (!h5.nameExists(name))
+      fail("has no '" + name + "' dataset");
+    auto set = h5.openDataSet(name);
+    const auto points = set.getSpace().getSimpleExtentNpoints();
+    if (points < 0 || hsize_t(points) != expected)
+      fail("'" + name + "' has " + std::to_string(points) + " values, expected " +
+           std::to_string(expected) + " for " + std::to_string(dims[0]) + " patches");
+    return set;
+  }
+
+  // Limits on what the 'patches' dataspace may declare, checked before anything is sized from
+  // it: each side and the channel count within what a config can ask for, the patch count
+  // within what the file can hold (vfp stores an 8-byte checksum per patch uncompressed), and
+  // the pixel bytes within what deflate (at most 1032:1) can have made of the stored bytes.
+  void check_declared_sizes(std::uint64_t file_bytes) const {
+    constexpr hsize_t kMaxChannels = 64, kMaxSide = 4096;
+    for (std::size_t d = 1; d < dims.size(); ++d)
+      if (dims[d] == 0 || dims[d] > (d == 1 ? kMaxChannels : kMaxSide))
+        fail("'patches' declares " + std::string(d == 1 ? "channels" : "a side") + " of " +
+             std::to_string(dims[d]) + " (at most " +
+             std::to_string(d == 1 ? kMaxChannels : kMaxSide) + ")");
+    if (dims[0] > file_bytes / sizeof(std::uint64_t))
+      fail("'patches' declares " + std::to_string(dims[0]) + " patches, more than a file of " +
+           std::to_string(file_bytes) + " bytes can hold");
+    hsize_t values = 1;
+    for (std::size_t d = 1; d < dims.size(); ++d)
+      values *= dims[d]; // at most 64 * 4096^3 = 2^42: no overflow
+    const auto stored = std::min<std::uint64_t>(patches.getStorageSize(), file_bytes);
+    const long double raw = static_cast<long double>(dims[0]) * values * sizeof(float);
+    if (raw > 1100.0L * stored + 65536.0L)
+      fail("'patches' declares " + std::to_string(dims[0]) + " patches of " +
+           std::to_string(values) + " values, more than its " + std::to_string(stored) +
+           " stored bytes can hold");
   }
 
   bool direct_reads_possible(int rank) const {
@@ -147,6 +187,7 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
              " dimensions, expected [N, C, H, W] or [N, C, D, H, W]");
     m.dims.resize(static_cast<size_t>(rank));
     m.space.getSimpleExtentDims(m.dims.data());
+    m.check_declared_sizes(std::filesystem::file_size(file));
     auto& out = m.index;
     out.channels = static_cast<int>(m.dims[1]);
     out.depth = rank == 5 ? static_cast<int>(m.dims[2]) : 0;
@@ -162,35 +203,37 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
 
     m.direct = m.direct_reads_possible(rank);
 
-    auto id_set = m.h5.openDataSet("subject_id");
-    hsize_t n_ids = 0;
-    id_set.getSpace().getSimpleExtentDims(&n_ids);
-    if (n_ids != n)
-      m.fail("subject_id has " + std::to_string(n_ids) + " entries for " + std::to_string(n) +
-             " patches");
+    auto id_set = m.checked_dataset("subject_id", n);
+    const hsize_t n_ids = n;
     H5::StrType vls(H5::PredType::C_S1, H5T_VARIABLE);
     std::vector<char*> ids(n_ids);
     id_set.read(ids.data(), vls);
     for (auto* id : ids)
       out.subject_ids.emplace_back(id ? id : "");
     H5::DataSet::vlenReclaim(ids.data(), vls, id_set.getSpace());
+    auto vertebra_set = m.checked_dataset("vertebra", n_ids);
     out.vertebrae.resize(n_ids);
-    m.h5.openDataSet("vertebra").read(out.vertebrae.data(), H5::PredType::NATIVE_INT32);
-    m.sums.resize(n_ids);
+    vertebra_set.read(out.vertebrae.data(), H5::PredType::NATIVE_INT32);
     if (!m.h5.nameExists(kChecksumDataset))
       m.fail(std::string("has no '") + kChecksumDataset +
              "' dataset: written by an older vfp; rebuild it (vfp cache gc removes it)");
-    m.h5.openDataSet(kChecksumDataset).read(m.sums.data(), H5::PredType::NATIVE_UINT64);
+    auto checksum_set = m.checked_dataset(kChecksumDataset, n_ids);
+    m.sums.resize(n_ids);
+    checksum_set.read(m.sums.data(), H5::PredType::NATIVE_UINT64);
     if (!m.h5.nameExists("origin") || !m.h5.nameExists("spacing"))
       m.fail("has no 'origin'/'spacing' datasets: written by an older vfp; rebuild it");
+    auto origin_set = m.checked_dataset("origin", 3 * n_ids);
+    auto spacing_set = m.checked_dataset("spacing", 3 * n_ids);
     out.origin.resize(3 * n_ids);
     out.spacing.resize(3 * n_ids);
-    m.h5.openDataSet("origin").read(out.origin.data(), H5::PredType::NATIVE_DOUBLE);
-    m.h5.openDataSet("spacing").read(out.spacing.data(), H5::PredType::NATIVE_DOUBLE);
+    origin_set.read(out.origin.data(), H5::PredType::NATIVE_DOUBLE);
+    spacing_set.read(out.spacing.data(), H5::PredType::NATIVE_DOUBLE);
     if (m.direct)
       m.map_if_back_to_back();
   } catch (const H5::Exception& e) {
     throw CacheError("cache " + file.string() + " is unreadable: " + e.getDetailMsg());
+  } catch (const nlohmann::json::exception& e) { // the 'excluded' attribute
+    throw CacheError("cache " + file.string() + ": attribute 'excluded' is not valid: " + e.what());
   }
 }
 
@@ -232,6 +275,20 @@ PatchSet read_cache(const std::filesystem::path& file, const std::string& expect
 
 std::uint64_t CacheReader::checksum(std::size_t i) const {
   return impl_->sums.at(i);
+}
+
+std::string verify_cache(const CacheEntry& entry) {
+  if (!entry.problem.empty())
+    return entry.problem;
+  try {
+    CacheReader reader(entry.file, entry.key);
+    std::vector<float> patch(reader.index().patch_values());
+    for (std::size_t i = 0; i < reader.index().size(); ++i)
+      reader.read(i, patch.data());
+  } catch (const CacheError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 } // namespace vfp::data

@@ -212,6 +212,11 @@ struct CacheEntry {
 /// Every cache file (patches-*.h5) in `cache_dir`, headers only (fast).
 std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir);
 
+/// What `vfp cache verify` checks of a listed file: its header, then every patch's checksum,
+/// read patch by patch (constant memory however large). Empty when sound, else what is wrong,
+/// naming the file.
+std::string verify_cache(const CacheEntry& entry);
+
 /// Returns the verified cache for `c`, building it (under an inter-process lock, so that one
 /// process builds while the others wait) when missing or corrupt.
 PatchSet load_or_build_cache(const config::ExperimentConfig& c,

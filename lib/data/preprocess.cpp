@@ -208,6 +208,7 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
         source.table = &table;
         preprocess_subject(subjects[i].id, config::subject_path(c.cohort.images, subjects[i].id),
                            source, c.preprocess, parts[i]);
+        fault_point("preprocess.subject"); // test-only (docs/hardening.md): between subjects
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

@@ -58,6 +58,7 @@ public:
           hooks_.started(j, w);
         running_on[w] = j;
         send_text(graph_.job(j).assignment.dump(), w, kAssign);
+        fault_point("dispatch.assigned"); // test-only (docs/hardening.md): sent, no result yet
         changed();
       }
       if (stopping || !graph_.unfinished()) {
@@ -183,7 +184,9 @@ void work(const Executor& execute) {
       if (limit.due())
         send_text(progress.dump(), 0, kHeartbeat);
     };
-    send_text(execute(nlohmann::json::parse(text), beat).dump(), 0, kResult);
+    const auto result = execute(nlohmann::json::parse(text), beat);
+    fault_point("worker.result"); // test-only (docs/hardening.md): done, not reported
+    send_text(result.dump(), 0, kResult);
   }
 }
 

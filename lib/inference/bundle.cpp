@@ -180,6 +180,7 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
   std::map<std::string, std::vector<FoldTask>> by_config;
   std::map<std::string, nlohmann::json> configs;
   for (const auto& entry : fs::directory_iterator(tasks_dir)) {
+    refuse_symlink(entry.path(), sweep_dir); // would copy a model from outside the results
     const auto cfg_file = entry.path() / "config.json";
     if (!fs::exists(cfg_file))
       continue;
@@ -220,10 +221,6 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
     throw InputError("configuration " + id + " has " + std::to_string(tasks.size()) + " of its " +
                      std::to_string(expected) + " fold tasks in " + tasks_dir.string() +
                      ": finish the sweep first");
-  if (config.at("preprocess").at("output") != "2d")
-    throw InputError("configuration " + id +
-                     ": only 2D (preprocess.output: 2d) bundles are "
-                     "supported by vfp predict");
   if (fs::exists(out) && !fs::is_empty(out))
     throw InputError("bundle folder " + out.string() + " exists and is not empty");
   fs::create_directories(out);
@@ -327,7 +324,10 @@ Bundle load_bundle(const fs::path& dir) {
   bool has_bundle_json = false;
   std::map<std::string, bool> listed;
   for (const auto& f : manifest.at("files")) {
-    const std::string name = f.at("path");
+    // A plain file name: a manifest naming ../x or /x would have vfp read (and load) a file
+    // outside the bundle.
+    const std::string name =
+        checked_path_component(f.at("path"), "bundle " + dir.string() + ": manifest path");
     const auto path = dir / name;
     listed[name] = true;
     has_bundle_json |= name == "bundle.json";
@@ -393,18 +393,40 @@ std::vector<Patient> read_patient_csv(const fs::path& csv_path) {
     return fs::path(p).is_absolute() ? fs::path(p) : base / p;
   };
   std::vector<Patient> out;
+  std::map<std::string, int> first_line; // id → the line that listed it first
   for (const auto& row : csv.rows) {
     Patient p;
-    p.id = csv.text(row, id);
-    p.image = resolve(csv.text(row, image));
-    p.centroids = resolve(csv.text(row, centroids));
-    if (age && row.cells.size() > *age && !row.cells[*age].empty())
-      p.age = csv.number(row, *age);
-    if (bmi && row.cells.size() > *bmi && !row.cells[*bmi].empty())
-      p.bmi = csv.number(row, *bmi);
+    const std::string where = csv_path.string() + ":" + std::to_string(row.line);
+    // A row's own problem marks that patient only; the batch goes on with the others.
+    try {
+      p.id = csv.text(row, id);
+      if (p.id.empty()) {
+        p.id = "line " + std::to_string(row.line);
+        throw InputError(where + ": empty subject_id");
+      }
+      if (const auto [it, fresh] = first_line.emplace(p.id, row.line); !fresh)
+        throw InputError(where + ": subject " + p.id + " is listed again (first at line " +
+                         std::to_string(it->second) + ")");
+      if (csv.text(row, image).empty() || csv.text(row, centroids).empty())
+        throw InputError(where + ": subject " + p.id + ": empty image or centroids cell");
+      p.image = resolve(csv.text(row, image));
+      p.centroids = resolve(csv.text(row, centroids));
+      if (age && row.cells.size() > *age && !row.cells[*age].empty())
+        p.age = csv.number(row, *age);
+      if (bmi && row.cells.size() > *bmi && !row.cells[*bmi].empty())
+        p.bmi = csv.number(row, *bmi);
+    } catch (const InputError& e) {
+      if (p.id.empty())
+        p.id = "line " + std::to_string(row.line);
+      p.problem = e.what();
+    }
     out.push_back(p);
   }
   return out;
+}
+
+bool is_error(const nlohmann::json& report) {
+  return report.contains("error");
 }
 
 std::string format_report(const nlohmann::json& r) {
@@ -412,6 +434,10 @@ std::string format_report(const nlohmann::json& r) {
   s.setf(std::ios::fixed);
   s.precision(3);
   s << "patient " << r.at("subject_id").get<std::string>() << "\n";
+  if (is_error(r)) {
+    s << "  error: " << r.at("error").get<std::string>() << "\n";
+    return s.str();
+  }
   s << "  fracture probability (image model, within the training follow-up): "
     << r.at("probability").get<double>() << " (mean of " << r.at("model_scores").size()
     << " fold models; spread " << r.at("model_scores_sd").get<double>() << " SD)\n";

@@ -53,19 +53,43 @@ Bundle load_bundle(const std::filesystem::path& dir);
 /// One patient to predict.
 struct Patient {
   std::string id;
-  std::filesystem::path image;     ///< any ITK-readable CT
-  std::filesystem::path centroids; ///< VerSe-style JSON
+  std::filesystem::path image; ///< any ITK-readable CT
+  /// The patient's vertebra centres, in any form training accepts (cohort.centroid_format):
+  /// a VerSe-style JSON, the study group's table `SubjectID;Vertebra;X;Y;Z` (looked up by
+  /// `id`; one table may serve many patients) or a label-map segmentation.
+  std::filesystem::path centroids;
+  /// verse, csv or labelmap; empty: told by the file name (.json: verse; .nii, .nii.gz, .mha,
+  /// .mhd, .nrrd, .nhdr: labelmap; .csv, .txt: csv).
+  std::string centroid_format;
+  /// A csv table's coordinates: lps or ras; empty: as the bundle's training cohort.
+  std::string centroid_space;
   std::optional<double> age, bmi;
+  /// Set when the patient's CSV row could not be read (a bad age cell, a repeated id): predict
+  /// reports it as the patient's error instead of predicting.
+  std::string problem;
 };
 
 /// Reads `subject_id,image,centroids[,age,bmi]` (relative paths against the CSV's folder;
-/// empty age/bmi cells are missing covariates). Errors name file:line.
+/// empty age/bmi cells are missing covariates). A missing column or an unreadable file throws
+/// vfp::InputError naming it; a bad row only marks its patient (Patient::problem, naming
+/// file:line), so that one bad patient does not stop the batch.
 std::vector<Patient> read_patient_csv(const std::filesystem::path& csv);
+
+/// Where predict writes the pictures of the patches the models saw (empty: none).
+struct PictureOptions {
+  std::filesystem::path svg_dir; ///< <id>_<vertebra>.svg (8×8 squares per pixel)
+  std::filesystem::path png_dir; ///< <id>_<vertebra>.png (8-bit grey, one pixel per pixel)
+};
+
+/// True when a report of Predictor::predict is a patient's error, not a prediction.
+bool is_error(const nlohmann::json& report);
 
 /// The ensemble of a bundle, loaded once, for many patients.
 class Predictor {
 public:
-  /// Loads every fold model on the CPU; `threads` patients are processed at once.
+  /// Loads every fold model on the CPU; `threads` patients are processed at once. Throws
+  /// vfp::InputError naming the model file when it does not take the bundle's patches (2D or
+  /// 3D, channels).
   explicit Predictor(Bundle bundle, int threads = 1);
   ~Predictor();
   Predictor(const Predictor&) = delete;
@@ -76,11 +100,13 @@ public:
   /// why only the image-only probability is given), and the bundle's validation figures.
   /// `threads` workers take whole patients (preprocessing, then each model on the patient's
   /// patches in one forward pass of their own, one intra-op thread), so a patient's result
-  /// depends neither on the batch it came in nor on the thread count. Throws vfp::InputError naming
-  /// the patient on bad input. With `svg_dir` set, writes <id>_<vertebra>.svg of each patch the
-  /// models saw (2D bundles).
+  /// depends neither on the batch it came in nor on the thread count. A patient that cannot be
+  /// predicted (missing or unreadable image, missing vertebra, centroid outside the image, bad
+  /// CSV row) does not stop the others: its report is {"subject_id", "error"} with the reason
+  /// naming the subject (is_error). Pictures of each patch the models saw go where `pictures`
+  /// says: each channel of a 2D patch, the central slice (along preprocess.axis) of a 3D one.
   std::vector<nlohmann::json> predict(const std::vector<Patient>& patients,
-                                      const std::filesystem::path& svg_dir = {});
+                                      const PictureOptions& pictures = {});
 
   const Bundle& bundle() const;
 
@@ -89,7 +115,7 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// A report as text for people.
+/// A report (or a patient's error) as text for people.
 std::string format_report(const nlohmann::json& report);
 
 } // namespace vfp::inference

@@ -1,5 +1,8 @@
 #include "inference/inference.h"
 
+#include "inference/centroid_sources.h"
+#include "inference/pictures.h"
+
 #include "core/core.h"
 #include "data/data.h"
 #include "models/models.h"
@@ -10,16 +13,29 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <exception>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace vfp::inference {
 namespace fs = std::filesystem;
 namespace {
 
-std::shared_ptr<models::Classifier> load_model(const fs::path& file) {
+/// Whether a model takes the bundle's patches: a 3D model needs 3d cubes (one channel), a 2D
+/// one 2d projections with as many channels as preprocess.channels names. Torch's own message
+/// for a shape mismatch would not say which file or why.
+void check_model_fits(const models::ModelSpec& spec, const config::PreprocessConfig& p,
+                      const fs::path& file) {
+  const bool cube = p.output == "3d";
+  const int channels = cube || p.channels.empty() ? 1 : int(p.channels.size());
+  if (spec.dims != (cube ? 3 : 2) || spec.in_channels != channels)
+    throw InputError("model " + file.string() + ": a " + std::to_string(spec.dims) + "D model of " +
+                     std::to_string(spec.in_channels) +
+                     " channel(s), but the bundle's patches are " +
+                     (cube ? "3D cubes" : "2D projections") + " of " + std::to_string(channels) +
+                     " channel(s) (preprocess.output: " + p.output + ")");
+}
+
+std::shared_ptr<models::Classifier> load_model(const fs::path& file,
+                                               const config::PreprocessConfig& preprocess) {
   const auto meta = models::read_safetensors_metadata(file);
   auto get = [&](const char* key) {
     const auto it = meta.find(key);
@@ -37,26 +53,11 @@ std::shared_ptr<models::Classifier> load_model(const fs::path& file) {
   spec.outputs = std::stoi(get("outputs"));
   spec.width = std::stoi(get("width"));
   spec.head_hidden = std::stoi(get("head_hidden"));
+  check_model_fits(spec, preprocess, file);
   auto model = models::make_model(spec);
   models::load_state(*model, models::read_weights(file), models::LoadMode::kStrict, file.string());
   model->eval();
   return model;
-}
-
-/// A grey-level SVG of one channel of a 2D patch, one square per pixel.
-void write_svg(const fs::path& file, const float* pixels, int height, int width) {
-  std::ostringstream s;
-  const int px = 8;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width * px << "\" height=\""
-    << height * px << "\" shape-rendering=\"crispEdges\">\n";
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      const int g = int(std::lround(255.0 * std::clamp(pixels[y * width + x], 0.0F, 1.0F)));
-      s << "<rect x=\"" << x * px << "\" y=\"" << y * px << "\" width=\"" << px << "\" height=\""
-        << px << "\" fill=\"rgb(" << g << "," << g << "," << g << ")\"/>\n";
-    }
-  s << "</svg>\n";
-  write_file_atomically(file, s.str());
 }
 
 double sd_of(const std::vector<double>& v) {
@@ -81,7 +82,7 @@ struct Predictor::Impl {
 
   /// One patient's report from its patches.
   nlohmann::json score_patient(const Patient& p, const data::PatchSet& set,
-                               const fs::path& svg_dir) const;
+                               const PictureOptions& pictures) const;
 
   nlohmann::json cox_report(const Patient& p, double probability, std::string& note) const {
     if (!bundle.cox) {
@@ -125,7 +126,7 @@ Predictor::Predictor(Bundle bundle, int threads) : impl_(std::make_unique<Impl>(
   impl_->threads = std::max(1, threads);
   torch::set_num_threads(1); // parallel over patients instead (see predict)
   for (const auto& file : impl_->bundle.models)
-    impl_->models.push_back(load_model(file));
+    impl_->models.push_back(load_model(file, impl_->bundle.preprocess));
   data::register_image_formats();
 }
 
@@ -136,26 +137,34 @@ const Bundle& Predictor::bundle() const {
 }
 
 std::vector<nlohmann::json> Predictor::predict(const std::vector<Patient>& patients,
-                                               const fs::path& svg_dir) {
+                                               const PictureOptions& pictures) {
   const auto& b = impl_->bundle;
+  // A table of the training cohort's kind is read in the space training read it in.
+  const auto& cohort = b.meta.at("config").value("cohort", nlohmann::json::object());
+  const CentroidSources sources(patients, cohort.value("centroid_space", std::string("lps")));
   // Each worker takes whole patients: read and preprocess the CT (ITK, the slow part), then
   // every model on that patient's patches with one intra-op thread, so that a patient's numbers
   // depend neither on the batch nor on --threads, and models never wait on ITK threads.
   std::vector<nlohmann::json> out(patients.size());
-  std::vector<std::exception_ptr> errors(patients.size());
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     torch::NoGradGuard no_grad; // per thread
     for (std::size_t i; (i = next++) < patients.size();) {
+      const auto& p = patients[i];
+      // Whatever goes wrong with one patient is that patient's report; the batch goes on.
       try {
-        const auto& p = patients[i];
+        if (!p.problem.empty())
+          throw InputError(p.problem);
         if (!fs::exists(p.image))
           throw InputError("subject " + p.id + ": image not found: " + p.image.string());
         data::PatchSet set;
-        data::preprocess_subject(p.id, p.image, p.centroids, b.preprocess, set);
-        out[i] = impl_->score_patient(p, set, svg_dir);
-      } catch (...) {
-        errors[i] = std::current_exception();
+        data::preprocess_subject(p.id, p.image, sources.source_for(p), b.preprocess, set);
+        out[i] = impl_->score_patient(p, set, pictures);
+      } catch (const std::exception& e) {
+        std::string reason = e.what();
+        if (reason.rfind("subject " + p.id + ":", 0) != 0)
+          reason = "subject " + p.id + ": " + reason;
+        out[i] = {{"subject_id", p.id}, {"error", reason}};
       }
     }
   };
@@ -166,18 +175,19 @@ std::vector<nlohmann::json> Predictor::predict(const std::vector<Patient>& patie
   work();
   for (auto& t : pool)
     t.join();
-  for (const auto& e : errors)
-    if (e)
-      std::rethrow_exception(e);
   return out;
 }
 
 nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::PatchSet& set,
-                                              const fs::path& svg_dir) const {
+                                              const PictureOptions& pictures) const {
   const auto& b = bundle;
   const auto n = std::int64_t(set.size());
-  auto input = torch::from_blob(const_cast<float*>(set.pixels.data()),
-                                {n, set.channels, set.height, set.width}, torch::kFloat);
+  // [n, channels, (depth,) height, width], as training batches them.
+  std::vector<std::int64_t> shape{n, set.channels};
+  if (set.depth > 0)
+    shape.push_back(set.depth);
+  shape.insert(shape.end(), {set.height, set.width});
+  auto input = torch::from_blob(const_cast<float*>(set.pixels.data()), shape, torch::kFloat);
   std::vector<int> patch_subject(set.size(), 0), all(set.size());
   for (std::size_t k = 0; k < all.size(); ++k)
     all[k] = int(k);
@@ -207,10 +217,18 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
     const auto name = data::vertebra_name(set.vertebrae[k]);
     vertebrae.push_back(
         {{"vertebra", name}, {"score", mean}, {"model_scores", vertebra_scores[k]}});
-    if (!svg_dir.empty()) {
-      fs::create_directories(svg_dir);
-      write_svg(svg_dir / (p.id + "_" + name + ".svg"), set.patch(k), set.height, set.width);
-    }
+    if (!pictures.svg_dir.empty() || !pictures.png_dir.empty())
+      for (const auto& plane : patch_planes(set, k, b.preprocess)) {
+        const auto stem = p.id + "_" + name + plane.suffix;
+        if (!pictures.svg_dir.empty()) {
+          fs::create_directories(pictures.svg_dir);
+          write_svg(pictures.svg_dir / (stem + ".svg"), plane);
+        }
+        if (!pictures.png_dir.empty()) {
+          fs::create_directories(pictures.png_dir);
+          write_png(pictures.png_dir / (stem + ".png"), plane);
+        }
+      }
   }
   std::string note;
   auto cox = cox_report(p, probability, note);

@@ -95,6 +95,11 @@ void write_safetensors(const std::filesystem::path& file, const StateDict& state
 /// String metadata of a safetensors file (empty when it has none).
 std::map<std::string, std::string> read_safetensors_metadata(const std::filesystem::path& file);
 
+/// Saves a torch archive (a training or BYOL checkpoint) to `file`. Unlike
+/// OutputArchive::save_to(path), a write that fails (disk full) is an IoError naming the file
+/// and the cause: torch's own writer then throws from a destructor and aborts the process.
+void save_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& file);
+
 /// What load_state() did: keys it copied, and the ones it could not, by name.
 struct LoadReport {
   std::size_t loaded = 0;

@@ -219,9 +219,8 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
                                 const std::vector<nlohmann::json>& rows,
                                 const ReportOptions& options) {
   ReportOutcome outcome;
-  const auto report = sweep_dir / "report";
-  const auto figures = report / "figures";
-  fs::create_directories(figures);
+  const auto report = confined_folder(sweep_dir, {"report"}, true);
+  const auto figures = confined_folder(sweep_dir, {"report", "figures"}, true);
   // Figures of an earlier report go, so the page never shows a stale one.
   for (const auto& entry : fs::directory_iterator(figures)) {
     const auto ext = entry.path().extension();
@@ -427,6 +426,7 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
           "and figures/&lt;name&gt;.gp: edit the script and run <code>gnuplot &lt;name&gt;.gp"
           "</code> in figures/ to restyle it (SVG and PNG).</footer>\n</body>\n</html>\n";
   outcome.index = report / "index.html";
+  fault_point("report.page"); // test-only (docs/hardening.md): figures written, no index yet
   write_file_atomically(outcome.index, html.str());
   return outcome;
 }

@@ -78,7 +78,9 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
   table.baseline = baseline;
   const auto& base = table.rows.at(std::size_t(baseline));
   const double ratio = table.folds_per_repeat > 1 ? 1.0 / (table.folds_per_repeat - 1) : 0.0;
-  const auto base_oof = sweep_dir / "configurations" / base.config_id / "oof.csv";
+  // The ids come from results.jsonl: a tampered row must not lead the reads elsewhere.
+  const auto base_oof = sweep_dir / "configurations" /
+                        checked_path_component(base.config_id, "configuration id") / "oof.csv";
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     auto& row = table.rows[i];
     row.p_corrected_t = row.p_delong = -1;
@@ -92,7 +94,8 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
     }
     if (differences.size() >= 2)
       row.p_corrected_t = metrics::corrected_resampled_t_test(differences, ratio).p;
-    const auto oof = sweep_dir / "configurations" / row.config_id / "oof.csv";
+    const auto oof = sweep_dir / "configurations" /
+                     checked_path_component(row.config_id, "configuration id") / "oof.csv";
     if (!std::filesystem::exists(oof) || !std::filesystem::exists(base_oof))
       continue;
     const auto a = pooled_predictions(oof), b = pooled_predictions(base_oof);

@@ -55,8 +55,9 @@ void save_progress(const std::string& file, const std::string& fingerprint, Byol
   archive.write("items", torch::tensor(p.order, torch::kInt32), true);
   // Fsynced before the rename: the file is there for node failures.
   try {
-    write_file_atomically(
-        file, [&](const std::filesystem::path& temporary) { archive.save_to(temporary.string()); });
+    write_file_atomically(file, [&](const std::filesystem::path& temporary) {
+      models::save_archive(archive, temporary);
+    });
   } catch (const c10::Error& e) {
     throw IoError("cannot write the BYOL progress file " + file + ": " +
                   e.what_without_backtrace());

@@ -132,7 +132,9 @@ Values read_values(const YAML::Node& key, const YAML::Node& node, const std::str
   if (!node.IsMap() || node.size() != 1)
     throw error_at(node.IsNull() ? key : node, file, path, usage);
   const auto kind = node.begin()->first.as<std::string>();
-  const auto& args = node.begin()->second;
+  // A copy: the iterator's pair is a temporary, and a reference into it dangles (asan found
+  // it: stack-use-after-scope).
+  const YAML::Node args = node.begin()->second;
   const auto recipe = locate(node, file);
   if (kind == "range")
     out.list = range_values(args, recipe, file, path);

@@ -78,8 +78,10 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   archive.write("history", history_tensor(p.history), true);
   // Fsynced before the rename: the checkpoint is there for node failures.
   try {
-    write_file_atomically(
-        path, [&](const std::filesystem::path& temporary) { archive.save_to(temporary.string()); });
+    write_file_atomically(path, [&](const std::filesystem::path& temporary) {
+      models::save_archive(archive, temporary);
+      fault_point("checkpoint.write"); // test-only (docs/hardening.md): not renamed yet
+    });
   } catch (const c10::Error& e) {
     throw TaskError("cannot write the training checkpoint " + path + ": " +
                     e.what_without_backtrace());

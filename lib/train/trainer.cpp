@@ -258,13 +258,14 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
         models::Autocast autocast(device, o.amp);
         loss = detail::batch_loss(o, model->forward(x), y, pos_weight);
       }
-      const double value = loss.item<double>();
+      const double value = fault_point_reached("train.loss.nan") ? NAN : loss.item<double>();
       if (!std::isfinite(value))
         throw TaskError(std::string("training loss became ") +
                         (std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
                         std::to_string(epoch) + " (lower train.lr?)");
       loss.backward();
       optimizer->step();
+      fault_point("train.step"); // test-only (docs/hardening.md): mid-epoch
       step_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - compute_start).count();
       loss_sum += value * double(n);

@@ -3,6 +3,7 @@
 // with an error that names the place (file:line, key, subject id), leaving earlier results
 // as they were.
 #include "../integration/shell.h"
+#include "corpus.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -16,59 +17,7 @@
 namespace vfp::integration {
 namespace {
 
-const fs::path kBad = fs::path(VFP_SOURCE_DIR) / "tests/data/bad";
-
-/// One entry of cases.yaml.
-struct Case {
-  std::string name; ///< the file, relative to tests/data/bad, or a generated name
-  std::string feed; ///< sweep | cohort | centroids | image | cache | weights
-  std::string via;  ///< "run": vfp run into a results folder (cohort, centroids, image)
-  std::string from; ///< generated cases: the good file they derive from
-  std::string make; ///< generated cases: truncate-half | truncate:N | drop-tail:N
-  std::vector<std::string> expect; ///< substrings of the output; {file}, {S0}, {S1} replaced
-};
-
-std::vector<Case> load_cases() {
-  std::vector<Case> cases;
-  const auto doc = YAML::LoadFile((kBad / "cases.yaml").string());
-  for (const auto& n : doc["cases"]) {
-    Case c;
-    c.name = n["file"] ? n["file"].as<std::string>() : n["generated"].as<std::string>();
-    c.feed = n["feed"].as<std::string>();
-    c.via = n["via"] ? n["via"].as<std::string>() : "";
-    if (n["generated"]) {
-      c.from = n["from"].as<std::string>();
-      c.make = n["make"].as<std::string>();
-    }
-    for (const auto& e : n["expect"])
-      c.expect.push_back(e.as<std::string>());
-    cases.push_back(c);
-  }
-  return cases;
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string read_binary(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_binary(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string slug(std::string name) {
-  for (auto& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch)))
-      ch = '_';
-  return name;
-}
+using namespace bad_input;
 
 /// A case made ready to run: the command, the bad file as vfp sees it, the results file
 /// that must keep its bytes, and (once run) the output.
@@ -146,33 +95,8 @@ protected:
       out << "pretrained: {file: " << weights.string() << "}\n";
   }
 
-  /// The bytes of a case's bad file: committed, or made from a good one.
-  static std::string bad_bytes(const Case& c) {
-    std::string bytes;
-    if (c.from.empty()) {
-      bytes = read_binary(kBad / c.name);
-    } else {
-      const auto from = c.from == "cache" ? good_cache_ : root_ / "cohort" / replace_ids(c.from);
-      bytes = read_binary(from);
-      if (c.make == "truncate-half")
-        bytes.resize(bytes.size() / 2);
-      else if (c.make.rfind("truncate:", 0) == 0)
-        bytes.resize(std::min(bytes.size(), std::size_t(std::stoul(c.make.substr(9)))));
-      else if (c.make.rfind("drop-tail:", 0) == 0)
-        bytes.resize(bytes.size() -
-                     std::min(bytes.size(), std::size_t(std::stoul(c.make.substr(10)))));
-      else
-        ADD_FAILURE() << c.name << ": unknown make '" << c.make << "'";
-    }
-    if (c.feed == "cohort" || c.feed == "centroids")
-      bytes = replace_ids(bytes);
-    return bytes;
-  }
-
-  static std::string replace_ids(std::string text) {
-    for (std::size_t i = 0; i < ids_.size(); ++i)
-      text = replace_all(text, "{S" + std::to_string(i) + "}", ids_[i]);
-    return text;
+  static std::string replace_ids(const std::string& text) {
+    return bad_input::replace_ids(text, ids_);
   }
 
   /// Assembles the case's folder: the bad file in place of a good one, a sweep, and a
@@ -181,7 +105,7 @@ protected:
     Prepared p;
     const auto dir = root_ / ("case_" + slug(c.name));
     fs::create_directories(dir);
-    const auto bytes = bad_bytes(c);
+    const auto bytes = bad_bytes(c, root_ / "cohort", good_cache_, ids_);
     const auto cohort = root_ / "cohort";
     const std::string vfp = VFP_BIN;
     auto run_into_results = [&] {
@@ -260,9 +184,10 @@ TEST_P(BadInput, FailsWithAnErrorNamingThePlace) {
   }
   // results.jsonl is append-only: a failed run may add its failed rows, never change a byte
   // that was there.
-  if (!p.results.empty())
+  if (!p.results.empty()) {
     EXPECT_EQ(read_binary(p.results).substr(0, p.before.size()), p.before)
         << "earlier results changed";
+  }
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {

@@ -1,4 +1,5 @@
 // The HDF5 patch cache: round trip, verification, corruption detection.
+#include "../support/patch_sets.h"
 #include "data/data.h"
 
 #include <gtest/gtest.h>
@@ -13,21 +14,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-vfp::data::PatchSet sample_patches() {
-  vfp::data::PatchSet p;
-  p.height = 5;
-  p.width = 4;
-  for (int i = 0; i < 3; ++i) {
-    for (int k = 0; k < 20; ++k)
-      p.pixels.push_back(0.01F * float(k + 20 * i));
-    p.subject_ids.push_back("S" + std::to_string(i));
-    p.vertebrae.push_back(20 + i % 2);
-    p.origin.insert(p.origin.end(), {-10.5 * i, 4.25, 100.0 + i});
-    p.spacing.insert(p.spacing.end(), {1.0, 1.0, 1.5});
-  }
-  return p;
-}
-
 fs::path temp_file(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("vfp_cache_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -37,7 +23,7 @@ fs::path temp_file(const std::string& name) {
 
 TEST(Cache, RoundTripKeepsEveryPatchAndLabel) {
   auto file = temp_file("rt.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k1", "{\"x\":1}");
   auto out = vfp::data::read_cache(file, "k1");
   EXPECT_EQ(out.height, 5);
@@ -56,7 +42,7 @@ TEST(Cache, RoundTripKeepsEveryPatchAndLabel) {
 
 TEST(Cache, IsReadableWithH5ls) {
   auto file = temp_file("ls.h5");
-  vfp::data::write_cache(file, sample_patches(), "k", "{}");
+  vfp::data::write_cache(file, vfp::testing_support::small_patch_set(), "k", "{}");
   const auto listing = temp_file("ls.txt");
   ASSERT_EQ(std::system(("h5ls " + file.string() + " > " + listing.string()).c_str()), 0);
   std::ifstream in(listing);
@@ -70,13 +56,13 @@ TEST(Cache, IsReadableWithH5ls) {
 
 TEST(Cache, WrongKeyIsRejected) {
   auto file = temp_file("key.h5");
-  vfp::data::write_cache(file, sample_patches(), "k1", "{}");
+  vfp::data::write_cache(file, vfp::testing_support::small_patch_set(), "k1", "{}");
   EXPECT_THROW(vfp::data::read_cache(file, "k2"), vfp::data::CacheError);
 }
 
 TEST(Cache, FlippedByteInAPatchIsDetected) {
   auto file = temp_file("flip.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}");
   // Find the bytes of patch 1 (contiguous float32 in its own chunk) and flip one.
   std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
@@ -99,7 +85,7 @@ TEST(Cache, FlippedByteInAPatchIsDetected) {
 
 TEST(Cache, TruncatedFileIsDetected) {
   auto file = temp_file("trunc.h5");
-  vfp::data::write_cache(file, sample_patches(), "k", "{}");
+  vfp::data::write_cache(file, vfp::testing_support::small_patch_set(), "k", "{}");
   fs::resize_file(file, fs::file_size(file) / 2);
   EXPECT_THROW(vfp::data::read_cache(file, "k"), vfp::data::CacheError);
 }
@@ -137,14 +123,14 @@ void expect_reader_matches(const fs::path& file, const vfp::data::PatchSet& in, 
 
 TEST(CacheReader, ReadsSinglePatchesFromAMapOfAnUncompressedCache) {
   auto file = temp_file("reader.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}");
   expect_reader_matches(file, in, true);
 }
 
 TEST(CacheReader, ReadsSinglePatchesThroughHdf5FromACompressedCache) {
   auto file = temp_file("reader_gz.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}", 4);
   expect_reader_matches(file, in, false);
 }
@@ -171,7 +157,7 @@ TEST(CacheReader, Reads3DPatches) {
 
 TEST(CacheReader, FlippedBitFailsOnlyThatPatchNamingItsSubject) {
   auto file = temp_file("reader_flip.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}");
   ASSERT_TRUE(flip_a_bit_of_patch(file, in, 2));
   vfp::data::CacheReader reader(file, "k");
@@ -191,7 +177,7 @@ TEST(CacheReader, FlippedBitFailsOnlyThatPatchNamingItsSubject) {
 
 TEST(CacheReader, TruncatedFileIsAnErrorNotACrash) {
   auto file = temp_file("reader_trunc.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}");
   fs::resize_file(file, fs::file_size(file) - 200);
   EXPECT_THROW(
@@ -254,7 +240,7 @@ TEST(CacheKey, IsSharedByTrainingChangesAndChangesWithPreprocessingOrSources) {
 
 TEST(Cache, CompressedCacheRoundTrips) {
   auto file = temp_file("gz.h5");
-  auto in = sample_patches();
+  auto in = vfp::testing_support::small_patch_set();
   vfp::data::write_cache(file, in, "k", "{}", 6);
   EXPECT_EQ(vfp::data::read_cache(file, "k").pixels, in.pixels);
 }

@@ -1,11 +1,19 @@
-// `vfp export` and `vfp predict` end to end: a tiny sweep that saves its fold models, its
-// bundle, and predictions checked against what training itself wrote.
+// `vfp export` and `vfp predict` end to end: a tiny sweep that saves its fold models (a 2D and
+// a 3D configuration), their bundles, and predictions checked against what training itself
+// wrote (its out-of-fold scores, its cached patches and their centroids).
 #include "../integration/shell.h"
+#include "itk_helpers.h"
+
+#include "core/core.h"
+#include "data/data.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,69 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using namespace vfp::integration;
-
-/// One synthetic cohort, one sweep (one configuration, 2 folds, models saved) and its bundle,
-/// shared by the tests.
-class Bundle : public ::testing::Test {
-protected:
-  static fs::path dir;
-  static std::string setup_error;
-  static void SetUpTestSuite() {
-    dir = folder_with_synth_cohort("inference", setup_error);
-    if (dir.empty())
-      return;
-    std::ofstream(dir / "tiny.yaml") << R"(name: tiny
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003, save_model: true}
-)";
-    const auto sweep = run(in_dir() + mpirun(2) + " run tiny.yaml");
-    if (sweep.code != 0) {
-      setup_error = sweep.text;
-      return;
-    }
-    const auto out =
-        run(in_dir() + VFP_BIN + " export results/tiny --config " + config_id() + " --out bundle");
-    if (out.code != 0)
-      setup_error = out.text;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error.empty()) << setup_error; }
-
-  static std::string in_dir() { return "cd " + dir.string() + " && "; }
-  static fs::path tasks_dir() { return dir / "results" / "tiny" / "tasks"; }
-  static std::string config_id() {
-    for (const auto& e : fs::directory_iterator(tasks_dir()))
-      return nlohmann::json::parse(read(e.path() / "config.json"))["config_id"];
-    return "";
-  }
-  /// fold → the task folder that trained on the other folds and scored this one.
-  static std::map<int, fs::path> task_by_fold() {
-    std::map<int, fs::path> out;
-    for (const auto& e : fs::directory_iterator(tasks_dir()))
-      out[nlohmann::json::parse(read(e.path() / "config.json"))["fold"].get<int>()] = e.path();
-    return out;
-  }
-  /// `vfp predict` of one synthetic subject (extra options appended), as JSON.
-  static Output predict(const std::string& subject, const std::string& extra = "",
-                        const std::string& bundle = "bundle") {
-    return run(in_dir() + VFP_BIN + " predict --bundle " + bundle + " --image cohort/images/" +
-               subject + ".nii.gz --centroids cohort/centroids/" + subject + ".json --id " +
-               subject + " --threads 2 " + extra);
-  }
-  static nlohmann::json json_of(const Output& out) {
-    EXPECT_EQ(out.code, 0) << out.text;
-    // The JSON starts on the first line that opens an object or array (log lines may precede).
-    std::size_t start = 0;
-    while (start < out.text.size() && out.text[start] != '{' && out.text[start] != '[')
-      start = out.text.find('\n', start) + 1;
-    EXPECT_LT(start, out.text.size()) << out.text;
-    return nlohmann::json::parse(out.text.substr(start));
-  }
-};
-fs::path Bundle::dir;
-std::string Bundle::setup_error;
 
 /// The out-of-fold rows (subject → score) a task wrote while training.
 std::map<std::string, double> oof_scores(const fs::path& task) {
@@ -96,34 +41,124 @@ std::map<std::string, double> oof_scores(const fs::path& task) {
   return out;
 }
 
+/// One synthetic cohort, one sweep (two configurations: 2D projections and 3D cubes; 2 folds,
+/// models saved) and their bundles (bundle: 2D, bundle3d: 3D), shared by the tests.
+class Bundle : public ::testing::Test {
+protected:
+  static fs::path dir;
+  static std::string setup_error;
+  static void SetUpTestSuite() {
+    dir = folder_with_synth_cohort("inference", setup_error);
+    if (dir.empty())
+      return;
+    // The 3D variant keeps its cube tiny (16³ voxels at 2 mm), so that it trains in seconds.
+    std::ofstream(dir / "tiny.yaml") << R"(name: tiny
+cohort: {dir: cohort}
+preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
+cv: {folds: 2, seed: 5}
+model: {width: 4}
+train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003, save_model: true}
+sweep:
+  variants:
+    aip_2d: {preprocess.output: 2d}
+    cube_3d: {preprocess.output: 3d, model.dims: 3, preprocess.patch_mm: 32, preprocess.spacing_mm: 2}
+)";
+    const auto sweep = run(in_dir() + mpirun(2) + " run tiny.yaml");
+    if (sweep.code != 0) {
+      setup_error = sweep.text;
+      return;
+    }
+    for (const auto& [output, bundle] : {std::pair{"2d", "bundle"}, std::pair{"3d", "bundle3d"}}) {
+      const auto out = run(in_dir() + VFP_BIN + " export results/tiny --config " +
+                           config_id(output) + " --out " + bundle);
+      if (out.code != 0)
+        setup_error += out.text;
+    }
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error.empty()) << setup_error; }
+
+  static std::string in_dir() { return "cd " + dir.string() + " && "; }
+  static fs::path tasks_dir() { return dir / "results" / "tiny" / "tasks"; }
+  /// The configuration of the sweep whose patches are `output` (2d, 3d).
+  static std::string config_id(const std::string& output = "2d") {
+    for (const auto& e : fs::directory_iterator(tasks_dir())) {
+      const auto j = nlohmann::json::parse(read(e.path() / "config.json"));
+      if (j["config"]["preprocess"]["output"] == output)
+        return j["config_id"];
+    }
+    return "";
+  }
+  /// fold → the task folder (of the `output` configuration) that trained on the other folds
+  /// and scored this one.
+  static std::map<int, fs::path> task_by_fold(const std::string& output = "2d") {
+    std::map<int, fs::path> out;
+    for (const auto& e : fs::directory_iterator(tasks_dir())) {
+      const auto j = nlohmann::json::parse(read(e.path() / "config.json"));
+      if (j["config"]["preprocess"]["output"] == output)
+        out[j["fold"].get<int>()] = e.path();
+    }
+    return out;
+  }
+  /// `vfp predict` of one synthetic subject (extra options appended), as JSON.
+  static Output predict(const std::string& subject, const std::string& extra = "",
+                        const std::string& bundle = "bundle") {
+    return run(in_dir() + VFP_BIN + " predict --bundle " + bundle + " --image cohort/images/" +
+               subject + ".nii.gz --centroids cohort/centroids/" + subject + ".json --id " +
+               subject + " --threads 2 " + extra);
+  }
+  static nlohmann::json json_of(const Output& out) {
+    EXPECT_EQ(out.code, 0) << out.text;
+    return parse_json(out);
+  }
+  static nlohmann::json parse_json(const Output& out) {
+    // The JSON starts on the first line that opens an object or array (log lines may precede).
+    std::size_t start = 0;
+    while (start < out.text.size() && out.text[start] != '{' && out.text[start] != '[')
+      start = out.text.find('\n', start) + 1;
+    EXPECT_LT(start, out.text.size()) << out.text;
+    return nlohmann::json::parse(out.text.substr(start));
+  }
+  /// Independent path: training scored each held-out subject from the HDF5 cache with the fold's
+  /// model in memory (tasks/<id>/oof.csv); predict reads the CT afresh, preprocesses it and
+  /// loads the saved model from the bundle. For a subject of fold k, bundle model k (ordered by
+  /// fold) must give training's score (oof.csv keeps 9 digits; batch composition may move a
+  /// float by an ulp), and the ensemble is the mean of the models.
+  static void expect_out_of_fold_scores_reproduced(const std::string& output,
+                                                   const std::string& bundle) {
+    const auto tasks = task_by_fold(output);
+    ASSERT_EQ(tasks.size(), 2u);
+    for (const auto& [fold, task] : tasks) {
+      const auto oof = oof_scores(task);
+      ASSERT_GE(oof.size(), 2u);
+      int checked = 0;
+      for (const auto& [subject, score] : oof) {
+        if (checked++ == 2)
+          break;
+        const auto r = json_of(predict(subject, "--json", bundle));
+        ASSERT_EQ(r["model_scores"].size(), 2u);
+        EXPECT_NEAR(r["model_scores"][fold].get<double>(), score, 1e-6)
+            << output << " subject " << subject << " fold " << fold;
+        const double mean =
+            (r["model_scores"][0].get<double>() + r["model_scores"][1].get<double>()) / 2;
+        EXPECT_DOUBLE_EQ(r["probability"].get<double>(), mean);
+        EXPECT_EQ(r["vertebrae"].size(), 2u);
+        EXPECT_EQ(r["bundle"]["config_id"], config_id(output));
+      }
+    }
+  }
+};
+fs::path Bundle::dir;
+std::string Bundle::setup_error;
+
 } // namespace
 
 TEST_F(Bundle, Predict_ReproducesEachFoldModelsOutOfFoldScore) {
-  // Independent path: training scored each held-out subject from the HDF5 cache with the fold's
-  // model in memory (tasks/<id>/oof.csv); predict reads the CT afresh, preprocesses it and
-  // loads the saved model from the bundle. For a subject of fold k, bundle model k (ordered by
-  // fold) must give training's score (oof.csv keeps 9 digits; batch composition may move a
-  // float by an ulp), and the ensemble is the mean of the models.
-  const auto tasks = task_by_fold();
-  ASSERT_EQ(tasks.size(), 2u);
-  for (const auto& [fold, task] : tasks) {
-    const auto oof = oof_scores(task);
-    ASSERT_GE(oof.size(), 2u);
-    int checked = 0;
-    for (const auto& [subject, score] : oof) {
-      if (checked++ == 2)
-        break;
-      const auto r = json_of(predict(subject, "--json"));
-      ASSERT_EQ(r["model_scores"].size(), 2u);
-      EXPECT_NEAR(r["model_scores"][fold].get<double>(), score, 1e-6)
-          << "subject " << subject << " fold " << fold;
-      const double mean =
-          (r["model_scores"][0].get<double>() + r["model_scores"][1].get<double>()) / 2;
-      EXPECT_DOUBLE_EQ(r["probability"].get<double>(), mean);
-      EXPECT_EQ(r["vertebrae"].size(), 2u);
-      EXPECT_EQ(r["bundle"]["config_id"], config_id());
-    }
-  }
+  expect_out_of_fold_scores_reproduced("2d", "bundle");
+}
+
+TEST_F(Bundle, Predict3d_ReproducesEachFoldModelsOutOfFoldScore) {
+  // The same round trip for 3D cubes and a 3D model.
+  expect_out_of_fold_scores_reproduced("3d", "bundle3d");
 }
 
 TEST_F(Bundle, Predict_IsTheSameInABatchAsAlone_ToTheBit) {
@@ -241,4 +276,228 @@ TEST_F(Bundle, Bundle_RecordsItsContents) {
   EXPECT_EQ(meta["validation"]["folds"], 2);
   const auto manifest = nlohmann::json::parse(read(dir / "bundle" / "manifest.json"));
   EXPECT_EQ(manifest["files"].size(), 3u); // bundle.json + 2 models
+  const auto meta3d = nlohmann::json::parse(read(dir / "bundle3d" / "bundle.json"));
+  EXPECT_EQ(meta3d["preprocess"]["output"], "3d");
+  EXPECT_EQ(meta3d["config"]["model"]["dims"], 3);
+}
+
+namespace {
+
+/// The training cache of the `output` (2d, 3d) configuration: the patches training saw.
+vfp::data::PatchSet training_cache(const fs::path& dir, const std::string& output) {
+  for (const auto& entry : vfp::data::list_caches(dir / "results" / "cache"))
+    if (entry.problem.empty() && entry.shape.size() == (output == "3d" ? 5u : 4u))
+      return vfp::data::read_cache(entry.file, entry.key);
+  ADD_FAILURE() << "no " << output << " cache in " << (dir / "results" / "cache");
+  return {};
+}
+
+/// The index of `subject`'s patch of vertebra `label` in a patch set.
+std::size_t patch_index(const vfp::data::PatchSet& set, const std::string& subject, int label) {
+  for (std::size_t k = 0; k < set.size(); ++k)
+    if (set.subject_ids[k] == subject && set.vertebrae[k] == label)
+      return k;
+  ADD_FAILURE() << "no patch of " << subject << " label " << label;
+  return 0;
+}
+
+/// The documented 8-bit mapping of the pictures.
+int grey(float v) {
+  return int(std::lround(255.0 * std::clamp(v, 0.0F, 1.0F)));
+}
+
+} // namespace
+
+TEST_F(Bundle, Batch_WithBadPatients_ReportsEach_PredictsTheOthers_ExitsWith3) {
+  // Each way a patient can be bad, among good ones: only the bad rows carry an error (naming
+  // subject and reason), the good ones are what a single prediction gives, the exit code is 3.
+  auto centroids = nlohmann::json::parse(read(dir / "cohort" / "centroids" / "S0005.json"));
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& c : centroids)
+    if (c.value("label", 0) != 21)
+      kept.push_back(c);
+  std::ofstream(dir / "S0005_without_l2.json") << kept.dump();
+  auto outside = nlohmann::json::parse(read(dir / "cohort" / "centroids" / "S0007.json"));
+  for (auto& c : outside)
+    if (c.value("label", 0) == 20)
+      c["X"] = 5000.0;
+  std::ofstream(dir / "S0007_outside.json") << outside.dump();
+  std::ofstream(dir / "garbage.nii") << "not a CT at all\n";
+  std::ofstream(dir / "bad_batch.csv")
+      << "subject_id,image,centroids,age,bmi\n"
+      << "S0003,cohort/images/S0003.nii.gz,cohort/centroids/S0003.json,71,25.5\n"
+      << "S0006,cohort/images/missing.nii.gz,cohort/centroids/S0006.json,70,25\n"
+      << "S0005,cohort/images/S0005.nii.gz,S0005_without_l2.json,,\n"
+      << "S0001,cohort/images/S0001.nii.gz,cohort/centroids/S0001.json,,\n"
+      << "S0007,cohort/images/S0007.nii.gz,S0007_outside.json,,\n"
+      << "S0009,garbage.nii,cohort/centroids/S0009.json,,\n"
+      << "S0008,cohort/images/S0008.nii.gz,cohort/centroids/S0008.json,old,25\n";
+  // stderr apart: it holds the errors and the summary, stdout the JSON.
+  const auto out = run("(" + in_dir() + VFP_BIN +
+                       " predict --bundle bundle --csv bad_batch.csv --json --threads 2 "
+                       "2>batch_errors.txt)");
+  EXPECT_EQ(out.code, 3) << out.text;
+  const auto batch = parse_json(out);
+  ASSERT_EQ(batch.size(), 7u);
+  EXPECT_EQ(batch[0], json_of(predict("S0003", "--age 71 --bmi 25.5 --json")));
+  EXPECT_EQ(batch[3], json_of(predict("S0001", "--json")));
+  const std::map<std::size_t, std::string> reasons{
+      {1, "subject S0006: image not found: "},
+      {2, "subject S0005: no centroid for L2 (label 21) in "},
+      {4, "subject S0007: L1 centroid lies outside the image "},
+      {5, "subject S0009: cannot read image "},
+      {6, "subject S0008: "}};
+  for (const auto& [row, reason] : reasons) {
+    ASSERT_TRUE(batch[row].contains("error")) << batch[row].dump(2);
+    EXPECT_EQ(batch[row].size(), 2u) << batch[row].dump(2); // subject_id and error only
+    EXPECT_EQ(batch[row]["error"].get<std::string>().rfind(reason, 0), 0u)
+        << batch[row]["error"] << " should start with " << reason;
+  }
+  EXPECT_NE(batch[6]["error"].get<std::string>().find("bad_batch.csv:8"), std::string::npos)
+      << batch[6]["error"]; // the row, for a cell that is not a number
+  const auto errors = read(dir / "batch_errors.txt");
+  EXPECT_NE(errors.find("5 of 7 patients could not be predicted (S0006, S0005, S0007, S0009, "
+                        "S0008); the others were"),
+            std::string::npos)
+      << errors;
+  // As text, each bad patient's report says why.
+  const auto text = run(in_dir() + VFP_BIN + " predict --bundle bundle --csv bad_batch.csv");
+  EXPECT_EQ(text.code, 3) << text.text;
+  EXPECT_NE(text.text.find("patient S0006\n  error: subject S0006: image not found"),
+            std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("patient S0003\n  fracture probability"), std::string::npos)
+      << text.text;
+}
+
+TEST_F(Bundle, Png_IsThePatchTheModelSaw_In2dAnd3d) {
+  // The PNG, decoded by ITK, against the patches training cached, through the documented
+  // mapping round(255 · clamp(v, 0, 1)): 2D, the projection; 3D, the cube's central sagittal
+  // slice (x = (n-1)/2; row r is z = n-1-r, superior up; column c is y = c).
+  for (const auto& [output, bundle] : {std::pair{"2d", "bundle"}, std::pair{"3d", "bundle3d"}}) {
+    const auto pictures = dir / ("png_" + std::string(output));
+    const auto out = predict("S0004", "--png " + pictures.string(), bundle);
+    ASSERT_EQ(out.code, 0) << out.text;
+    const auto cache = training_cache(dir, output);
+    for (const auto& [name, label] : {std::pair{"L1", 20}, std::pair{"L2", 21}}) {
+      const auto png =
+          vfp::inference_test::read_png(pictures / ("S0004_" + std::string(name) + ".png"));
+      const float* patch = cache.patch(patch_index(cache, "S0004", label));
+      const int n = cache.height;
+      ASSERT_EQ(png.width, cache.width) << output;
+      ASSERT_EQ(png.height, n) << output;
+      int differing = 0;
+      for (int r = 0; r < n; ++r)
+        for (int c = 0; c < n; ++c) {
+          const float v =
+              cache.depth > 0
+                  ? patch[(std::size_t(n - 1 - r) * std::size_t(n) + std::size_t(c)) * n +
+                          std::size_t((n - 1) / 2)]
+                  : patch[std::size_t(r) * n + std::size_t(c)];
+          differing += png.pixels[std::size_t(r) * n + std::size_t(c)] != grey(v);
+        }
+      EXPECT_EQ(differing, 0) << output << " " << name << ": " << n << "×" << n;
+    }
+  }
+}
+
+TEST_F(Bundle, Centroids_AsTableOrLabelMap_GiveTheVerSePrediction) {
+  // Training's cache places each patch (its first voxel and spacing): the centroid it used in
+  // LPS mm. Given as the study group's table (LPS, and RAS with --centroid-space), predict must
+  // find the same vertebrae and give the VerSe JSON's numbers.
+  const auto cache = training_cache(dir, "2d");
+  std::map<int, std::array<double, 3>> lps;
+  for (int label : {20, 21}) {
+    const auto k = patch_index(cache, "S0004", label);
+    for (int a = 0; a < 3; ++a)
+      lps[label][std::size_t(a)] = cache.origin[3 * k + std::size_t(a)] +
+                                   0.5 * (cache.height - 1) * cache.spacing[3 * k + std::size_t(a)];
+  }
+  auto write_table = [&](const fs::path& file, const std::map<int, std::array<double, 3>>& at,
+                         double sign_xy) {
+    std::ofstream f(file);
+    f << "SubjectID;Vertebra;X;Y;Z\n";
+    char line[200];
+    for (const auto& [label, p] : at) {
+      std::snprintf(line, sizeof line, "S0004;%s;%.17g;%.17g;%.17g\n", label == 20 ? "L1" : "L2",
+                    sign_xy * p[0], sign_xy * p[1], p[2]);
+      f << line;
+    }
+    f << "S0003;L1;1;2;3\n"; // other subjects may share the table
+  };
+  write_table(dir / "table_lps.csv", lps, 1.0);
+  write_table(dir / "table_ras.txt", lps, -1.0);
+  const auto verse = json_of(predict("S0004", "--json"));
+  auto by_table = [&](const std::string& options) {
+    return json_of(run(in_dir() + VFP_BIN +
+                       " predict --bundle bundle --image cohort/images/S0004.nii.gz --id S0004 "
+                       "--threads 1 --json " +
+                       options));
+  };
+  auto expect_same = [](const nlohmann::json& a, const nlohmann::json& b, const std::string& what) {
+    ASSERT_TRUE(a.contains("model_scores") && b.contains("model_scores")) << what;
+    for (std::size_t m = 0; m < 2; ++m)
+      EXPECT_NEAR(a["model_scores"][m].get<double>(), b["model_scores"][m].get<double>(), 1e-6)
+          << what;
+  };
+  expect_same(by_table("--centroids table_lps.csv"), verse, "LPS table");
+  expect_same(by_table("--centroids table_ras.txt --centroid-space ras"), verse, "RAS table");
+  // A label map: 3×3×3 blocks around the voxels nearest those centroids; its centroids are
+  // the blocks' centres, which a table can also give.
+  const auto placed = vfp::inference_test::write_label_map(
+      dir / "cohort" / "images" / "S0004.nii.gz", dir / "S0004_labels.nii.gz", lps);
+  write_table(dir / "table_placed.csv", placed, 1.0);
+  expect_same(by_table("--centroids S0004_labels.nii.gz"), by_table("--centroids table_placed.csv"),
+              "label map");
+  // A subject the table does not list, and a file whose format its name does not tell.
+  auto out = run(in_dir() + VFP_BIN +
+                 " predict --bundle bundle --image cohort/images/S0002.nii.gz --centroids "
+                 "table_lps.csv");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("subject S0002: not listed in the centroid table table_lps.csv"),
+            std::string::npos)
+      << out.text;
+  std::ofstream(dir / "S0004.points") << "20 1 2 3\n";
+  out = run(in_dir() + VFP_BIN +
+            " predict --bundle bundle --image cohort/images/S0004.nii.gz --centroids S0004.points");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("subject S0004: cannot tell the format of the centroid file "
+                          "S0004.points"),
+            std::string::npos)
+      << out.text;
+}
+
+TEST_F(Bundle, ModelThatDoesNotTakeTheBundlesPatches_IsRefusedNamingIt) {
+  // A 3D bundle whose bundle.json claims 2D projections (manifest rewritten to match, as a
+  // careless hand edit would): predict names the model file and the mismatch instead of
+  // letting torch fail on a shape.
+  const auto copy = dir / "mismatched";
+  fs::remove_all(copy);
+  fs::copy(dir / "bundle3d", copy);
+  auto meta = nlohmann::json::parse(read(copy / "bundle.json"));
+  meta["preprocess"]["output"] = "2d";
+  const auto text = meta.dump(2);
+  std::ofstream(copy / "bundle.json", std::ios::binary | std::ios::trunc) << text;
+  auto manifest = nlohmann::json::parse(read(copy / "manifest.json"));
+  for (auto& f : manifest["files"])
+    if (f["path"] == "bundle.json") {
+      f["bytes"] = text.size();
+      f["checksum64"] = vfp::hex64(vfp::checksum64(text.data(), text.size()));
+    }
+  std::ofstream(copy / "manifest.json", std::ios::trunc) << manifest.dump(2);
+  auto out = predict("S0001", "", "mismatched");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("model-r0-f0.safetensors: a 3D model of 1 channel(s), but the "
+                          "bundle's patches are 2D projections of 1 channel(s)"),
+            std::string::npos)
+      << out.text;
+  // One patient alone: an unreadable image is a refusal (exit 1) naming subject and file.
+  std::ofstream(dir / "unreadable.nii") << "not a CT\n";
+  out = run(in_dir() + VFP_BIN +
+            " predict --bundle bundle --image unreadable.nii --centroids "
+            "cohort/centroids/S0001.json");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("vfp: error: subject unreadable: cannot read image unreadable.nii"),
+            std::string::npos)
+      << out.text;
 }

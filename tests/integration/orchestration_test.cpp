@@ -32,19 +32,6 @@ model: {width: 4}
 };
 fs::path Orchestration::dir;
 
-/// task id → the row's numbers (what a rerun must reproduce).
-std::map<std::string, std::string> numbers_by_task(const fs::path& results,
-                                                   const std::string& kind) {
-  std::map<std::string, std::string> m;
-  for (auto r : rows_of(results, kind)) {
-    for (const char* varying : {"rank", "finished", "seconds", "train_seconds", "data_wait_share",
-                                "overhead_share", "resumed_from_epoch"})
-      r.erase(varying);
-    m[r["task_id"].get<std::string>()] = r.dump();
-  }
-  return m;
-}
-
 } // namespace
 
 TEST_F(Orchestration, ATaskThatAlwaysFailsIsRecordedAndRetriedWhileTheOthersFinish) {
@@ -186,9 +173,14 @@ int start_in_background(const fs::path& dir, const std::string& command, const s
 }
 
 int exit_code_when_done(const fs::path& dir, const std::string& name) {
-  for (int i = 0; i < 6000 && !fs::exists(dir / (name + ".rc")); ++i)
+  // The shell creates the file before it writes the code: wait for the whole line.
+  std::string text;
+  for (int i = 0; i < 6000; ++i) {
+    text = read(dir / (name + ".rc"));
+    if (!text.empty() && text.back() == '\n')
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const auto text = read(dir / (name + ".rc"));
+  }
   return text.empty() ? -1 : std::stoi(text);
 }
 

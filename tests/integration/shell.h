@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -63,6 +64,20 @@ inline std::vector<nlohmann::json> rows_of(const fs::path& file, const std::stri
       rows.push_back(std::move(row));
   }
   return rows;
+}
+
+/// task id → the row without what varies between runs (rank, times, resume point): what a
+/// rerun after a kill or a stop must reproduce.
+inline std::map<std::string, std::string> numbers_by_task(const fs::path& results,
+                                                          const std::string& kind) {
+  std::map<std::string, std::string> m;
+  for (auto r : rows_of(results, kind)) {
+    for (const char* varying : {"rank", "finished", "seconds", "train_seconds", "data_wait_share",
+                                "overhead_share", "resumed_from_epoch"})
+      r.erase(varying);
+    m[r["task_id"].get<std::string>()] = r.dump();
+  }
+  return m;
 }
 
 /// Checks that results.jsonl holds each of `tasks` train_eval tasks exactly once, each ok (a
