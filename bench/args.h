@@ -4,7 +4,10 @@
 
 #include "core/core.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -46,6 +49,23 @@ public:
     return int(v);
   }
 
+  /// A non-empty comma list of names (e.g. architectures).
+  std::vector<std::string> names(const std::string& flag, const std::string& text) const {
+    auto out = split(text, ',');
+    if (out.empty())
+      fail(flag + ": empty list");
+    return out;
+  }
+
+  /// A non-empty comma list of spatial dims, each 2 or 3.
+  std::vector<int> dims_list(const std::string& flag, const std::string& text) const {
+    auto out = positive_list(flag, text);
+    for (int d : out)
+      if (d != 2 && d != 3)
+        fail(flag + ": " + std::to_string(d) + " is neither 2 nor 3");
+    return out;
+  }
+
   /// A non-empty comma list of positive integers.
   std::vector<int> positive_list(const std::string& flag, const std::string& text) const {
     std::vector<int> out;
@@ -54,6 +74,52 @@ public:
     if (out.empty())
       fail(flag + ": empty list");
     return out;
+  }
+
+  /// One option: its flag and what its value does (`takes_value` false: a switch, called
+  /// with an empty value).
+  struct Option {
+    std::string flag;
+    std::function<void(const std::string& value)> set;
+    bool takes_value = true;
+  };
+
+  /// Applies argv's options in order; -h/--help prints `usage` and exits 0; an unknown option
+  /// or a missing or bad value is a usage error.
+  void parse(int argc, char** argv, const std::vector<Option>& options,
+             const std::string& usage) const {
+    for (int i = 1; i < argc; ++i) {
+      const std::string flag = argv[i];
+      if (flag == "-h" || flag == "--help") {
+        std::fputs(usage.c_str(), stdout);
+        std::exit(0);
+      }
+      const auto option = std::find_if(options.begin(), options.end(),
+                                       [&](const Option& o) { return o.flag == flag; });
+      if (option == options.end())
+        fail("unknown option '" + flag + "'");
+      option->set(option->takes_value ? value(argc, argv, i) : std::string());
+    }
+  }
+
+  // Options that store a checked value into a variable of the caller's.
+  Option positive_into(const std::string& flag, int& target) const {
+    return {flag, [this, flag, &target](const std::string& v) { target = positive(flag, v); }};
+  }
+  Option positive_list_into(const std::string& flag, std::vector<int>& target) const {
+    return {flag, [this, flag, &target](const std::string& v) { target = positive_list(flag, v); }};
+  }
+  Option names_into(const std::string& flag, std::vector<std::string>& target) const {
+    return {flag, [this, flag, &target](const std::string& v) { target = names(flag, v); }};
+  }
+  Option dims_into(const std::string& flag, std::vector<int>& target) const {
+    return {flag, [this, flag, &target](const std::string& v) { target = dims_list(flag, v); }};
+  }
+  template <typename Text> Option text_into(const std::string& flag, Text& target) const {
+    return {flag, [&target](const std::string& v) { target = v; }};
+  }
+  Option switch_into(const std::string& flag, bool& target, bool value) const {
+    return {flag, [&target, value](const std::string&) { target = value; }, false};
   }
 
 private:

@@ -35,26 +35,17 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&] { return kArgs.value(argc, argv, i); };
-    if (a == "--jobs") {
-      o.jobs = kArgs.positive(a, value());
-    } else if (a == "--sleep-ms") {
-      const auto range = kArgs.positive_list(a, value());
-      o.sleep_min_ms = range.front();
-      o.sleep_max_ms = range.back();
-    } else if (a == "--no-estimates") {
-      o.estimates = false;
-    } else if (a == "--chains") {
-      o.chains = kArgs.positive(a, value());
-    } else if (a == "--help") {
-      std::cout << "mpirun -np N bench_dispatch [--jobs 20000] [--sleep-ms MIN,MAX] "
-                   "[--no-estimates] [--chains K]\n";
-      std::exit(0);
-    } else {
-      kArgs.fail("unknown option " + a);
-    }
+  std::vector<int> sleep_range;
+  kArgs.parse(argc, argv,
+              {kArgs.positive_into("--jobs", o.jobs),
+               kArgs.positive_list_into("--sleep-ms", sleep_range),
+               kArgs.switch_into("--no-estimates", o.estimates, false),
+               kArgs.positive_into("--chains", o.chains)},
+              "mpirun -np N bench_dispatch [--jobs 20000] [--sleep-ms MIN,MAX] [--no-estimates] "
+              "[--chains K]\n");
+  if (!sleep_range.empty()) {
+    o.sleep_min_ms = sleep_range.front();
+    o.sleep_max_ms = sleep_range.back();
   }
   return o;
 }

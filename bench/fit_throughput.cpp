@@ -38,41 +38,15 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&] { return kArgs.value(argc, argv, i); };
-    if (flag == "--arch") {
-      o.archs = vfp::bench::split(value(), ',');
-      if (o.archs.empty())
-        kArgs.fail("--arch: empty list");
-    } else if (flag == "--dims") {
-      o.dims = kArgs.positive_list(flag, value());
-      for (int d : o.dims)
-        if (d != 2 && d != 3)
-          kArgs.fail("--dims: " + std::to_string(d) + " is neither 2 nor 3");
-    } else if (flag == "--size2d") {
-      o.size2d = kArgs.positive(flag, value());
-    } else if (flag == "--size3d") {
-      o.size3d = kArgs.positive(flag, value());
-    } else if (flag == "--patches") {
-      o.patches = kArgs.positive(flag, value());
-    } else if (flag == "--batch") {
-      o.batch = kArgs.positive(flag, value());
-    } else if (flag == "--epochs") {
-      o.epochs = kArgs.positive(flag, value());
-    } else if (flag == "--threads") {
-      o.threads = kArgs.positive(flag, value());
-    } else if (flag == "--device") {
-      o.device = value();
-      if (o.device != "cpu" && o.device != "cuda")
-        kArgs.fail("--device: '" + o.device + "' is neither cpu nor cuda");
-    } else if (flag == "-h" || flag == "--help") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else {
-      kArgs.fail("unknown option '" + flag + "'");
-    }
-  }
+  kArgs.parse(argc, argv,
+              {kArgs.names_into("--arch", o.archs), kArgs.dims_into("--dims", o.dims),
+               kArgs.positive_into("--size2d", o.size2d), kArgs.positive_into("--size3d", o.size3d),
+               kArgs.positive_into("--patches", o.patches), kArgs.positive_into("--batch", o.batch),
+               kArgs.positive_into("--epochs", o.epochs),
+               kArgs.positive_into("--threads", o.threads), kArgs.text_into("--device", o.device)},
+              kUsage);
+  if (o.device != "cpu" && o.device != "cuda")
+    kArgs.fail("--device: '" + o.device + "' is neither cpu nor cuda");
   return o;
 }
 

@@ -132,60 +132,34 @@ using vfp::bench::split;
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&] { return kArgs.value(argc, argv, i); };
-    if (flag == "--arch") {
-      o.archs = split(value(), ',');
-      if (o.archs.empty())
-        kArgs.fail("--arch: empty list");
-      const auto unknown = std::find_if(o.archs.begin(), o.archs.end(),
-                                        [](const auto& a) { return !registry_has(a); });
-      if (unknown != o.archs.end()) {
-        std::string known;
-        for (const auto& k : vfp::models::architectures())
-          known.append(known.empty() ? "" : ", ").append(k.name);
-        kArgs.fail("--arch: unknown architecture '" + *unknown + "' (known: " + known + ")");
-      }
-    } else if (flag == "--dims") {
-      o.dims = kArgs.positive_list(flag, value());
-      for (int d : o.dims)
-        if (d != 2 && d != 3)
-          kArgs.fail("--dims: " + std::to_string(d) + " is neither 2 nor 3");
-    } else if (flag == "--size") {
-      o.sizes2d = o.sizes3d = kArgs.positive_list(flag, value());
-    } else if (flag == "--size2d") {
-      o.sizes2d = kArgs.positive_list(flag, value());
-    } else if (flag == "--size3d") {
-      o.sizes3d = kArgs.positive_list(flag, value());
-    } else if (flag == "--threads") {
-      o.threads = kArgs.positive_list(flag, value());
-    } else if (flag == "--batch") {
-      o.batch2d = o.batch3d = kArgs.positive(flag, value());
-    } else if (flag == "--batch2d") {
-      o.batch2d = kArgs.positive(flag, value());
-    } else if (flag == "--batch3d") {
-      o.batch3d = kArgs.positive(flag, value());
-    } else if (flag == "--warmup") {
-      o.warmup = kArgs.positive(flag, value());
-    } else if (flag == "--steps") {
-      o.steps = kArgs.positive(flag, value());
-    } else if (flag == "--no-python") {
-      o.python = false;
-    } else if (flag == "--python") {
-      o.python_exe = value();
-    } else if (flag == "--script") {
-      o.script = value();
-    } else if (flag == "--default-malloc") {
-      o.default_malloc = true;
-    } else if (flag == "-h" || flag == "--help") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else if (flag == "--worker") {
-      o.worker = value();
-    } else {
-      kArgs.fail("unknown option '" + flag + "'");
-    }
+  kArgs.parse(
+      argc, argv,
+      {kArgs.names_into("--arch", o.archs),
+       kArgs.dims_into("--dims", o.dims),
+       {"--size",
+        [&](const std::string& v) { o.sizes2d = o.sizes3d = kArgs.positive_list("--size", v); }},
+       kArgs.positive_list_into("--size2d", o.sizes2d),
+       kArgs.positive_list_into("--size3d", o.sizes3d),
+       kArgs.positive_list_into("--threads", o.threads),
+       {"--batch",
+        [&](const std::string& v) { o.batch2d = o.batch3d = kArgs.positive("--batch", v); }},
+       kArgs.positive_into("--batch2d", o.batch2d),
+       kArgs.positive_into("--batch3d", o.batch3d),
+       kArgs.positive_into("--warmup", o.warmup),
+       kArgs.positive_into("--steps", o.steps),
+       kArgs.switch_into("--no-python", o.python, false),
+       kArgs.text_into("--python", o.python_exe),
+       kArgs.text_into("--script", o.script),
+       kArgs.switch_into("--default-malloc", o.default_malloc, true),
+       kArgs.text_into("--worker", o.worker)},
+      kUsage);
+  const auto unknown =
+      std::find_if(o.archs.begin(), o.archs.end(), [](const auto& a) { return !registry_has(a); });
+  if (unknown != o.archs.end()) {
+    std::string known;
+    for (const auto& k : vfp::models::architectures())
+      known.append(known.empty() ? "" : ", ").append(k.name);
+    kArgs.fail("--arch: unknown architecture '" + *unknown + "' (known: " + known + ")");
   }
   return o;
 }

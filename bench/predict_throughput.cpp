@@ -56,20 +56,10 @@ int main(int argc, char** argv) try {
   int patients = 40;
   std::vector<int> threads{1, 2};
   fs::path work = "/tmp/vfp_bench_predict";
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--patients")
-      patients = args.positive(a, args.value(argc, argv, i));
-    else if (a == "--threads")
-      threads = args.positive_list(a, args.value(argc, argv, i));
-    else if (a == "--work")
-      work = args.value(argc, argv, i);
-    else if (a == "--help") {
-      std::cout << "bench_predict [--patients N=40] [--threads 1,2] [--work DIR]\n";
-      return 0;
-    } else
-      args.fail("unknown option " + a);
-  }
+  args.parse(argc, argv,
+             {args.positive_into("--patients", patients),
+              args.positive_list_into("--threads", threads), args.text_into("--work", work)},
+             "bench_predict [--patients N=40] [--threads 1,2] [--work DIR]\n");
   const auto bundle_dir = make_bundle(work, patients);
   std::vector<vfp::inference::Patient> list;
   for (int s = 1; s <= patients; ++s) {

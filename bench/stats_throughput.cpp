@@ -153,29 +153,16 @@ void cox_case(int n, int covariates, int repeats, bool with_reference, const fs:
 int main(int argc, char** argv) try {
   int cox_small = 2549, cox_large = 1000000, covariates = 10, scores = 10000000;
   bool with_reference = true;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&] { return kArgs.value(argc, argv, i); };
-    if (a == "--cox-small")
-      cox_small = kArgs.positive(a, value());
-    else if (a == "--cox-large")
-      cox_large = kArgs.positive(a, value());
-    else if (a == "--covariates")
-      covariates = kArgs.positive(a, value());
-    else if (a == "--scores")
-      scores = kArgs.positive(a, value());
-    else if (a == "--no-reference")
-      with_reference = false;
-    else if (a == "--help") {
-      std::cout << "bench_stats [--cox-small 2549] [--cox-large 1000000] [--covariates 10]\n"
-                   "            [--scores 10000000] [--no-reference]\n"
-                   "Cox fit and Harrell's C (n × 3 and n × covariates), AUROC, average\n"
-                   "precision, DeLong and a 2000-resample bootstrap, side by side with R's\n"
-                   "coxph/concordance and scikit-learn where installed. One core.\n";
-      return 0;
-    } else
-      kArgs.fail("unknown option " + a);
-  }
+  kArgs.parse(
+      argc, argv,
+      {kArgs.positive_into("--cox-small", cox_small), kArgs.positive_into("--cox-large", cox_large),
+       kArgs.positive_into("--covariates", covariates), kArgs.positive_into("--scores", scores),
+       kArgs.switch_into("--no-reference", with_reference, false)},
+      "bench_stats [--cox-small 2549] [--cox-large 1000000] [--covariates 10]\n"
+      "            [--scores 10000000] [--no-reference]\n"
+      "Cox fit and Harrell's C (n × 3 and n × covariates), AUROC, average\n"
+      "precision, DeLong and a 2000-resample bootstrap, side by side with R's\n"
+      "coxph/concordance and scikit-learn where installed. One core.\n");
   const fs::path dir =
       fs::temp_directory_path() / ("vfp_bench_stats_" + std::to_string(::getpid()));
   fs::create_directories(dir);

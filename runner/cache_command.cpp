@@ -21,17 +21,6 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
   return out;
 }
 
-/// A leftover "<name>.tmp.<pid>" whose writer is gone.
-bool is_orphan_temporary(const std::filesystem::path& p) {
-  const auto name = p.filename().string();
-  const auto at = name.rfind(".tmp.");
-  if (at == std::string::npos)
-    return false;
-  const auto pid = name.substr(at + 5);
-  return !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos &&
-         !std::filesystem::exists("/proc/" + pid);
-}
-
 } // namespace
 
 int cache_command(const CacheArgs& args) {
@@ -81,8 +70,11 @@ int cache_command(const CacheArgs& args) {
   }
   if (args.action == "gc") {
     for (const auto& f : std::filesystem::directory_iterator(dir))
-      if (is_orphan_temporary(f.path()))
+      if (is_stale_temporary(f.path()))
         remove(f.path(), "temporary file of a writer that is gone");
+      else if (data::remove_lock_if_free(f.path(), args.dry_run))
+        std::cout << (args.dry_run ? "would remove " : "removed ") << f.path().string()
+                  << " (lock file that no process holds)\n";
     std::cout << (args.dry_run ? "would free " : "freed ") << freed / 1e6 << " MB\n";
   }
   return bad == 0 ? 0 : 1;

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <unistd.h>
 
@@ -458,6 +459,54 @@ std::string broadcast_text(const std::string& text, int rank) {
   return out;
 }
 
+/// "pid 12 on host n07 since 2026-11-29T10:00:00Z (SLURM job 42)" from a run lock's note.
+std::string describe_holder(const std::string& note) {
+  try {
+    const auto h = nlohmann::json::parse(note);
+    std::string text = "pid " + std::to_string(h.at("pid").get<long>()) + " on host " +
+                       h.at("host").get<std::string>() + " since " +
+                       h.at("started").get<std::string>();
+    if (h.contains("slurm_job"))
+      text += " (SLURM job " + h["slurm_job"].get<std::string>() + ")";
+    return text;
+  } catch (const std::exception&) { // not written yet, or by another version
+    return note.empty() ? "another process" : note;
+  }
+}
+
+/// Rank 0, before anything is written: takes the sweep's run lock (one `vfp run` of a sweep at
+/// a time: two would do every task twice and interleave their rows), then removes what an
+/// earlier, killed run left half written in the sweep's folder.
+void take_sweep_folder(std::optional<RunLock>& lock, const std::filesystem::path& results_root,
+                       const std::string& sweep_name) {
+  const auto dir = confined_folder(results_root, {sweep_name}, true);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  nlohmann::json note = {{"pid", long(::getpid())}, {"host", host}, {"started", started}};
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job && *job)
+    note["slurm_job"] = job;
+  try {
+    lock.emplace(dir / "run.lock", note.dump());
+  } catch (const LockHeld& e) {
+    const auto holder = describe_holder(e.holder());
+    throw Error("sweep '" + sweep_name + "' is already being run by " + holder +
+                "; two runs at once would do every task twice. Wait for it to end, or stop it "
+                "(SIGTERM, scancel) and run this again: it resumes where it stopped (lock: " +
+                e.file().string() + ")");
+  }
+  if (!lock->unsupported().empty())
+    spdlog::warn("cannot lock {} ({}): nothing stops a second run of sweep {} at the same time",
+                 (dir / "run.lock").string(), lock->unsupported(), sweep_name);
+  if (const int removed = remove_stale_temporaries_below(dir))
+    spdlog::info("removed {} temporary file(s) that a killed run left half written in {}", removed,
+                 dir.string());
+}
+
 } // namespace
 
 int threads_for_rank(int ranks_on_node) {
@@ -494,10 +543,12 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   // Rank 0 validates everything first; on a bad sweep every rank exits with the same code.
   std::string text, error;
   sweep::Sweep sweep;
+  std::optional<RunLock> run_lock; // rank 0, until the end
   if (world.rank == 0) {
     try {
       sweep = sweep::load(args.sweep_file, {args.smoke});
       text = read_text_file(args.sweep_file);
+      take_sweep_folder(run_lock, args.results_root, sweep.name);
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -514,7 +565,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
     sweep = sweep::expand(YAML::Load(text), args.sweep_file, {args.smoke});
 
   tasks::TaskContext ctx;
-  // Checked (name, symlinks) and created on rank 0 below, before any rank writes into it.
+  // Checked (name, symlinks), created and locked on rank 0 above, before any rank writes there.
   ctx.sweep_dir = std::filesystem::path(args.results_root) / sweep.name;
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
                                          : std::filesystem::path(args.cache_dir);
@@ -528,7 +579,6 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   int code = 0;
   try {
     if (world.rank == 0) {
-      confined_folder(args.results_root, {sweep.name}, true);
       write_file_atomically(ctx.sweep_dir / "sweep.yaml", text);
       std::vector<std::string> ids;
       for (const auto& c : sweep.configurations)

@@ -159,6 +159,50 @@ inline void fault_point(const char* name) {
     kill_job_now(name);
 }
 
+/// An exclusive lock on a file (flock) that never waits, held until destruction: one `vfp
+/// run` of a sweep at a time. The holder's one-line note (host, pid, start) is written into
+/// the file for whoever is refused next. Throws LockHeld when another process holds it, and
+/// IoError when the file cannot be opened (e.g. it is a symlink). Where the file system cannot
+/// lock at all, nothing is held and unsupported() says why, so that the caller can warn.
+class RunLock {
+public:
+  RunLock(const std::filesystem::path& file, const std::string& holder);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  /// Empty when held; otherwise the file system's reason (e.g. "No locks available").
+  [[nodiscard]] const std::string& unsupported() const { return unsupported_; }
+
+private:
+  std::filesystem::path file_;
+  int fd_ = -1;
+  std::string unsupported_;
+};
+
+/// Another process holds a RunLock; holder() is its note (empty when it has not written one).
+class LockHeld : public Error {
+public:
+  LockHeld(const std::filesystem::path& file, std::string holder);
+  [[nodiscard]] const std::filesystem::path& file() const { return file_; }
+  [[nodiscard]] const std::string& holder() const { return holder_; }
+
+private:
+  std::filesystem::path file_;
+  std::string holder_;
+};
+
+/// True for a "<name>.tmp.<pid>" file (what write_file_atomically and the cache writer write
+/// before renaming) whose writer is no live process on this host: a killed run's leftover.
+bool is_stale_temporary(const std::filesystem::path& path);
+
+/// Removes the "<file>.tmp.<pid>" temporaries of `file`: every one when `any_writer` (the
+/// caller holds the lock that each writer of `file` takes, so none is being written), else
+/// those is_stale_temporary finds. Returns how many went.
+int remove_stale_temporaries(const std::filesystem::path& file, bool any_writer);
+
+/// Removes every stale temporary (is_stale_temporary) below `folder`, links not followed.
+int remove_stale_temporaries_below(const std::filesystem::path& folder);
+
 /// Returns `name` when it can be one path component built from a config value or a results
 /// file (a sweep name, a task or configuration id, a bundle's file name): not empty, not "."
 /// or "..", at most 255 bytes, no '/', '\\', NUL, newline or other control character.

@@ -264,6 +264,7 @@ void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subj
     return;
   } catch (const CacheError&) {
   }
+  remove_stale_temporaries(file, /*any_writer=*/false); // a killed build's of this shard
   auto patches = preprocess_cohort(part, c, threads, /*allow_empty=*/true);
   write_cache(file, patches, shard_key(key, index, count), "{}", c.preprocess.compression);
 }
@@ -274,6 +275,7 @@ PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector
   const auto key = stable_id(identity.dump());
   const auto file = cache_file(cache_dir, key);
   FileLock lock(file);
+  remove_stale_temporaries(file, /*any_writer=*/true); // a killed merge's; we hold the lock
   if (std::filesystem::exists(file)) {
     try {
       return read_cache(file, key);
@@ -302,10 +304,28 @@ PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector
                      std::to_string(all.excluded.size()) + " excluded)");
   write_cache(file, all, key, provenance_of(identity, subjects.size(), all, count),
               c.preprocess.compression);
-  for (int i = 0; i < count; ++i)
+  for (int i = 0; i < count; ++i) {
     std::filesystem::remove(shard_file(file, i, count));
+    remove_stale_temporaries(shard_file(file, i, count), /*any_writer=*/false);
+  }
   spdlog::info("merged {} shards into {} ({} patches)", count, file.string(), all.size());
   return all;
+}
+
+bool remove_lock_if_free(const std::filesystem::path& file, bool dry_run) {
+  const auto name = file.filename().string();
+  if (name.rfind("patches-", 0) != 0 || file.extension() != ".lock")
+    return false;
+  const int fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  // A FileLock that wakes up holding a file unlinked meanwhile retries on a new one, so
+  // removing it while we hold it cannot give two builders the lock at once.
+  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (free && !dry_run)
+    ::unlink(file.c_str());
+  ::close(fd);
+  return free;
 }
 
 std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir) {
@@ -351,6 +371,7 @@ PatchSet load_or_build_cache(const config::ExperimentConfig& c,
   const auto key = stable_id(identity.dump());
   const auto file = cache_file(cache_dir, key);
   FileLock lock(file); // one process builds a key; the others wait here, then read it
+  remove_stale_temporaries(file, /*any_writer=*/true); // a killed build's
   if (std::filesystem::exists(file)) {
     try {
       return read_cache(file, key);

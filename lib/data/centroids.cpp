@@ -1,6 +1,7 @@
 #include "data/data.h"
 
 #include "core/core.h"
+#include "data/table_text.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -143,7 +144,7 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
 
 namespace vfp::data {
 namespace {
-std::vector<std::string> split_semicolons(const std::string& line) {
+std::vector<std::string> split_semicolons(std::string_view line) {
   std::vector<std::string> cells;
   std::string cell;
   for (char ch : line) {
@@ -180,35 +181,23 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
   const auto file = path.string();
   if (space != "lps" && space != "ras")
     throw InputError("centroid space must be lps or ras, got '" + space + "'");
-  if (!std::filesystem::exists(path))
-    throw InputError("centroid table not found: " + file);
-  std::istringstream in(read_text_file(path));
-  std::string line;
-  if (!std::getline(in, line))
-    throw InputError(file + ": empty centroid table (expected SubjectID;Vertebra;X;Y;Z)");
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0)
-    line.erase(0, 3);
-  const auto header = split_semicolons(line);
-  std::map<std::string, size_t> col;
-  for (size_t i = 0; i < header.size(); ++i)
-    col[header[i]] = i;
-  for (const char* name : {"SubjectID", "Vertebra", "X", "Y", "Z"})
-    if (!col.count(name))
-      throw InputError(file + ":1: missing column '" + name +
-                       "' (expected SubjectID;Vertebra;X;Y;Z, semicolon-separated)");
+  const auto text = read_table_text(path, {"centroid table",
+                                           "SubjectID;Vertebra;X;Y;Z, semicolon-separated",
+                                           ';',
+                                           split_semicolons,
+                                           {"SubjectID", "Vertebra", "X", "Y", "Z"}});
+  const auto& header = text.header;
+  const auto& col = text.column;
   CentroidTable table;
-  int line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r;") == std::string::npos)
-      continue;
-    const auto cells = split_semicolons(line);
+  for (const auto& row : text.rows) {
+    const auto& cells = row.cells;
+    const int line_no = row.line;
     const auto where = file + ":" + std::to_string(line_no);
     if (cells.size() != header.size())
       throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
                        std::to_string(cells.size()));
     WorldCentroid c;
-    const auto& vertebra = cells[col["Vertebra"]];
+    const auto& vertebra = cells[col.at("Vertebra")];
     double numeric = 0;
     // Casting a double beyond int to int is undefined: such a "label" is an error below.
     if (parse_decimal(vertebra, numeric) && std::abs(numeric) < 1e6)
@@ -221,15 +210,15 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
       }
     const char* axes[3] = {"X", "Y", "Z"};
     for (int a = 0; a < 3; ++a)
-      if (!parse_decimal(cells[col[axes[a]]], c.lps[a]))
+      if (!parse_decimal(cells[col.at(axes[a])], c.lps[a]))
         throw InputError(where + ": column '" + axes[a] + "' of subject " +
-                         cells[col["SubjectID"]] + ": expected a number, got '" +
-                         cells[col[axes[a]]] + "'");
+                         cells[col.at("SubjectID")] + ": expected a number, got '" +
+                         cells[col.at(axes[a])] + "'");
     if (space == "ras") { // RAS → LPS: the first two axes point the other way
       c.lps[0] = -c.lps[0];
       c.lps[1] = -c.lps[1];
     }
-    table[cells[col["SubjectID"]]].push_back(c);
+    table[cells[col.at("SubjectID")]].push_back(c);
   }
   return table;
 }

@@ -1,11 +1,11 @@
 #include "data/data.h"
 
 #include "core/core.h"
+#include "data/table_text.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -24,42 +24,26 @@ bool parse_number(const std::string& text, double& out) {
 
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,
                                  std::vector<Exclusion>* exclusions) {
-  std::ifstream in(csv, std::ios::binary);
-  if (!in)
-    throw InputError("cohort table not found: " + csv.string());
-  const std::string file = csv.string();
-  std::string line;
-  if (!std::getline(in, line))
-    throw InputError(file + ": empty cohort table (expected a header line)");
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) // UTF-8 byte-order mark from spreadsheet exports
-    line.erase(0, 3);
-  if (!line.empty() && line.back() == '\r')
-    line.pop_back();
-  const auto header = split_csv_row(line);
-  std::map<std::string, size_t> column;
-  for (size_t i = 0; i < header.size(); ++i)
-    column[header[i]] = i;
-  for (const char* required : {"subject_id", "age", "bmi", "event", "time_years"})
-    if (!column.count(required))
-      throw InputError(file + ":1: missing column '" + required +
-                       "' (expected subject_id,age,bmi,event,time_years[,site])");
-
+  const auto table = read_table_text(csv, {"cohort table",
+                                           "subject_id,age,bmi,event,time_years[,site]",
+                                           ',',
+                                           split_csv_row,
+                                           {"subject_id", "age", "bmi", "event", "time_years"}});
+  const auto& file = table.file;
+  const auto& header = table.header;
+  const auto& column = table.column;
   std::vector<Subject> subjects;
   std::set<std::string> ids;
-  int line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos)
-      continue;
-    const auto cells = split_csv_row(line);
+  for (const auto& row : table.rows) {
+    const auto& cells = row.cells;
+    const auto& line = row.text;
+    const int line_no = row.line;
     const auto where = file + ":" + std::to_string(line_no);
     Subject s;
     s.line = line_no;
     // A duplicate id is never excludable: which of the two rows would be the right one?
-    if (cells.size() == header.size() && ids.count(cells[column["subject_id"]]))
-      throw InputError(where + ": duplicate subject_id '" + cells[column["subject_id"]] + "'");
+    if (cells.size() == header.size() && ids.count(cells[column.at("subject_id")]))
+      throw InputError(where + ": duplicate subject_id '" + cells[column.at("subject_id")] + "'");
     try {
       if (cells.size() != header.size())
         // An odd number of quotes: a quote left open swallowed the commas after it.
@@ -67,12 +51,12 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
             where + ": expected " + std::to_string(header.size()) + " cells, found " +
             std::to_string(cells.size()) +
             (std::count(line.begin(), line.end(), '"') % 2 ? " (a quote is not closed)" : ""));
-      s.id = cells[column["subject_id"]];
+      s.id = cells[column.at("subject_id")];
       if (s.id.empty())
         throw InputError(where + ": empty subject_id");
       auto number = [&](const char* name, double lo, double hi) {
         double v = 0;
-        const auto& text = cells[column[name]];
+        const auto& text = cells[column.at(name)];
         if (!parse_number(text, v))
           throw InputError(where + ": column '" + name + "' of subject " + s.id +
                            ": expected a number, got '" + text + "'");
@@ -85,13 +69,13 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       s.age = number("age", 0, 130);
       s.bmi = number("bmi", 5, 100);
       s.time_years = number("time_years", 0, 200);
-      const auto& event = cells[column["event"]];
+      const auto& event = cells[column.at("event")];
       if (event != "0" && event != "1")
         throw InputError(where + ": column 'event' of subject " + s.id +
                          ": expected 0 or 1, got '" + event + "'");
       s.event = event == "1";
       if (column.count("site"))
-        s.site = cells[column["site"]];
+        s.site = cells[column.at("site")];
     } catch (const InputError& e) {
       if (!exclusions)
         throw;

@@ -217,6 +217,10 @@ std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir);
 /// naming the file.
 std::string verify_cache(const CacheEntry& entry);
 
+/// True when `file` is a cache's "<cache>.lock" that no process holds (its builder was
+/// killed): it is then removed, unless `dry_run`. Safe against a builder taking it meanwhile.
+bool remove_lock_if_free(const std::filesystem::path& file, bool dry_run);
+
 /// Returns the verified cache for `c`, building it (under an inter-process lock, so that one
 /// process builds while the others wait) when missing or corrupt.
 PatchSet load_or_build_cache(const config::ExperimentConfig& c,

@@ -118,6 +118,38 @@ std::string fold_figure_data(const FoldBand& band, const std::vector<Point>& poo
   return join_blocks(blocks);
 }
 
+/// The axes' labels of a unit-square figure.
+struct AxisLabels {
+  const char* x;
+  const char* y;
+};
+constexpr AxisLabels kRocAxes{"False-positive rate (1 − specificity)",
+                              "True-positive rate (sensitivity)"};
+constexpr AxisLabels kPrAxes{"Recall (sensitivity)", "Precision (positive predictive value)"};
+
+/// ROC and PR figures: [0, 1] on x, `yrange` on y, square, ticks every 0.2.
+std::string unit_square_axes(const char* yrange, const AxisLabels& labels) {
+  return std::string("set size ratio -1\nset xrange [0:1]\nset yrange ") + yrange +
+         "\nset xtics 0.2\nset ytics 0.2\nset format '%.1f'\nset xlabel '" + labels.x +
+         "'\nset ylabel '" + labels.y + "'\n";
+}
+
+/// The plot clauses of a fold figure's data file: the ± 1 SD band and the mean of the folds
+/// (index 0, in the first colour), then the pooled out-of-fold curve (index 1, the second,
+/// drawn `pooled_style`). No separator after the last clause.
+std::string band_mean_and_pooled(const std::string& file, const char* pooled_style,
+                                 const std::string& mean_title, const std::string& pooled_title) {
+  const auto& col = palette();
+  std::ostringstream gp;
+  gp << gp_quote(file)
+     << " index 0 using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc rgb \""
+     << col[0] << "\" title '± 1 SD over folds', \\\n     " << gp_quote(file)
+     << " index 0 using 1:2 with lines lw 3 lc rgb \"" << col[0] << "\" title "
+     << gp_quote(mean_title) << ", \\\n     " << gp_quote(file) << " index 1 using 1:2 with "
+     << pooled_style << " lw 2 dt 2 lc rgb \"" << col[1] << "\" title " << gp_quote(pooled_title);
+  return gp.str();
+}
+
 } // namespace
 
 FigureText roc_figure(const ConfigCurves& c) {
@@ -130,22 +162,13 @@ FigureText roc_figure(const ConfigCurves& c) {
   std::ostringstream gp;
   gp << script_header(f.name, "ROC curves of " + c.label, width_for_key(c.label.size() + 6, 640),
                       760)
-     << "set size ratio -1\nset xrange [0:1]\nset yrange [0:1]\n"
-     << "set xtics 0.2\nset ytics 0.2\nset format '%.1f'\n"
-     << "set xlabel 'False-positive rate (1 − specificity)'\n"
-     << "set ylabel 'True-positive rate (sensitivity)'\n"
-     << "set title " << gp_quote("ROC · " + c.label) << "\n"
+     << unit_square_axes("[0:1]", kRocAxes) << "set title " << gp_quote("ROC · " + c.label) << "\n"
      << key_below(5, 760) << "plot "
-     << fold_curves_clause(file, 2, c.splits.size(), "lines", col[0]) << gp_quote(file)
-     << " index 0 using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc rgb \""
-     << col[0] << "\" title '± 1 SD over folds', \\\n     " << gp_quote(file)
-     << " index 0 using 1:2 with lines lw 3 lc rgb \"" << col[0] << "\" title "
-     << gp_quote("mean of folds: AUROC " + mean_sd_percent(c.auroc)) << ", \\\n     "
-     << gp_quote(file) << " index 1 using 1:2 with lines lw 2 dt 2 lc rgb \"" << col[1]
-     << "\" title "
-     << gp_quote("pooled out-of-fold: AUROC " + (c.pooled_roc.size() > 1
-                                                     ? percent(roc_area(c.pooled_roc)) + " %"
-                                                     : std::string("–")))
+     << fold_curves_clause(file, 2, c.splits.size(), "lines", col[0])
+     << band_mean_and_pooled(file, "lines", "mean of folds: AUROC " + mean_sd_percent(c.auroc),
+                             "pooled out-of-fold: AUROC " +
+                                 (c.pooled_roc.size() > 1 ? percent(roc_area(c.pooled_roc)) + " %"
+                                                          : std::string("–")))
      << ", \\\n     x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'chance'\n"
      << script_footer();
   f.script = gp.str();
@@ -168,21 +191,14 @@ FigureText pr_figure(const ConfigCurves& c) {
   std::ostringstream gp;
   gp << script_header(f.name, "precision-recall curves of " + c.label,
                       width_for_key(c.label.size() + 20, 640), 760)
-     << "set size ratio -1\nset xrange [0:1]\nset yrange [0:1.02]\n"
-     << "set xtics 0.2\nset ytics 0.2\nset format '%.1f'\n"
-     << "set xlabel 'Recall (sensitivity)'\n"
-     << "set ylabel 'Precision (positive predictive value)'\n"
-     << "set title " << gp_quote("Precision–recall · " + c.label) << "\n"
+     << unit_square_axes("[0:1.02]", kPrAxes) << "set title "
+     << gp_quote("Precision–recall · " + c.label) << "\n"
      << key_below(5, 760) << "prevalence = " << num(c.prevalence) << "\n"
      << "# Curves are steps: at recall r the precision of the first threshold reaching r (their\n"
      << "# area is the average precision).\n"
-     << "plot " << fold_curves_clause(file, 2, c.splits.size(), "fsteps", col[0]) << gp_quote(file)
-     << " index 0 using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc rgb \""
-     << col[0] << "\" title '± 1 SD over folds', \\\n     " << gp_quote(file)
-     << " index 0 using 1:2 with lines lw 3 lc rgb \"" << col[0] << "\" title "
-     << gp_quote("mean of folds: AP " + mean_sd_percent(c.auprc)) << ", \\\n     " << gp_quote(file)
-     << " index 1 using 1:2 with fsteps lw 2 dt 2 lc rgb \"" << col[1] << "\" title "
-     << gp_quote("pooled out-of-fold: AP " + percent(pooled_ap) + " %")
+     << "plot " << fold_curves_clause(file, 2, c.splits.size(), "fsteps", col[0])
+     << band_mean_and_pooled(file, "fsteps", "mean of folds: AP " + mean_sd_percent(c.auprc),
+                             "pooled out-of-fold: AP " + percent(pooled_ap) + " %")
      << ", \\\n     prevalence with lines lw 1.5 dt 3 lc rgb \"#777777\" title "
      << gp_quote("prevalence " + percent(c.prevalence) + " % (chance)") << "\n"
      << script_footer();
@@ -216,10 +232,7 @@ FigureText overview_figure(const std::vector<const ConfigCurves*>& configs) {
   }
   gp << script_header(f.name, "mean ROC curve of every configuration", width_for_key(longest, 640),
                       height)
-     << "set size ratio -1\nset xrange [0:1]\nset yrange [0:1]\nset xtics 0.2\nset ytics 0.2\n"
-     << "set format '%.1f'\n"
-     << "set xlabel 'False-positive rate (1 − specificity)'\n"
-     << "set ylabel 'True-positive rate (sensitivity)'\n"
+     << unit_square_axes("[0:1]", kRocAxes)
      << "set title 'Mean ROC curve over folds, per configuration'\n"
      << key_below(int(configs.size()) + 1, height) << "plot ";
   for (std::size_t k = 0; k < configs.size(); ++k) {

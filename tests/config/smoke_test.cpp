@@ -23,27 +23,14 @@ vfp::sweep::Sweep load(const std::string& rest, bool smoke) {
 /// The InputError of loading kBase + `rest` (with or without --smoke), or "no error"; the
 /// file named as "bad.yaml" without its folder.
 std::string error_of(const std::string& rest, bool smoke) {
-  const auto file = vfp::testing::write_yaml("bad.yaml", std::string(kBase) + rest);
-  try {
-    vfp::sweep::load(file, {smoke});
-  } catch (const vfp::InputError& e) {
-    std::string what = e.what();
-    const auto folder = file.parent_path().string() + "/";
-    for (auto at = what.find(folder); at != std::string::npos; at = what.find(folder))
-      what.erase(at, folder.size());
-    return what;
-  }
-  return "no error";
+  std::string what = vfp::testing::sweep_error(std::string(kBase) + rest, smoke);
+  const auto folder = vfp::testing::write_yaml("bad.yaml", "").parent_path().string() + "/";
+  for (auto at = what.find(folder); at != std::string::npos; at = what.find(folder))
+    what.erase(at, folder.size());
+  return what;
 }
 
-std::vector<std::string> column(const vfp::sweep::Sweep& sweep, const std::string& axis) {
-  std::vector<std::string> out;
-  for (const auto& c : sweep.configurations)
-    for (const auto& [key, value] : c.axes)
-      if (key == axis)
-        out.push_back(value);
-  return out;
-}
+using vfp::testing::column;
 
 const std::string kGrid = "sweep:\n"
                           "  grid:\n"

@@ -26,15 +26,7 @@ std::string error_of(const std::string& sweep_section) {
   return vfp::testing::sweep_error(std::string(kBase) + sweep_section);
 }
 
-/// The value each configuration gives an axis, as written.
-std::vector<std::string> column(const vfp::sweep::Sweep& sweep, const std::string& axis) {
-  std::vector<std::string> out;
-  for (const auto& c : sweep.configurations)
-    for (const auto& [key, value] : c.axes)
-      if (key == axis)
-        out.push_back(value);
-  return out;
-}
+using vfp::testing::column;
 
 std::vector<std::string> ids(const vfp::sweep::Sweep& sweep) {
   std::vector<std::string> out;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace vfp::testing {
 
@@ -31,14 +32,25 @@ inline std::filesystem::path write_yaml(const std::string& name, const std::stri
   return path;
 }
 
-/// The InputError message of loading `text` as a sweep, or "no error".
-inline std::string sweep_error(const std::string& text) {
+/// The InputError message of loading `text` as a sweep (applying its smoke: section when
+/// `smoke`), or "no error".
+inline std::string sweep_error(const std::string& text, bool smoke = false) {
   try {
-    vfp::sweep::load(write_yaml("bad.yaml", text));
+    vfp::sweep::load(write_yaml("bad.yaml", text), {smoke});
   } catch (const vfp::InputError& e) {
     return e.what();
   }
   return "no error";
+}
+
+/// The value each configuration gives an axis, as written.
+inline std::vector<std::string> column(const vfp::sweep::Sweep& sweep, const std::string& axis) {
+  std::vector<std::string> out;
+  for (const auto& c : sweep.configurations)
+    for (const auto& [key, value] : c.axes)
+      if (key == axis)
+        out.push_back(value);
+  return out;
 }
 
 } // namespace vfp::testing

@@ -1,4 +1,5 @@
 #include "core/core.h"
+#include "scratch_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -9,14 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace {
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("vfp_core_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-} // namespace
+using vfp::testing::fresh_dir;
 
 TEST(StableId, IsSixteenHexDigitsAndDependsOnEveryByte) {
   // FNV-1a 64 of "" is its offset basis; of "a" a published test vector.

@@ -28,11 +28,10 @@ using namespace vfp::integration;
 inline std::string tiny_sweep(const std::string& name, const std::string& cohort = "cohort",
                               int epochs = 2,
                               const std::string& grid = "train.lr: [3.0e-3, 1.0e-3]") {
-  return "name: " + name + "\ncohort: {dir: " + cohort +
-         "}\npreprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}\ncv: {folds: 2, seed: "
-         "5}\nmodel: {width: 4}\ntrain: {max_epochs: " +
-         std::to_string(epochs) + ", patience: " + std::to_string(epochs) +
-         ", batch_size: 8, threads: 1}\nsweep:\n  grid:\n    " + grid + "\n";
+  return tiny_sweep_text(name,
+                         "max_epochs: " + std::to_string(epochs) + ", patience: " +
+                             std::to_string(epochs) + ", batch_size: 8, threads: 1",
+                         "sweep:\n  grid:\n    " + grid + "\n", cohort);
 }
 
 /// The folder shared by every test of the binary: cohort/, tiny.yaml and reference/ (the

@@ -2,7 +2,7 @@
 // docs/hardening.md) and relaunched each time: every launch but the last dies at the next
 // point, each picking up what the kill before left behind; the last one finishes, and the
 // results equal an uninterrupted run's (same rows, same numbers, nothing twice, no torn line,
-// the same table).
+// the same table), and nothing half written is left.
 #include "fault_harness.h"
 
 #include <gtest/gtest.h>
@@ -62,4 +62,11 @@ TEST(KillTheWholeJob, AtTwelvePointsInTurnAndTheLastRelaunchHasTheUninterruptedR
   expect_same_as_reference(sweep_dir);
   EXPECT_TRUE(fs::exists(sweep_dir / "report" / "index.html"));
   EXPECT_TRUE(fs::exists(sweep_dir / "report" / "table.csv"));
+  // What the kills left half written (the cache's and the checkpoint's temporaries, a
+  // killed builder's lock file) went when the next launch took the sweep or the cache.
+  for (const auto& e : fs::recursive_directory_iterator(dir / "killed")) {
+    const auto name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << e.path();
+    EXPECT_TRUE(e.path().extension() != ".lock" || name == "run.lock") << e.path();
+  }
 }

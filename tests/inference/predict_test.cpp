@@ -52,13 +52,10 @@ protected:
     if (dir.empty())
       return;
     // The 3D variant keeps its cube tiny (16³ voxels at 2 mm), so that it trains in seconds.
-    std::ofstream(dir / "tiny.yaml") << R"(name: tiny
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003, save_model: true}
-sweep:
+    std::ofstream(dir / "tiny.yaml")
+        << tiny_sweep_text("tiny", "max_epochs: 2, patience: 2, batch_size: 8, "
+                                   "lr: 0.003, save_model: true")
+        << R"(sweep:
   variants:
     aip_2d: {preprocess.output: 2d}
     cube_3d: {preprocess.output: 3d, model.dims: 3, preprocess.patch_mm: 32, preprocess.spacing_mm: 2}

@@ -24,11 +24,6 @@ protected:
   }
   static void TearDownTestSuite() { fs::remove_all(dir); }
   static std::string in_dir() { return "cd " + dir.string() + " && "; }
-  static constexpr const char* kBase = R"(cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-)";
 };
 fs::path Orchestration::dir;
 
@@ -39,13 +34,12 @@ TEST_F(Orchestration, ATaskThatAlwaysFailsIsRecordedAndRetriedWhileTheOthersFini
   // every attempt; the configuration without pretraining ignores the file and trains.
   std::ofstream(dir / "corrupt.safetensors") << "not a safetensors file";
   std::ofstream(dir / "failing.yaml")
-      << "name: failing\n"
-      << kBase << R"(train: {max_epochs: 2, patience: 2, batch_size: 8}
-pretrained: {file: corrupt.safetensors}
+      << tiny_sweep_text("failing", "max_epochs: 2, patience: 2, batch_size: 8",
+                         R"(pretrained: {file: corrupt.safetensors}
 sweep:
   grid:
     pretrained.mode: [none, checkpoint]
-)";
+)");
   auto out = run(in_dir() + mpirun(3) + " run failing.yaml --retries 1");
   EXPECT_EQ(out.code, 1) << out.text;
   const auto results = dir / "results" / "failing" / "results.jsonl";
@@ -80,13 +74,9 @@ sweep:
 }
 
 TEST_F(Orchestration, AWorkerKilledMidSweepLosesNothingAndARelaunchFinishesTheSweep) {
-  std::ofstream(dir / "kill.yaml")
-      << "name: kill\n"
-      << kBase << R"(train: {max_epochs: 30, patience: 30, batch_size: 8, threads: 1, stop_on: loss}
-sweep:
-  grid:
-    train.lr: [3.0e-3, 1.0e-3, 5.0e-4, 2.0e-4]
-)";
+  std::ofstream(dir / "kill.yaml") << tiny_sweep_text(
+      "kill", "max_epochs: 30, patience: 30, batch_size: 8, threads: 1, stop_on: loss",
+      "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3, 5.0e-4, 2.0e-4]\n");
   // The reference: the same sweep uninterrupted, by one process.
   auto whole = run(in_dir() + VFP_BIN + " run kill.yaml --results-root whole");
   ASSERT_EQ(whole.code, 0) << whole.text;
@@ -187,14 +177,9 @@ int exit_code_when_done(const fs::path& dir, const std::string& name) {
 } // namespace
 
 TEST_F(Orchestration, ASignalStopsTheSweepAtAResumablePointAndRerunsFinishItWithTheSameNumbers) {
-  std::ofstream(dir / "stop.yaml")
-      << "name: stop\n"
-      << kBase
-      << R"(train: {max_epochs: 150, patience: 150, batch_size: 8, threads: 1, stop_on: loss}
-sweep:
-  grid:
-    train.lr: [3.0e-3, 1.0e-3]
-)";
+  std::ofstream(dir / "stop.yaml") << tiny_sweep_text(
+      "stop", "max_epochs: 150, patience: 150, batch_size: 8, threads: 1, stop_on: loss",
+      "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3]\n");
   auto whole = run(in_dir() + VFP_BIN + " run stop.yaml --results-root whole");
   ASSERT_EQ(whole.code, 0) << whole.text;
   const auto sweep_dir = dir / "stopped" / "stop";
@@ -218,6 +203,20 @@ sweep:
   const int launcher = start_in_background(dir, command, "second");
   ASSERT_GT(launcher, 0);
   ASSERT_FALSE(wait_for_training(sweep_dir, 2).is_null()) << read(dir / "second.log");
+  // Meanwhile, the same sweep launched again (a second sbatch, a second terminal) is refused
+  // before it writes anything, naming the run that holds the sweep.
+  const auto sweep_yaml = read(sweep_dir / "sweep.yaml");
+  std::ofstream(dir / "stop.yaml", std::ios::app) << "# edited while it runs\n";
+  const auto twice = run(in_dir() + VFP_BIN + " run stop.yaml --results-root stopped");
+  EXPECT_EQ(twice.code, 1) << twice.text;
+  const auto holder = nlohmann::json::parse(read(sweep_dir / "run.lock"));
+  EXPECT_NE(twice.text.find("sweep 'stop' is already being run by pid " +
+                            std::to_string(holder["pid"].get<long>()) + " on host " +
+                            holder["host"].get<std::string>()),
+            std::string::npos)
+      << twice.text;
+  EXPECT_NE(twice.text.find("(lock: stopped/stop/run.lock)"), std::string::npos) << twice.text;
+  EXPECT_EQ(read(sweep_dir / "sweep.yaml"), sweep_yaml);
   ::kill(launcher, SIGUSR1);
   const int second = exit_code_when_done(dir, "second");
   const auto after_second = rows_of(sweep_dir / "results.jsonl", "train_eval");

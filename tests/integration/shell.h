@@ -129,6 +129,18 @@ inline fs::path folder_with_synth_cohort(const std::string& tag, std::string& er
   return dir;
 }
 
+/// A sweep file for the cohort of folder_with_synth_cohort small enough that a task trains in
+/// about a second: 2D slabs, 2 folds, an fNet of width 4. `train` is the inside of its train:
+/// mapping; `rest` (e.g. a sweep: section) follows it.
+inline std::string tiny_sweep_text(const std::string& name, const std::string& train,
+                                   const std::string& rest = "",
+                                   const std::string& cohort = "cohort") {
+  return "name: " + name + "\ncohort: {dir: " + cohort +
+         "}\npreprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}\ncv: {folds: 2, seed: "
+         "5}\nmodel: {width: 4}\ntrain: {" +
+         train + "}\n" + rest;
+}
+
 /// A fixture with a fresh scratch folder per test, for commands that read the files it writes.
 class ScratchDirTest : public ::testing::Test {
 protected:

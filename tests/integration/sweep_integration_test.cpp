@@ -14,6 +14,9 @@
 #include <set>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,16 +31,9 @@ protected:
     std::string error;
     dir = folder_with_synth_cohort("integration", error);
     ASSERT_FALSE(dir.empty()) << error;
-    std::ofstream(dir / "tiny.yaml") << R"(name: tiny
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003}
-sweep:
-  grid:
-    train.lr: [3.0e-3, 1.0e-3]
-)";
+    std::ofstream(dir / "tiny.yaml")
+        << tiny_sweep_text("tiny", "max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003",
+                           "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3]\n");
   }
   static std::string in_dir() { return "cd " + dir.string() + " && "; }
 };
@@ -251,6 +247,12 @@ TEST_F(TinySweep, CacheLsVerifyAndGcFindCorruptAndStaleFiles) {
   ASSERT_FALSE(narrow_file.empty());
   const auto orphan = cache / (tiny_file.filename().string() + ".tmp.999999999");
   std::ofstream(orphan) << "half a cache";
+  // The lock file of a builder that was killed (nobody holds it), and one a builder holds.
+  const auto free_lock = cache / (narrow_file.filename().string() + ".lock");
+  const auto held_lock = cache / "patches-0123456789abcdef.h5.lock";
+  std::ofstream(free_lock).flush();
+  const int holder = ::open(held_lock.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_EQ(::flock(holder, LOCK_EX), 0);
   const std::string vfp_cache = std::string(VFP_BIN) + " cache --cache " + cache.string() + " ";
 
   auto ls = run(vfp_cache + "ls");
@@ -291,7 +293,12 @@ TEST_F(TinySweep, CacheLsVerifyAndGcFindCorruptAndStaleFiles) {
   EXPECT_NE(dry.text.find("would remove " + narrow_file.string() + " (not used"), std::string::npos)
       << dry.text;
   EXPECT_NE(dry.text.find("would remove " + orphan.string()), std::string::npos) << dry.text;
-  EXPECT_TRUE(fs::exists(tiny_file) && fs::exists(narrow_file) && fs::exists(orphan));
+  EXPECT_NE(dry.text.find("would remove " + free_lock.string() + " (lock file that no process"),
+            std::string::npos)
+      << dry.text;
+  EXPECT_EQ(dry.text.find(held_lock.string()), std::string::npos) << dry.text;
+  EXPECT_TRUE(fs::exists(tiny_file) && fs::exists(narrow_file) && fs::exists(orphan) &&
+              fs::exists(free_lock));
 
   // Keeping what narrow.yaml uses: the corrupt file and the temporary go, narrow's stays.
   auto gc = run(vfp_cache + "gc --keep " + (dir / "narrow.yaml").string());
@@ -299,8 +306,11 @@ TEST_F(TinySweep, CacheLsVerifyAndGcFindCorruptAndStaleFiles) {
   EXPECT_NE(gc.text.find("freed"), std::string::npos) << gc.text;
   EXPECT_FALSE(fs::exists(tiny_file));
   EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_FALSE(fs::exists(free_lock));
+  EXPECT_TRUE(fs::exists(held_lock)) << "a held lock was removed:\n" << gc.text;
   EXPECT_TRUE(fs::exists(narrow_file));
   EXPECT_EQ(run(vfp_cache + "verify").code, 0);
+  ::close(holder);
 }
 
 TEST_F(TinySweep, MissingConfigFileIsAnError) {
@@ -337,13 +347,8 @@ TEST_F(TinySweep, MissingImageFailsNamingTheSubject) {
 }
 
 TEST_F(TinySweep, A3DModelTrainsFromTheExportedWeightsOfA2DRunInflated) {
-  std::ofstream(dir / "flat.yaml") << R"(name: flat
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
-)";
+  std::ofstream(dir / "flat.yaml") << tiny_sweep_text(
+      "flat", "max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true");
   auto flat = run(in_dir() + mpirun(2) + " run flat.yaml");
   ASSERT_EQ(flat.code, 0) << flat.text;
   fs::path exported;
@@ -379,15 +384,12 @@ train: {max_epochs: 1, patience: 1, batch_size: 8, lr: 0.003, save_model: true}
 }
 
 TEST_F(TinySweep, SslPretrainingRunsOncePerSettingAndItsBackboneIsWhatTheTasksLoad) {
-  std::ofstream(dir / "byol.yaml") << R"(name: byol
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-pretrained: {mode: ssl}
-ssl: {epochs: 2, batch_size: 16, projector_hidden: 32, projection_dim: 16}
-train: {max_epochs: 1, patience: 1, batch_size: 8, finetune: linear_probe}
-sweep:
+  std::ofstream(dir / "byol.yaml")
+      << tiny_sweep_text(
+             "byol", "max_epochs: 1, patience: 1, batch_size: 8, finetune: linear_probe",
+             "pretrained: {mode: ssl}\n"
+             "ssl: {epochs: 2, batch_size: 16, projector_hidden: 32, projection_dim: 16}\n")
+      << R"(sweep:
   grid:
     train.lr: [3.0e-3, 1.0e-3]
     ssl.data: [all, outer_train]

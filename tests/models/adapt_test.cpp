@@ -1,5 +1,6 @@
 // Pretrained weights into a classifier: 2D → 3D inflation (both rules), first-layer channel
 // adaptation, the load_pretrained pipeline (head replaced, BYOL prefix), export round trip.
+#include "build_model.h"
 #include "core/core.h"
 #include "models/models.h"
 
@@ -13,15 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using vfp::models::ModelSpec;
 
-std::shared_ptr<vfp::models::Classifier> build(const std::string& arch, int dims, int in = 1,
-                                               int outputs = 1) {
-  ModelSpec spec;
-  spec.arch = arch;
-  spec.dims = dims;
-  spec.in_channels = in;
-  spec.outputs = outputs;
-  return vfp::models::make_model(spec);
-}
+using vfp::models::testing::build;
 
 /// Batch-norm statistics and affine parameters away from their initial 0/1, so that eval
 /// mode exercises every buffer.

@@ -1,5 +1,6 @@
 // The model registry: parameter counts against torchvision, torchvision's parameter names,
 // layer groups, and a forward/backward pass of every architecture in 2D and 3D.
+#include "build_model.h"
 #include "core/core.h"
 #include "models/models.h"
 
@@ -13,15 +14,7 @@ namespace {
 
 using vfp::models::ModelSpec;
 
-std::shared_ptr<vfp::models::Classifier> build(const std::string& arch, int dims, int in = 1,
-                                               int outputs = 1) {
-  ModelSpec spec;
-  spec.arch = arch;
-  spec.dims = dims;
-  spec.in_channels = in;
-  spec.outputs = outputs;
-  return vfp::models::make_model(spec);
-}
+using vfp::models::testing::build;
 
 struct Reference {
   std::int64_t imagenet_2d; ///< 3 input channels, 1000 outputs

@@ -17,12 +17,10 @@ namespace {
 
 using namespace vfp::integration;
 
-constexpr const char* kTinySweep = R"(cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003}
-)";
+/// `name` as YAML (quote it where it needs quotes).
+std::string tiny_sweep(const std::string& name, const std::string& rest = "") {
+  return tiny_sweep_text(name, "max_epochs: 2, patience: 2, batch_size: 8, lr: 0.003", rest);
+}
 
 class Security : public ::testing::Test {
 protected:
@@ -87,7 +85,7 @@ TEST_F(Security, SweepNamesThatWouldLeaveTheResultsRootAreRefused) {
   const std::vector<std::string> names{"../outside/escape", (dir / "outside" / "x").string(), "..",
                                        "a/b"};
   for (const auto& name : names) {
-    std::ofstream(dir / "named.yaml") << "name: '" << name << "'\n" << kTinySweep;
+    std::ofstream(dir / "named.yaml") << tiny_sweep("'" + name + "'");
     // The dry run for every name; a real run (rank 0 validates before anything is created)
     // for the first.
     std::vector<std::string> commands{std::string(VFP_BIN) + " sweep named.yaml --dry-run"};
@@ -109,7 +107,7 @@ TEST_F(Security, SweepNamesThatWouldLeaveTheResultsRootAreRefused) {
 }
 
 TEST_F(Security, ASymlinkedSweepFolderIsRefusedNotFollowed) {
-  std::ofstream(dir / "linked.yaml") << "name: linked\n" << kTinySweep;
+  std::ofstream(dir / "linked.yaml") << tiny_sweep("linked");
   fs::create_directories(dir / "results");
   fs::create_directory_symlink(dir / "outside", dir / "results" / "linked");
   const auto out = run(in_dir() + mpirun(1) + " run linked.yaml");
@@ -123,7 +121,7 @@ TEST_F(Security, ASymlinkedSweepFolderIsRefusedNotFollowed) {
 }
 
 TEST_F(Security, ASymlinkedTaskFolderFailsThatTaskAndWritesNothingOutside) {
-  std::ofstream(dir / "planted.yaml") << "name: planted\n" << kTinySweep;
+  std::ofstream(dir / "planted.yaml") << tiny_sweep("planted");
   const auto listing = run(in_dir() + VFP_BIN + " sweep planted.yaml --dry-run --json");
   ASSERT_EQ(listing.code, 0) << listing.text;
   const auto tasks = nlohmann::json::parse(listing.text)["tasks"];
@@ -158,11 +156,8 @@ TEST_F(Security, ASymlinkedTaskFolderFailsThatTaskAndWritesNothingOutside) {
 TEST_F(Security, LogsNameSubjectsButHoldNoCovariatesTimesOrImageBytes) {
   // Two configurations (one saving models), so logs of preprocessing, training, pooling, the
   // Cox model and the report are all written.
-  std::ofstream(dir / "private.yaml") << "name: private\n"
-                                      << kTinySweep << R"(sweep:
-  grid:
-    train.save_model: [false, true]
-)";
+  std::ofstream(dir / "private.yaml")
+      << tiny_sweep("private", "sweep:\n  grid:\n    train.save_model: [false, true]\n");
   const auto out = run(in_dir() + mpirun(2) + " --log-level debug run private.yaml");
   ASSERT_EQ(out.code, 0) << out.text;
   std::vector<std::pair<std::string, std::string>> logs{{"vfp run output", out.text}};

@@ -165,18 +165,11 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscrib
   }
 
   static std::string sweep_text(const std::string& name, int epochs) {
-    return "name: " + name + R"(
-cohort: {dir: cohort}
-preprocess: {patch_mm: 31, slab_mm: 15, spacing_mm: 1.5}
-cv: {folds: 2, seed: 5}
-model: {width: 4}
-train: {max_epochs: )" +
-           std::to_string(epochs) + ", patience: " + std::to_string(epochs) +
-           R"(, batch_size: 8, threads: 1, stop_on: loss}
-sweep:
-  grid:
-    train.lr: [3.0e-3, 1.0e-3]
-)";
+    return tiny_sweep_text(name,
+                           "max_epochs: " + std::to_string(epochs) +
+                               ", patience: " + std::to_string(epochs) +
+                               ", batch_size: 8, threads: 1, stop_on: loss",
+                           "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3]\n");
   }
 
   /// Every task (2 configurations × 2 folds) exactly once and ok, and both cox rows; returns
