@@ -29,7 +29,9 @@ if ((full)); then
   # takes minutes).
   "$build/bench/bench_model_step"
 else
-  "$build/bench/bench_model_step" --size2d 64 --size3d 32 --threads 2
+  # Two rounds per case, alternating which side goes first: a step slowed by something else on
+  # the machine (seen: one side 2x slower once) does not decide the ratio.
+  "$build/bench/bench_model_step" --size2d 64 --size3d 32 --threads 2 --rounds 2
 fi
 echo
 echo "== training loop: throughput and time outside forward/backward/step =="
@@ -66,4 +68,5 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installe
 "$build/bench/bench_report" "$VFP_BENCH_RECORD" --out "$report" \
   --machine-note "vfp $(git describe --always --dirty 2>/dev/null || echo '(no git)'); LibTorch (Debian libtorch-dev) $(version libtorch-dev); PyTorch (python3-torch) $(version python3-torch); R survival $(version r-cran-survival); scikit-learn $(version python3-sklearn); h5py $(version python3-h5py)" \
   --machine-note "load average before the run $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - started )) s" \
-  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit as vfp sets it at start-up; the others glibc defaults"
+  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit as vfp sets it at start-up; the others glibc defaults" \
+  --machine-note "bench_model_step: each side runs twice per case (--rounds 2), alternating which goes first; each side's faster median counts"
