@@ -169,11 +169,7 @@ bool parse_decimal(std::string text, double& out) {
   for (auto& ch : text)
     if (ch == ',')
       ch = '.';
-  if (text.empty())
-    return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && std::isfinite(out);
+  return parse_finite(text, out);
 }
 } // namespace
 

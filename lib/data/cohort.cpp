@@ -10,18 +10,6 @@
 #include <set>
 
 namespace vfp::data {
-namespace {
-
-bool parse_number(const std::string& text, double& out) {
-  if (text.empty())
-    return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && std::isfinite(out);
-}
-
-} // namespace
-
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,
                                  std::vector<Exclusion>* exclusions) {
   const auto table = read_table_text(csv, {"cohort table",
@@ -57,7 +45,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       auto number = [&](const char* name, double lo, double hi) {
         double v = 0;
         const auto& text = cells[column.at(name)];
-        if (!parse_number(text, v))
+        if (!parse_finite(text, v))
           throw InputError(where + ": column '" + name + "' of subject " + s.id +
                            ": expected a number, got '" + text + "'");
         if (v < lo || v > hi)

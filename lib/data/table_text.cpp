@@ -2,9 +2,19 @@
 
 #include "core/core.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace vfp::data {
+
+bool parse_finite(const std::string& cell, double& out) {
+  if (cell.empty())
+    return false;
+  char* end = nullptr;
+  out = std::strtod(cell.c_str(), &end);
+  return end == cell.c_str() + cell.size() && std::isfinite(out);
+}
 
 TableText read_table_text(const std::filesystem::path& path, const TableFormat& format) {
   TableText table;

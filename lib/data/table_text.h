@@ -32,6 +32,9 @@ struct TableFormat {
   std::vector<std::string> required; ///< columns that must be in the header
 };
 
+/// A whole cell as a finite number ("1e-3", "-2.5"); false for anything else, empty included.
+bool parse_finite(const std::string& cell, double& out);
+
 /// Reads `path`: drops a UTF-8 byte-order mark (spreadsheet exports) and carriage returns,
 /// skips rows of nothing but blanks and separators (empty spreadsheet rows). Throws
 /// InputError "<what> not found: <file>", "<file>: empty <what> (expected <expected>)" or
