@@ -34,7 +34,8 @@ struct Exclusion {
 };
 
 /// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order; BOM,
-/// CRLF and quoted cells accepted). Errors name the file, line, column and subject. With
+/// CRLF and quoted cells accepted; blank rows and rows of bare commas, as spreadsheets export
+/// empty rows, skipped). Errors name the file, line, column and subject. With
 /// `exclusions` given, a bad row (non-numeric or out-of-range value, event not 0/1) is left
 /// out and recorded instead; a missing column or a duplicate id is always an error.
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,

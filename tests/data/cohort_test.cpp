@@ -41,6 +41,27 @@ TEST(Cohort, ReadsRowsWithBomCrlfAndAnyColumnOrder) {
   EXPECT_EQ(s[1].line, 3);
 }
 
+TEST(Cohort, EmptySpreadsheetRowsAreSkippedAndLineNumbersStayTheFiles) {
+  // Spreadsheets export empty rows as bare separators; a bad row after them is still named
+  // by its line in the file.
+  auto path = write_csv("subject_id,age,bmi,event,time_years\nS1,70,25,0,10\n,,,,\n , ,\n"
+                        "S2,71,26,1,2\n,,,,\nS3,x,26,1,2\n");
+  std::string message;
+  try {
+    vfp::data::read_cohort(path);
+  } catch (const vfp::InputError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find(path.string() + ":7: column 'age' of subject S3"), std::string::npos)
+      << message;
+  std::vector<vfp::data::Exclusion> excluded;
+  const auto subjects = vfp::data::read_cohort(path, &excluded);
+  ASSERT_EQ(subjects.size(), 2u);
+  EXPECT_EQ(subjects[1].id, "S2");
+  EXPECT_EQ(subjects[1].line, 5);
+  ASSERT_EQ(excluded.size(), 1u);
+}
+
 TEST(Cohort, MissingColumnIsNamed) {
   fs::path p;
   auto msg = error_of("subject_id,age,event,time_years\nS1,70,0,10\n", &p);
