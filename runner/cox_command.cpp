@@ -120,13 +120,14 @@ int cox_command(const CoxArgs& args) {
             << (args.standardize ? " HR per SD (95 % CI) | SD |" : "")
             << " z | p |\n|---|---:|---:|---:|" << (args.standardize ? "---:|---:|" : "")
             << "---:|---:|\n";
+  // Overflowing ratios (separation) print as "> 1e6", not as 150 digits.
+  const auto hr = [](double v) { return survival::format_hazard_ratio(v, 3); };
   for (const auto& t : fit.terms) {
     std::cout << "| " << t.name << " | " << fixed(t.coef, 4) << " | " << fixed(t.se, 4) << " | "
-              << fixed(t.hr, 3) << " (" << fixed(t.hr_lower, 3) << "–" << fixed(t.hr_upper, 3)
-              << ") |";
+              << hr(t.hr) << " (" << hr(t.hr_lower) << "–" << hr(t.hr_upper) << ") |";
     if (args.standardize)
-      std::cout << " " << fixed(t.hr_per_sd, 3) << " (" << fixed(t.hr_per_sd_lower, 3) << "–"
-                << fixed(t.hr_per_sd_upper, 3) << ") | " << fixed(t.sd, 3) << " |";
+      std::cout << " " << hr(t.hr_per_sd) << " (" << hr(t.hr_per_sd_lower) << "–"
+                << hr(t.hr_per_sd_upper) << ") | " << fixed(t.sd, 3) << " |";
     std::cout << " " << fixed(t.z, 2) << " | " << p_value(t.p) << " |\n";
   }
   std::cout << "\nlog partial likelihood " << fixed(fit.loglik, 4) << " (null "

@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
   report_cmd->add_flag("--all", report.all,
                        "also configurations that are no longer in the sweep file");
-  report_cmd->add_option("--format", report.format, "md, latex (booktabs) or csv")
-      ->check(CLI::IsMember({"md", "latex", "csv"}))
+  report_cmd->add_option("--format", report.format,
+                         "md, latex (booktabs), csv or json (every row and the nested selections)")
+      ->check(CLI::IsMember({"md", "latex", "csv", "json"}))
       ->capture_default_str();
   report_cmd->add_option("--sort", report.sort, "auroc, auprc, c_index (best first) or sweep")
       ->check(CLI::IsMember({"auroc", "auprc", "c_index", "sweep"}))
@@ -177,7 +178,7 @@ int main(int argc, char** argv) {
   auto* cox_cmd = app.add_subcommand(
       "cox", "Fit a Cox proportional-hazards model to a CSV (e.g. out-of-fold predictions)");
   cox_cmd->add_option("--csv", cox.csv, "the table (header row, comma-separated)")->required();
-  cox_cmd->add_option("--time", cox.time, "column of follow-up times (> 0)")->required();
+  cox_cmd->add_option("--time", cox.time, "column of follow-up times (0 or more)")->required();
   cox_cmd->add_option("--event", cox.event, "column of event indicators (1 event, 0 censored)")
       ->required();
   cox_cmd->add_option("--covariates", cox.covariates, "covariate columns, e.g. score,age,bmi")

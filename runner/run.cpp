@@ -52,6 +52,8 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
       row = tasks::run_pretrain(sweep, sweep.tasks.at(index), ctx);
     else if (kind == "train_eval")
       row = tasks::run_train_eval(sweep, sweep.tasks.at(index), ctx);
+    else if (kind == "inner")
+      row = tasks::run_train_eval(sweep, sweep.inner_tasks.at(index), ctx);
     else if (kind == "cox")
       row = tasks::run_cox(sweep, index, ctx);
     else
@@ -98,6 +100,8 @@ public:
                                               const dispatch::Heartbeat& beat) {
       if (a.at("kind") == "aggregate")
         return aggregate();
+      if (a.at("kind") == "selection")
+        return select(a.at("index").get<int>());
       return vfp::runner::execute(sweep_, a, ctx_, beat);
     };
     const auto ending = dispatch::coordinate(graph_, execute, args_.retries, hooks);
@@ -218,6 +222,47 @@ private:
           pretraining_needed.insert(depends_on[1]);
       }
     }
+    // Nested selection with inner folds: each configuration's inner tasks, dispatched like
+    // every task; then per group, once its members' outer and inner tasks are done, the
+    // selection (on the coordinator, which holds the rows it chooses from).
+    std::vector<std::vector<int>> inner_jobs_of_config(sweep_.configurations.size());
+    for (size_t t = 0; t < sweep_.inner_tasks.size(); ++t) {
+      const auto& task = sweep_.inner_tasks[t];
+      const auto& configuration = sweep_.configurations[size_t(task.configuration)];
+      const int prep = prep_of_config[size_t(task.configuration)];
+      std::vector<int> depends_on{prep};
+      if (configuration.config.runs_pretraining())
+        depends_on.push_back(job_of_pretraining.at(tasks::pretrain_id(configuration.config, task)));
+      auto inner = job("inner", task.id, int(t), depends_on);
+      if (seconds.count(configuration.id))
+        inner.estimate_seconds = seconds.at(configuration.id);
+      const int j = graph_.add(std::move(inner));
+      inner_jobs_of_config[size_t(task.configuration)].push_back(j);
+      if (finished.count(task.id)) {
+        graph_.mark_done(j);
+        ++skipped_;
+      } else {
+        prep_needed.insert(prep);
+        if (depends_on.size() > 1)
+          pretraining_needed.insert(depends_on[1]);
+      }
+    }
+    for (size_t g = 0; g < sweep_.groups.size(); ++g) {
+      std::vector<int> inputs;
+      for (int m : sweep_.groups[g].members) {
+        const auto& outer = train_jobs_of_config[size_t(m)];
+        const auto& inner = inner_jobs_of_config[size_t(m)];
+        inputs.insert(inputs.end(), outer.begin(), outer.end());
+        inputs.insert(inputs.end(), inner.begin(), inner.end());
+      }
+      auto selection = job("selection", sweep_.groups[g].id, int(g), inputs);
+      selection.on_coordinator = true;
+      const int j = graph_.add(std::move(selection));
+      if (finished.count(sweep_.groups[g].id) &&
+          std::all_of(inputs.begin(), inputs.end(),
+                      [&](int d) { return graph_.state(d) == dispatch::State::kDone; }))
+        graph_.mark_done(j);
+    }
     // Per configuration, once its folds are done: the survival analysis on a worker, and the
     // table refreshed by the coordinator (its row appears without waiting for the sweep).
     for (size_t c = 0; c < sweep_.configurations.size(); ++c) {
@@ -245,10 +290,14 @@ private:
       if (!pretraining_needed.count(j) ||
           std::filesystem::exists(tasks::pretrain_checkpoint(ctx_, id)))
         graph_.mark_done(j);
-    spdlog::info("sweep {}: {} configurations, {} train_eval tasks ({} already done), {} cache "
-                 "key(s), {} pretraining(s), {} rank(s)",
-                 sweep_.name, sweep_.configurations.size(), sweep_.tasks.size(), skipped_,
-                 job_of_key.size(), job_of_pretraining.size(), world_size_);
+    spdlog::info("sweep {}: {} configurations, {} train_eval tasks{} ({} already done), {} cache "
+                 "key(s), {} pretraining(s), {} selection group(s), {} rank(s)",
+                 sweep_.name, sweep_.configurations.size(), sweep_.tasks.size(),
+                 sweep_.inner_tasks.empty()
+                     ? std::string()
+                     : " and " + std::to_string(sweep_.inner_tasks.size()) + " inner tasks",
+                 skipped_, job_of_key.size(), job_of_pretraining.size(), sweep_.groups.size(),
+                 world_size_);
     write_status(true);
   }
 
@@ -280,6 +329,11 @@ private:
         for (int sibling : graph_.job(d).depends_on)
           if (graph_.state(sibling) == dispatch::State::kWaiting)
             graph_.set_estimate(sibling, row.value("seconds", 0.0));
+    } else if (job.kind == "inner") {
+      append(row);
+      spdlog::info("done {} (fold {}, inner fold {}): AUROC {:.3f}, AUPRC {:.3f}, loss {:.4f}",
+                   job.id, row.value("fold", -1), row.value("inner_fold", -1),
+                   row.value("auroc", 0.0), row.value("auprc", 0.0), row.value("loss", 0.0));
     } else if (job.kind == "pretrain" && !row.value("reused", false)) {
       append(row); // provenance: tables read train_eval rows only
       spdlog::info("done {}: BYOL on {} patches, {} epochs, final loss {:.4f}, {:.1f} s", job.id,
@@ -324,13 +378,14 @@ private:
     }
   }
 
-  /// A train_eval job that failed for good (or could not run) gets a failed row.
+  /// A train_eval or inner job that failed for good (or could not run) gets a failed row.
   void record_failure(int j) {
     const auto& job = graph_.job(j);
-    if (job.kind != "train_eval")
+    if (job.kind != "train_eval" && job.kind != "inner")
       return;
-    const auto& task = sweep_.tasks[std::size_t(job.assignment.at("index").get<int>())];
-    append({{"kind", "train_eval"},
+    const auto index = std::size_t(job.assignment.at("index").get<int>());
+    const auto& task = job.kind == "inner" ? sweep_.inner_tasks[index] : sweep_.tasks[index];
+    append({{"kind", job.kind},
             {"task_id", job.id},
             {"config_id", sweep_.configurations[task.configuration].id},
             {"config_index", task.configuration},
@@ -345,6 +400,28 @@ private:
     store_.append(row);
     fault_point("results.row.appended"); // test-only (docs/hardening.md): on file, not recorded
     rows_.push_back(row);
+  }
+
+  /// The selection job of group `group`: chooses per outer fold from the rows so far and
+  /// analyses the selected predictions; its row goes to results.jsonl here (the coordinator's
+  /// jobs report no row).
+  nlohmann::json select(int group) {
+    try {
+      auto row = tasks::run_selection(sweep_, group, rows_, ctx_);
+      row["status"] = "ok";
+      row["rank"] = 0;
+      row["finished"] = std::time(nullptr);
+      append(row);
+      write_report(false);
+      spdlog::info("done selection {}: nested AUROC over {} outer folds (per fold the best inner "
+                   "{}); pooled AUROC {:.3f}",
+                   row.value("task_id", ""), row["folds"].size(), row.value("metric", ""),
+                   row["pooled"].value("auroc", 0.0));
+      return {{"ok", true}, {"row", nullptr}};
+    } catch (const std::exception& e) {
+      spdlog::error("selection {} failed: {}", sweep_.groups.at(std::size_t(group)).id, e.what());
+      return {{"ok", false}, {"reason", e.what()}};
+    }
   }
 
   /// The aggregate job: the table with every configuration whose folds are done so far.

@@ -98,6 +98,26 @@ int sweep_command(const SweepArgs& args) {
       out["cox"].push_back({{"id", tasks::cox_id(c)},
                             {"configuration", c.id},
                             {"done", finished.count(tasks::cox_id(c)) > 0}});
+    for (const auto& t : sweep.inner_tasks)
+      out["inner"].push_back({{"id", t.id},
+                              {"configuration", sweep.configurations[t.configuration].id},
+                              {"fold", t.fold},
+                              {"repeat", t.repeat},
+                              {"inner_fold", t.inner_fold},
+                              {"seed", t.seed},
+                              {"done", finished.count(t.id) > 0}});
+    if (sweep.selection) {
+      out["selection"] = {{"over", sweep.selection->over},
+                          {"metric", sweep.selection->metric},
+                          {"inner_folds", sweep.selection->inner_folds}};
+      for (const auto& g : sweep.groups) {
+        std::vector<std::string> members;
+        for (int m : g.members)
+          members.push_back(sweep.configurations[size_t(m)].id);
+        out["groups"].push_back(
+            {{"id", g.id}, {"members", members}, {"done", finished.count(g.id) > 0}});
+      }
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -121,11 +141,27 @@ int sweep_command(const SweepArgs& args) {
   for (const auto& t : sweep.tasks)
     std::cout << "  " << t.id << "  train_eval  config " << t.configuration << "  repeat "
               << t.repeat << "  fold " << t.fold << (finished.count(t.id) ? "  done" : "") << "\n";
+  for (const auto& t : sweep.inner_tasks)
+    std::cout << "  " << t.id << "  inner       config " << t.configuration << "  repeat "
+              << t.repeat << "  fold " << t.fold << "  inner fold " << t.inner_fold
+              << (finished.count(t.id) ? "  done" : "") << "\n";
   std::cout << "\nper configuration once its folds are done (pooled out-of-fold analysis):\n";
   for (size_t i = 0; i < sweep.configurations.size(); ++i) {
     const auto id = tasks::cox_id(sweep.configurations[i]);
     std::cout << "  " << id << "  cox  config " << i << (finished.count(id) ? "  done" : "")
               << "\n";
+  }
+  if (sweep.selection) {
+    std::cout << "\nnested selection over " << sweep.selection->over.size()
+              << " key(s) by inner " << sweep.selection->metric << " ("
+              << (sweep.selection->inner_folds >= 2
+                      ? std::to_string(sweep.selection->inner_folds) + " inner folds"
+                      : std::string("early-stopping split"))
+              << "), per group once its members are done:\n";
+    for (const auto& g : sweep.groups)
+      std::cout << "  " << g.id << "  selection  " << g.members.size() << " configuration"
+                << (g.members.size() == 1 ? "" : "s") << (finished.count(g.id) ? "  done" : "")
+                << "\n";
   }
   return 0;
 }
@@ -149,6 +185,7 @@ int report_command(const ReportArgs& args) {
   results::sort_rows(table, args.sort);
   std::cout << (args.format == "csv"     ? results::to_csv(table)
                 : args.format == "latex" ? results::to_latex(table)
+                : args.format == "json"  ? results::to_json(table).dump(2) + "\n"
                                          : results::to_markdown(table));
   // The report folder: the tables in every format, the figures and index.html.
   const auto report = confined_folder(dir, {"report"}, true);

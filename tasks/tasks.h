@@ -46,7 +46,9 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
                             const TaskContext& ctx);
 
 /// Trains one configuration on one outer fold and evaluates it on the held-out fold at
-/// patient level; writes out-of-fold predictions to tasks/<id>/oof.csv.
+/// patient level; writes out-of-fold predictions to tasks/<id>/oof.csv. An inner task
+/// (task.inner()) trains within the outer fold's training part and tests on its inner fold:
+/// a row of kind "inner" that nested selection scores configurations with.
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                               const TaskContext& ctx);
 
@@ -61,5 +63,13 @@ std::string cox_id(const sweep::Configuration& configuration);
 /// configurations/<config id>/{oof.csv,cox.json}. Data that cannot carry a Cox model gives a
 /// row with "survival": null and the reason, not a failure.
 nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskContext& ctx);
+
+/// Nested selection of group `group` (Sweep::groups) once its members' outer tasks (and inner
+/// tasks) are done: per outer fold the member with the best inner score (results::
+/// select_per_fold on `rows`, the sweep's results so far), then the analysis of the selected
+/// tasks' pooled out-of-fold predictions, as run_cox does for a configuration. Writes
+/// selections/<group id>/{oof.csv,selection.json} and returns a "selection" row.
+nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
+                             const std::vector<nlohmann::json>& rows, const TaskContext& ctx);
 
 } // namespace vfp::tasks

@@ -7,7 +7,9 @@
 #include "tasks/split.h"
 #include "train/train.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 namespace vfp::tasks {
@@ -71,6 +73,17 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   return o;
 }
 
+/// Mean binary cross-entropy of the test patches' probabilities against their subjects' labels.
+double patch_log_loss(const train::FoldData& d, const std::vector<float>& scores) {
+  double sum = 0;
+  for (size_t k = 0; k < d.test.size(); ++k) {
+    const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
+    sum -= d.subject_label[size_t(d.patch_subject[size_t(d.test[k])])] ? std::log(p)
+                                                                        : std::log(1 - p);
+  }
+  return sum / double(std::max<size_t>(d.test.size(), 1));
+}
+
 } // namespace
 
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
@@ -92,7 +105,8 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   std::vector<data::Exclusion> excluded;
   const auto cohort = data::read_cohort(c, &excluded);
   const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
-  const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat);
+  const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat,
+                                           task.inner_fold, task.inner_folds);
   const auto& subjects = split.subjects;
   excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
 
@@ -106,12 +120,15 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   fold.patch_subject = split.patch_subject;
   for (size_t p = 0; p < patches.size(); ++p) {
     const auto role = split.patch_role[p];
+    if (role == detail::kUnused) // an inner task never sees its outer test fold
+      continue;
     auto& part = role == detail::kTrain        ? fold.train
                  : role == detail::kValidation ? fold.validation
                                                : fold.test;
     part.push_back(static_cast<int>(p));
   }
-  spdlog::info("task {} fold {}: {} train / {} validation / {} test patches", task.id, task.fold,
+  spdlog::info("task {} fold {}{}: {} train / {} validation / {} test patches", task.id, task.fold,
+               task.inner() ? " inner fold " + std::to_string(task.inner_fold) : std::string(),
                fold.train.size(), fold.validation.size(), fold.test.size());
 
   auto options =
@@ -172,8 +189,8 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   int positives = 0;
   for (int l : test_labels)
     positives += l;
-  return {
-      {"kind", "train_eval"},
+  nlohmann::json row = {
+      {"kind", task.inner() ? "inner" : "train_eval"},
       {"task_id", task.id},
       {"config_id", cfg.id},
       {"config_index", task.configuration},
@@ -184,12 +201,17 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"seed", task.seed},
       {"auroc", metrics::auroc(scores, test_labels)},
       {"auprc", metrics::average_precision(scores, test_labels)},
+      // Patch-level binary cross-entropy of the test scores, as val_loss is of the validation's.
+      {"loss", patch_log_loss(fold, outcome.test_scores)},
       {"n_test", test_subjects.size()},
       {"n_test_positive", positives},
       {"best_epoch", outcome.best_epoch},
       {"epochs", outcome.epochs_run},
       {"resumed_from_epoch", outcome.resumed_from_epoch},
       {"best_val_auroc", outcome.best_val_auroc},
+      {"best_val_auprc", outcome.best_val_auprc},
+      {"best_val_loss", outcome.best_val_loss},
+      {"aggregation", c.train.aggregation},
       {"threads", options.threads},
       {"train_seconds", outcome.train_seconds},
       {"data_wait_share",
@@ -198,6 +220,15 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"overhead_share",
        outcome.train_seconds > 0 ? 1.0 - outcome.step_seconds / outcome.train_seconds : 0.0},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  // Who took no part and why (cohort rows and failed images alike): the report lists them.
+  row["excluded"] = nlohmann::json::array();
+  for (const auto& e : excluded)
+    row["excluded"].push_back({{"subject", e.subject}, {"reason", e.reason}});
+  if (task.inner()) {
+    row["inner_fold"] = task.inner_fold;
+    row["inner_folds"] = task.inner_folds;
+  }
+  return row;
 }
 
 } // namespace vfp::tasks

@@ -113,6 +113,14 @@ struct TrainConfig {
   bool save_model = false;          ///< write tasks/<id>/model.safetensors (best epoch)
   std::string device = "auto";      ///< auto, cpu or cuda
   bool amp = true;                  ///< CUDA only: bfloat16 autocast
+
+  /// True when training moves the output's prior to ½: a class-weighted BCE (balanced_loss
+  /// with shuffle sampling: the trainer's pos_weight = negatives/positives, which it applies
+  /// to bce only, never to focal) or class-balanced sampling (with either loss). Recalibration
+  /// then undoes log(negatives/positives) first.
+  bool shifts_prior() const {
+    return sampling == "balanced" || (balanced_loss && sampling == "shuffle" && loss == "bce");
+  }
 };
 
 /// On-the-fly augmentation when train.augment is on; ranges are uniform and symmetric.
@@ -148,6 +156,13 @@ struct SslConfig {
   double noise_std = 0.02;
 };
 
+/// The survival analysis of the pooled out-of-fold predictions (the cox task). Not part of
+/// the configuration id: it changes no training, only the analysis (the cox task's id
+/// carries it instead).
+struct CoxConfig {
+  int bootstrap = 200; ///< resamples of Harrell's optimism correction of the C-index; 0: none
+};
+
 /// One fully resolved experiment (a point of a sweep).
 struct ExperimentConfig {
   std::string name; ///< sweep name: results/<name>/
@@ -159,6 +174,7 @@ struct ExperimentConfig {
   TrainConfig train;
   AugmentationConfig augmentation;
   SslConfig ssl;
+  CoxConfig cox;
   /// True when the pretrain task makes this configuration's weights (mode ssl, no file).
   bool runs_pretraining() const {
     return pretrained.effective_mode() == "ssl" && pretrained.file.empty();

@@ -338,6 +338,7 @@ const std::vector<Field>& schema() {
           {"ssl.blur_probability",
            dbl([](C& c) -> double& { return c.ssl.blur_probability; }, 0, 1)},
           {"ssl.noise_std", dbl([](C& c) -> double& { return c.ssl.noise_std; }, 0, 1)},
+          {"cox.bootstrap", integer([](C& c) -> int& { return c.cox.bootstrap; }, 0, 100000)},
           {"train.stop_on",
            choice([](C& c) -> std::string& { return c.train.stop_on; }, {"auroc", "loss"})},
           {"train.save_model", boolean([](C& c) -> bool& { return c.train.save_model; })},

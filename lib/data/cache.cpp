@@ -145,9 +145,23 @@ std::filesystem::path cache_file(const std::filesystem::path& cache_dir, const s
 
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
                  const std::string& provenance_json, int compression) {
+  const hsize_t n = patches.size(), values = patches.patch_values();
+  // Checked before anything is written: a set that disagrees with itself, or that keeps
+  // patches of a subject it excludes, must not become a cache (no partial subject, ever).
+  auto refuse = [&](const std::string& why) {
+    throw IoError("cannot write cache " + file.string() + ": " + why);
+  };
+  if (patches.vertebrae.size() != n || patches.pixels.size() != n * values)
+    refuse(std::to_string(n) + " subject ids but " + std::to_string(patches.vertebrae.size()) +
+           " vertebrae and " + std::to_string(patches.pixels.size()) + " pixel values (" +
+           std::to_string(values) + " per patch)");
+  if (patches.origin.size() != 3 * n || patches.spacing.size() != 3 * n)
+    refuse(std::to_string(n) + " patches but geometry for " +
+           std::to_string(std::min(patches.origin.size(), patches.spacing.size()) / 3));
+  if (const auto problem = excluded_subject_with_patches(patches); !problem.empty())
+    refuse(problem);
   auto tmp = file;
   tmp += ".tmp." + std::to_string(::getpid());
-  const hsize_t n = patches.size(), values = patches.patch_values();
   // [N, C, H, W] for 2D patches, [N, C, D, H, W] for 3D ones.
   std::vector<hsize_t> dims{n, hsize_t(patches.channels)};
   if (patches.depth > 0)
@@ -196,9 +210,6 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     H5::DataSpace per_axis(2, xyz);
     auto origin_set = out.createDataSet("origin", H5::PredType::NATIVE_DOUBLE, per_axis);
     auto spacing_set = out.createDataSet("spacing", H5::PredType::NATIVE_DOUBLE, per_axis);
-    if (patches.origin.size() != 3 * n || patches.spacing.size() != 3 * n)
-      throw IoError("cannot write cache " + file.string() + ": " + std::to_string(n) +
-                    " patches but geometry for " + std::to_string(patches.origin.size() / 3));
     if (n > 0) { // an empty shard keeps empty datasets
       origin_set.write(patches.origin.data(), H5::PredType::NATIVE_DOUBLE);
       spacing_set.write(patches.spacing.data(), H5::PredType::NATIVE_DOUBLE);
@@ -225,6 +236,10 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
   } catch (const H5::Exception& e) {
     std::filesystem::remove(tmp);
     throw IoError("cannot write cache " + tmp.string() + ": " + e.getDetailMsg());
+  } catch (...) { // whatever else fails half way, no temporary stays behind
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
   }
   int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {

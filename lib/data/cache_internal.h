@@ -17,4 +17,10 @@ std::uint64_t patch_checksum(const float* data, std::size_t count);
 
 std::string read_string_attribute(const H5::H5Object& obj, const std::string& name);
 
+struct PatchSet;
+
+/// Empty when no subject listed in `patches.excluded` has a patch in it; else names the first
+/// such subject, its patch count and the reason it was excluded for.
+std::string excluded_subject_with_patches(const PatchSet& patches);
+
 } // namespace vfp::data

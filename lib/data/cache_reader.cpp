@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 namespace vfp::data {
 
@@ -24,6 +25,29 @@ std::string read_string_attribute(const H5::H5Object& obj, const std::string& na
   std::string value;
   obj.openAttribute(name).read(type, value);
   return value;
+}
+
+std::string excluded_subject_with_patches(const PatchSet& patches) {
+  if (patches.excluded.empty() || patches.subject_ids.empty())
+    return "";
+  std::map<std::string, const Exclusion*> excluded;
+  for (const auto& e : patches.excluded)
+    excluded.emplace(e.subject, &e);
+  std::map<std::string, std::size_t> count;
+  const Exclusion* first = nullptr;
+  for (const auto& id : patches.subject_ids) {
+    const auto it = excluded.find(id);
+    if (it == excluded.end())
+      continue;
+    ++count[id];
+    if (!first)
+      first = it->second;
+  }
+  if (!first)
+    return "";
+  const auto n = count[first->subject];
+  return "subject " + first->subject + " is listed as excluded (" + first->reason + ") yet has " +
+         std::to_string(n) + " patch" + (n == 1 ? "" : "es");
 }
 
 struct CacheReader::Impl {
@@ -211,6 +235,10 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
     for (auto* id : ids)
       out.subject_ids.emplace_back(id ? id : "");
     H5::DataSet::vlenReclaim(ids.data(), vls, id_set.getSpace());
+    // An older vfp kept the patches a subject made before a later vertebra failed, while
+    // listing the subject as excluded: such a cache is stale, not something to train on.
+    if (const auto problem = excluded_subject_with_patches(out); !problem.empty())
+      m.fail(problem + " (a cache written by an older vfp)");
     auto vertebra_set = m.checked_dataset("vertebra", n_ids);
     out.vertebrae.resize(n_ids);
     vertebra_set.read(out.vertebrae.data(), H5::PredType::NATIVE_INT32);

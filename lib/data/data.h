@@ -115,8 +115,9 @@ void register_image_formats();
 
 /// Preprocesses one subject: read the CT with ITK, locate each requested vertebra in
 /// physical (LPS) space, resample a cube around it (linear), clip and scale HU, and keep the
-/// cube (3d) or project its central slab per channel axis (2d). Appends to `out`. Errors
-/// name the subject and file.
+/// cube (3d) or project its central slab per channel axis (2d). Appends the subject's patches
+/// to `out` only once every requested vertebra succeeded: on an error `out` is left as it was
+/// (a subject is kept whole or not at all). Errors name the subject, file and vertebra.
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
                         const CentroidSource& centroids, const config::PreprocessConfig& params,
                         PatchSet& out);
@@ -140,7 +141,8 @@ std::vector<float> project_cube(const std::vector<float>& cube, int n, const std
                                 const config::PreprocessConfig& params);
 
 /// Preprocesses a cohort with `threads` threads; the patch order follows `subjects`. Failing
-/// subjects are errors (all listed), or exclusions when cohort.on_bad_subject is "exclude".
+/// subjects are errors (all listed), or exclusions when cohort.on_bad_subject is "exclude": an
+/// excluded subject has no patch in the result, whichever of its vertebrae failed.
 /// With `allow_empty` (a shard), excluding every subject is not an error.
 PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
                            int threads, bool allow_empty = false);
@@ -159,16 +161,22 @@ public:
 };
 
 /// Writes a patch set to HDF5 atomically (temporary name, fsync, rename) with provenance.
+/// Refuses (IoError, nothing written) a set whose lists disagree in length or that holds
+/// patches of a subject it lists as excluded.
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
                  const std::string& provenance_json, int compression = 0);
 
-/// Reads and verifies (per-patch checksums, key) a cache file; throws CacheError when bad.
+/// Reads and verifies (per-patch checksums, key) a cache file; throws CacheError when bad,
+/// which includes a cache (written by an older vfp) holding patches of a subject it lists as
+/// excluded: the error names the file and subject, and load_or_build_cache rebuilds it.
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key);
 
 /// Random access to single patches of a cache file, for cohorts larger than memory: the
 /// index (ids, vertebrae, checksums) is read once; each read() fetches one patch (from a memory map
 /// of the file when uncompressed) and verifies its checksum. Not thread-safe (HDF5 is not).
-/// Cache files are immutable once in place; one truncated while mapped would fault.
+/// Cache files are immutable once in place; one truncated while mapped would fault. The
+/// constructor refuses what read_cache refuses before any pixel is read (a wrong key, an
+/// index that does not fit, an excluded subject that still has patches) with CacheError.
 class CacheReader {
 public:
   CacheReader(const std::filesystem::path& file, const std::string& expected_key);

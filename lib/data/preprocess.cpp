@@ -126,11 +126,44 @@ std::string source_name(const CentroidSource& source) {
   return source.format == "csv" ? "the centroid table" : source.path.string();
 }
 
+/// Appends `part` (one subject's patches) to `out` whole or not at all: when an insert throws
+/// (out of memory), `out` is cut back to what it held before.
+void append_whole(PatchSet& out, const PatchSet& part) {
+  if (part.size() == 0)
+    return;
+  if (out.size() == 0) {
+    out.channels = part.channels;
+    out.depth = part.depth;
+    out.height = part.height;
+    out.width = part.width;
+  }
+  const auto pixels = out.pixels.size(), ids = out.subject_ids.size(),
+             vertebrae = out.vertebrae.size(), origin = out.origin.size(),
+             spacing = out.spacing.size();
+  try {
+    out.pixels.insert(out.pixels.end(), part.pixels.begin(), part.pixels.end());
+    out.subject_ids.insert(out.subject_ids.end(), part.subject_ids.begin(), part.subject_ids.end());
+    out.vertebrae.insert(out.vertebrae.end(), part.vertebrae.begin(), part.vertebrae.end());
+    out.origin.insert(out.origin.end(), part.origin.begin(), part.origin.end());
+    out.spacing.insert(out.spacing.end(), part.spacing.begin(), part.spacing.end());
+  } catch (...) {
+    out.pixels.resize(pixels);
+    out.subject_ids.resize(ids);
+    out.vertebrae.resize(vertebrae);
+    out.origin.resize(origin);
+    out.spacing.resize(spacing);
+    throw;
+  }
+}
+
 } // namespace
 
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image_path,
                         const CentroidSource& source, const config::PreprocessConfig& params,
-                        PatchSet& out) {
+                        PatchSet& result) {
+  // Every vertebra goes to a buffer of this subject first, and reaches `result` only once all
+  // of them succeeded: a subject whose L2 fails leaves no L1 patch behind (issue 22).
+  PatchSet out;
   if (source.format == "verse" && !std::filesystem::exists(source.path))
     throw InputError("subject " + subject_id +
                      ": centroid file not found: " + source.path.string());
@@ -158,7 +191,13 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
       if (index[a] < -0.5 || index[a] > static_cast<double>(size[a]) - 0.5)
         throw InputError("subject " + subject_id + ": " + name +
                          " centroid lies outside the image " + image_path.string());
-    auto cube = resample_cube(image.GetPointer(), centre, n, params.cube_spacing());
+    std::vector<float> cube;
+    try {
+      cube = resample_cube(image.GetPointer(), centre, n, params.cube_spacing());
+    } catch (const itk::ExceptionObject& e) { // name the subject and vertebra, as the rest do
+      throw InputError("subject " + subject_id + ": " + name + " (label " + std::to_string(label) +
+                       "): cannot resample " + image_path.string() + ": " + e.GetDescription());
+    }
     window_cube(cube, params);
     if (out.size() == 0) {
       out.channels = params.output == "3d" ? 1 : static_cast<int>(axes.size());
@@ -180,6 +219,7 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
       out.spacing.push_back(params.cube_spacing());
     }
   }
+  append_whole(result, out);
 }
 
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
@@ -197,6 +237,8 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
     table = read_centroid_csv(c.cohort.centroids, c.cohort.centroid_space);
   std::vector<PatchSet> parts(subjects.size());
   std::vector<std::string> errors(subjects.size());
+  // Apart from `errors`: an exception with an empty message still fails its subject.
+  std::vector<char> subject_failed(subjects.size(), 0);
   std::atomic<size_t> next{0};
   auto work = [&] {
     // A stop request leaves the subjects not started: the cache is written whole or not at all.
@@ -206,11 +248,21 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
         source.format = c.cohort.centroid_format;
         source.path = config::subject_path(c.cohort.centroids, subjects[i].id);
         source.table = &table;
+        PatchSet mine; // the subject's patches reach parts[i] only when it succeeded whole
         preprocess_subject(subjects[i].id, config::subject_path(c.cohort.images, subjects[i].id),
-                           source, c.preprocess, parts[i]);
+                           source, c.preprocess, mine);
         fault_point("preprocess.subject"); // test-only (docs/hardening.md): between subjects
+        parts[i] = std::move(mine);
       } catch (const std::exception& e) {
+        subject_failed[i] = 1;
         errors[i] = e.what();
+      } catch (...) {
+        subject_failed[i] = 1;
+      }
+      if (subject_failed[i]) {
+        parts[i] = PatchSet{}; // whatever the subject made, none of it is kept
+        if (errors[i].empty())
+          errors[i] = "subject " + subjects[i].id + ": preprocessing failed (no message)";
       }
     }
   };
@@ -224,7 +276,7 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   PatchSet all;
   if (c.cohort.on_bad_subject == "exclude") {
     for (size_t i = 0; i < subjects.size(); ++i)
-      if (!errors[i].empty()) {
+      if (subject_failed[i] && !errors[i].empty()) {
         spdlog::warn("excluding subject {}: {}", subjects[i].id, errors[i]);
         all.excluded.push_back({subjects[i].id, errors[i]});
         errors[i].clear();
@@ -255,13 +307,9 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
                      std::to_string(all.excluded.size()) + " excluded; the first: " +
                      (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) +
                      ")");
-  for (auto& p : parts) {
-    all.pixels.insert(all.pixels.end(), p.pixels.begin(), p.pixels.end());
-    all.subject_ids.insert(all.subject_ids.end(), p.subject_ids.begin(), p.subject_ids.end());
-    all.vertebrae.insert(all.vertebrae.end(), p.vertebrae.begin(), p.vertebrae.end());
-    all.origin.insert(all.origin.end(), p.origin.begin(), p.origin.end());
-    all.spacing.insert(all.spacing.end(), p.spacing.begin(), p.spacing.end());
-  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (!subject_failed[i]) // an excluded subject is absent from the patches, whatever it made
+      append_whole(all, parts[i]);
   return all;
 }
 

@@ -16,7 +16,10 @@ namespace vfp::inference {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int kFormatVersion = 1;
+// 2: the recalibration (score → probability) and its horizon; format 1 bundles still load,
+// without a calibrated probability.
+constexpr int kFormatVersion = 2;
+constexpr int kOldestFormatVersion = 1;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -48,6 +51,7 @@ struct Pooled {
   int n = 0;
   double age = 0, bmi = 0, time = 0;
   int event = 0;
+  int fold = -1; ///< the outer fold that held the subject out in CV repeat 0
 };
 
 double mean_of(const std::vector<double>& v) {
@@ -142,6 +146,114 @@ nlohmann::json fit_bundle_cox(const std::map<std::string, Pooled>& pooled) {
             {"linear_predictor_cuts", cuts},
             {"rule", "tertiles of the training subjects' linear predictor"}}},
           {"warnings", fit.warnings}};
+}
+
+/// The keys of a configuration's train section that shifts_prior() reads (config::to_json
+/// leaves a key at its default out).
+config::TrainConfig train_from_json(const nlohmann::json& j) {
+  config::TrainConfig t;
+  t.sampling = j.value("sampling", t.sampling);
+  t.balanced_loss = j.value("balanced_loss", t.balanced_loss);
+  t.loss = j.value("loss", t.loss);
+  return t;
+}
+
+std::string one_decimal(double v) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << v;
+  return s.str();
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// The recalibration of the pooled out-of-fold scores (a subject's mean over CV repeats), with
+/// its horizon: the training label is an incident fracture at any time of a subject's
+/// follow-up, so the probability refers to the cohort's follow-up, not to a fixed time.
+/// Also sets validation["calibration"]: the cross-fitted calibration (each fold of CV repeat 0
+/// calibrated by the recalibration fitted on the other folds), or why there is none. Throws
+/// vfp::InputError when the scores cannot carry a recalibration (one class, separation).
+nlohmann::json fit_bundle_recalibration(const std::map<std::string, Pooled>& pooled,
+                                        const config::TrainConfig& train,
+                                        nlohmann::json& validation) {
+  std::vector<double> score, time;
+  std::vector<int> event, fold;
+  for (const auto& [id, p] : pooled) {
+    score.push_back(p.score_sum / p.n);
+    event.push_back(p.event);
+    fold.push_back(p.fold);
+    time.push_back(p.time);
+  }
+  const auto events = std::count(event.begin(), event.end(), 1);
+  const auto n = std::ptrdiff_t(event.size());
+  // Training moved the prior to ½ by weighting or drawing the classes by negatives/positives
+  // of its training patches; the pooled subjects' ratio is that ratio when each subject gives
+  // the same vertebrae. The fitted intercept absorbs what is left.
+  const bool shifted = train.shifts_prior() && events > 0 && events < n;
+  const double prior_shift = shifted ? std::log(double(n - events) / double(events)) : 0.0;
+  std::string shift_reason = "none: training kept the data's prior";
+  if (train.sampling == "balanced")
+    shift_reason = "train.sampling: balanced (each class half the draws)";
+  else if (train.shifts_prior())
+    shift_reason = "train.balanced_loss with bce and shuffle sampling (pos_weight = "
+                   "negatives/positives)";
+  const auto recalibration = metrics::fit_recalibration(score, event, prior_shift);
+  std::vector<double> x(score.size());
+  for (std::size_t i = 0; i < score.size(); ++i)
+    x[i] = metrics::logit(score[i]) - prior_shift;
+  const auto fit = metrics::fit_logistic(x, event); // the same fit, for its standard errors
+  const double median = median_of(time), longest = *std::max_element(time.begin(), time.end());
+  try {
+    const auto s = metrics::assess_calibration(
+        metrics::cross_fitted_probabilities(score, event, fold, prior_shift), event);
+    nlohmann::json bins = nlohmann::json::array();
+    for (const auto& b : s.bins)
+      bins.push_back({{"n", b.n},
+                      {"events", b.events},
+                      {"mean_predicted", b.mean_predicted},
+                      {"observed", b.observed},
+                      {"observed_lower", b.lower},
+                      {"observed_upper", b.upper}});
+    validation["calibration"] = {
+        {"method", "cross-fitted: the subjects of each outer fold (CV repeat 0) calibrated by "
+                   "the recalibration fitted on the other folds' out-of-fold scores"},
+        {"subjects", s.n},
+        {"events", s.events},
+        {"brier", s.brier},
+        {"intercept", s.intercept},
+        {"slope", s.slope},
+        {"mean_predicted", s.mean_predicted},
+        {"observed_rate", s.observed_rate},
+        {"bins", bins},
+        {"bins_rule", "deciles of the predicted probability; observed rate with its Wilson 95 % "
+                      "interval"}};
+  } catch (const InputError& e) {
+    validation["calibration"] = nullptr;
+    validation["calibration_problem"] = e.what();
+  }
+  return {{"method", "logistic recalibration of the pooled out-of-fold scores: probability = "
+                     "sigmoid(intercept + slope·(logit(score) − prior_shift))"},
+          {"prior_shift", prior_shift},
+          {"prior_shift_reason", shift_reason},
+          {"intercept", recalibration.intercept},
+          {"slope", recalibration.slope},
+          {"intercept_se", fit.intercept_se},
+          {"slope_se", fit.slope_se},
+          {"subjects", n},
+          {"events", events},
+          {"event_rate", double(events) / double(n)},
+          {"horizon",
+           {{"median_follow_up_years", median},
+            {"max_follow_up_years", longest},
+            {"rule", "the training label: an incident vertebral fracture at any time of each "
+                     "subject's follow-up (time_years)"}}},
+          {"probability_of", "an incident vertebral fracture within the training cohort's "
+                             "follow-up (median " +
+                                 one_decimal(median) + " y, longest " + one_decimal(longest) +
+                                 " y)"}};
 }
 
 config::PreprocessConfig preprocess_from_json(const nlohmann::json& j) {
@@ -245,6 +357,8 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
       auto& p = pooled[csv.text(row, subject)];
       p.score_sum += csv.number(row, score);
       ++p.n;
+      if (t.repeat == 0)
+        p.fold = t.fold;
       p.age = csv.number(row, age);
       p.bmi = csv.number(row, bmi);
       p.event = int(csv.number(row, event));
@@ -273,6 +387,14 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
     validation["pooled"] = cox.value("pooled", nlohmann::json());
     validation["survival"] = cox.value("survival", nlohmann::json());
   }
+  nlohmann::json recalibration = nullptr;
+  std::string recalibration_problem;
+  try {
+    recalibration =
+        fit_bundle_recalibration(pooled, train_from_json(config.at("train")), validation);
+  } catch (const InputError& e) {
+    recalibration_problem = e.what();
+  }
   nlohmann::json cox = nullptr;
   std::string cox_problem;
   try {
@@ -291,10 +413,14 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
                            {"config", config},
                            {"preprocess", config.at("preprocess")},
                            {"aggregation", config.at("train").at("aggregation")},
-                           {"ensemble", "mean of the fold models' patient-level probabilities"},
+                           {"ensemble", "score: the mean of the fold models' patient-level "
+                                        "outputs (sigmoid; not a probability)"},
                            {"models", models},
+                           {"recalibration", recalibration},
                            {"cox", cox},
                            {"validation", validation}};
+  if (!recalibration_problem.empty())
+    bundle["recalibration_problem"] = recalibration_problem;
   if (!cox_problem.empty())
     bundle["cox_problem"] = cox_problem;
   write_file_atomically(out / "bundle.json", bundle.dump(2));
@@ -348,9 +474,11 @@ Bundle load_bundle(const fs::path& dir) {
   Bundle b;
   b.dir = dir;
   b.meta = parse_json_file(dir / "bundle.json");
-  if (b.meta.value("format", "") != "vfp-bundle" ||
-      b.meta.value("format_version", 0) != kFormatVersion)
+  const int format = b.meta.value("format_version", 0);
+  if (b.meta.value("format", "") != "vfp-bundle" || format < kOldestFormatVersion ||
+      format > kFormatVersion)
     throw InputError("bundle " + dir.string() + ": bundle.json is not a vfp bundle of format " +
+                     std::to_string(kOldestFormatVersion) + " to " +
                      std::to_string(kFormatVersion));
   b.preprocess = preprocess_from_json(b.meta.at("preprocess"));
   b.aggregation = b.meta.at("aggregation").get<std::string>();
@@ -373,6 +501,25 @@ Bundle load_bundle(const fs::path& dir) {
     m.max_follow_up = c.at("max_follow_up").get<double>();
     m.risk_cuts = c.at("risk_groups").at("linear_predictor_cuts").get<std::vector<double>>();
     b.cox = m;
+  }
+  if (const auto r = b.meta.value("recalibration", nlohmann::json()); r.is_object()) {
+    Calibration c;
+    c.recalibration.prior_shift = r.at("prior_shift").get<double>();
+    c.recalibration.intercept = r.at("intercept").get<double>();
+    c.recalibration.slope = r.at("slope").get<double>();
+    c.median_follow_up = r.at("horizon").at("median_follow_up_years").get<double>();
+    c.max_follow_up = r.at("horizon").at("max_follow_up_years").get<double>();
+    c.event_rate = r.at("event_rate").get<double>();
+    c.probability_of = r.at("probability_of").get<std::string>();
+    b.calibration = c;
+  } else if (format < 2) {
+    b.calibration_problem = "the bundle was written before vfp stored a recalibration (bundle "
+                            "format " +
+                            std::to_string(format) + "); export it again for one";
+  } else {
+    b.calibration_problem = "the bundle's recalibration could not be fitted (" +
+                            b.meta.value("recalibration_problem", std::string("no reason given")) +
+                            ")";
   }
   return b;
 }
@@ -438,10 +585,16 @@ std::string format_report(const nlohmann::json& r) {
     s << "  error: " << r.at("error").get<std::string>() << "\n";
     return s.str();
   }
-  s << "  fracture probability (image model, within the training follow-up): "
-    << r.at("probability").get<double>() << " (mean of " << r.at("model_scores").size()
-    << " fold models; spread " << r.at("model_scores_sd").get<double>() << " SD)\n";
-  s << "  per vertebra:";
+  if (r.at("probability").is_null())
+    s << "  fracture probability: not available (" << r.at("probability_note").get<std::string>()
+      << ")\n";
+  else
+    s << "  fracture probability: " << r.at("probability").get<double>() << " (of "
+      << r.at("probability_of").get<std::string>() << "; the image model, recalibrated)\n";
+  s << "  score: " << r.at("score").get<double>() << " (the image model's output, not a "
+    << "probability: mean of " << r.at("model_scores").size() << " fold models; spread "
+    << r.at("model_scores_sd").get<double>() << " SD)\n";
+  s << "  per-vertebra scores:";
   for (const auto& v : r.at("vertebrae"))
     s << " " << v.at("vertebra").get<std::string>() << " " << v.at("score").get<double>();
   s << "\n";
@@ -467,6 +620,11 @@ std::string format_report(const nlohmann::json& r) {
   if (v.contains("survival") && v["survival"].is_object())
     s << "; C-index " << std::setprecision(3) << v["survival"].value("c_image", 0.0);
   s << "\n";
+  if (const auto c = v.value("calibration", nlohmann::json()); c.is_object())
+    s << std::setprecision(3) << "  bundle calibration (cross-fitted): Brier "
+      << c.value("brier", 0.0) << ", intercept " << c.value("intercept", 0.0) << ", slope "
+      << c.value("slope", 0.0) << "; mean probability " << c.value("mean_predicted", 0.0)
+      << " vs observed rate " << c.value("observed_rate", 0.0) << "\n";
   return s.str();
 }
 

@@ -1,11 +1,12 @@
 // vfp::inference — a trained configuration as a self-contained bundle (fold models, the exact
-// preprocessing, a Cox model, validation figures, a checksum manifest), and prediction from a
-// new patient's CT with it: preprocess as in training → each fold model → patient-level
-// aggregation → the ensemble's mean → Cox relative hazard and absolute risk. Torch stays in
-// this module's .cpp files.
+// preprocessing, a recalibration, a Cox model, validation figures, a checksum manifest), and
+// prediction from a new patient's CT with it: preprocess as in training → each fold model →
+// patient-level aggregation → the ensemble's mean (the score) → the calibrated probability, and
+// the Cox relative hazard and absolute risk. Torch stays in this module's .cpp files.
 #pragma once
 
 #include "config/config.h"
+#include "metrics/metrics.h"
 
 #include <filesystem>
 #include <memory>
@@ -18,8 +19,12 @@ namespace vfp::inference {
 
 /// Writes the bundle of configuration `config_id` (an id or a unique prefix) of the sweep
 /// results in `sweep_dir` to the folder `out` (which must not exist or be empty): one
-/// model-<k>.safetensors per fold task, bundle.json and manifest.json. Refits the Cox model
-/// score + age + BMI on the pooled out-of-fold predictions with its Breslow baseline. Throws
+/// model-<k>.safetensors per fold task, bundle.json and manifest.json. On the pooled
+/// out-of-fold scores it fits the recalibration (score → probability; prior shift
+/// log(negatives/positives) when config.train.shifts_prior()) with its horizon (the cohort's
+/// follow-up) and cross-fitted calibration figures, and refits the Cox model score + age + BMI
+/// (raw scores) with its Breslow baseline. Either may be null with a reason in bundle.json
+/// (`recalibration_problem`, `cox_problem`) when the training data cannot carry it. Throws
 /// vfp::InputError naming what is missing (e.g. a task without a saved model). Returns
 /// bundle.json's content.
 nlohmann::json export_bundle(const std::filesystem::path& sweep_dir, const std::string& config_id,
@@ -36,6 +41,17 @@ struct CoxModel {
   double baseline_at(double t) const;
 };
 
+/// The bundle's map from the ensemble's score to a calibrated probability, and what that
+/// probability is of.
+struct Calibration {
+  metrics::Recalibration recalibration;
+  double median_follow_up = 0, max_follow_up = 0; ///< years (time_years of the training subjects)
+  double event_rate = 0;                          ///< of the training subjects
+  /// "an incident vertebral fracture within the training cohort's follow-up (median 4.8 y,
+  /// longest 9.9 y)"
+  std::string probability_of;
+};
+
 /// A bundle read back and verified.
 struct Bundle {
   std::filesystem::path dir;
@@ -44,10 +60,15 @@ struct Bundle {
   std::string aggregation;
   std::vector<std::filesystem::path> models;
   std::optional<CoxModel> cox; ///< absent when the training data could not carry one
+  /// Absent in a bundle written before vfp stored one (format 1) or when it could not be
+  /// fitted (calibration_problem says which): predict then gives the score only.
+  std::optional<Calibration> calibration;
+  std::string calibration_problem;
 };
 
 /// Reads `dir`, first checking every file of manifest.json (size, then checksum) and that no
-/// file is missing; throws vfp::InputError naming the file that fails.
+/// file is missing; throws vfp::InputError naming the file that fails. Reads bundles of format
+/// 2 and, without a recalibration, of format 1.
 Bundle load_bundle(const std::filesystem::path& dir);
 
 /// One patient to predict.
@@ -95,9 +116,12 @@ public:
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;
 
-  /// One JSON report per patient, in order: probability, per-model and per-vertebra scores,
-  /// the Cox relative hazard, absolute 5- and 10-year risks and risk group (or a note saying
-  /// why only the image-only probability is given), and the bundle's validation figures.
+  /// One JSON report per patient, in order: the calibrated probability and what it is of (null,
+  /// with probability_note saying why, when the bundle has no recalibration), the score (the
+  /// fold models' mean output, not a probability), per-model and per-vertebra scores, the Cox
+  /// relative hazard, absolute 5- and 10-year risks and risk group from the score, age and BMI
+  /// (or a note saying why only the image model's result is given), and the bundle's
+  /// validation figures.
   /// `threads` workers take whole patients (preprocessing, then each model on the patient's
   /// patches in one forward pass of their own, one intra-op thread), so a patient's result
   /// depends neither on the batch it came in nor on the thread count. A patient that cannot be

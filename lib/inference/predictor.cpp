@@ -84,23 +84,25 @@ struct Predictor::Impl {
   nlohmann::json score_patient(const Patient& p, const data::PatchSet& set,
                                const PictureOptions& pictures) const;
 
-  nlohmann::json cox_report(const Patient& p, double probability, std::string& note) const {
+  /// The Cox model's figures for the ensemble's score (raw: the model was fitted on raw
+  /// out-of-fold scores), age and BMI.
+  nlohmann::json cox_report(const Patient& p, double score, std::string& note) const {
     if (!bundle.cox) {
       note = "the bundle has no Cox model (" + bundle.meta.value("cox_problem", std::string("")) +
-             "); image-only probability";
+             "); the image model's result only";
       return nullptr;
     }
     if (!p.age || !p.bmi) {
       note = std::string("the Cox model needs age and BMI; ") + (!p.age ? "age" : "") +
              (!p.age && !p.bmi ? " and " : "") + (!p.bmi ? "BMI" : "") +
-             " missing, so only the image-only probability is given";
+             " missing, so only the image model's result is given";
       return nullptr;
     }
     const auto& c = *bundle.cox;
     double lp = 0;
     for (std::size_t k = 0; k < c.covariates.size(); ++k) {
       const auto& name = c.covariates[k];
-      const double x = name == "score" ? probability : name == "age" ? *p.age : *p.bmi;
+      const double x = name == "score" ? score : name == "age" ? *p.age : *p.bmi;
       lp += c.coef[k] * (x - c.mean[k]);
     }
     nlohmann::json risks = nlohmann::json::array();
@@ -194,8 +196,8 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
   std::vector<double> model_scores;
   std::vector<std::vector<double>> vertebra_scores(set.size());
   for (const auto& model : models) {
-    auto probs = torch::sigmoid(model->forward(input).to(torch::kFloat)).flatten().contiguous();
-    std::vector<float> scores(probs.data_ptr<float>(), probs.data_ptr<float>() + n);
+    auto out = torch::sigmoid(model->forward(input).to(torch::kFloat)).flatten().contiguous();
+    std::vector<float> scores(out.data_ptr<float>(), out.data_ptr<float>() + n);
     std::vector<int> subjects;
     std::vector<double> subject_scores;
     train::aggregate_by_subject(patch_subject, all, scores, b.aggregation, subjects,
@@ -204,10 +206,10 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
     for (std::size_t k = 0; k < set.size(); ++k)
       vertebra_scores[k].push_back(scores[k]);
   }
-  double probability = 0;
+  double score = 0;
   for (double s : model_scores)
-    probability += s;
-  probability /= double(model_scores.size());
+    score += s;
+  score /= double(model_scores.size());
   nlohmann::json vertebrae = nlohmann::json::array();
   for (std::size_t k = 0; k < set.size(); ++k) {
     double mean = 0;
@@ -231,9 +233,14 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
       }
   }
   std::string note;
-  auto cox = cox_report(p, probability, note);
+  auto cox = cox_report(p, score, note);
+  // Only the recalibrated output is a probability (docs/inference.md); the score is not one.
+  nlohmann::json probability = nullptr;
+  if (b.calibration)
+    probability = b.calibration->recalibration.probability(score);
   nlohmann::json r = {{"subject_id", p.id},
                       {"probability", probability},
+                      {"score", score},
                       {"model_scores", model_scores},
                       {"model_scores_sd", sd_of(model_scores)},
                       {"aggregation", b.aggregation},
@@ -247,6 +254,11 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
                        {{"config_id", b.meta.at("config_id")},
                         {"sweep", b.meta.at("sweep")},
                         {"vfp_version", b.meta.at("vfp_version")}}}};
+  if (b.calibration)
+    r["probability_of"] = b.calibration->probability_of;
+  else
+    r["probability_note"] = "no calibrated probability: " + b.calibration_problem +
+                            "; the score is the models' output, not a probability";
   if (!note.empty())
     r["note"] = note;
   return r;

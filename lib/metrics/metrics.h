@@ -1,5 +1,6 @@
-// vfp::metrics — discrimination metrics on scores and 0/1 labels, and fold summaries.
-// Pure C++; definitions match scikit-learn's so that tables are comparable.
+// vfp::metrics — discrimination and calibration metrics on scores and 0/1 labels, and fold
+// summaries.
+// Pure C++; definitions match scikit-learn's and R's so that tables are comparable.
 #pragma once
 
 #include <string>
@@ -111,5 +112,82 @@ MeanStd mean_std(const std::vector<double>& values);
 
 /// "80.5 ± 5.7": mean and SD scaled (100 for %), fixed decimals.
 std::string format_mean_std(const MeanStd& v, double scale = 100.0, int decimals = 1);
+
+/// log(p / (1 − p)) with p clamped to [1e-7, 1 − 1e-7].
+double logit(double p);
+
+/// Logistic regression y ~ a + b·x by maximum likelihood (IRLS, as R's glm(y ~ x, binomial));
+/// with fixed_slope set, the slope is fixed at 1 and only a is fitted (glm(y ~ 1, offset = x)).
+/// Standard errors from the inverse information at the estimate (0 for a fixed slope).
+/// `converged`: the deviance settled (R's criterion, ε = 1e-10, at most 50 iterations) and no
+/// fitted probability is numerically 0 or 1 (where R warns: separated classes, no finite
+/// estimate). Throws vfp::InputError when y has one class or sizes differ (also on a label
+/// other than 0/1, a non-finite x, or, for the slope, a constant x).
+struct LogisticFit {
+  double intercept = 0, slope = 1, intercept_se = 0, slope_se = 0;
+  int iterations = 0;
+  bool converged = false;
+};
+LogisticFit fit_logistic(const std::vector<double>& x, const std::vector<int>& y,
+                         bool fixed_slope = false);
+
+/// Mean squared difference between probability and outcome.
+/// Throws vfp::InputError on a size mismatch, no subjects, a label other than 0/1 or a
+/// probability outside [0, 1].
+double brier_score(const std::vector<double>& probability, const std::vector<int>& y);
+
+/// One bin of a reliability diagram: subjects grouped by quantiles of the predicted
+/// probability.
+struct ReliabilityBin {
+  int n = 0, events = 0;
+  double mean_predicted = 0, observed = 0;
+  double lower = 0, upper = 0; ///< Wilson 95 % interval of observed
+};
+/// Subjects sorted by probability, the i-th of n (from 0) in bin ⌊i·bins/n⌋ (equal counts, as
+/// quantile groups), except that tied probabilities share the bin of the first of them; empty
+/// bins are left out. The interval is Wilson's score interval (R: prop.test(events, n,
+/// correct = FALSE)). Throws as brier_score, and when bins < 1.
+std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& probability,
+                                             const std::vector<int>& y, int bins = 10);
+
+/// How well probabilities agree with outcomes: Brier score, calibration intercept
+/// (calibration-in-the-large: glm(y ~ 1, offset = logit p)), calibration slope
+/// (glm(y ~ logit p)), mean predicted vs observed rate, and the reliability bins (deciles).
+/// Throws as brier_score, when y has one class, and when a fit has no finite estimate.
+struct CalibrationSummary {
+  int n = 0, events = 0;
+  double brier = 0, intercept = 0, slope = 1, mean_predicted = 0, observed_rate = 0;
+  std::vector<ReliabilityBin> bins;
+};
+CalibrationSummary assess_calibration(const std::vector<double>& probability,
+                                      const std::vector<int>& y, int bins = 10);
+
+/// Maps a model score to a probability: p = sigmoid(intercept + slope·(logit(score) −
+/// prior_shift)). prior_shift = log(negatives/positives) undoes the prior that a class-weighted
+/// loss or balanced sampling moved to ½.
+struct Recalibration {
+  double prior_shift = 0, intercept = 0, slope = 1;
+  /// The calibrated probability of a score in [0, 1]; throws vfp::InputError otherwise.
+  double probability(double score) const;
+};
+
+/// Logistic recalibration fitted on (out-of-fold) scores and outcomes: glm(y ~ x) with
+/// x = logit(score) − prior_shift. Throws vfp::InputError as fit_logistic, on a score outside
+/// [0, 1], and when the fit has no finite estimate (scores that separate the outcomes).
+Recalibration fit_recalibration(const std::vector<double>& score, const std::vector<int>& y,
+                                double prior_shift);
+
+/// Honest calibrated probabilities: for each fold, the recalibration fitted on the other folds'
+/// scores, applied to this fold's (fold: one id per subject, ≥ 2 distinct). Throws
+/// vfp::InputError on a size mismatch, fewer than 2 folds, or a fold whose complement cannot
+/// be fitted (named).
+std::vector<double> cross_fitted_probabilities(const std::vector<double>& score,
+                                               const std::vector<int>& y,
+                                               const std::vector<int>& fold, double prior_shift);
+
+/// Holm's step-down adjustment of p-values for multiple comparisons (as R's p.adjust(p,
+/// "holm")): sorted ascending, p(k) · (m − k + 1), made monotone, capped at 1. Entries < 0
+/// (not tested) stay < 0 and do not count in m.
+std::vector<double> holm_adjust(const std::vector<double>& p);
 
 } // namespace vfp::metrics

@@ -47,6 +47,40 @@ struct KmInput {
 };
 FigureText km_figure(const KmInput& in);
 
+/// One point of a calibration figure: predicted against observed with the observed value's
+/// 95 % interval, and the subjects and events behind it.
+struct CalibrationPoint {
+  int n = 0, events = 0;
+  double predicted = 0, observed = 0, lower = 0, upper = 0;
+};
+
+/// A reliability diagram: the cross-fitted calibrated probabilities' decile bins of a cox or
+/// selection row's "calibration" block, with its summary.
+struct CalibrationInput {
+  std::string name_stem, label;
+  std::vector<CalibrationPoint> bins;
+  int n = 0, events = 0;
+  double brier = 0, intercept = 0, slope = 1;
+  double prior_shift = 0; ///< the training prior undone before recalibrating (0: none)
+};
+/// The input of `calibration_figure` from a row's "calibration" block; false (nothing to draw)
+/// when the block is missing, null or has no bin with finite numbers.
+bool calibration_input(const nlohmann::json& row, CalibrationInput& out);
+FigureText calibration_figure(const CalibrationInput& in);
+
+/// Mean Cox-predicted against Kaplan–Meier observed risk at a horizon, per risk group of the
+/// Cox linear predictor (score + age + BMI).
+struct RiskInput {
+  std::string name_stem, label;
+  double horizon_years = 0;
+  std::vector<int> group; ///< each point's group number (0 lowest risk), as `points`
+  std::vector<CalibrationPoint> points; ///< n = subjects, events by the horizon
+};
+/// The input of `risk_figure` from a row's "survival" block; false when the block is missing,
+/// null, has no positive horizon or no group with finite numbers.
+bool risk_input(const nlohmann::json& row, RiskInput& out);
+FigureText risk_figure(const RiskInput& in);
+
 /// AUROC mean ± SD over folds against the numeric axis `axis` of the table (one line per
 /// combination of the other axes' values). Only call when that axis has ≥ 2 numeric values.
 FigureText sensitivity_figure(const results::Table& table, std::size_t axis,
@@ -54,6 +88,9 @@ FigureText sensitivity_figure(const results::Table& table, std::size_t axis,
 /// Whether the axis is worth a sensitivity figure: every value parses as a number and, for some
 /// combination of the other axes' values, at least two distinct values have results.
 bool sensitivity_applies(const results::Table& table, std::size_t axis);
+
+/// A number of a JSON object; NaN when absent, null (how JSON writes NaN) or not a number.
+double json_number(const nlohmann::json& j, const char* key);
 
 /// "%.6g" of a value, for data files.
 std::string num(double v);

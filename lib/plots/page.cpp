@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -37,6 +38,62 @@ std::string label_of(const results::Table& t, const results::TableRow& r) {
   for (std::size_t a = 0; a < t.axes.size() && a < r.axis_values.size(); ++a)
     label += (label.empty() ? "" : ", ") + t.axes[a] + " = " + r.axis_values[a];
   return label.empty() ? "configuration " + r.config_id : label;
+}
+
+/// A nested selection's heading and figure label: its id and the swept values its members
+/// share (those it chose among read "nested: …" in the table).
+std::string selection_label(const results::Table& t, const results::TableRow& r) {
+  std::string fixed;
+  for (std::size_t a = 0; a < t.axes.size() && a < r.axis_values.size(); ++a)
+    if (r.axis_values[a].rfind("nested:", 0) != 0)
+      fixed += (fixed.empty() ? "" : ", ") + t.axes[a] + " = " + r.axis_values[a];
+  return "nested selection " + r.config_id + (fixed.empty() ? "" : " (" + fixed + ")");
+}
+
+/// The swept keys a nested selection chose among: its row's "over", else the table's.
+std::vector<std::string> selection_over(const results::Table& t, const nlohmann::json* analysis) {
+  if (!analysis || !analysis->contains("over") || !(*analysis)["over"].is_array())
+    return t.selection_over;
+  std::vector<std::string> over;
+  for (const auto& key : (*analysis)["over"])
+    if (key.is_string())
+      over.push_back(key.get<std::string>());
+  return over;
+}
+
+/// "%.*f" of a number, "–" when it is not finite.
+std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v))
+    return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+/// The facts of a nested selection's section: what it chose among and on what.
+std::string selection_facts(const results::Table& t, const results::TableRow& r,
+                            const nlohmann::json* analysis) {
+  std::string over;
+  for (const auto& key : selection_over(t, analysis))
+    over += (over.empty() ? "" : ", ") + key;
+  const auto metric = analysis && analysis->contains("metric") && (*analysis)["metric"].is_string()
+                          ? (*analysis)["metric"].get<std::string>()
+                          : t.selection_metric;
+  const double inner = analysis ? json_number(*analysis, "inner_folds") : double(t.selection_inner_folds);
+  const int inner_folds = std::isfinite(inner) ? int(inner) : t.selection_inner_folds;
+  const auto on = inner_folds >= 2 ? "mean inner " + metric + " over " +
+                                         std::to_string(inner_folds) +
+                                         " inner folds of the outer training part"
+                                   : "the outer task's early-stopping validation " + metric;
+  std::string html = "<dt>chosen per outer fold</dt><dd>" +
+                     html_escape(over.empty() ? std::string("?") : over) + ", by " +
+                     html_escape(on) + "</dd>";
+  std::string values;
+  for (std::size_t a = 0; a < t.axes.size() && a < r.axis_values.size(); ++a)
+    values += (values.empty() ? "" : "; ") + t.axes[a] + " = " + r.axis_values[a];
+  if (!values.empty())
+    html += "<dt>swept values</dt><dd>" + html_escape(values) + "</dd>";
+  return html;
 }
 
 struct Pooled {
@@ -69,21 +126,40 @@ bool both_classes(const std::vector<int>& labels) {
   return pos > 0 && pos < std::ptrdiff_t(labels.size());
 }
 
-/// The per-split predictions of a configuration: each finished task's tasks/<id>/oof.csv, or,
-/// when one is missing, the pooled file split by fold.
-std::vector<std::pair<std::vector<double>, std::vector<int>>>
-split_predictions(const fs::path& sweep_dir, const std::string& config_id,
-                  const std::vector<nlohmann::json>& rows, const Pooled* pooled) {
-  std::vector<std::pair<std::vector<double>, std::vector<int>>> splits;
+/// Whether an id from the results can name a folder under the sweep's: no separator, not
+/// "." or "..".
+bool plain_name(const std::string& id) {
+  return !id.empty() && id.find('/') == std::string::npos && id != "." && id != "..";
+}
+
+/// The outer tasks of a table row: a configuration's finished train_eval tasks, or the tasks a
+/// nested selection chose (one per outer split), each once.
+std::vector<std::string> row_tasks(const results::TableRow& row,
+                                   const std::vector<nlohmann::json>& rows) {
+  std::vector<std::string> tasks;
   std::set<std::string> seen;
+  if (row.selected) {
+    for (const auto& c : row.choices)
+      if (seen.insert(c.task_id).second)
+        tasks.push_back(c.task_id);
+    return tasks;
+  }
+  for (const auto& r : rows)
+    if (r.value("kind", "") == "train_eval" && r.value("status", "") == "ok" &&
+        r.value("config_id", "") == row.config_id && seen.insert(r.value("task_id", "")).second)
+      tasks.push_back(r.value("task_id", ""));
+  return tasks;
+}
+
+/// The per-split predictions of `tasks`: each task's tasks/<id>/oof.csv, or, when one is
+/// missing, the pooled file split by fold.
+std::vector<std::pair<std::vector<double>, std::vector<int>>>
+split_predictions(const fs::path& sweep_dir, const std::vector<std::string>& tasks,
+                  const Pooled* pooled) {
+  std::vector<std::pair<std::vector<double>, std::vector<int>>> splits;
   bool complete = true;
-  for (const auto& r : rows) {
-    if (r.value("kind", "") != "train_eval" || r.value("status", "") != "ok" ||
-        r.value("config_id", "") != config_id)
-      continue;
-    const auto task = r.value("task_id", "");
-    if (task.empty() || task.find('/') != std::string::npos || task == "." || task == ".." ||
-        !seen.insert(task).second)
+  for (const auto& task : tasks) {
+    if (!plain_name(task))
       continue;
     const auto file = sweep_dir / "tasks" / task / "oof.csv";
     if (!fs::exists(file)) {
@@ -110,6 +186,67 @@ split_predictions(const fs::path& sweep_dir, const std::string& config_id,
   for (auto& [fold, s] : by_fold)
     splits.push_back(std::move(s));
   return splits;
+}
+
+/// The latest finished row holding a table row's pooled analysis: the configuration's cox row,
+/// or the nested selection's own row. Null when there is none yet.
+const nlohmann::json* analysis_row(const results::TableRow& row,
+                                   const std::vector<nlohmann::json>& rows) {
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    const auto& r = *it;
+    if (r.value("status", "") != "ok")
+      continue;
+    if (row.selected ? r.value("kind", "") == "selection" && r.value("task_id", "") == row.config_id
+                     : r.value("kind", "") == "cox" && r.value("config_id", "") == row.config_id)
+      return &r;
+  }
+  return nullptr;
+}
+
+/// A "<block>_note" of an analysis row (why the block is null), or "".
+std::string block_note(const nlohmann::json& r, const std::string& block) {
+  const auto key = block + "_note";
+  return r.contains(key) && r[key].is_string() ? r[key].get<std::string>() : std::string();
+}
+
+/// A nested selection's choices as a table: per outer split the chosen configuration (its
+/// values of the selected keys, linked to its section; its id when it has no row), the inner
+/// score it was chosen on and its test figures on the outer fold.
+std::string choices_html(const results::Table& t, const results::TableRow& r,
+                         const std::vector<ConfigCurves>& curves,
+                         const std::map<std::string, std::size_t>& config_row,
+                         const std::vector<std::string>& over, const std::string& metric) {
+  if (r.choices.empty())
+    return "";
+  std::ostringstream html;
+  html << "<table class=\"results\">\n<caption>What each outer fold chose: the configuration "
+          "with the best inner "
+       << html_escape(metric) << ", tested on that fold.</caption>\n<thead><tr><th>repeat</th>"
+       << "<th>fold</th><th>chosen configuration</th><th>inner " << html_escape(metric)
+       << "</th><th>test AUROC</th><th>test AUPRC</th></tr></thead>\n<tbody>\n";
+  for (const auto& c : r.choices) {
+    const auto at = config_row.find(c.config_id);
+    std::string name;
+    if (at != config_row.end()) {
+      const auto& chosen = t.rows[at->second];
+      for (std::size_t a = 0; a < t.axes.size() && a < chosen.axis_values.size(); ++a)
+        if (std::find(over.begin(), over.end(), t.axes[a]) != over.end())
+          name += (name.empty() ? "" : ", ") + t.axes[a] + " = " + chosen.axis_values[a];
+    }
+    const auto text = name.empty() ? "<code>" + html_escape(c.config_id) + "</code>"
+                                   : html_escape(name);
+    html << "<tr><td class=\"num\">" << c.repeat << "</td><td class=\"num\">" << c.fold
+         << "</td><td>"
+         << (at != config_row.end()
+                 ? "<a href=\"#config-" + html_escape(curves[at->second].name_stem) + "\">" +
+                       text + "</a>"
+                 : text)
+         << "</td><td class=\"num\">" << fixed(c.inner_score, 3) << "</td><td class=\"num\">"
+         << fixed(100 * c.auroc, 1) << " %</td><td class=\"num\">" << fixed(100 * c.auprc, 1)
+         << " %</td></tr>\n";
+  }
+  html << "</tbody>\n</table>\n";
+  return html.str();
 }
 
 std::string utc_now() {
@@ -252,29 +389,37 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
     return &all.back();
   };
 
-  // Per configuration: curves and survival.
+  // Per table row (configurations, then nested selections): curves, survival, calibration.
   const auto grid = unit_grid(options.grid_points);
   std::vector<ConfigCurves> curves(table.rows.size());
-  std::vector<std::string> notes(table.rows.size());
-  std::vector<std::vector<const Drawn*>> config_figures(table.rows.size());
+  std::vector<std::vector<std::string>> notes(table.rows.size());
+  std::vector<std::vector<const Drawn*>> row_figures(table.rows.size());
+  std::vector<const nlohmann::json*> analyses(table.rows.size());
   std::set<std::string> stems;
+  std::map<std::string, std::size_t> config_row; // configuration id → its table row
+  for (std::size_t i = 0; i < table.rows.size(); ++i)
+    if (!table.rows[i].selected)
+      config_row.emplace(table.rows[i].config_id, i);
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     const auto& row = table.rows[i];
     auto& c = curves[i];
-    c.label = label_of(table, row);
+    c.label = row.selected ? selection_label(table, row) : label_of(table, row);
     c.name_stem = safe_stem(row.config_id);
     for (int n = 2; !stems.insert(c.name_stem).second; ++n)
       c.name_stem = safe_stem(row.config_id) + "-" + std::to_string(n);
     c.auroc = row.auroc;
     c.auprc = row.auprc;
-    const auto pooled_file = sweep_dir / "configurations" / row.config_id / "oof.csv";
+    analyses[i] = analysis_row(row, rows);
+    const auto pooled_file = sweep_dir / (row.selected ? "selections" : "configurations") /
+                             row.config_id / "oof.csv";
+    const auto cox_job = row.selected ? "selection job" : "cox job";
     std::unique_ptr<Pooled> pooled;
     try {
-      if (row.config_id.find('/') == std::string::npos && fs::exists(pooled_file))
+      if (plain_name(row.config_id) && fs::exists(pooled_file))
         pooled = std::make_unique<Pooled>(read_pooled(pooled_file));
+      const auto tasks = row_tasks(row, rows);
       std::vector<std::vector<double>> roc_grid, pr_grid;
-      for (const auto& [scores, labels] :
-           split_predictions(sweep_dir, row.config_id, rows, pooled.get())) {
+      for (const auto& [scores, labels] : split_predictions(sweep_dir, tasks, pooled.get())) {
         if (!both_classes(labels))
           continue;
         SplitCurve s{metrics::roc_curve(scores, labels), metrics::pr_curve(scores, labels)};
@@ -283,60 +428,86 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
         c.splits.push_back(std::move(s));
       }
       if (c.splits.empty()) {
-        notes[i] = "No out-of-fold predictions yet: no curves.";
-        continue;
-      }
-      c.roc = fold_band(roc_grid, grid);
-      c.pr = fold_band(pr_grid, grid);
-      std::vector<double> all_scores;
-      std::vector<int> all_labels;
-      if (pooled) {
-        all_scores = pooled->score;
-        all_labels = pooled->event;
-      } else { // no cox job yet: the splits' predictions together
-        for (const auto& s : split_predictions(sweep_dir, row.config_id, rows, nullptr)) {
-          all_scores.insert(all_scores.end(), s.first.begin(), s.first.end());
-          all_labels.insert(all_labels.end(), s.second.begin(), s.second.end());
-        }
-      }
-      if (both_classes(all_labels)) {
-        c.pooled_roc = metrics::roc_curve(all_scores, all_labels);
-        c.pooled_pr = metrics::pr_curve(all_scores, all_labels);
-        c.prevalence =
-            double(std::count(all_labels.begin(), all_labels.end(), 1)) / double(all_labels.size());
-      }
-      config_figures[i].push_back(draw(roc_figure(c)));
-      config_figures[i].push_back(draw(pr_figure(c)));
-      if (pooled && pooled->has_time && both_classes(pooled->event) &&
-          int(pooled->score.size()) >= 2 * options.risk_groups) {
-        KmInput km{c.name_stem,   c.label,       pooled->time,
-                   pooled->score, pooled->event, options.risk_groups};
-        try {
-          config_figures[i].push_back(draw(km_figure(km)));
-        } catch (const Error& e) { // e.g. a log-rank test without information
-          notes[i] = std::string("No Kaplan–Meier figure: ") + e.what();
-        }
+        notes[i].push_back("No out-of-fold predictions yet: no curves.");
       } else {
-        notes[i] = "No Kaplan–Meier figure: the pooled out-of-fold predictions (cox job) are "
-                   "missing or have too few subjects or events.";
+        c.roc = fold_band(roc_grid, grid);
+        c.pr = fold_band(pr_grid, grid);
+        std::vector<double> all_scores;
+        std::vector<int> all_labels;
+        if (pooled) {
+          all_scores = pooled->score;
+          all_labels = pooled->event;
+        } else { // no cox (selection) job yet: the splits' predictions together
+          for (const auto& s : split_predictions(sweep_dir, tasks, nullptr)) {
+            all_scores.insert(all_scores.end(), s.first.begin(), s.first.end());
+            all_labels.insert(all_labels.end(), s.second.begin(), s.second.end());
+          }
+        }
+        if (both_classes(all_labels)) {
+          c.pooled_roc = metrics::roc_curve(all_scores, all_labels);
+          c.pooled_pr = metrics::pr_curve(all_scores, all_labels);
+          c.prevalence = double(std::count(all_labels.begin(), all_labels.end(), 1)) /
+                         double(all_labels.size());
+        }
+        row_figures[i].push_back(draw(roc_figure(c)));
+        row_figures[i].push_back(draw(pr_figure(c)));
+        if (pooled && pooled->has_time && both_classes(pooled->event) &&
+            int(pooled->score.size()) >= 2 * options.risk_groups) {
+          KmInput km{c.name_stem,   c.label,       pooled->time,
+                     pooled->score, pooled->event, options.risk_groups};
+          try {
+            row_figures[i].push_back(draw(km_figure(km)));
+          } catch (const Error& e) { // e.g. a log-rank test without information
+            notes[i].push_back(std::string("No Kaplan–Meier figure: ") + e.what());
+          }
+        } else {
+          notes[i].push_back(std::string("No Kaplan–Meier figure: the pooled out-of-fold "
+                                         "predictions (") +
+                             cox_job + ") are missing or have too few subjects or events.");
+        }
       }
     } catch (const Error& e) {
-      notes[i] = std::string("Figures failed: ") + e.what();
+      notes[i].push_back(std::string("Figures failed: ") + e.what());
       outcome.warnings.push_back("report figures of " + row.config_id + ": " + e.what());
     }
+    // Calibration and predicted vs observed risk come from the pooled analysis itself (the cox
+    // or selection row), not from the predictions: drawn whenever it has them.
+    if (const auto* analysis = analyses[i]) {
+      CalibrationInput cal;
+      cal.name_stem = c.name_stem;
+      cal.label = c.label;
+      if (calibration_input(*analysis, cal))
+        row_figures[i].push_back(draw(calibration_figure(cal)));
+      else if (const auto note = block_note(*analysis, "calibration"); !note.empty())
+        notes[i].push_back("No calibration figure: " + note);
+      RiskInput risk;
+      risk.name_stem = c.name_stem;
+      risk.label = c.label;
+      if (risk_input(*analysis, risk))
+        row_figures[i].push_back(draw(risk_figure(risk)));
+      else if (const auto note = block_note(*analysis, "survival"); !note.empty())
+        notes[i].push_back("No predicted-vs-observed risk figure: " + note);
+    }
   }
+  // The overview and the sensitivity figures compare configurations: nested selections (whose
+  // swept values read "nested: …") stay out of them.
+  results::Table configurations = table;
+  configurations.rows.erase(std::remove_if(configurations.rows.begin(), configurations.rows.end(),
+                                           [](const results::TableRow& r) { return r.selected; }),
+                            configurations.rows.end());
   std::vector<const ConfigCurves*> with_curves;
-  for (const auto& c : curves)
-    if (!c.roc.mean.empty())
-      with_curves.push_back(&c);
+  for (std::size_t i = 0; i < table.rows.size(); ++i)
+    if (!table.rows[i].selected && !curves[i].roc.mean.empty())
+      with_curves.push_back(&curves[i]);
   std::vector<const Drawn*> overview;
   if (with_curves.size() >= 2)
     overview.push_back(draw(overview_figure(with_curves)));
   std::vector<const Drawn*> sensitivity;
-  for (std::size_t a = 0; a < table.axes.size(); ++a)
-    if (sensitivity_applies(table, a))
+  for (std::size_t a = 0; a < configurations.axes.size(); ++a)
+    if (sensitivity_applies(configurations, a))
       sensitivity.push_back(draw(sensitivity_figure(
-          table, a, "sensitivity-" + std::to_string(a + 1) + "-" + safe_stem(table.axes[a]))));
+          configurations, a,
+          "sensitivity-" + std::to_string(a + 1) + "-" + safe_stem(configurations.axes[a]))));
 
   if (!gnuplot.empty())
     render_all(gnuplot, figures, all, outcome);
@@ -346,19 +517,26 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
   const auto counts = task_counts(rows, &done, &failed);
   const auto name = sweep_dir.filename().empty() ? sweep_dir.parent_path().filename().string()
                                                  : sweep_dir.filename().string();
+  const std::size_t n_selections = table.rows.size() - configurations.rows.size();
+  const std::size_t n_configurations = configurations.rows.size();
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
        << "<title>vfp report: " << html_escape(name) << "</title>\n<style>\n"
        << kStyle << "\n</style>\n</head>\n<body>\n<header>\n<h1>Sweep <code>" << html_escape(name)
        << "</code></h1>\n<p class=\"meta\">Report written " << utc_now() << " by vfp "
-       << html_escape(std::string(version())) << " · " << table.rows.size() << " configuration"
-       << (table.rows.size() == 1 ? "" : "s") << " · tasks: " << done << " done, " << failed
-       << " failed" << (counts.empty() ? "" : " (" + html_escape(counts) + ")") << "</p>\n"
+       << html_escape(std::string(version())) << " · " << n_configurations << " configuration"
+       << (n_configurations == 1 ? "" : "s");
+  if (n_selections > 0)
+    html << " · " << n_selections << " nested selection" << (n_selections == 1 ? "" : "s");
+  html << " · tasks: " << done << " done, " << failed << " failed"
+       << (counts.empty() ? "" : " (" + html_escape(counts) + ")") << "</p>\n"
        << "<nav><a href=\"#table\">Table</a>"
        << (overview.empty() ? "" : "<a href=\"#overview\">ROC overview</a>")
        << (sensitivity.empty() ? "" : "<a href=\"#sensitivity\">Sensitivity</a>")
-       << "<a href=\"#configurations\">Configurations</a></nav>\n</header>\n";
+       << "<a href=\"#configurations\">Configurations</a>"
+       << (n_selections > 0 ? "<a href=\"#selections\">Nested selections</a>" : "")
+       << "</nav>\n</header>\n";
   if (!skipped.empty())
     html << "<p class=\"note\">" << html_escape(skipped) << "</p>\n";
   html << "<section id=\"table\">\n<h2>Results</h2>\n" << results::to_html(table);
@@ -380,28 +558,29 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
       html << figure_html(*d, true);
     html << "</div>\n</section>\n";
   }
-  html << "<section id=\"configurations\">\n<h2>Configurations</h2>\n";
-  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+  // One section per table row: the facts, the notes, the figures.
+  const auto row_section = [&](std::size_t i) {
     const auto& row = table.rows[i];
-    html << "<section id=\"config-" << html_escape(curves[i].name_stem) << "\">\n<h3>"
-         << html_escape(curves[i].label) << "</h3>\n<dl class=\"facts\"><dt>id</dt><dd><code>"
-         << html_escape(row.config_id) << "</code></dd>";
+    const auto* analysis = analyses[i];
+    html << "<section id=\"" << (row.selected ? "selection-" : "config-")
+         << html_escape(curves[i].name_stem) << "\">\n<h3>" << html_escape(curves[i].label)
+         << "</h3>\n<dl class=\"facts\"><dt>id</dt><dd><code>" << html_escape(row.config_id)
+         << "</code></dd>";
+    if (row.selected)
+      html << selection_facts(table, row, analysis);
     if (!row.auroc.empty())
-      html << "<dt>AUROC over folds</dt><dd>"
-           << html_escape(metrics::format_mean_std(metrics::mean_std(row.auroc))) << " % ("
-           << row.auroc.size() << " folds)</dd><dt>AUPRC (AP) over folds</dt><dd>"
+      html << "<dt>" << (row.selected ? "test AUROC of the chosen, over folds" : "AUROC over folds")
+           << "</dt><dd>" << html_escape(metrics::format_mean_std(metrics::mean_std(row.auroc)))
+           << " % (" << row.auroc.size() << " folds)</dd><dt>AUPRC (AP) over folds</dt><dd>"
            << html_escape(metrics::format_mean_std(metrics::mean_std(row.auprc))) << " %</dd>";
-    for (const auto& r : rows)
-      if (r.value("kind", "") == "cox" && r.value("status", "") == "ok" &&
-          r.value("config_id", "") == row.config_id && r.contains("pooled") &&
-          r["pooled"].is_object()) {
-        const auto& p = r["pooled"];
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "%.1f %% (DeLong 95 %% CI %.1f–%.1f)",
-                      100 * p.value("auroc", 0.0), 100 * p.value("auroc_delong_lower", 0.0),
-                      100 * p.value("auroc_delong_upper", 0.0));
-        html << "<dt>pooled out-of-fold AUROC</dt><dd>" << html_escape(buf) << "</dd>";
-      }
+    if (analysis && analysis->contains("pooled") && (*analysis)["pooled"].is_object()) {
+      const auto& p = (*analysis)["pooled"];
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%.1f %% (DeLong 95 %% CI %.1f–%.1f)",
+                    100 * json_number(p, "auroc"), 100 * json_number(p, "auroc_delong_lower"),
+                    100 * json_number(p, "auroc_delong_upper"));
+      html << "<dt>pooled out-of-fold AUROC</dt><dd>" << html_escape(buf) << "</dd>";
+    }
     if (row.has_survival) {
       char buf[160];
       std::snprintf(buf, sizeof buf,
@@ -412,17 +591,38 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
     if (row.failed > 0)
       html << "<dt>failed tasks</dt><dd>" << row.failed << "</dd>";
     html << "</dl>\n";
-    if (!notes[i].empty())
-      html << "<p class=\"note\">" << html_escape(notes[i]) << "</p>\n";
-    if (!config_figures[i].empty()) {
+    if (row.selected)
+      html << choices_html(table, row, curves, config_row, selection_over(table, analysis),
+                           analysis && analysis->contains("metric") &&
+                                   (*analysis)["metric"].is_string()
+                               ? (*analysis)["metric"].get<std::string>()
+                               : table.selection_metric);
+    for (const auto& note : notes[i])
+      html << "<p class=\"note\">" << html_escape(note) << "</p>\n";
+    if (!row_figures[i].empty()) {
       html << "<div class=\"figures\">";
-      for (const auto* d : config_figures[i])
+      for (const auto* d : row_figures[i])
         html << figure_html(*d);
       html << "</div>\n";
     }
     html << "</section>\n";
+  };
+  html << "<section id=\"configurations\">\n<h2>Configurations</h2>\n";
+  for (std::size_t i = 0; i < table.rows.size(); ++i)
+    if (!table.rows[i].selected)
+      row_section(i);
+  html << "</section>\n";
+  if (n_selections > 0) {
+    html << "<section id=\"selections\">\n<h2>Nested selections</h2>\n"
+         << "<p>Per outer fold, the configuration with the best inner score was chosen and "
+            "tested on that fold; the figures pool the chosen models' out-of-fold predictions "
+            "(<code>selections/&lt;id&gt;/oof.csv</code>).</p>\n";
+    for (std::size_t i = 0; i < table.rows.size(); ++i)
+      if (table.rows[i].selected)
+        row_section(i);
+    html << "</section>\n";
   }
-  html << "</section>\n<footer>Each figure is drawn by gnuplot from figures/&lt;name&gt;.dat "
+  html << "<footer>Each figure is drawn by gnuplot from figures/&lt;name&gt;.dat "
           "and figures/&lt;name&gt;.gp: edit the script and run <code>gnuplot &lt;name&gt;.gp"
           "</code> in figures/ to restyle it (SVG and PNG).</footer>\n</body>\n</html>\n";
   outcome.index = report / "index.html";

@@ -28,6 +28,13 @@ pooled_predictions(const std::filesystem::path& file) {
   return out;
 }
 
+/// A row's pooled out-of-fold predictions: a configuration's, or a nested selection's.
+std::filesystem::path oof_file(const std::filesystem::path& sweep_dir, const TableRow& row) {
+  // The ids come from results.jsonl: a tampered row must not lead the reads elsewhere.
+  return sweep_dir / (row.selected ? "selections" : "configurations") /
+         checked_path_component(row.config_id, "configuration id") / "oof.csv";
+}
+
 } // namespace
 
 void sort_rows(Table& table, const std::string& by) {
@@ -78,9 +85,7 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
   table.baseline = baseline;
   const auto& base = table.rows.at(std::size_t(baseline));
   const double ratio = table.folds_per_repeat > 1 ? 1.0 / (table.folds_per_repeat - 1) : 0.0;
-  // The ids come from results.jsonl: a tampered row must not lead the reads elsewhere.
-  const auto base_oof = sweep_dir / "configurations" /
-                        checked_path_component(base.config_id, "configuration id") / "oof.csv";
+  const auto base_oof = oof_file(sweep_dir, base);
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     auto& row = table.rows[i];
     row.p_corrected_t = row.p_delong = -1;
@@ -94,8 +99,7 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
     }
     if (differences.size() >= 2)
       row.p_corrected_t = metrics::corrected_resampled_t_test(differences, ratio).p;
-    const auto oof = sweep_dir / "configurations" /
-                     checked_path_component(row.config_id, "configuration id") / "oof.csv";
+    const auto oof = oof_file(sweep_dir, row);
     if (!std::filesystem::exists(oof) || !std::filesystem::exists(base_oof))
       continue;
     const auto a = pooled_predictions(oof), b = pooled_predictions(base_oof);
@@ -114,6 +118,18 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
     } catch (const InputError&) {
       // Too few shared subjects of a class: no DeLong p for this row.
     }
+  }
+  // Every row compared is a test: Holm's adjustment over them, per test.
+  std::vector<double> t, delong;
+  for (const auto& row : table.rows) {
+    t.push_back(row.p_corrected_t);
+    delong.push_back(row.p_delong);
+  }
+  t = metrics::holm_adjust(t);
+  delong = metrics::holm_adjust(delong);
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    table.rows[i].p_corrected_t_holm = t[i];
+    table.rows[i].p_delong_holm = delong[i];
   }
 }
 

@@ -1,6 +1,8 @@
 // Which configurations the sweep holds now: the table reports those.
 #include "results/results.h"
 
+#include <algorithm>
+
 #include "core/core.h"
 
 namespace vfp::results {
@@ -37,6 +39,14 @@ std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::j
   std::vector<nlohmann::json> out;
   int others = 0;
   for (const auto& row : rows) {
+    if (row.value("kind", "") == "selection") { // current when every member is
+      const auto members = row.value("members", std::vector<std::string>{});
+      if (config_ids.empty() || std::all_of(members.begin(), members.end(), [&](const auto& id) {
+            return config_ids.count(id) > 0;
+          }))
+        out.push_back(row);
+      continue;
+    }
     if (!config_ids.empty() && !row.contains("config_id"))
       continue; // not a configuration's row (a pretraining's provenance): neither kept nor counted
     const bool current =

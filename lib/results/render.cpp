@@ -2,9 +2,11 @@
 #include "results/results.h"
 
 #include "metrics/metrics.h"
+#include "survival/survival.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 namespace vfp::results {
@@ -35,10 +37,6 @@ double best_value(const Table& t, double (*value)(const TableRow&)) {
   return with_value > 1 ? best : -1;
 }
 
-bool is_best(const TableRow& r, double best, double (*value)(const TableRow&)) {
-  return best >= 0 && value(r) >= best - 1e-12;
-}
-
 double auroc_of(const TableRow& r) {
   return mean_of(r.auroc);
 }
@@ -52,7 +50,8 @@ double c_index_of(const TableRow& r) {
 /// The cells of one row, plain (no emphasis); the writers add their own.
 struct Cells {
   std::vector<std::string> axes;
-  std::string auroc, auprc, folds, c_index, hr, comparison, markers;
+  std::string auroc, auprc, folds, c_index, c_corrected, hr, brier, calibration, comparison,
+      holm, markers;
 };
 
 std::string mean_sd(const std::vector<double>& v, const std::string& plus_minus) {
@@ -70,13 +69,18 @@ std::string p_text(double p) {
   return buf;
 }
 
+bool any_corrected(const Table& t) {
+  return std::any_of(t.rows.begin(), t.rows.end(),
+                     [](const TableRow& r) { return r.has_survival && r.c_index_corrected >= 0; });
+}
+
 Cells cells_of(const Table& t, std::size_t i, const std::string& plus_minus,
                const std::string& dash) {
   const auto& r = t.rows[i];
   Cells c;
   c.axes = r.axis_values;
   if (t.axes.empty())
-    c.axes = {r.config_id};
+    c.axes = {r.selected ? "selected (nested)" : r.config_id};
   c.auroc = mean_sd(r.auroc, plus_minus);
   c.auprc = mean_sd(r.auprc, plus_minus);
   c.folds = std::to_string(r.auroc.size());
@@ -84,16 +88,24 @@ Cells cells_of(const Table& t, std::size_t i, const std::string& plus_minus,
     c.folds += "/" + std::to_string(t.expected_folds);
   if (r.failed > 0)
     c.folds += " (" + std::to_string(r.failed) + " failed)";
+  c.c_index = c.c_corrected = c.hr = c.brier = c.calibration = "–";
   if (r.has_survival) {
     c.c_index = fixed(r.c_index, 3) + " / " + fixed(r.c_baseline, 3);
-    c.hr = fixed(r.hr_per_sd, 2) + " (" + fixed(r.hr_lower, 2) + dash + fixed(r.hr_upper, 2) + ")";
-  } else {
-    c.c_index = c.hr = "–";
+    if (r.c_index_corrected >= 0)
+      c.c_corrected = fixed(r.c_index_corrected, 3);
+    c.hr = survival::format_hazard_ratio(r.hr_per_sd) + " (" +
+           survival::format_hazard_ratio(r.hr_lower) + dash +
+           survival::format_hazard_ratio(r.hr_upper) + ")";
+  }
+  if (r.brier >= 0) {
+    c.brier = fixed(r.brier, 3);
+    c.calibration = fixed(r.calibration_intercept, 2) + " / " + fixed(r.calibration_slope, 2);
   }
   if (t.baseline == int(i)) {
-    c.comparison = "baseline";
+    c.comparison = c.holm = "baseline";
   } else if (t.baseline >= 0) {
     c.comparison = p_text(r.p_corrected_t) + " / " + p_text(r.p_delong);
+    c.holm = p_text(r.p_corrected_t_holm) + " / " + p_text(r.p_delong_holm);
     if (r.p_corrected_t >= 0 && r.p_corrected_t < 0.05)
       c.markers += "*";
     if (r.p_delong >= 0 && r.p_delong < 0.05)
@@ -102,15 +114,162 @@ Cells cells_of(const Table& t, std::size_t i, const std::string& plus_minus,
   return c;
 }
 
+/// The column headers after the axes, in the order of row_values.
+std::vector<std::string> metric_headers(const Table& t) {
+  std::vector<std::string> h{"AUROC (%)", "AUPRC (AP, %)", "folds"};
+  if (t.survival) {
+    h.push_back("C-index, apparent (score+age+BMI / age+BMI)");
+    if (any_corrected(t))
+      h.push_back("C-index, optimism-corrected");
+    h.push_back("HR per SD, adjusted for age, BMI (95 % CI)");
+  }
+  if (t.calibration)
+    h.insert(h.end(), {"Brier", "calibration intercept / slope"});
+  if (t.baseline >= 0)
+    h.insert(h.end(), {"p (t / DeLong)", "Holm p (t / DeLong)"});
+  return h;
+}
+
+/// One cell after the axes, with whether it is the column's best.
+struct Value {
+  std::string text;
+  bool best = false;
+};
+
+/// Which rows' means are bold: the best of the configurations' rows (a choice made on the test
+/// folds, as the footnote says); nested rows are estimates, never "best".
+struct Best {
+  double auroc = -1, auprc = -1, c = -1;
+};
+
+std::vector<Value> row_values(const Table& t, std::size_t i, const Cells& c, const Best& best) {
+  const auto& r = t.rows[i];
+  const auto top = [&](double v, double b) { return !r.selected && b >= 0 && v >= b - 1e-12; };
+  std::vector<Value> v{{c.auroc, top(auroc_of(r), best.auroc)},
+                       {c.auprc, top(auprc_of(r), best.auprc)},
+                       {c.folds, false}};
+  if (t.survival) {
+    v.push_back({c.c_index, top(c_index_of(r), best.c)});
+    if (any_corrected(t))
+      v.push_back({c.c_corrected, false});
+    v.push_back({c.hr, false});
+  }
+  if (t.calibration)
+    v.insert(v.end(), {{c.brier, false}, {c.calibration, false}});
+  if (t.baseline >= 0)
+    v.insert(v.end(), {{c.comparison, false}, {c.holm, false}});
+  return v;
+}
+
+/// Best values among the configurations' rows (fewer than two: none is "best").
+Best best_of(const Table& t) {
+  Table configurations = t;
+  configurations.rows.erase(std::remove_if(configurations.rows.begin(), configurations.rows.end(),
+                                           [](const TableRow& r) { return r.selected; }),
+                            configurations.rows.end());
+  return {best_value(configurations, auroc_of), best_value(configurations, auprc_of),
+          best_value(configurations, c_index_of)};
+}
+
+bool any_selected(const Table& t) {
+  return std::any_of(t.rows.begin(), t.rows.end(), [](const TableRow& r) { return r.selected; });
+}
+
+/// "max over vertebrae" as the rows' train.aggregation says.
+std::string aggregation_text(const Table& t) {
+  std::set<std::string> seen;
+  for (const auto& r : t.rows)
+    if (!r.aggregation.empty())
+      seen.insert(r.aggregation == "noisy_or" ? "noisy-OR" : r.aggregation);
+  if (seen.size() == 1)
+    return *seen.begin() + " over vertebrae";
+  return seen.empty() ? "aggregated over vertebrae as train.aggregation sets"
+                      : "aggregated over vertebrae as each row's train.aggregation sets";
+}
+
 std::string footnote(const Table& t) {
-  std::string text = "mean ± sample SD over folds; patient-level scores (max over vertebrae); "
-                     "AUPRC is average precision; best in bold.";
-  if (t.survival)
-    text += " C-index: Harrell's C of the Cox model score + age + BMI / of age + BMI alone, and "
-            "the score's hazard ratio per SD (95 % CI), on the pooled out-of-fold predictions.";
+  std::string text = "mean ± sample SD over folds; patient-level scores (" + aggregation_text(t) +
+                     "); AUPRC is average precision.";
+  if (any_selected(t)) {
+    text += " Bold: the best configuration on the test folds themselves, an optimistic choice. "
+            "'nested' rows: per outer fold, the configuration with the best inner " +
+            t.selection_metric + " (" +
+            (t.selection_inner_folds >= 2
+                 ? std::to_string(t.selection_inner_folds) + " inner folds of the outer training part"
+                 : std::string("its early-stopping validation split")) +
+            ") is scored on that fold's test subjects, which took no part in the choice: the "
+            "estimate to report for the selection (docs/statistics.md).";
+  } else if (t.rows.size() > 1) {
+    text += " Bold: the best row, picked on the test folds themselves, so its mean is "
+            "optimistic; a selection: section adds a nested estimate (docs/statistics.md).";
+  }
+  if (t.survival) {
+    text += " C-index: Harrell's C of the Cox model score + age + BMI / of age + BMI alone on the "
+            "pooled out-of-fold predictions, apparent (fitted and scored on the same subjects)";
+    text += any_corrected(t) ? "; optimism-corrected: Harrell's bootstrap (refitted per "
+                               "resample) of score + age + BMI."
+                             : ".";
+    text += " HR per SD: the score's hazard ratio per standard deviation, adjusted for age and BMI "
+            "(95 % CI).";
+  }
+  if (t.calibration)
+    text += " Brier, calibration intercept / slope (ideal 0 / 1): probabilities recalibrated on "
+            "the other folds' predictions (logistic on the logit, the training prior undone).";
   if (t.baseline >= 0)
     text += " p against the baseline: Nadeau–Bengio corrected resampled t-test over folds / "
-            "DeLong's test on the pooled out-of-fold predictions; * and † mark p < 0.05.";
+            "DeLong's test on the pooled out-of-fold predictions; * and † mark unadjusted "
+            "p < 0.05; Holm: adjusted over the rows compared.";
+  return text;
+}
+
+/// Below the table: the subjects left out and why (at most 20 named, then a count).
+std::string exclusions_text(const Table& t) {
+  if (t.excluded.empty())
+    return "";
+  std::string text = "Excluded from every analysis (" + std::to_string(t.excluded.size()) +
+                     " subject" + (t.excluded.size() == 1 ? "" : "s") + "):";
+  const std::size_t shown = std::min<std::size_t>(t.excluded.size(), 20);
+  for (std::size_t k = 0; k < shown; ++k)
+    text += std::string(k ? ";" : "") + " " + t.excluded[k].first + " (" + t.excluded[k].second +
+            ")";
+  if (shown < t.excluded.size())
+    text += "; and " + std::to_string(t.excluded.size() - shown) + " more";
+  return text + "\n";
+}
+
+/// A chosen configuration by its selected keys' values ("train.lr=1e-3"), or its id when
+/// its row is not in the table.
+std::string chosen_name(const Table& t, const std::string& config_id) {
+  for (const auto& r : t.rows) {
+    if (r.selected || r.config_id != config_id)
+      continue;
+    std::string name;
+    for (std::size_t k = 0; k < t.axes.size() && k < r.axis_values.size(); ++k)
+      if (std::find(t.selection_over.begin(), t.selection_over.end(), t.axes[k]) !=
+          t.selection_over.end())
+        name += (name.empty() ? "" : " ") + t.axes[k] + "=" + r.axis_values[k];
+    return name.empty() ? config_id : name;
+  }
+  return config_id;
+}
+
+/// Below a table with nested rows: what each outer fold chose.
+std::string choices_text(const Table& t, const std::string& line_start) {
+  std::string text;
+  for (const auto& r : t.rows) {
+    if (!r.selected)
+      continue;
+    text += line_start + "nested selection " + r.config_id + ":";
+    for (std::size_t k = 0; k < r.choices.size(); ++k) {
+      const auto& c = r.choices[k];
+      char inner[32];
+      std::snprintf(inner, sizeof inner, "%.3f", c.inner_score);
+      text += std::string(k ? ";" : "") + " repeat " + std::to_string(c.repeat) + " fold " +
+              std::to_string(c.fold) + " → " + chosen_name(t, c.config_id) + " (inner " +
+              t.selection_metric + " " + inner + ", test AUROC " + fixed(100 * c.auroc, 1) + ")";
+    }
+    text += "\n";
+  }
   return text;
 }
 
@@ -123,33 +282,33 @@ std::string to_markdown(const Table& t) {
     md << " configuration |";
   for (const auto& a : t.axes)
     md << " " << a << " |";
-  md << " AUROC (%) | AUPRC (AP, %) | folds |";
-  if (t.survival)
-    md << " C-index | HR per SD (95 % CI) |";
-  if (t.baseline >= 0)
-    md << " p (t / DeLong) |";
+  const auto headers = metric_headers(t);
+  for (const auto& h : headers)
+    md << " " << h << " |";
   md << "\n|";
   for (size_t i = 0; i < std::max<size_t>(t.axes.size(), 1); ++i)
     md << "---|";
-  md << "---:|---:|---:|" << (t.survival ? "---:|---:|" : "") << (t.baseline >= 0 ? "---:|" : "")
-     << "\n";
-  const double best_auroc = best_value(t, auroc_of), best_auprc = best_value(t, auprc_of),
-               best_c = best_value(t, c_index_of);
+  for (size_t i = 0; i < headers.size(); ++i)
+    md << "---:|";
+  md << "\n";
+  const auto best = best_of(t);
   const auto bold = [](const std::string& s, bool on) { return on ? "**" + s + "**" : s; };
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const auto c = cells_of(t, i, " ± ", "–");
     md << "|";
     for (const auto& v : c.axes)
       md << " " << v << " |";
-    md << " " << bold(c.auroc, is_best(t.rows[i], best_auroc, auroc_of)) << c.markers << " | "
-       << bold(c.auprc, is_best(t.rows[i], best_auprc, auprc_of)) << " | " << c.folds << " |";
-    if (t.survival)
-      md << " " << bold(c.c_index, is_best(t.rows[i], best_c, c_index_of)) << " | " << c.hr << " |";
-    if (t.baseline >= 0)
-      md << " " << c.comparison << " |";
+    const auto values = row_values(t, i, c, best);
+    for (std::size_t k = 0; k < values.size(); ++k)
+      md << " " << bold(values[k].text, values[k].best) << (k == 0 ? c.markers : "") << " |";
     md << "\n";
   }
   md << "\n" << footnote(t) << "\n";
+  const auto choices = choices_text(t, "- ");
+  if (!choices.empty())
+    md << "\n" << choices;
+  if (!t.excluded.empty())
+    md << "\n" << exclusions_text(t);
   return md.str();
 }
 
@@ -188,24 +347,25 @@ std::string latex_escape(const std::string& s) {
 std::string to_latex(const Table& t) {
   std::ostringstream tex;
   const std::size_t axis_columns = std::max<size_t>(t.axes.size(), 1);
+  const auto headers = metric_headers(t);
   tex << "% vfp report: " << latex_escape(footnote(t)) << "\n% needs \\usepackage{booktabs}\n"
-      << "\\begin{tabular}{" << std::string(axis_columns, 'l') << "rrr" << (t.survival ? "rr" : "")
-      << (t.baseline >= 0 ? "r" : "") << "}\n\\toprule\n";
+      << "\\begin{tabular}{" << std::string(axis_columns, 'l') << std::string(headers.size(), 'r')
+      << "}\n\\toprule\n";
   std::vector<std::string> header;
   if (t.axes.empty())
     header.push_back("configuration");
   for (const auto& a : t.axes)
     header.push_back(latex_escape(a));
-  header.insert(header.end(), {"AUROC (\\%)", "AUPRC (AP, \\%)", "folds"});
-  if (t.survival)
-    header.insert(header.end(), {"C-index", "HR per SD (95\\,\\% CI)"});
-  if (t.baseline >= 0)
-    header.push_back("$p$ ($t$ / DeLong)");
+  for (const auto& h : headers) {
+    auto escaped = latex_escape(h);
+    for (std::size_t at = escaped.find("±"); at != std::string::npos; at = escaped.find("±"))
+      escaped.replace(at, std::string("±").size(), "$\\pm$");
+    header.push_back(escaped);
+  }
   for (std::size_t k = 0; k < header.size(); ++k)
     tex << (k ? " & " : "") << header[k];
   tex << " \\\\\n\\midrule\n";
-  const double best_auroc = best_value(t, auroc_of), best_auprc = best_value(t, auprc_of),
-               best_c = best_value(t, c_index_of);
+  const auto best = best_of(t);
   const auto bold = [](const std::string& s, bool on) { return on ? "\\textbf{" + s + "}" : s; };
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const auto c = cells_of(t, i, " $\\pm$ ", "--");
@@ -215,15 +375,9 @@ std::string to_latex(const Table& t) {
     std::string markers = c.markers;
     if (markers.find("†") != std::string::npos)
       markers.replace(markers.find("†"), std::string("†").size(), "$^\\dagger$");
-    cells.push_back(bold(c.auroc, is_best(t.rows[i], best_auroc, auroc_of)) + markers);
-    cells.push_back(bold(c.auprc, is_best(t.rows[i], best_auprc, auprc_of)));
-    cells.push_back(latex_escape(c.folds));
-    if (t.survival) {
-      cells.push_back(bold(c.c_index, is_best(t.rows[i], best_c, c_index_of)));
-      cells.push_back(c.hr);
-    }
-    if (t.baseline >= 0)
-      cells.push_back(c.comparison);
+    const auto values = row_values(t, i, c, best);
+    for (std::size_t k = 0; k < values.size(); ++k)
+      cells.push_back(bold(values[k].text, values[k].best) + (k == 0 ? markers : ""));
     for (std::size_t k = 0; k < cells.size(); ++k)
       tex << (k ? " & " : "") << (cells[k] == "–" ? "--" : cells[k]);
     tex << " \\\\\n";
@@ -239,7 +393,9 @@ std::string to_csv(const Table& t) {
   for (const auto& a : t.axes)
     csv << "," << a;
   csv << ",auroc_mean,auroc_sd,auprc_mean,auprc_sd,folds,failed,c_index,c_index_baseline,"
-         "hr_per_sd,hr_per_sd_lower,hr_per_sd_upper,p_corrected_t,p_delong\n";
+         "hr_per_sd,hr_per_sd_lower,hr_per_sd_upper,p_corrected_t,p_delong,selected,"
+         "c_index_corrected,brier,calibration_intercept,calibration_slope,p_corrected_t_holm,"
+         "p_delong_holm\n";
   const auto optional = [](double v, bool present) {
     std::ostringstream o;
     o.precision(10);
@@ -263,7 +419,13 @@ std::string to_csv(const Table& t) {
         << "," << optional(r.hr_lower, r.has_survival) << ","
         << optional(r.hr_upper, r.has_survival) << ","
         << optional(r.p_corrected_t, r.p_corrected_t >= 0) << ","
-        << optional(r.p_delong, r.p_delong >= 0) << "\n";
+        << optional(r.p_delong, r.p_delong >= 0) << "," << (r.selected ? "nested" : "") << ","
+        << optional(r.c_index_corrected, r.has_survival && r.c_index_corrected >= 0) << ","
+        << optional(r.brier, r.brier >= 0) << ","
+        << optional(r.calibration_intercept, r.brier >= 0) << ","
+        << optional(r.calibration_slope, r.brier >= 0) << ","
+        << optional(r.p_corrected_t_holm, r.p_corrected_t_holm >= 0) << ","
+        << optional(r.p_delong_holm, r.p_delong_holm >= 0) << "\n";
   }
   return csv.str();
 }
@@ -307,35 +469,37 @@ std::string to_html(const Table& t) {
     html << "<th>configuration</th>";
   for (const auto& a : t.axes)
     html << "<th>" << html_escape(a) << "</th>";
-  html << "<th>AUROC (%)</th><th>AUPRC (AP, %)</th><th>folds</th>";
-  if (t.survival)
-    html << "<th>C-index</th><th>HR per SD (95 % CI)</th>";
-  if (t.baseline >= 0)
-    html << "<th>p (t / DeLong)</th>";
+  for (const auto& h : metric_headers(t))
+    html << "<th>" << html_escape(h) << "</th>";
   html << "</tr></thead>\n<tbody>\n";
-  const double best_auroc = best_value(t, auroc_of), best_auprc = best_value(t, auprc_of),
-               best_c = best_value(t, c_index_of);
-  const auto cell = [](const std::string& s, bool best) {
-    return "<td class=\"num\">" +
-           (best ? "<strong>" + html_escape(s) + "</strong>" : html_escape(s));
-  };
+  const auto best = best_of(t);
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const auto c = cells_of(t, i, " ± ", "–");
-    html << "<tr id=\"row-" << i << "\"" << (t.baseline == int(i) ? " class=\"baseline\"" : "")
+    const auto& r = t.rows[i];
+    html << "<tr id=\"row-" << i << "\""
+         << (t.baseline == int(i) ? " class=\"baseline\"" : r.selected ? " class=\"nested\"" : "")
          << ">";
     for (const auto& v : c.axes)
       html << "<td>" << html_escape(v) << "</td>";
-    html << cell(c.auroc, is_best(t.rows[i], best_auroc, auroc_of)) << html_escape(c.markers)
-         << "</td>" << cell(c.auprc, is_best(t.rows[i], best_auprc, auprc_of)) << "</td>"
-         << cell(c.folds, false) << "</td>";
-    if (t.survival)
-      html << cell(c.c_index, is_best(t.rows[i], best_c, c_index_of)) << "</td>"
-           << cell(c.hr, false) << "</td>";
-    if (t.baseline >= 0)
-      html << cell(c.comparison, false) << "</td>";
+    const auto values = row_values(t, i, c, best);
+    for (std::size_t k = 0; k < values.size(); ++k)
+      html << "<td class=\"num\">"
+           << (values[k].best ? "<strong>" + html_escape(values[k].text) + "</strong>"
+                              : html_escape(values[k].text))
+           << (k == 0 ? html_escape(c.markers) : "") << "</td>";
     html << "</tr>\n";
   }
   html << "</tbody>\n</table>\n";
+  if (!t.excluded.empty())
+    html << "<p class=\"excluded\">" << html_escape(exclusions_text(t)) << "</p>\n";
+  const auto choices = choices_text(t, "");
+  if (!choices.empty()) {
+    html << "<ul class=\"choices\">\n";
+    std::istringstream lines(choices);
+    for (std::string line; std::getline(lines, line);)
+      html << "<li>" << html_escape(line) << "</li>\n";
+    html << "</ul>\n";
+  }
   return html.str();
 }
 

@@ -44,25 +44,52 @@ std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::j
                                                    const std::set<std::string>& config_ids,
                                                    int* left_out = nullptr);
 
-/// One table row: a configuration's folds summarised.
+/// One outer fold's choice in a nested selection.
+struct FoldChoice {
+  int repeat = 0, fold = 0;
+  std::string config_id, task_id; ///< the selected configuration and its outer task
+  double inner_score = 0;         ///< what it was chosen on (never the outer test fold)
+  double auroc = 0, auprc = 0;    ///< its outer test fold's figures
+};
+
+/// Nested selection among the configurations `member_ids` (in sweep order): per outer split
+/// (repeat, fold), the member with the best inner `metric` (auroc, auprc: highest; loss:
+/// lowest). With `inner_folds` ≥ 2 the inner score is the mean over the split's `inner` rows;
+/// with 0 it is the outer task's early-stopping validation figure (best_val_auroc,
+/// best_val_auprc, best_val_loss). Ties go to the member listed first. Throws InputError when
+/// a candidate lacks its inner results. Splits in (repeat, fold) order.
+std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
+                                        const std::vector<std::string>& member_ids,
+                                        const std::string& metric, int inner_folds);
+
+/// One table row: a configuration's folds summarised, or a nested selection's.
 struct TableRow {
-  std::string config_id;
+  std::string config_id; ///< for a selected row, the selection group's id
   int config_index = 0;
   std::vector<std::string> axis_values;
   std::vector<double> auroc, auprc;        ///< per fold
   std::vector<std::pair<int, int>> splits; ///< (repeat, fold) of each auroc/auprc entry
   int failed = 0;
+  /// A nested selection's row: per outer fold the selected configuration's test figures.
+  bool selected = false;
+  std::vector<FoldChoice> choices;
   /// From the configuration's cox row (pooled out-of-fold predictions), when there is one.
   bool has_survival = false;
-  double c_index = 0, c_baseline = 0;               ///< Harrell's C: score + age + BMI, age + BMI
-  double hr_per_sd = 0, hr_lower = 0, hr_upper = 0; ///< the score's standardized HR
+  double c_index = 0, c_baseline = 0; ///< Harrell's C (apparent): score + age + BMI, age + BMI
+  double c_index_corrected = -1;      ///< optimism-corrected (bootstrap); −1 when not computed
+  double hr_per_sd = 0, hr_lower = 0, hr_upper = 0; ///< the score's HR per SD, age/BMI-adjusted
+  /// Calibration of the cross-fitted recalibrated probabilities; negative brier when absent.
+  double brier = -1, calibration_intercept = 0, calibration_slope = 0;
+  std::string aggregation; ///< train.aggregation of the row's tasks ("" when unknown)
   /// Against the table's baseline row (compare_to_baseline); negative when not compared.
   double p_corrected_t = -1; ///< Nadeau–Bengio on the per-split AUROC differences
   double p_delong = -1;      ///< DeLong on the pooled out-of-fold predictions
+  double p_corrected_t_holm = -1, p_delong_holm = -1; ///< Holm-adjusted over the rows compared
 };
 
 /// A result table: the swept keys as columns, then AUROC and AUPRC (average precision), and
-/// the survival columns when any configuration has a cox row.
+/// the survival columns when any configuration has a cox row. Selected (nested) rows follow
+/// the configurations' rows.
 struct Table {
   std::vector<std::string> axes;
   std::vector<TableRow> rows;
@@ -70,7 +97,20 @@ struct Table {
   int folds_per_repeat = 0; ///< cv.folds, for n_test/n_train of the corrected t-test
   int baseline = -1;        ///< index into rows of the comparison's baseline, or −1
   bool survival = false;    ///< some row has_survival
+  bool calibration = false; ///< some row has a brier score
+  /// The selection that made the selected rows ("" when none): metric and inner folds.
+  std::string selection_metric;
+  int selection_inner_folds = 0;
+  std::vector<std::string> selection_over;
+  /// Subjects left out of the analysis (cohort.on_bad_subject: exclude), with the reason, from
+  /// the train_eval rows; each subject once.
+  std::vector<std::pair<std::string, std::string>> excluded;
 };
+
+/// The table as JSON (`vfp report --format json`): every row with its figures, and a
+/// `selected` list: per group its axes, summary figures and folds [{repeat, fold, config_id,
+/// inner_score, auroc, auprc}].
+nlohmann::json to_json(const Table& table);
 
 /// Groups successful train_eval rows by configuration (duplicates by task id count once) and
 /// attaches each configuration's cox row.

@@ -3,15 +3,103 @@
 #include "core/core.h"
 #include "metrics/metrics.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 namespace vfp::results {
 
+namespace {
+
+/// The survival and calibration columns from a cox or selection row's analysis.
+void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
+  const auto& cal = r.value("calibration", nlohmann::json());
+  if (cal.is_object() && cal.contains("cross_fitted")) {
+    const auto& c = cal["cross_fitted"];
+    row.brier = c.value("brier", -1.0);
+    row.calibration_intercept = c.value("intercept", 0.0);
+    row.calibration_slope = c.value("slope", 0.0);
+    table.calibration = table.calibration || row.brier >= 0;
+  }
+  const auto& s = r.value("survival", nlohmann::json());
+  if (!s.is_object())
+    return;
+  row.has_survival = true;
+  row.c_index = s.value("c_image", 0.0);
+  row.c_baseline = s.value("c_baseline", 0.0);
+  row.c_index_corrected = s.value("c_image_corrected", -1.0);
+  row.hr_per_sd = s.value("score_hr_per_sd", 0.0);
+  row.hr_lower = s.value("score_hr_per_sd_lower", 0.0);
+  row.hr_upper = s.value("score_hr_per_sd_upper", 0.0);
+  table.survival = true;
+}
+
+/// A selection row as a table row: the selected folds' figures, its axes with each selected
+/// key's choices counted ("nested: 1e-3 ×3, 3e-4 ×1").
+TableRow selected_row(const nlohmann::json& r, const std::map<std::string, TableRow>& by_config,
+                      Table& table) {
+  TableRow row;
+  row.selected = true;
+  row.config_id = r.value("task_id", "");
+  row.config_index = 1 << 30;
+  for (const auto& f : r.value("folds", nlohmann::json::array())) {
+    FoldChoice c;
+    c.repeat = f.value("repeat", 0);
+    c.fold = f.value("fold", 0);
+    c.config_id = f.value("config_id", "");
+    c.task_id = f.value("task_id", "");
+    c.inner_score = f.value("inner_score", 0.0);
+    c.auroc = f.value("auroc", 0.0);
+    c.auprc = f.value("auprc", 0.0);
+    row.auroc.push_back(c.auroc);
+    row.auprc.push_back(c.auprc);
+    row.splits.emplace_back(c.repeat, c.fold);
+    const auto chosen = by_config.find(c.config_id);
+    if (chosen != by_config.end() && row.aggregation.empty())
+      row.aggregation = chosen->second.aggregation;
+    row.choices.push_back(c);
+  }
+  const auto over = r.value("over", std::vector<std::string>{});
+  table.selection_over = over;
+  table.selection_metric = r.value("metric", "");
+  table.selection_inner_folds = r.value("inner_folds", 0);
+  for (const auto& kv : r.value("axes", nlohmann::json::array())) {
+    const auto key = kv.at(0).get<std::string>();
+    auto value = kv.at(1).get<std::string>();
+    const auto column = std::find(table.axes.begin(), table.axes.end(), key);
+    if (std::find(over.begin(), over.end(), key) != over.end() && column != table.axes.end()) {
+      // Each chosen configuration's value of this key, counted in order of first choice.
+      std::vector<std::pair<std::string, int>> counts;
+      for (const auto& c : row.choices) {
+        const auto chosen = by_config.find(c.config_id);
+        const auto k = std::size_t(column - table.axes.begin());
+        const auto v = chosen != by_config.end() && k < chosen->second.axis_values.size()
+                           ? chosen->second.axis_values[k]
+                           : "?";
+        auto at = std::find_if(counts.begin(), counts.end(),
+                               [&](const auto& p) { return p.first == v; });
+        if (at == counts.end())
+          counts.emplace_back(v, 1);
+        else
+          ++at->second;
+      }
+      value = "nested:";
+      for (std::size_t k = 0; k < counts.size(); ++k)
+        value += (k ? ", " : " ") + counts[k].first + " ×" + std::to_string(counts[k].second);
+    }
+    row.axis_values.push_back(value);
+  }
+  read_analysis(r, row, table);
+  return row;
+}
+
+} // namespace
+
 Table aggregate(const std::vector<nlohmann::json>& rows) {
   Table table;
   std::map<std::string, TableRow> by_config;
   std::set<std::string> seen_tasks;
+  std::set<std::string> excluded_subjects;
   for (const auto& r : rows) {
     if (r.value("kind", "") != "train_eval")
       continue;
@@ -36,32 +124,41 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
     }
     if (!seen_tasks.insert(r.value("task_id", "")).second)
       continue;
+    if (row.aggregation.empty())
+      row.aggregation = r.value("aggregation", "");
+    for (const auto& e : r.value("excluded", nlohmann::json::array()))
+      if (excluded_subjects.insert(e.value("subject", "")).second)
+        table.excluded.emplace_back(e.value("subject", ""), e.value("reason", ""));
     row.auroc.push_back(r.at("auroc").get<double>());
     row.auprc.push_back(r.at("auprc").get<double>());
     row.splits.emplace_back(r.value("repeat", 0), r.value("fold", 0));
     table.folds_per_repeat = std::max(table.folds_per_repeat, r.value("fold", 0) + 1);
   }
-  // A configuration's cox row: the survival columns.
+  // A configuration's cox row: the survival and calibration columns.
   for (const auto& r : rows) {
     if (r.value("kind", "") != "cox" || r.value("status", "") != "ok")
       continue;
     const auto it = by_config.find(r.value("config_id", ""));
-    const auto& s = r.value("survival", nlohmann::json());
-    if (it == by_config.end() || !s.is_object())
+    if (it == by_config.end())
       continue;
-    auto& row = it->second;
-    row.has_survival = true;
-    row.c_index = s.value("c_image", 0.0);
-    row.c_baseline = s.value("c_baseline", 0.0);
-    row.hr_per_sd = s.value("score_hr_per_sd", 0.0);
-    row.hr_lower = s.value("score_hr_per_sd_lower", 0.0);
-    row.hr_upper = s.value("score_hr_per_sd_upper", 0.0);
-    table.survival = true;
+    read_analysis(r, it->second, table);
   }
   for (auto& [id, row] : by_config)
     table.rows.push_back(row);
   std::sort(table.rows.begin(), table.rows.end(),
             [](const TableRow& a, const TableRow& b) { return a.config_index < b.config_index; });
+  // Nested selections follow the configurations they chose among.
+  std::set<std::string> seen_groups;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) { // the latest row of each group
+    const auto& r = *it;
+    if (r.value("kind", "") != "selection" || r.value("status", "") != "ok" ||
+        !seen_groups.insert(r.value("task_id", "")).second)
+      continue;
+    table.rows.push_back(selected_row(r, by_config, table));
+  }
+  std::stable_sort(table.rows.begin(), table.rows.end(), [](const TableRow& a, const TableRow& b) {
+    return !a.selected && b.selected;
+  });
   return table;
 }
 

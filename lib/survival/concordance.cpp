@@ -2,6 +2,7 @@
 #include "survival/survival.h"
 
 #include "core/core.h"
+#include "survival/checks.h"
 
 #include <algorithm>
 #include <map>
@@ -22,6 +23,7 @@ Concordance weighted_concordance(const std::vector<double>& time, const std::vec
     throw InputError("concordance: " + std::to_string(time.size()) + " times, " +
                      std::to_string(event.size()) + " events and " + std::to_string(risk.size()) +
                      " scores");
+  detail::check_times(time, "concordance");
   const std::size_t n = time.size();
   std::vector<double> levels(risk);
   std::sort(levels.begin(), levels.end());
@@ -91,6 +93,7 @@ Concordance uno_c(const std::vector<double>& time, const std::vector<int>& event
   if (time.size() != event.size())
     throw InputError("Uno's C: " + std::to_string(time.size()) + " times but " +
                      std::to_string(event.size()) + " events");
+  detail::check_times(time, "Uno's C");
   // G(t−), the Kaplan–Meier estimate of staying uncensored just before t. Censorings at a
   // death time count after the deaths (their risk set excludes those deaths), as R.
   std::map<double, std::pair<int, int>> at_time; // time → (deaths, censorings)

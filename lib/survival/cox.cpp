@@ -1,13 +1,14 @@
 #include "survival/survival.h"
 
 #include "core/core.h"
+#include "survival/checks.h"
 
 #include <Eigen/Dense>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
-#include <sstream>
 
 namespace vfp::survival {
 namespace {
@@ -86,11 +87,9 @@ void validate(const std::vector<double>& time, const std::vector<int>& event,
   if (event.size() != time.size())
     throw InputError("Cox model: " + std::to_string(time.size()) + " times but " +
                      std::to_string(event.size()) + " event indicators");
+  detail::check_times(time, "Cox model");
   int events = 0;
   for (std::size_t i = 0; i < time.size(); ++i) {
-    if (!std::isfinite(time[i]) || time[i] <= 0)
-      throw InputError("Cox model: time of row " + std::to_string(i + 1) +
-                       " is not a positive number");
     if (event[i] != 0 && event[i] != 1)
       throw InputError("Cox model: event of row " + std::to_string(i + 1) + " is " +
                        std::to_string(event[i]) + ", not 0 or 1");
@@ -123,12 +122,15 @@ CoxFit fit_cox(const std::vector<double>& time, const std::vector<int>& event,
   const auto p = static_cast<Eigen::Index>(covariates.size());
   // Centred covariates, as R: the same coefficients, an exp() that does not overflow.
   Eigen::MatrixXd x(n, p);
+  std::vector<double> means;
   for (Eigen::Index c = 0; c < p; ++c) {
     const auto& v = covariates[std::size_t(c)];
-    const double mean = std::accumulate(v.begin(), v.end(), 0.0) / double(n);
+    means.push_back(std::accumulate(v.begin(), v.end(), 0.0) / double(n));
     for (Eigen::Index i = 0; i < n; ++i)
-      x(i, c) = v[std::size_t(i)] - mean;
+      x(i, c) = v[std::size_t(i)] - means.back();
   }
+  // Before Newton–Raphson: a singular information matrix would only show as NaN errors.
+  detail::check_not_collinear(x, means, names);
   std::vector<int> by_time(static_cast<std::size_t>(n));
   std::iota(by_time.begin(), by_time.end(), 0);
   std::stable_sort(by_time.begin(), by_time.end(),
@@ -193,10 +195,22 @@ CoxFit fit_cox(const std::vector<double>& time, const std::vector<int>& event,
     if (std::abs(t.coef * t.sd) > 10 || !std::isfinite(t.se))
       fit.warnings.push_back("the coefficient of " + t.name +
                              " may be infinite (the events separate on it): hazard ratio " +
-                             std::to_string(t.hr_per_sd) + " per SD");
+                             format_hazard_ratio(t.hr_per_sd) + " per SD");
     fit.terms.push_back(t);
   }
   return fit;
+}
+
+std::string format_hazard_ratio(double hr, int digits) {
+  if (std::isnan(hr))
+    return "NaN";
+  if (hr > 1e6)
+    return "> 1e6";
+  if (hr < 1e-6)
+    return "< 1e-6";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", std::clamp(digits, 0, 17), hr);
+  return buf;
 }
 
 double chi2_upper_tail(double x, int df) {

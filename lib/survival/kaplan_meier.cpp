@@ -1,6 +1,7 @@
 #include "survival/survival.h"
 
 #include "core/core.h"
+#include "survival/checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -49,6 +50,7 @@ KaplanMeier kaplan_meier(const std::vector<double>& time, const std::vector<int>
                      std::to_string(event.size()) + " event indicators");
   if (!(confidence > 0 && confidence < 1))
     throw InputError("Kaplan-Meier: confidence must be in (0, 1)");
+  detail::check_times(time, "Kaplan-Meier");
   std::vector<std::size_t> order(time.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](auto a, auto b) { return time[a] < time[b]; });

@@ -1,6 +1,7 @@
 #include "survival/survival.h"
 
 #include "core/core.h"
+#include "survival/checks.h"
 
 #include <Eigen/Dense>
 
@@ -15,6 +16,7 @@ LogRank log_rank_test(const std::vector<double>& time, const std::vector<int>& e
     throw InputError("log-rank test: " + std::to_string(time.size()) + " times, " +
                      std::to_string(event.size()) + " event indicators and " +
                      std::to_string(group.size()) + " groups");
+  detail::check_times(time, "log-rank test");
   const int k = *std::max_element(group.begin(), group.end()) + 1;
   if (*std::min_element(group.begin(), group.end()) < 0)
     throw InputError("log-rank test: a negative group number");

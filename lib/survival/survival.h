@@ -1,6 +1,8 @@
 // vfp::survival — the study's survival analysis: Cox proportional hazards (Newton–Raphson
 // with step halving, Efron or Breslow ties) and Harrell's concordance with R survival's
 // rules. Pure C++ with Eigen; tests/survival checks both against R's coxph and concordance.
+// Times are finite and 0 or more everywhere (0 is valid, as in R); a negative or non-finite
+// time is a vfp::InputError naming its row.
 #pragma once
 
 #include <limits>
@@ -44,11 +46,17 @@ struct CoxFit {
 };
 
 /// Fits h(t | x) = h0(t)·exp(x·β). `covariates` holds one column per name, each as long as
-/// `time`. Throws vfp::InputError naming the problem: sizes, a non-positive or non-finite
-/// time, events other than 0/1, no event, a constant covariate (naming it).
+/// `time`; times of 0 are valid (as in R). Throws vfp::InputError naming the problem: sizes, a
+/// negative or non-finite time (naming the row), events other than 0/1, no event, a constant
+/// covariate (naming it), exactly collinear covariates (naming each set and its relation, e.g.
+/// "covariates 'bmi' and 'bmi2' are exactly collinear (bmi2 = 2·bmi)").
 CoxFit fit_cox(const std::vector<double>& time, const std::vector<int>& event,
                const std::vector<std::vector<double>>& covariates,
                const std::vector<std::string>& names, const CoxOptions& options = {});
+
+/// A hazard ratio (or a bound of its interval) for a table: `digits` decimals when finite and
+/// within [1e-6, 1e6]; "> 1e6" above (also +inf), "< 1e-6" below, "NaN" for NaN.
+std::string format_hazard_ratio(double hr, int digits = 2);
 
 /// Harrell's C for a risk score (higher = shorter survival), with R survival::concordance's
 /// rules: a pair is comparable when the shorter time is an event; at tied times only when
@@ -80,7 +88,7 @@ struct ModelComparison {
   double c_baseline = 0, c_image = 0, c_difference = 0; ///< image − baseline
   double difference_lower = 0, difference_upper = 0;    ///< 95 % percentile interval
   int resamples = 0;                                    ///< bootstrap resamples used
-  int failed_resamples = 0; ///< resamples without an event or with a constant covariate
+  int failed_resamples = 0; ///< resamples without an event, with a constant or collinear covariate
 };
 ModelComparison compare_models(const std::vector<double>& time, const std::vector<int>& event,
                                const std::vector<std::vector<double>>& baseline,
@@ -88,6 +96,31 @@ ModelComparison compare_models(const std::vector<double>& time, const std::vecto
                                const std::vector<std::vector<double>>& image,
                                const std::vector<std::string>& image_names, int resamples = 1000,
                                unsigned long long seed = 1, const CoxOptions& options = {});
+
+/// Harrell's bootstrap validation of a Cox model's concordance: refit on each resample (rows
+/// drawn with replacement); optimism = its C on the resample − its C on the original data;
+/// corrected = apparent − mean optimism. Resamples whose fit fails (no event, a constant or
+/// collinear covariate) are skipped and counted.
+struct ValidatedConcordance {
+  double apparent = 0;  ///< C of the model fitted and scored on all rows
+  double optimism = 0;  ///< mean over the resamples used (NaN when none could be used)
+  double corrected = 0; ///< apparent − optimism
+  int resamples = 0;    ///< used
+  int failed_resamples = 0;
+};
+ValidatedConcordance optimism_corrected_c(const std::vector<double>& time,
+                                          const std::vector<int>& event,
+                                          const std::vector<std::vector<double>>& covariates,
+                                          const std::vector<std::string>& names,
+                                          int resamples = 200, unsigned long long seed = 1,
+                                          const CoxOptions& options = {});
+/// The same with given resamples (row indices, 0-based, with replacement), e.g. R's.
+ValidatedConcordance optimism_corrected_c(const std::vector<double>& time,
+                                          const std::vector<int>& event,
+                                          const std::vector<std::vector<double>>& covariates,
+                                          const std::vector<std::string>& names,
+                                          const std::vector<std::vector<int>>& resamples,
+                                          const CoxOptions& options = {});
 
 /// Kaplan–Meier estimate at every distinct time, with Greenwood's variance and R's default
 /// log-scale confidence interval: S·exp(±z·√Σ d/(n(n−d))), capped at 1 (as survfit).
@@ -110,6 +143,32 @@ SurvivalAt survival_at(const KaplanMeier& km, double t);
 /// Risk groups by quantiles of a score (e.g. 3 for tertiles): 0 for the lowest scores.
 /// Ties in the score stay in one group.
 std::vector<int> risk_groups(const std::vector<double>& score, int groups);
+
+/// Breslow's cumulative baseline hazard of a fitted model, at each distinct event time (for
+/// covariates at the values the linear predictor is centred on): H0(t) = Σ_{event times s ≤ t}
+/// d(s) / Σ_{at risk at s} exp(lp). Agrees with R's basehaz(fit, centered = TRUE) of a
+/// ties = "breslow" fit.
+struct BaselineHazard {
+  std::vector<double> time, cumulative_hazard;
+  /// H0 at t: its value at the last event time at or before t (0 before the first).
+  [[nodiscard]] double at(double t) const;
+};
+BaselineHazard breslow_baseline(const std::vector<double>& time, const std::vector<int>& event,
+                                const std::vector<double>& linear_predictor);
+
+/// Per risk group (quantiles of the linear predictor, as risk_groups): mean Cox-predicted risk
+/// 1 − exp(−H0(t)·exp(lp)) at `horizon`, and the Kaplan–Meier observed risk 1 − S(horizon) with
+/// its 95 % interval. H0 is breslow_baseline of all subjects. Groups left empty by tied
+/// linear predictors are omitted; `group` numbers the rest as risk_groups does (0 lowest).
+struct RiskGroupCalibration {
+  int group = 0, subjects = 0;
+  int events = 0; ///< events at or before the horizon
+  double predicted = 0, observed = 0, observed_lower = 0, observed_upper = 0;
+};
+std::vector<RiskGroupCalibration>
+calibration_by_risk_group(const std::vector<double>& time, const std::vector<int>& event,
+                          const std::vector<double>& linear_predictor, double horizon,
+                          int groups = 3);
 
 /// The log-rank test of equal survival in k groups (R's survdiff, rho = 0): observed and
 /// expected events per group (expected under a common hazard, summed over the distinct event

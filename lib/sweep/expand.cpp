@@ -224,7 +224,7 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
   const auto file_name = file.string();
   if (!document.IsMap())
     throw InputError(file_name + ": expected a YAML mapping (name, cohort, preprocess, ...)");
-  const auto base = config::flatten(document, file_name, {"sweep", "smoke"});
+  const auto base = config::flatten(document, file_name, {"sweep", "smoke", "selection"});
   auto spec = detail::read_spec(document["sweep"], file_name);
   detail::require_settable_rule_keys(spec.excludes, base, spec.axes);
   // Checked on every load, so that a typo in smoke: shows before CI runs it.
@@ -254,6 +254,18 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
     throw InputError(spec.at + ": sweep: the exclude rules drop every configuration");
   sweep.name = sweep.configurations.front().config.name;
   sweep.tasks = tasks_of(sweep.configurations);
+  if (smoke && smoke->has_selection && !document["selection"])
+    throw InputError(detail::where(smoke->selection, file_name) +
+                     ": smoke.selection: the file has no selection: section to change");
+  if (document["selection"]) {
+    if (smoke && smoke->has_selection && !options.smoke) // a typo shows before CI runs it
+      detail::read_selection(document["selection"], file_name, sweep.axes, &smoke->selection);
+    sweep.selection = detail::read_selection(
+        document["selection"], file_name, sweep.axes,
+        options.smoke && smoke && smoke->has_selection ? &smoke->selection : nullptr);
+    sweep.groups = detail::selection_groups(*sweep.selection, sweep.configurations);
+    sweep.inner_tasks = detail::inner_tasks_of(*sweep.selection, sweep.configurations, sweep.groups);
+  }
   return sweep;
 }
 

@@ -69,7 +69,11 @@ Smoke read_smoke(const YAML::Node& smoke, const std::string& file, const std::ve
   if (smoke["variants"])
     read_smoke_variants(smoke["variants"], file, axes, out);
   // Nested sections (train: {max_epochs: 1}) and dotted keys (train.max_epochs: 1) both work.
-  for (const auto& [key, value] : config::flatten(smoke, file, {"variants"})) {
+  if (smoke["selection"]) {
+    out.selection = smoke["selection"];
+    out.has_selection = true;
+  }
+  for (const auto& [key, value] : config::flatten(smoke, file, {"variants", "selection"})) {
     if (key == "name")
       throw InputError(value.where() + ": smoke.name: a smoke run is named after the sweep with "
                                        "'-smoke' appended (its results never mix with the real "

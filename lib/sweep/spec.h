@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "sweep/sweep.h"
 
 #include <cstdint>
 #include <optional>
@@ -124,6 +125,9 @@ struct Smoke {
   /// smoke.variants: per variant of the file, keys set (or replaced) in that variant only,
   /// e.g. each architecture's stand-in weight file.
   std::vector<std::pair<std::string, std::vector<Setting>>> variants;
+  /// smoke.selection: selection keys a smoke run replaces (when has_selection).
+  YAML::Node selection;
+  bool has_selection = false;
 };
 
 /// Reads and validates `sweep:` (absent: an empty spec, i.e. the base config alone).
@@ -166,5 +170,21 @@ private:
   const std::vector<Axis>& axes_;
   std::mt19937_64 engine_;
 };
+
+// selection.cpp
+/// Reads `selection:`; `swept` are the file's swept keys (Sweep::axes), which `over` must name.
+/// In a smoke run, `smoke` (the file's smoke.selection, when given) replaces the keys it sets.
+Selection read_selection(const YAML::Node& node, const std::string& file,
+                         const std::vector<std::string>& swept,
+                         const YAML::Node* smoke = nullptr);
+/// Groups the configurations that differ only in the selected keys (sweep order kept); groups
+/// of one configuration (nothing to choose) are left out.
+std::vector<SelectionGroup> selection_groups(const Selection& selection,
+                                             const std::vector<Configuration>& configurations);
+/// The inner tasks of selection.inner_folds ≥ 2 (none otherwise) of the configurations in
+/// `groups`, with ids and seeds.
+std::vector<TrainTask> inner_tasks_of(const Selection& selection,
+                                      const std::vector<Configuration>& configurations,
+                                      const std::vector<SelectionGroup>& groups);
 
 } // namespace vfp::sweep::detail

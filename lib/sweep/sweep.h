@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,13 +22,39 @@ struct Configuration {
   std::vector<std::pair<std::string, std::string>> axes;
 };
 
-/// Training and evaluation of one configuration on one outer fold (of one CV repeat).
+/// Training and evaluation of one configuration on one outer fold (of one CV repeat), or, for
+/// nested selection with inner folds, on one inner fold of that outer fold's training part.
 struct TrainTask {
   std::string id;
   int configuration = 0; ///< index into Sweep::configurations
   int fold = 0;
   int repeat = 0;
   std::uint64_t seed = 0; ///< from the id
+  /// −1: an outer task (tests on outer fold `fold`). ≥ 0: an inner task that trains on the
+  /// outer training part without inner fold `inner_fold` and tests on that inner fold only.
+  int inner_fold = -1;
+  int inner_folds = 0; ///< inner folds of an inner task (selection.inner_folds)
+  bool inner() const { return inner_fold >= 0; }
+};
+
+/// The sweep file's `selection:` section: nested model selection. Configurations that differ
+/// only in the `over` keys form a group; per group and outer fold (and repeat) the one with
+/// the best inner score is selected, on data that the outer fold's test subjects never touch.
+struct Selection {
+  std::vector<std::string> over; ///< swept dotted keys chosen inside each outer fold
+  std::string metric = "auroc";  ///< auroc, auprc (higher is better) or loss (lower)
+  /// 0: the early-stopping validation split of the outer task; k ≥ 2: inner k-fold CV of
+  /// each outer training part (extra inner tasks).
+  int inner_folds = 0;
+  std::string at; ///< file:line:column of `selection:`
+};
+
+/// One group of configurations that a selection chooses among.
+struct SelectionGroup {
+  std::string id;           ///< hash of the selection and its members' ids
+  std::vector<int> members; ///< indices into Sweep::configurations, in sweep order
+  /// Sweep::axes → the group's value; the `over` keys read "selected".
+  std::vector<std::pair<std::string, std::string>> axes;
 };
 
 /// An expanded sweep.
@@ -39,7 +66,14 @@ struct Sweep {
   /// only sweep.include sets.
   std::vector<std::string> axes;
   std::vector<Configuration> configurations;
-  std::vector<TrainTask> tasks;
+  std::vector<TrainTask> tasks; ///< outer tasks: configuration × repeat × fold
+  /// With a `selection:` section: its groups of two or more configurations (each
+  /// configuration in one group at most).
+  std::optional<Selection> selection;
+  std::vector<SelectionGroup> groups;
+  /// With selection.inner_folds ≥ 2: for the configurations of a group, configuration ×
+  /// repeat × outer fold × inner fold.
+  std::vector<TrainTask> inner_tasks;
 };
 
 /// How to expand a sweep file.

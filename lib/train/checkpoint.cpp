@@ -8,7 +8,7 @@
 namespace vfp::train::detail {
 namespace {
 
-constexpr int kHistoryColumns = 9; // checkpoints before step_seconds have 8
+constexpr int kHistoryColumns = 10; // checkpoints before step_seconds have 8, before val_auprc 9
 
 torch::Tensor history_tensor(const std::vector<EpochLog>& history) {
   auto t = torch::zeros({std::int64_t(history.size()), kHistoryColumns}, torch::kFloat64);
@@ -18,7 +18,7 @@ torch::Tensor history_tensor(const std::vector<EpochLog>& history) {
     const double row[kHistoryColumns] = {
         double(e.epoch), e.train_loss,        e.val_auroc, e.val_loss,
         e.seconds,       e.data_wait_seconds, e.lr,        double(e.trainable_tensors),
-        e.step_seconds};
+        e.step_seconds,  e.val_auprc};
     for (int c = 0; c < kHistoryColumns; ++c)
       a[std::int64_t(k)][c] = row[c];
   }
@@ -39,6 +39,7 @@ std::vector<EpochLog> history_from(const torch::Tensor& t) {
     e.lr = a[k][6];
     e.trainable_tensors = int(a[k][7]);
     e.step_seconds = t.size(1) > 8 ? a[k][8] : 0.0;
+    e.val_auprc = t.size(1) > 9 ? a[k][9] : 0.0;
     out.push_back(e);
   }
   return out;

@@ -88,6 +88,7 @@ struct EpochLog {
   int epoch = 0;
   double train_loss = 0;
   double val_auroc = 0; ///< patient level
+  double val_auprc = 0; ///< patient level (average precision)
   double val_loss = 0;  ///< patch-level binary cross-entropy of the validation scores
   double lr = 0;        ///< the head's learning rate at the epoch's last step
   int trainable_tensors = 0;
@@ -102,6 +103,8 @@ struct Outcome {
   int best_epoch = 0;
   int epochs_run = 0;
   double best_val_auroc = 0;
+  double best_val_auprc = 0; ///< at the best epoch (what nested selection may choose on)
+  double best_val_loss = 0;  ///< at the best epoch
   std::vector<EpochLog> history;
   double train_seconds = 0;     ///< in training steps, waiting for data included
   double data_wait_seconds = 0; ///< steps waiting for the loader (stall)

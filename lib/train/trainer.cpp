@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 namespace vfp::train {
 namespace {
@@ -44,7 +45,7 @@ std::vector<int64_t> batch_shape(const FoldData& d, int64_t n) {
 
 /// Scores patches in eval mode, in batches.
 std::vector<float> score(models::Classifier& model, const FoldData& d, const std::vector<int>& idx,
-                         const torch::Device& device, bool amp) {
+                         const torch::Device& device) {
   torch::NoGradGuard no_grad;
   model.eval();
   std::vector<float> out;
@@ -57,11 +58,9 @@ std::vector<float> score(models::Classifier& model, const FoldData& d, const std
     float* dst = batch.data_ptr<float>();
     for (size_t k = 0; k < n; ++k)
       std::copy_n(d.pixels + idx[start + k] * plane, plane, dst + k * plane);
-    torch::Tensor logits;
-    {
-      models::Autocast autocast(device, amp);
-      logits = model.forward(batch.narrow(0, 0, int64_t(n)).to(device));
-    }
+    // Scores in fp32 even when training uses bf16 autocast: bf16's 8-bit mantissa ties
+    // nearby scores, which distorts rank statistics (AUROC, DeLong) and the Cox fit.
+    const auto logits = model.forward(batch.narrow(0, 0, int64_t(n)).to(device));
     auto probs = torch::sigmoid(logits.to(torch::kCPU, torch::kFloat)).flatten();
     auto acc = probs.accessor<float, 1>();
     for (size_t k = 0; k < n; ++k)
@@ -70,15 +69,18 @@ std::vector<float> score(models::Classifier& model, const FoldData& d, const std
   return out;
 }
 
-double patient_auroc(const FoldData& d, const std::vector<int>& patches,
-                     const std::vector<float>& scores, const std::string& how) {
+/// Patient-level AUROC and average precision of patch scores.
+std::pair<double, double> patient_auroc_auprc(const FoldData& d, const std::vector<int>& patches,
+                                              const std::vector<float>& scores,
+                                              const std::string& how) {
   std::vector<int> subjects;
   std::vector<double> subject_scores;
   aggregate_by_subject(d.patch_subject, patches, scores, how, subjects, subject_scores);
   std::vector<int> labels;
   for (int s : subjects)
     labels.push_back(d.subject_label[s]);
-  return metrics::auroc(subject_scores, labels);
+  return {metrics::auroc(subject_scores, labels),
+          metrics::average_precision(subject_scores, labels)};
 }
 
 /// Mean binary cross-entropy of probabilities against the patches' labels.
@@ -280,8 +282,9 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     log.train_loss = loss_sum / double(std::max<int64_t>(seen, 1));
     log.lr = rates.back().lr * factor;
     log.trainable_tensors = int(trainable);
-    const auto val_scores = score(*model, d, d.validation, device, o.amp);
-    log.val_auroc = patient_auroc(d, d.validation, val_scores, o.aggregation);
+    const auto val_scores = score(*model, d, d.validation, device);
+    std::tie(log.val_auroc, log.val_auprc) =
+        patient_auroc_auprc(d, d.validation, val_scores, o.aggregation);
     log.val_loss = patch_log_loss(d, d.validation, val_scores);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress.history.push_back(log);
@@ -306,12 +309,17 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   out.epochs_run = progress.epoch;
   out.best_epoch = progress.best_epoch;
   out.best_val_auroc = progress.best_val_auroc;
+  for (const auto& e : progress.history)
+    if (e.epoch == progress.best_epoch) {
+      out.best_val_auprc = e.val_auprc;
+      out.best_val_loss = e.val_loss;
+    }
   out.train_seconds = progress.train_seconds;
   out.data_wait_seconds = batches.wait_seconds();
   for (const auto& e : progress.history)
     out.step_seconds += e.step_seconds;
   restore(*model, best_state);
-  out.test_scores = score(*model, d, d.test, device, o.amp);
+  out.test_scores = score(*model, d, d.test, device);
   if (!o.save_model.empty())
     save_model(*model, spec, out, o);
   return out;

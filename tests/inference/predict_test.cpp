@@ -41,6 +41,48 @@ std::map<std::string, double> oof_scores(const fs::path& task) {
   return out;
 }
 
+/// An out-of-fold row a task wrote while training.
+struct OofRow {
+  double score = 0, time_years = 0;
+  int event = 0;
+};
+/// subject → its row, of every task folder given (one CV repeat: each subject once).
+std::map<std::string, OofRow> oof_rows(const std::map<int, fs::path>& tasks) {
+  std::map<std::string, OofRow> out;
+  for (const auto& [fold, task] : tasks) {
+    const auto csv = vfp::read_csv((task / "oof.csv").string());
+    for (const auto& row : csv.rows)
+      out[csv.text(row, csv.column("subject_id"))] = {csv.number(row, csv.column("score")),
+                                                      csv.number(row, csv.column("time_years")),
+                                                      int(csv.number(row, csv.column("event")))};
+  }
+  return out;
+}
+
+/// The bundle's calibrated probability of a score, written out from bundle.json's
+/// recalibration: sigmoid(intercept + slope·(logit(score) − prior_shift)).
+double recalibrated(const nlohmann::json& meta, double score) {
+  const auto& r = meta.at("recalibration");
+  const double v = r.at("intercept").get<double>() +
+                   r.at("slope").get<double>() *
+                       (std::log(score / (1 - score)) - r.at("prior_shift").get<double>());
+  return 1 / (1 + std::exp(-v));
+}
+
+/// Writes a changed bundle.json into a bundle folder with its manifest entry to match (as a
+/// hand edit, or an older vfp, would leave it).
+void rewrite_bundle_json(const fs::path& bundle, const nlohmann::json& meta) {
+  const auto text = meta.dump(2);
+  std::ofstream(bundle / "bundle.json", std::ios::binary | std::ios::trunc) << text;
+  auto manifest = nlohmann::json::parse(read(bundle / "manifest.json"));
+  for (auto& f : manifest["files"])
+    if (f["path"] == "bundle.json") {
+      f["bytes"] = text.size();
+      f["checksum64"] = vfp::hex64(vfp::checksum64(text.data(), text.size()));
+    }
+  std::ofstream(bundle / "manifest.json", std::ios::trunc) << manifest.dump(2);
+}
+
 /// One synthetic cohort, one sweep (two configurations: 2D projections and 3D cubes; 2 folds,
 /// models saved) and their bundles (bundle: 2D, bundle3d: 3D), shared by the tests.
 class Bundle : public ::testing::Test {
@@ -122,6 +164,8 @@ protected:
   /// float by an ulp), and the ensemble is the mean of the models.
   static void expect_out_of_fold_scores_reproduced(const std::string& output,
                                                    const std::string& bundle) {
+    const auto meta = nlohmann::json::parse(read(dir / bundle / "bundle.json"));
+    ASSERT_TRUE(meta["recalibration"].is_object()) << meta.dump(2);
     const auto tasks = task_by_fold(output);
     ASSERT_EQ(tasks.size(), 2u);
     for (const auto& [fold, task] : tasks) {
@@ -137,7 +181,9 @@ protected:
             << output << " subject " << subject << " fold " << fold;
         const double mean =
             (r["model_scores"][0].get<double>() + r["model_scores"][1].get<double>()) / 2;
-        EXPECT_DOUBLE_EQ(r["probability"].get<double>(), mean);
+        EXPECT_DOUBLE_EQ(r["score"].get<double>(), mean);
+        EXPECT_NEAR(r["probability"].get<double>(), recalibrated(meta, mean), 1e-12);
+        EXPECT_EQ(r["probability_of"], meta["recalibration"]["probability_of"]);
         EXPECT_EQ(r["vertebrae"].size(), 2u);
         EXPECT_EQ(r["bundle"]["config_id"], config_id(output));
       }
@@ -184,6 +230,15 @@ TEST_F(Bundle, Predict_GivesCoxRisks_WithCovariates) {
   EXPECT_LE(five, ten);
   EXPECT_LE(ten, 1);
   EXPECT_FALSE(r.contains("note"));
+  // The Cox model was fitted on raw out-of-fold scores: it takes the raw score, not the
+  // calibrated probability.
+  const auto meta = nlohmann::json::parse(read(dir / "bundle" / "bundle.json"));
+  const auto& cox = meta["cox"];
+  const double x[] = {r["score"].get<double>(), 75, 24};
+  double lp = 0;
+  for (std::size_t k = 0; k < 3; ++k)
+    lp += cox["coef"][k].get<double>() * (x[k] - cox["mean"][k].get<double>());
+  EXPECT_NEAR(r["cox"]["linear_predictor"].get<double>(), lp, 1e-12);
   const auto text = predict("S0004", "--age 75 --bmi 24 --svg pictures");
   ASSERT_EQ(text.code, 0) << text.text;
   for (const char* v : {"L1", "L2"}) // the patches the models saw
@@ -192,11 +247,12 @@ TEST_F(Bundle, Predict_GivesCoxRisks_WithCovariates) {
   EXPECT_NE(text.text.find("risk group"), std::string::npos) << text.text;
 }
 
-TEST_F(Bundle, Predict_FallsBackToTheImageOnlyProbability_WithoutCovariates) {
+TEST_F(Bundle, Predict_GivesTheImageModelsResultOnly_WithoutCovariates) {
   const auto r = json_of(predict("S0004", "--age 75 --json"));
   EXPECT_TRUE(r["cox"].is_null());
-  EXPECT_EQ(r["note"], "the Cox model needs age and BMI; BMI missing, so only the image-only "
-                       "probability is given");
+  EXPECT_EQ(r["note"], "the Cox model needs age and BMI; BMI missing, so only the image model's "
+                       "result is given");
+  EXPECT_TRUE(r["probability"].is_number()); // the calibrated probability needs no covariate
   const auto text = predict("S0004");
   ASSERT_EQ(text.code, 0) << text.text;
   EXPECT_NE(text.text.find("note: the Cox model needs age and BMI; age and BMI missing"),
@@ -266,6 +322,8 @@ TEST_F(Bundle, Export_WithoutSavedModels_SaysToSaveThem) {
 TEST_F(Bundle, Bundle_RecordsItsContents) {
   const auto meta = nlohmann::json::parse(read(dir / "bundle" / "bundle.json"));
   EXPECT_EQ(meta["format"], "vfp-bundle");
+  EXPECT_EQ(meta["format_version"], 2);
+  EXPECT_TRUE(meta["recalibration"].is_object());
   EXPECT_EQ(meta["models"].size(), 2u);
   EXPECT_EQ(meta["preprocess"]["patch_mm"], 31.0);
   EXPECT_EQ(meta["cox"]["covariates"], (nlohmann::json{"score", "age", "bmi"}));
@@ -473,15 +531,7 @@ TEST_F(Bundle, ModelThatDoesNotTakeTheBundlesPatches_IsRefusedNamingIt) {
   fs::copy(dir / "bundle3d", copy);
   auto meta = nlohmann::json::parse(read(copy / "bundle.json"));
   meta["preprocess"]["output"] = "2d";
-  const auto text = meta.dump(2);
-  std::ofstream(copy / "bundle.json", std::ios::binary | std::ios::trunc) << text;
-  auto manifest = nlohmann::json::parse(read(copy / "manifest.json"));
-  for (auto& f : manifest["files"])
-    if (f["path"] == "bundle.json") {
-      f["bytes"] = text.size();
-      f["checksum64"] = vfp::hex64(vfp::checksum64(text.data(), text.size()));
-    }
-  std::ofstream(copy / "manifest.json", std::ios::trunc) << manifest.dump(2);
+  rewrite_bundle_json(copy, meta);
   auto out = predict("S0001", "", "mismatched");
   EXPECT_EQ(out.code, 1) << out.text;
   EXPECT_NE(out.text.find("model-r0-f0.safetensors: a 3D model of 1 channel(s), but the "
@@ -497,4 +547,128 @@ TEST_F(Bundle, ModelThatDoesNotTakeTheBundlesPatches_IsRefusedNamingIt) {
   EXPECT_NE(out.text.find("vfp: error: subject unreadable: cannot read image unreadable.nii"),
             std::string::npos)
       << out.text;
+}
+
+TEST_F(Bundle, Export_RecordsTheRecalibrationOfThePooledOutOfFoldScores_WithItsHorizon) {
+  // Against what training wrote (the tasks' oof.csv), independently of vfp::metrics: the prior
+  // shift log(negatives/positives) (the tiny sweep trains with balanced_loss, shuffle, bce), the
+  // follow-up, and the maximum-likelihood score equations of the logistic fit,
+  // Σ (y − p) = 0 and Σ x·(y − p) = 0 with x = logit(score) − prior_shift.
+  const auto meta = nlohmann::json::parse(read(dir / "bundle" / "bundle.json"));
+  const auto& r = meta["recalibration"];
+  ASSERT_TRUE(r.is_object()) << meta.value("recalibration_problem", "");
+  const auto rows = oof_rows(task_by_fold("2d"));
+  int events = 0;
+  std::vector<double> times;
+  for (const auto& [id, row] : rows) {
+    events += row.event;
+    times.push_back(row.time_years);
+  }
+  const int n = int(rows.size());
+  ASSERT_GT(events, 0);
+  ASSERT_LT(events, n);
+  EXPECT_EQ(r["subjects"], n);
+  EXPECT_EQ(r["events"], events);
+  EXPECT_DOUBLE_EQ(r["event_rate"].get<double>(), double(events) / n);
+  EXPECT_DOUBLE_EQ(r["prior_shift"].get<double>(), std::log(double(n - events) / events));
+  EXPECT_NE(r["prior_shift_reason"].get<std::string>().find("balanced_loss"), std::string::npos);
+  std::sort(times.begin(), times.end());
+  const double median = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  EXPECT_DOUBLE_EQ(r["horizon"]["median_follow_up_years"].get<double>(), median);
+  EXPECT_DOUBLE_EQ(r["horizon"]["max_follow_up_years"].get<double>(), times.back());
+  char horizon[200];
+  std::snprintf(horizon, sizeof horizon,
+                "an incident vertebral fracture within the training cohort's follow-up (median "
+                "%.1f y, longest %.1f y)",
+                median, times.back());
+  EXPECT_EQ(r["probability_of"], horizon);
+  double residual = 0, weighted = 0;
+  for (const auto& [id, row] : rows) {
+    const double p = recalibrated(meta, row.score);
+    residual += row.event - p;
+    weighted +=
+        (std::log(row.score / (1 - row.score)) - r["prior_shift"].get<double>()) * (row.event - p);
+  }
+  EXPECT_NEAR(residual, 0, 1e-6);
+  EXPECT_NEAR(weighted, 0, 1e-6);
+  EXPECT_GT(r["intercept_se"].get<double>(), 0);
+  EXPECT_GT(r["slope_se"].get<double>(), 0);
+  // The cross-fitted calibration: every subject once, the deciles covering them all.
+  const auto& c = meta["validation"]["calibration"];
+  ASSERT_TRUE(c.is_object()) << meta["validation"].value("calibration_problem", "");
+  EXPECT_EQ(c["subjects"], n);
+  EXPECT_EQ(c["events"], events);
+  EXPECT_DOUBLE_EQ(c["observed_rate"].get<double>(), double(events) / n);
+  EXPECT_GE(c["brier"].get<double>(), 0);
+  EXPECT_LE(c["brier"].get<double>(), 1);
+  int binned = 0, binned_events = 0;
+  for (const auto& b : c["bins"]) {
+    binned += b["n"].get<int>();
+    binned_events += b["events"].get<int>();
+    EXPECT_LE(b["observed_lower"].get<double>(), b["observed"].get<double>());
+    EXPECT_GE(b["observed_upper"].get<double>(), b["observed"].get<double>());
+  }
+  EXPECT_EQ(binned, n);
+  EXPECT_EQ(binned_events, events);
+}
+
+TEST_F(Bundle, Predict_CallsOnlyTheCalibratedOutputAProbability_NamingItsHorizon) {
+  const auto meta = nlohmann::json::parse(read(dir / "bundle" / "bundle.json"));
+  const auto r = json_of(predict("S0002", "--json"));
+  const double score = r["score"], probability = r["probability"];
+  EXPECT_NEAR(probability, recalibrated(meta, score), 1e-12);
+  EXPECT_EQ(r["probability_of"], meta["recalibration"]["probability_of"]);
+  EXPECT_FALSE(r.contains("probability_note"));
+  const auto text = predict("S0002");
+  ASSERT_EQ(text.code, 0) << text.text;
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "  fracture probability: %.3f (of %s; the image model, "
+                "recalibrated)\n  score: %.3f (the image model's output, not a probability: "
+                "mean of 2 fold models;",
+                probability, meta["recalibration"]["probability_of"].get<std::string>().c_str(),
+                score);
+  EXPECT_NE(text.text.find(line), std::string::npos) << text.text;
+  EXPECT_NE(text.text.find("  per-vertebra scores: L1 "), std::string::npos) << text.text;
+  EXPECT_NE(text.text.find("  bundle calibration (cross-fitted): Brier "), std::string::npos)
+      << text.text;
+}
+
+TEST_F(Bundle, OldBundle_WithoutARecalibration_PredictsTheScoreOnly_WithANote) {
+  // A bundle of format 1 (written before vfp stored a recalibration) loads and predicts: the
+  // same score, no probability, and a note saying why.
+  const auto old = dir / "old_format";
+  fs::remove_all(old);
+  fs::copy(dir / "bundle", old);
+  auto meta = nlohmann::json::parse(read(old / "bundle.json"));
+  meta["format_version"] = 1;
+  meta.erase("recalibration");
+  meta["validation"].erase("calibration");
+  rewrite_bundle_json(old, meta);
+  const auto current = json_of(predict("S0003", "--json"));
+  const auto r = json_of(predict("S0003", "--json", "old_format"));
+  EXPECT_TRUE(r["probability"].is_null());
+  EXPECT_FALSE(r.contains("probability_of"));
+  EXPECT_EQ(r["score"], current["score"]);
+  EXPECT_EQ(r["probability_note"],
+            "no calibrated probability: the bundle was written before vfp stored a "
+            "recalibration (bundle format 1); export it again for one; the score is the "
+            "models' output, not a probability");
+  const auto text = predict("S0003", "", "old_format");
+  ASSERT_EQ(text.code, 0) << text.text;
+  EXPECT_NE(text.text.find("patient S0003\n  fracture probability: not available (no "
+                           "calibrated probability: the bundle was written before"),
+            std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("\n  score: "), std::string::npos) << text.text;
+  // Format 2 whose export could not fit one says so with export's reason.
+  meta["format_version"] = 2;
+  meta["recalibration"] = nullptr;
+  meta["recalibration_problem"] = "recalibration is undefined: no positive labels among 40 "
+                                  "samples";
+  rewrite_bundle_json(old, meta);
+  EXPECT_EQ(json_of(predict("S0003", "--json", "old_format"))["probability_note"],
+            "no calibrated probability: the bundle's recalibration could not be fitted "
+            "(recalibration is undefined: no positive labels among 40 samples); the score is "
+            "the models' output, not a probability");
 }

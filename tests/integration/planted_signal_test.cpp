@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -78,6 +79,26 @@ train: {max_epochs: 8, patience: 8, batch_size: 16, lr: 1.0e-3}
   EXPECT_GT(mean, 0.5 + 0.5 * (ceiling - 0.5)) << "ceiling " << ceiling;
   std::printf("patient-level AUROC over 2 folds %.3f; planted latent ceiling %.3f\n", mean,
               ceiling);
+  // The sweep's cox job: the image score carries hazard beyond age and BMI, and its
+  // recalibrated probabilities (cross-fitted over the folds) average to the observed rate.
+  const auto cox = rows_of(dir / "results" / "planted" / "results.jsonl", "cox");
+  ASSERT_EQ(cox.size(), 1u);
+  const auto& survival = cox[0]["survival"];
+  ASSERT_TRUE(survival.is_object()) << cox[0].dump();
+  EXPECT_GT(survival["score_hr_per_sd_lower"].get<double>(), 1.0) << survival.dump();
+  EXPECT_GT(survival["c_image"].get<double>(), survival["c_baseline"].get<double>())
+      << survival.dump();
+  EXPECT_GT(survival["c_image_corrected"].get<double>(), survival["c_baseline"].get<double>())
+      << "optimism-corrected too: " << survival.dump();
+  EXPECT_LT(survival["c_image_corrected"].get<double>(), survival["c_image"].get<double>());
+  const auto& calibrated = cox[0]["calibration"]["cross_fitted"];
+  const double n = calibrated["n"].get<double>(), rate = calibrated["observed_rate"].get<double>();
+  EXPECT_NEAR(calibrated["mean_predicted"].get<double>(), rate, 1.96 * std::sqrt(rate * (1 - rate) / n))
+      << calibrated.dump();
+  std::printf("HR per SD %.2f; C %.3f (corrected %.3f) vs age + BMI %.3f; Brier %.3f\n",
+              survival["score_hr_per_sd"].get<double>(), survival["c_image"].get<double>(),
+              survival["c_image_corrected"].get<double>(), survival["c_baseline"].get<double>(),
+              calibrated["brier"].get<double>());
   fs::remove_all(dir);
 }
 

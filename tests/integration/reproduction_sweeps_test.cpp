@@ -32,6 +32,8 @@ struct Expected {
   int pretrain = 0;              ///< BYOL tasks of the real sweep
   int smoke_configurations = 0;  ///< with --smoke (2 folds, 1 repeat: 2 tasks each)
   int smoke_pretrain = 0;
+  /// Nested selection (the selection: section): groups and inner tasks, real and smoke.
+  int groups = 0, inner_tasks = 0, smoke_groups = 0, smoke_inner_tasks = 0;
 };
 
 const std::vector<Expected>& expected() {
@@ -47,11 +49,14 @@ const std::vector<Expected>& expected() {
        0},
       // fNet 3D and ResNet18 2D; 4 folds × 3 repeats. Smoke: 1 repeat.
       {"cox.yaml", "cox", {"variant"}, 2, 24, 0, 2, 0},
-      // Two learning rates.
-      {"demo.yaml", "demo", {"train.lr"}, 2, 8, 0, 2, 0},
+      // Two learning rates, chosen per outer fold on 3 inner folds (2 in the smoke run):
+      // 2 × 4 × 3 inner tasks; smoke 2 × 2 × 2.
+      {"demo.yaml", "demo", {"train.lr"}, 2, 8, 0, 2, 0, 1, 24, 1, 8},
       // Per (lr, batch, patch): fnet none, resnet18/152 and densenet121 none|imagenet, resnet50
       // none|imagenet full|layerwise|linear_probe = 1 + 6 + 4 = 11; × 3 × 2 × 2 = 132.
       // Smoke: one lr, batch and patch (the zip's two entries become equal): 11.
+      // lr × batch chosen per outer fold: 22 groups of 6, 132 × 4 × 3 inner tasks; the smoke
+      // run has one lr and batch, so groups of one: nothing to choose.
       {"imagenet_2d.yaml",
        "imagenet_2d",
        {"pretrained.mode", "train.finetune", "train.lr", "train.batch_size", "preprocess.patch_mm",
@@ -60,10 +65,16 @@ const std::vector<Expected>& expected() {
        528,
        0,
        11,
+       0,
+       22,
+       1584,
+       0,
        0},
       // Per (patch, optimizer setting): scratch full, imagenet and ct_reports each full,
       // full with layer lr 0.5 and bn_only = 7; × 2 patches × 3 optimizer settings = 42.
       // Smoke: full finetuning at one patch, optimizer setting and layer rate: 3 variants.
+      // Optimizer setting × layer rate chosen per outer fold: per patch, scratch, imagenet and
+      // ct_reports full, imagenet and ct_reports bn_only = 10 groups, 42 × 4 × 3 inner tasks.
       {"merlin_3d.yaml",
        "merlin_3d",
        {"train.finetune", "train.layer_lr_decay", "preprocess.patch_mm", "train.optimizer",
@@ -72,11 +83,19 @@ const std::vector<Expected>& expected() {
        168,
        0,
        3,
+       0,
+       10,
+       504,
+       0,
        0},
       // none × full, ssl × (full, linear_probe); one BYOL task for all.
       {"pretraining.yaml", "pretraining", {"pretrained.mode", "train.finetune"}, 3, 12, 1, 3, 1},
+      // Ten seeds (dropout 0.2000–0.2009), one group chosen on 3 inner folds: 10 × 4 × 3 inner
+      // tasks. Smoke: two seeds, 2 folds, 2 inner folds.
+      {"seed_noise.yaml", "seed_noise", {"model.dropout"}, 10, 40, 0, 2, 0, 1, 120, 1, 8},
       // 2 learning rates × 4 variants; the ssl variants share one BYOL task. Smoke: one lr.
-      {"ssl_3d.yaml", "ssl_3d", {"train.lr", "variant"}, 8, 32, 1, 4, 1},
+      // The lr chosen per outer fold: 4 groups, 8 × 4 × 3 inner tasks.
+      {"ssl_3d.yaml", "ssl_3d", {"train.lr", "variant"}, 8, 32, 1, 4, 1, 4, 96, 0, 0},
   };
   return sweeps;
 }
@@ -176,6 +195,8 @@ TEST_F(ReproductionSweeps, RealAndSmokeExpansionsHaveTheCountsOfTheFiles) {
     EXPECT_EQ(size_of(real, "tasks"), std::size_t(e.tasks));
     EXPECT_EQ(size_of(real, "cox"), std::size_t(e.configurations));
     EXPECT_EQ(size_of(real, "pretrain"), std::size_t(e.pretrain));
+    EXPECT_EQ(size_of(real, "groups"), std::size_t(e.groups));
+    EXPECT_EQ(size_of(real, "inner"), std::size_t(e.inner_tasks));
     for (const auto& c : real["configurations"]) {
       EXPECT_EQ(c["config"]["cv"]["folds"], 4); // the study's 4-fold CV
       EXPECT_EQ(c["config"]["cohort"]["csv"].get<std::string>().find("smoke"), std::string::npos);
@@ -188,6 +209,8 @@ TEST_F(ReproductionSweeps, RealAndSmokeExpansionsHaveTheCountsOfTheFiles) {
     EXPECT_EQ(size_of(smoke, "configurations"), std::size_t(e.smoke_configurations));
     EXPECT_EQ(size_of(smoke, "tasks"), std::size_t(2 * e.smoke_configurations));
     EXPECT_EQ(size_of(smoke, "pretrain"), std::size_t(e.smoke_pretrain));
+    EXPECT_EQ(size_of(smoke, "groups"), std::size_t(e.smoke_groups));
+    EXPECT_EQ(size_of(smoke, "inner"), std::size_t(e.smoke_inner_tasks));
     for (const auto& c : smoke["configurations"]) {
       EXPECT_NE(c["config"]["cohort"]["csv"].get<std::string>().find("data/smoke"),
                 std::string::npos);
@@ -254,10 +277,16 @@ TEST_F(ReproductionSweeps, EverySmokeSettingRunsEndToEndUnderMpirun) {
     }
     EXPECT_EQ(cox_configurations, configurations);
     EXPECT_EQ(rows_of(results / "results.jsonl", "pretrain").size(), std::size_t(e.smoke_pretrain));
+    EXPECT_EQ(rows_of(results / "results.jsonl", "inner").size(),
+              std::size_t(e.smoke_inner_tasks));
+    const auto selections = rows_of(results / "results.jsonl", "selection");
+    EXPECT_EQ(selections.size(), std::size_t(e.smoke_groups)) << out.text;
+    for (const auto& r : selections)
+      EXPECT_EQ(r["folds"].size(), 2u) << r.dump(); // one choice per outer fold
 
     std::string header;
     const auto table = table_rows(read(results / "report" / "table.md"), header);
-    EXPECT_EQ(table.size(), std::size_t(e.smoke_configurations))
+    EXPECT_EQ(table.size(), std::size_t(e.smoke_configurations + e.smoke_groups))
         << read(results / "report" / "table.md");
     std::string columns = "|";
     for (const auto& axis : e.axes)

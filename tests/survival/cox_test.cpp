@@ -114,13 +114,17 @@ const RFit kVeteranBreslow{{{-0.034212856026198453, 0.00526984941789123, 0.95643
                            0.712176283507497};
 
 /// Fits `covariates` of tests/survival/reference/<file> with both tie rules and compares each
-/// with R's fit; returns the number of subjects.
+/// with R's fit; returns the number of subjects. `days_per_unit` rescales the times to
+/// floor(time / days_per_unit), as make_reference.R's vet0.
 int expect_both_tie_rules_match_r(const std::string& file,
                                   const std::vector<std::string>& covariates, const RFit& efron,
-                                  const RFit& breslow) {
+                                  const RFit& breslow, double days_per_unit = 0) {
   auto columns = covariates;
   columns.insert(columns.end(), {"time", "status"});
-  const auto t = read_csv(file, columns);
+  auto t = read_csv(file, columns);
+  if (days_per_unit > 0)
+    for (auto& time : t.at("time"))
+      time = std::floor(time / days_per_unit);
   const auto event = as_events(t.at("status"));
   std::vector<std::vector<double>> x;
   for (const auto& name : covariates)
@@ -143,6 +147,40 @@ TEST(CoxModel, MatchesRsCoxphOnTheLungData) {
 TEST(CoxModel, MatchesRsCoxphOnTheVeteranData) {
   EXPECT_EQ(expect_both_tie_rules_match_r("veteran.csv", {"karno", "age", "diagtime", "trt"},
                                           kVeteranEfron, kVeteranBreslow),
+            137);
+}
+
+// Times of 0 (issue 22): the veteran data in whole months, floor(time / 30), 40 subjects at
+// time 0 (39 events). R 4.2.2, survival 3.5-3, printed by make_reference.R ("veteran months"):
+//   coxph(Surv(time, status) ~ karno + age + diagtime + trt, vet0, ties = "efron" | "breslow")
+const RFit kVeteranMonthsEfron{{{-0.033498422474308898, 0.00523748715354813, 0.957180104118621,
+                                 0.97703467498573, 1.59608747569800e-10},
+                                {-0.002149153040255265, 0.00913435901997211, 0.980147539889753,
+                                 1.01587860795709, 8.13989628629228e-01},
+                                {0.000403486235533416, 0.00845832284555990, 0.983955583260704,
+                                 1.01712649959707, 9.61953050509550e-01},
+                                {0.198500104622030799, 0.18500858417629915, 0.848648616854668,
+                                 1.75261729263673, 2.83305327309855e-01}},
+                               -506.381311132007,
+                               -485.697642337701,
+                               41.3673375886127,
+                               0.74025634318598};
+const RFit kVeteranMonthsBreslow{{{-2.77415575851989e-02, 0.00515884062440710, 0.962854759519140,
+                                   0.982524090683798, 7.55359825043971e-08},
+                                  {-1.83430341885905e-04, 0.00909008358652201, 0.982161359626268,
+                                   1.017789181791636, 9.83900444445418e-01},
+                                  {6.97767447304399e-05, 0.00855691377231879, 0.983437230199448,
+                                   1.016983628964979, 9.93493779204870e-01},
+                                  {1.29865483709315e-01, 0.18410363305276670, 0.793762479656386,
+                                   1.633462465634201, 4.80565463552987e-01}},
+                                 -521.354782827788,
+                                 -506.544619670547,
+                                 29.620326314483,
+                                 0.73907925712791};
+
+TEST(CoxModel, MatchesRsCoxph_WhenTimesAreZero) {
+  EXPECT_EQ(expect_both_tie_rules_match_r("veteran.csv", {"karno", "age", "diagtime", "trt"},
+                                          kVeteranMonthsEfron, kVeteranMonthsBreslow, 30),
             137);
 }
 
@@ -269,10 +307,92 @@ TEST(CoxModel, BadInputIsAnErrorNamingIt) {
               fit_cox(t, {1, 2, 0, 0}, {x}, {"x"});
             }).find("event of row 2 is 2"),
             std::string::npos);
-  EXPECT_NE(message([&] {
+  EXPECT_EQ(message([&] {
               fit_cox({1, -2, 3, 4}, {1, 0, 1, 0}, {x}, {"x"});
-            }).find("time of row 2 is not a positive number"),
-            std::string::npos);
+            }),
+            "Cox model: time of row 2 is -2: times must be finite and 0 or more");
+  EXPECT_EQ(message([&] {
+              fit_cox({1, 2, 3, INFINITY}, {1, 0, 1, 0}, {x}, {"x"});
+            }),
+            "Cox model: time of row 4 is inf: times must be finite and 0 or more");
+}
+
+std::string error_of(const std::vector<std::vector<double>>& covariates,
+                     const std::vector<std::string>& names) {
+  const std::vector<double> time{5, 1, 4, 2, 8, 3, 7, 6};
+  const std::vector<int> event{1, 1, 0, 1, 1, 0, 1, 1};
+  try {
+    fit_cox(time, event, covariates, names);
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(CoxModel, CollinearCovariatesAreAnErrorNamingThem_WhenOneIsAMultipleOfAnother) {
+  const std::vector<double> bmi{22.5, 31.2, 27.8, 24.1, 29.9, 35.0, 26.3, 23.7};
+  std::vector<double> bmi2, age{71, 80, 66, 75, 69, 83, 77, 72};
+  for (double b : bmi)
+    bmi2.push_back(2 * b);
+  EXPECT_EQ(error_of({bmi, age, bmi2}, {"bmi", "age", "bmi2"}),
+            "Cox model: covariates 'bmi' and 'bmi2' are exactly collinear (bmi2 = 2·bmi): their "
+            "hazard ratios are not identifiable; drop one of each set");
+  // A unit change with an offset: °F = 1.8·°C + 32.
+  const std::vector<double> celsius{36.6, 37.2, 38.1, 36.9, 37.5, 39.0, 36.8, 37.0};
+  std::vector<double> fahrenheit;
+  for (double c : celsius)
+    fahrenheit.push_back(1.8 * c + 32);
+  EXPECT_EQ(error_of({celsius, fahrenheit}, {"temp_c", "temp_f"}),
+            "Cox model: covariates 'temp_c' and 'temp_f' are exactly collinear (temp_f = "
+            "1.8·temp_c + 32): their hazard ratios are not identifiable; drop one of each set");
+}
+
+TEST(CoxModel, CollinearCovariatesAreAnErrorNamingEveryOneInvolved_WhenSeveralAreDependent) {
+  // total = a + b − c: one dependency among four columns; age is not part of it.
+  const std::vector<double> a{1, 0, 3, 2, 5, 1, 4, 2}, b{2, 2, 1, 0, 3, 5, 1, 4},
+      c{0, 1, 1, 3, 2, 2, 0, 1}, age{71, 80, 66, 75, 69, 83, 77, 72};
+  std::vector<double> total;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    total.push_back(a[i] + b[i] - c[i]);
+  EXPECT_EQ(error_of({a, age, b, c, total}, {"a", "age", "b", "c", "total"}),
+            "Cox model: covariates 'a', 'b', 'c' and 'total' are exactly collinear (total = a + b "
+            "- c): their hazard ratios are not identifiable; drop one of each set");
+  // Two separate dependencies are both named.
+  std::vector<double> twice_a, half_b;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    twice_a.push_back(2 * a[i]);
+    half_b.push_back(b[i] / 2);
+  }
+  EXPECT_EQ(error_of({a, b, twice_a, half_b}, {"a", "b", "a2", "b_half"}),
+            "Cox model: covariates 'a' and 'a2' are exactly collinear (a2 = 2·a); covariates 'b' "
+            "and 'b_half' are exactly collinear (b_half = 0.5·b): their hazard ratios are not "
+            "identifiable; drop one of each set");
+}
+
+TEST(CoxModel, NearlyCollinearCovariatesStillFit_WhenTheyDifferBeyondRounding) {
+  // bmi and a copy rounded to one decimal: strongly correlated, not exactly collinear.
+  const std::vector<double> bmi{22.53, 31.21, 27.84, 24.18, 29.96, 35.02, 26.37, 23.75};
+  std::vector<double> rounded;
+  for (double v : bmi)
+    rounded.push_back(std::round(v * 10) / 10);
+  EXPECT_EQ(error_of({bmi, rounded}, {"bmi", "bmi_rounded"}), "no error");
+}
+
+TEST(HazardRatioFormat, PrintsFixedDecimals_WhenWithinRange) {
+  EXPECT_EQ(format_hazard_ratio(1.23456), "1.23");
+  EXPECT_EQ(format_hazard_ratio(1.23456, 3), "1.235");
+  EXPECT_EQ(format_hazard_ratio(0.5, 0), "0");
+  EXPECT_EQ(format_hazard_ratio(1e6), "1000000.00");
+  EXPECT_EQ(format_hazard_ratio(1e-6, 7), "0.0000010");
+}
+
+TEST(HazardRatioFormat, PrintsABound_WhenOverflowingOrUnderflowing) {
+  EXPECT_EQ(format_hazard_ratio(std::exp(345.0)), "> 1e6"); // not 150 digits
+  EXPECT_EQ(format_hazard_ratio(1.0000001e6), "> 1e6");
+  EXPECT_EQ(format_hazard_ratio(INFINITY), "> 1e6");
+  EXPECT_EQ(format_hazard_ratio(9.9e-7), "< 1e-6");
+  EXPECT_EQ(format_hazard_ratio(std::exp(-800.0)), "< 1e-6"); // underflows to 0
+  EXPECT_EQ(format_hazard_ratio(NAN, 3), "NaN");
 }
 
 TEST(ChiSquare, UpperTailMatchesClosedForms) {

@@ -3,6 +3,7 @@
 
 #include "core/core.h"
 #include "data/data.h"
+#include "survival/survival.h"
 #include "synth/synth_internal.h" // the module's own test may see its internals
 
 #include <gtest/gtest.h>
@@ -157,6 +158,32 @@ TEST(SynthCohortModel, EventRateIsCloseToAskedAndRiskFollowsThePlantedModel) {
   // Fractures concentrate in weak bone; bone strength falls with age (rho -0.3).
   EXPECT_LT(ev_strength / events, non_strength / (subjects.size() - events) - 0.4);
   EXPECT_NEAR(pearson(age, strength), -0.3, 0.05);
+}
+
+TEST(SynthCohortModel, ACoxFitOnTheLatentAgeAndBmiRecoversEveryPlantedLogHazardRatio) {
+  // What truth.json records is what a Cox model on the latent weakness (−bone strength), age
+  // and BMI estimates: each planted log-HR lies in its fitted 95 % interval.
+  vfp::synth::CohortModel model;
+  const auto subjects = vfp::synth::draw_subjects(4000, 17, 0.15, model);
+  std::vector<double> time, weakness, age, bmi;
+  std::vector<int> event;
+  for (const auto& s : subjects) {
+    time.push_back(s.time_years);
+    event.push_back(s.event);
+    weakness.push_back(-s.bone_strength);
+    age.push_back(s.age);
+    bmi.push_back(s.bmi);
+  }
+  const auto fit = vfp::survival::fit_cox(time, event, {weakness, age, bmi},
+                                          {"weakness", "age", "bmi"});
+  ASSERT_TRUE(fit.converged);
+  const double planted[3] = {model.beta_weakness, model.beta_age / model.age_sd,
+                             model.beta_bmi / model.bmi_sd};
+  for (int k = 0; k < 3; ++k) {
+    const auto& t = fit.terms[size_t(k)];
+    EXPECT_NEAR(t.coef, planted[k], 1.96 * t.se)
+        << t.name << ": fitted " << t.coef << " ± " << 1.96 * t.se << ", planted " << planted[k];
+  }
 }
 
 TEST(SynthOptions, BadValuesNameTheOption) {

@@ -1,0 +1,105 @@
+// Nested selection: per outer fold, the configuration with the best inner score.
+#include "results/results.h"
+
+#include "core/core.h"
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace vfp::results {
+namespace {
+
+using Split = std::pair<int, int>; ///< (repeat, fold)
+
+const char* inner_key(const std::string& metric) {
+  return metric == "auroc" ? "auroc" : metric == "auprc" ? "auprc" : "loss";
+}
+
+const char* validation_key(const std::string& metric) {
+  return metric == "auroc"   ? "best_val_auroc"
+         : metric == "auprc" ? "best_val_auprc"
+                             : "best_val_loss";
+}
+
+double number(const nlohmann::json& row, const char* key, const std::string& task_id) {
+  const auto it = row.find(key);
+  if (it == row.end() || !it->is_number())
+    throw InputError("task " + task_id + ": its row has no '" + key +
+                     "' (written by an older vfp?); run the sweep with --no-resume for this "
+                     "configuration to score it again");
+  return it->get<double>();
+}
+
+} // namespace
+
+std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
+                                        const std::vector<std::string>& member_ids,
+                                        const std::string& metric, int inner_folds) {
+  if (metric != "auroc" && metric != "auprc" && metric != "loss")
+    throw InputError("selection metric '" + metric + "' is not one of auroc, auprc, loss");
+  std::map<std::string, int> member_of;
+  for (size_t m = 0; m < member_ids.size(); ++m)
+    member_of.emplace(member_ids[m], int(m));
+  // Outer rows per (member, split); inner scores per (member, split), one per inner fold.
+  std::map<std::pair<int, Split>, const nlohmann::json*> outer;
+  std::map<std::pair<int, Split>, std::map<int, double>> inner;
+  for (const auto& r : rows) {
+    if (r.value("status", "") != "ok")
+      continue;
+    const auto it = member_of.find(r.value("config_id", ""));
+    if (it == member_of.end())
+      continue;
+    const Split split{r.value("repeat", 0), r.value("fold", 0)};
+    const auto kind = r.value("kind", "");
+    if (kind == "train_eval")
+      outer[{it->second, split}] = &r;
+    else if (kind == "inner" && r.value("inner_folds", 0) == inner_folds)
+      inner[{it->second, split}][r.value("inner_fold", 0)] =
+          number(r, inner_key(metric), r.value("task_id", ""));
+  }
+  std::map<Split, FoldChoice> best;
+  const bool lower_is_better = metric == "loss";
+  for (const auto& [key, row] : outer) {
+    const auto& [member, split] = key;
+    const auto task_id = row->value("task_id", "");
+    double score = 0;
+    if (inner_folds >= 2) {
+      const auto found = inner.find(key);
+      const int have = found == inner.end() ? 0 : int(found->second.size());
+      if (have != inner_folds)
+        throw InputError("configuration " + member_ids[size_t(member)] + ", repeat " +
+                         std::to_string(split.first) + " fold " + std::to_string(split.second) +
+                         ": " + std::to_string(have) + " of " + std::to_string(inner_folds) +
+                         " inner folds have a result");
+      for (const auto& [inner_fold, value] : found->second)
+        score += value / inner_folds;
+    } else {
+      score = number(*row, validation_key(metric), task_id);
+    }
+    if (!std::isfinite(score))
+      throw InputError("task " + task_id + ": inner " + metric + " is not finite");
+    // Ties go to the configuration listed first in the sweep (members are in sweep order
+    // and outer rows are visited member by member).
+    const auto it = best.find(split);
+    const bool better = it == best.end() || (lower_is_better ? score < it->second.inner_score
+                                                             : score > it->second.inner_score);
+    if (!better)
+      continue;
+    FoldChoice c;
+    c.repeat = split.first;
+    c.fold = split.second;
+    c.config_id = member_ids[size_t(member)];
+    c.task_id = task_id;
+    c.inner_score = score;
+    c.auroc = row->at("auroc").get<double>();
+    c.auprc = row->at("auprc").get<double>();
+    best[split] = c;
+  }
+  std::vector<FoldChoice> out;
+  for (auto& [split, choice] : best)
+    out.push_back(std::move(choice));
+  return out;
+}
+
+} // namespace vfp::results
