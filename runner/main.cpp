@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
   report_cmd->add_option("sweep_dir", report.sweep_dir, "results/<sweep>")->required();
   report_cmd->add_flag("--all", report.all,
                        "also configurations that are no longer in the sweep file");
-  report_cmd->add_option("--format", report.format,
-                         "md, latex (booktabs), csv or json (every row and the nested selections)")
+  report_cmd
+      ->add_option("--format", report.format,
+                   "md, latex (booktabs), csv or json (every row and the nested selections)")
       ->check(CLI::IsMember({"md", "latex", "csv", "json"}))
       ->capture_default_str();
   report_cmd->add_option("--sort", report.sort, "auroc, auprc, c_index (best first) or sweep")

@@ -195,58 +195,44 @@ private:
     // One pretrain job per distinct BYOL pretraining, shared by the tasks that load it.
     std::map<std::string, int> job_of_pretraining;
     std::set<int> pretraining_needed;
-    std::vector<std::vector<int>> train_jobs_of_config(sweep_.configurations.size());
     const auto seconds = seconds_per_configuration();
-    for (size_t t = 0; t < sweep_.tasks.size(); ++t) {
-      const auto& task = sweep_.tasks[t];
-      const auto& configuration = sweep_.configurations[task.configuration];
-      const int prep = prep_of_config[task.configuration];
-      std::vector<int> depends_on{prep};
-      if (configuration.config.runs_pretraining()) {
-        const auto id = tasks::pretrain_id(configuration.config, task);
-        if (!job_of_pretraining.count(id))
-          job_of_pretraining[id] = graph_.add(job("pretrain", id, int(t), {prep}));
-        depends_on.push_back(job_of_pretraining[id]);
+    // Outer tasks ("train_eval"), then with nested selection on inner folds the inner tasks
+    // ("inner"): per configuration, the jobs of each kind.
+    const auto add_training_jobs = [&](const std::string& kind,
+                                       const std::vector<sweep::TrainTask>& list) {
+      std::vector<std::vector<int>> jobs_of_config(sweep_.configurations.size());
+      for (size_t t = 0; t < list.size(); ++t) {
+        const auto& task = list[t];
+        const auto& configuration = sweep_.configurations[size_t(task.configuration)];
+        const int prep = prep_of_config[size_t(task.configuration)];
+        std::vector<int> depends_on{prep};
+        if (configuration.config.runs_pretraining()) {
+          // An inner task uses its outer fold's pretraining, which the outer tasks added.
+          const auto id = tasks::pretrain_id(configuration.config, task);
+          if (!job_of_pretraining.count(id))
+            job_of_pretraining[id] = graph_.add(job("pretrain", id, int(t), {prep}));
+          depends_on.push_back(job_of_pretraining[id]);
+        }
+        auto training = job(kind, task.id, int(t), depends_on);
+        if (seconds.count(configuration.id))
+          training.estimate_seconds = seconds.at(configuration.id);
+        const int j = graph_.add(std::move(training));
+        jobs_of_config[size_t(task.configuration)].push_back(j);
+        if (finished.count(task.id)) {
+          graph_.mark_done(j);
+          ++skipped_;
+        } else {
+          prep_needed.insert(prep);
+          if (depends_on.size() > 1)
+            pretraining_needed.insert(depends_on[1]);
+        }
       }
-      auto train = job("train_eval", task.id, int(t), depends_on);
-      if (seconds.count(configuration.id))
-        train.estimate_seconds = seconds.at(configuration.id);
-      const int j = graph_.add(std::move(train));
-      train_jobs_of_config[size_t(task.configuration)].push_back(j);
-      if (finished.count(task.id)) {
-        graph_.mark_done(j);
-        ++skipped_;
-      } else {
-        prep_needed.insert(prep);
-        if (depends_on.size() > 1)
-          pretraining_needed.insert(depends_on[1]);
-      }
-    }
-    // Nested selection with inner folds: each configuration's inner tasks, dispatched like
-    // every task; then per group, once its members' outer and inner tasks are done, the
-    // selection (on the coordinator, which holds the rows it chooses from).
-    std::vector<std::vector<int>> inner_jobs_of_config(sweep_.configurations.size());
-    for (size_t t = 0; t < sweep_.inner_tasks.size(); ++t) {
-      const auto& task = sweep_.inner_tasks[t];
-      const auto& configuration = sweep_.configurations[size_t(task.configuration)];
-      const int prep = prep_of_config[size_t(task.configuration)];
-      std::vector<int> depends_on{prep};
-      if (configuration.config.runs_pretraining())
-        depends_on.push_back(job_of_pretraining.at(tasks::pretrain_id(configuration.config, task)));
-      auto inner = job("inner", task.id, int(t), depends_on);
-      if (seconds.count(configuration.id))
-        inner.estimate_seconds = seconds.at(configuration.id);
-      const int j = graph_.add(std::move(inner));
-      inner_jobs_of_config[size_t(task.configuration)].push_back(j);
-      if (finished.count(task.id)) {
-        graph_.mark_done(j);
-        ++skipped_;
-      } else {
-        prep_needed.insert(prep);
-        if (depends_on.size() > 1)
-          pretraining_needed.insert(depends_on[1]);
-      }
-    }
+      return jobs_of_config;
+    };
+    const auto train_jobs_of_config = add_training_jobs("train_eval", sweep_.tasks);
+    // Then per group, once its members' outer and inner tasks are done, the selection (on the
+    // coordinator, which holds the rows it chooses from).
+    const auto inner_jobs_of_config = add_training_jobs("inner", sweep_.inner_tasks);
     for (size_t g = 0; g < sweep_.groups.size(); ++g) {
       std::vector<int> inputs;
       for (int m : sweep_.groups[g].members) {

@@ -152,8 +152,8 @@ int sweep_command(const SweepArgs& args) {
               << "\n";
   }
   if (sweep.selection) {
-    std::cout << "\nnested selection over " << sweep.selection->over.size()
-              << " key(s) by inner " << sweep.selection->metric << " ("
+    std::cout << "\nnested selection over " << sweep.selection->over.size() << " key(s) by inner "
+              << sweep.selection->metric << " ("
               << (sweep.selection->inner_folds >= 2
                       ? std::to_string(sweep.selection->inner_folds) + " inner folds"
                       : std::string("early-stopping split"))

@@ -75,8 +75,8 @@ nlohmann::json calibration_of(const std::vector<double>& score, const std::vecto
            {{"prior_shift", recalibration.prior_shift},
             {"intercept", recalibration.intercept},
             {"slope", recalibration.slope}}},
-          {"uncalibrated", calibration_json(metrics::assess_calibration(prior_corrected, label),
-                                            false)},
+          {"uncalibrated",
+           calibration_json(metrics::assess_calibration(prior_corrected, label), false)},
           {"cross_fitted", calibration_json(metrics::assess_calibration(cross, label), true)}};
 }
 
@@ -103,9 +103,9 @@ nlohmann::json survival_of(const std::vector<double>& time, const std::vector<in
                       {"warnings", comparison.image.warnings}};
   // Both C-indices above are apparent: fitted and scored on the same subjects.
   if (c.cox.bootstrap > 0) {
-    const auto image = survival::optimism_corrected_c(time, event, {score, age, bmi},
-                                                      {"score", "age", "bmi"}, c.cox.bootstrap,
-                                                      seed ^ 0x1a2b3c4dULL);
+    const auto image =
+        survival::optimism_corrected_c(time, event, {score, age, bmi}, {"score", "age", "bmi"},
+                                       c.cox.bootstrap, seed ^ 0x1a2b3c4dULL);
     const auto baseline = survival::optimism_corrected_c(time, event, {age, bmi}, {"age", "bmi"},
                                                          c.cox.bootstrap, seed ^ 0x5e6f7a8bULL);
     s["c_image_corrected"] = image.corrected;

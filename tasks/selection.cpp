@@ -26,13 +26,7 @@ nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
   for (const auto& c : choices) {
     task_ids.push_back(c.task_id);
     ++wins[c.config_id];
-    folds.push_back({{"repeat", c.repeat},
-                     {"fold", c.fold},
-                     {"config_id", c.config_id},
-                     {"task_id", c.task_id},
-                     {"inner_score", c.inner_score},
-                     {"auroc", c.auroc},
-                     {"auprc", c.auprc}});
+    folds.push_back(results::to_json(c));
   }
   const auto pooled = detail::pool_out_of_fold(ctx.sweep_dir, task_ids);
   const auto dir = confined_folder(ctx.sweep_dir, {"selections", g.id}, true);
@@ -41,15 +35,9 @@ nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
   nlohmann::json axes = nlohmann::json::array();
   for (const auto& [k, v] : g.axes)
     axes.push_back({k, v});
-  nlohmann::json row = {{"kind", "selection"},
-                        {"task_id", g.id},
-                        {"members", members},
-                        {"over", s.over},
-                        {"metric", s.metric},
-                        {"inner_folds", s.inner_folds},
-                        {"axes", axes},
-                        {"folds", folds},
-                        {"wins", wins}};
+  nlohmann::json row = {{"kind", "selection"}, {"task_id", g.id},    {"members", members},
+                        {"over", s.over},      {"metric", s.metric}, {"inner_folds", s.inner_folds},
+                        {"axes", axes},        {"folds", folds},     {"wins", wins}};
   // The analysis settings (cox.bootstrap, train.shifts_prior) are the group's: its members
   // differ only in the selected keys.
   const auto& first = sweep.configurations[std::size_t(g.members.front())].config;

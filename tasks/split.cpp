@@ -50,10 +50,10 @@ std::vector<Role> subject_roles(const config::ExperimentConfig& c, const std::ve
       inner_train_labels.push_back(outer_train_labels[k]);
     }
   }
-  const auto held = data::stratified_holdout(
-      inner_train_labels, c.cv.val_fraction,
-      mix_seed(fnv1a64("inner-holdout/" + std::to_string(split_seed) + "/" +
-                       std::to_string(inner_fold))));
+  const auto held =
+      data::stratified_holdout(inner_train_labels, c.cv.val_fraction,
+                               mix_seed(fnv1a64("inner-holdout/" + std::to_string(split_seed) +
+                                                "/" + std::to_string(inner_fold))));
   for (size_t k = 0; k < inner_train.size(); ++k)
     role[size_t(inner_train[k])] = held[k] ? kValidation : kTrain;
   return role;

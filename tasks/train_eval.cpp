@@ -78,8 +78,8 @@ double patch_log_loss(const train::FoldData& d, const std::vector<float>& scores
   double sum = 0;
   for (size_t k = 0; k < d.test.size(); ++k) {
     const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
-    sum -= d.subject_label[size_t(d.patch_subject[size_t(d.test[k])])] ? std::log(p)
-                                                                        : std::log(1 - p);
+    sum -=
+        d.subject_label[size_t(d.patch_subject[size_t(d.test[k])])] ? std::log(p) : std::log(1 - p);
   }
   return sum / double(std::max<size_t>(d.test.size(), 1));
 }

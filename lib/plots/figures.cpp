@@ -68,7 +68,10 @@ double roc_area(const std::vector<metrics::RocPoint>& roc) {
 /// at the bottom of the canvas with the plot's bottom margin made room for it (gnuplot's own
 /// `key below` can overlap the x label).
 std::string key_below(int entries, int height) {
-  const double bottom = (20.0 * entries + 18 + 74) / height;
+  // An entry is 1.1 lines of the 15 px font (about 25 px in the SVG, more in the PNG, whose
+  // font gnuplot measures wider); below the plot come the tick labels and the x label (about
+  // 70 px), above the key's 9 px from the canvas' edge.
+  const double bottom = (28.0 * entries + 90) / height;
   return "set key at screen 0.5, screen 0.012 center bottom Left reverse vertical maxcols 1\n"
          "set bmargin at screen " +
          num(bottom) + "\n";
@@ -76,7 +79,14 @@ std::string key_below(int entries, int height) {
 
 /// A canvas width (SVG pixels) that fits key entries of `longest` characters under the plot.
 int width_for_key(std::size_t longest, int at_least) {
-  return std::max(at_least, int(8.5 * double(longest)) + 120);
+  // gnuplot sizes the key from its estimate of the text's width, about 9 px a character in the
+  // SVG and more in the PNG; a key wider than the canvas loses its entries in the PNG.
+  return std::max(at_least, int(10 * double(longest)) + 170);
+}
+
+/// A canvas width (SVG pixels) that fits a title of `longest` characters over a square plot.
+int width_for_title(std::size_t longest) {
+  return std::max(640, int(8.5 * double(longest)) + 100);
 }
 
 /// A data file's blocks joined as gnuplot's `index` expects.
@@ -191,11 +201,20 @@ ZoomedAxis zoomed_unit_axis(double hi) {
 /// Both axes of a calibration figure: equal ranges from 0, square, the ideal diagonal visible.
 std::string calibration_axes(double hi, const std::string& x_label, const std::string& y_label) {
   const auto axis = zoomed_unit_axis(hi);
-  return "set size ratio -1\nset xrange [0:" + num(axis.max) + "]\nset yrange [0:" +
-         num(axis.max) + "]\nset xtics " + num(axis.step) + "\nset ytics " + num(axis.step) +
-         "\nset format " + (axis.step < 0.1 ? "'%.2f'" : "'%.1f'") + "\nset xlabel " +
-         gp_quote(x_label) + "\nset ylabel " + gp_quote(y_label) + "\n";
+  return "set size ratio -1\nset xrange [0:" + num(axis.max) + "]\nset yrange [0:" + num(axis.max) +
+         "]\nset xtics " + num(axis.step) + "\nset ytics " + num(axis.step) + "\nset format " +
+         (axis.step < 0.1 ? "'%.2f'" : "'%.1f'") + "\nset xlabel " + gp_quote(x_label) +
+         "\nset ylabel " + gp_quote(y_label) + "\n";
 }
+
+/// `set title` with the label on the first line and what the figure shows on the second.
+std::string two_line_title(const std::string& label, const std::string& subtitle) {
+  return "set title " + gp_quote(label) + R"( . "\n" . )" + gp_quote(subtitle) + "\n";
+}
+
+/// The key of a calibration figure: inside, top left, where a calibrated model leaves the plot
+/// empty (observed far above predicted).
+constexpr const char* kKeyTopLeft = "set key inside top left Left reverse nobox noopaque\n";
 
 /// A calibration point as a data line: n events predicted observed lower upper.
 std::string point_columns(const CalibrationPoint& p) {
@@ -220,9 +239,9 @@ bool calibration_input(const nlohmann::json& row, CalibrationInput& out) {
   out.bins.clear();
   if (cross.contains("bins") && cross["bins"].is_array())
     for (const auto& b : cross["bins"]) {
-      CalibrationPoint p{json_count(b, "n"),          json_count(b, "events"),
-                         json_number(b, "mean_predicted"), json_number(b, "observed"),
-                         json_number(b, "lower"),     json_number(b, "upper")};
+      CalibrationPoint p{
+          json_count(b, "n"),         json_count(b, "events"), json_number(b, "mean_predicted"),
+          json_number(b, "observed"), json_number(b, "lower"), json_number(b, "upper")};
       if (p.n > 0 && p.events >= 0 && std::isfinite(p.predicted) && std::isfinite(p.observed) &&
           std::isfinite(p.lower) && std::isfinite(p.upper))
         out.bins.push_back(p);
@@ -241,7 +260,7 @@ FigureText calibration_figure(const CalibrationInput& in) {
   FigureText f;
   f.name = "calibration-" + in.name_stem;
   const auto file = f.name + ".dat";
-  const auto summary = "Brier " + decimal(in.brier, 3) + " · calibration intercept " +
+  const auto summary = "Brier " + decimal(in.brier, 3) + " · intercept " +
                        decimal(in.intercept, 2) + " · slope " + decimal(in.slope, 2);
   f.data = "# cross-fitted calibrated probabilities: n " + std::to_string(in.n) + " events " +
            std::to_string(in.events) + " brier " + num(in.brier) + " intercept " +
@@ -254,24 +273,21 @@ FigureText calibration_figure(const CalibrationInput& in) {
     f.data += std::to_string(k + 1) + " " + point_columns(b) + "\n";
     hi = std::max({hi, b.predicted, b.observed, b.upper});
   }
-  const std::string subtitle = "Calibration (recalibrated on the other folds) · " + summary;
-  const std::string points_title = "observed fraction per bin of predicted probability, Wilson "
-                                   "95 % CI (" +
-                                   std::to_string(in.n) + " subjects, " +
-                                   std::to_string(in.events) + " events)";
+  const std::string subtitle = "Calibration · " + summary;
+  const std::string points_title =
+      "observed, 95 % CI" +
+      (in.n >= 0 && in.events >= 0
+           ? " (" + std::to_string(in.n) + " subjects, " + std::to_string(in.events) + " events)"
+           : std::string());
   std::ostringstream gp;
   gp << script_header(f.name, "calibration of " + in.label,
-                      width_for_key(std::max({in.label.size(), subtitle.size(),
-                                              points_title.size() + 6}),
-                                    640),
-                      760)
+                      width_for_title(std::max(in.label.size(), subtitle.size())), 700)
      << calibration_axes(hi, "Predicted probability (recalibrated on the other folds)",
                          "Observed event fraction")
-     << "set title " << gp_quote(in.label) << " . \"\\n\" . " << gp_quote(subtitle) << "\n"
-     << key_below(2, 760) << "plot " << gp_quote(file)
-     << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb \"" << palette()[0]
-     << "\" title " << gp_quote(points_title) << ", \\\n     "
-     << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'ideal (observed = predicted)'\n"
+     << two_line_title(in.label, subtitle) << kKeyTopLeft << "plot " << gp_quote(file)
+     << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb \"" << palette()[0] << "\" title "
+     << gp_quote(points_title) << ", \\\n     "
+     << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'ideal'\n"
      << script_footer();
   f.script = gp.str();
   f.alt = "Calibration of the predicted probabilities of " + in.label;
@@ -279,8 +295,9 @@ FigureText calibration_figure(const CalibrationInput& in) {
                           "(logistic on the logit") +
               (in.prior_shift != 0 ? ", training prior undone" : "") +
               "): observed event fraction per decile of predicted probability with Wilson 95 % "
-              "intervals, and the ideal diagonal; " +
-              summary + ".";
+              "intervals, and the ideal diagonal; Brier " +
+              decimal(in.brier, 3) + ", calibration intercept " + decimal(in.intercept, 2) +
+              ", slope " + decimal(in.slope, 2) + ".";
   return f;
 }
 
@@ -295,8 +312,8 @@ bool risk_input(const nlohmann::json& row, RiskInput& out) {
   out.points.clear();
   for (const auto& g : s["risk_groups"]) {
     const int group = json_count(g, "group");
-    CalibrationPoint p{json_count(g, "subjects"),         json_count(g, "events"),
-                       json_number(g, "predicted"),       json_number(g, "observed"),
+    CalibrationPoint p{json_count(g, "subjects"),        json_count(g, "events"),
+                       json_number(g, "predicted"),      json_number(g, "observed"),
                        json_number(g, "observed_lower"), json_number(g, "observed_upper")};
     if (group >= 0 && p.n > 0 && p.events >= 0 && std::isfinite(p.predicted) &&
         std::isfinite(p.observed) && std::isfinite(p.lower) && std::isfinite(p.upper)) {
@@ -316,8 +333,7 @@ FigureText risk_figure(const RiskInput& in) {
   const bool tertiles =
       !in.group.empty() && *std::max_element(in.group.begin(), in.group.end()) < 3;
   const std::string groups_text = tertiles ? "tertile" : "risk group";
-  f.data = "# horizon_years " + num(in.horizon_years) +
-           "\n# risk groups (" + groups_text +
+  f.data = "# horizon_years " + num(in.horizon_years) + "\n# risk groups (" + groups_text +
            "s of the Cox linear predictor of score + age + BMI, 0 lowest): group subjects "
            "events predicted observed observed_lower observed_upper name (predicted: mean "
            "Cox-predicted risk at the horizon; observed: Kaplan-Meier 1 - S(horizon) with its "
@@ -326,36 +342,32 @@ FigureText risk_figure(const RiskInput& in) {
   for (std::size_t k = 0; k < in.points.size(); ++k) {
     const auto& p = in.points[k];
     const int g = in.group[k];
-    const std::string name =
-        tertiles ? std::vector<std::string>{"low", "middle", "high"}[std::size_t(g)]
-                 : "group_" + std::to_string(g + 1);
+    const std::string name = tertiles
+                                 ? std::vector<std::string>{"low", "middle", "high"}[std::size_t(g)]
+                                 : "group_" + std::to_string(g + 1);
     f.data += std::to_string(g) + " " + point_columns(p) + " " + name + "\n";
     hi = std::max({hi, p.predicted, p.observed, p.upper});
   }
   const std::string subtitle =
-      "Predicted vs observed risk at " + years + " years, by " + groups_text + " of score + age + BMI";
-  const std::string points_title =
-      "Kaplan–Meier observed (95 % CI) vs mean Cox-predicted risk per " + groups_text;
+      "Risk at " + years + " years by " + groups_text + " of score + age + BMI";
+  const std::string points_title = "Kaplan–Meier observed, 95 % CI";
   std::ostringstream gp;
   gp << script_header(f.name, "predicted vs observed risk at " + years + " years of " + in.label,
-                      width_for_key(std::max({in.label.size(), subtitle.size(),
-                                              points_title.size() + 6}),
-                                    640),
-                      760)
+                      width_for_title(std::max(in.label.size(), subtitle.size())), 700)
      << calibration_axes(hi, "Cox-predicted risk at " + years + " years (group mean)",
                          "Observed risk at " + years + " years (1 − Kaplan–Meier)")
-     << "set title " << gp_quote(in.label) << " . \"\\n\" . " << gp_quote(subtitle) << "\n"
-     << key_below(2, 760) << "plot " << gp_quote(file)
-     << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.3 lc rgb \"" << palette()[1]
-     << "\" title " << gp_quote(points_title) << ", \\\n     " << gp_quote(file)
+     << two_line_title(in.label, subtitle) << kKeyTopLeft << "plot " << gp_quote(file)
+     << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.3 lc rgb \"" << palette()[1] << "\" title "
+     << gp_quote(points_title) << ", \\\n     " << gp_quote(file)
      << " using 4:5:8 with labels left offset char 1,0.6 textcolor rgb \"#333333\" notitle, "
         "\\\n     "
-     << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'ideal (observed = predicted)'\n"
+     << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'ideal'\n"
      << script_footer();
   f.script = gp.str();
   f.alt = "Cox-predicted vs Kaplan-Meier observed risk at " + years + " years of " + in.label;
   f.caption = "Cox-predicted vs observed (Kaplan–Meier) risk at " + years + " years by " +
-              groups_text + " of score + age + BMI: mean predicted risk per group against the "
+              groups_text +
+              " of score + age + BMI: mean predicted risk per group against the "
               "observed risk with its 95 % CI, and the ideal diagonal.";
   return f;
 }
@@ -431,7 +443,7 @@ FigureText overview_figure(const std::vector<const ConfigCurves*>& configs) {
   f.data = join_blocks(blocks);
   const auto& col = palette();
   std::ostringstream gp;
-  const int height = 580 + 20 * int(configs.size() + 1);
+  const int height = 580 + 28 * int(configs.size() + 1);
   std::vector<std::string> titles;
   std::size_t longest = 0;
   for (const auto* c : configs) {
@@ -652,7 +664,7 @@ FigureText sensitivity_figure(const results::Table& table, std::size_t axis,
   f.data = join_blocks(blocks);
   const auto& col = palette();
   std::ostringstream gp;
-  const int height = 500 + (line_labels.size() > 1 ? 20 * int(line_labels.size()) : 0);
+  const int height = 500 + (line_labels.size() > 1 ? 28 * int(line_labels.size()) : 0);
   std::size_t longest = 0;
   for (const auto& l : line_labels)
     longest = std::max(longest, l.size());

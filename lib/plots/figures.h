@@ -73,7 +73,7 @@ FigureText calibration_figure(const CalibrationInput& in);
 struct RiskInput {
   std::string name_stem, label;
   double horizon_years = 0;
-  std::vector<int> group; ///< each point's group number (0 lowest risk), as `points`
+  std::vector<int> group;               ///< each point's group number (0 lowest risk), as `points`
   std::vector<CalibrationPoint> points; ///< n = subjects, events by the horizon
 };
 /// The input of `risk_figure` from a row's "survival" block; false when the block is missing,

@@ -41,11 +41,11 @@ std::string label_of(const results::Table& t, const results::TableRow& r) {
 }
 
 /// A nested selection's heading and figure label: its id and the swept values its members
-/// share (those it chose among read "nested: …" in the table).
+/// share (those it chose among read "nested (…): …" in the table).
 std::string selection_label(const results::Table& t, const results::TableRow& r) {
   std::string fixed;
   for (std::size_t a = 0; a < t.axes.size() && a < r.axis_values.size(); ++a)
-    if (r.axis_values[a].rfind("nested:", 0) != 0)
+    if (r.axis_values[a].rfind("nested", 0) != 0)
       fixed += (fixed.empty() ? "" : ", ") + t.axes[a] + " = " + r.axis_values[a];
   return "nested selection " + r.config_id + (fixed.empty() ? "" : " (" + fixed + ")");
 }
@@ -79,12 +79,13 @@ std::string selection_facts(const results::Table& t, const results::TableRow& r,
   const auto metric = analysis && analysis->contains("metric") && (*analysis)["metric"].is_string()
                           ? (*analysis)["metric"].get<std::string>()
                           : t.selection_metric;
-  const double inner = analysis ? json_number(*analysis, "inner_folds") : double(t.selection_inner_folds);
+  const double inner =
+      analysis ? json_number(*analysis, "inner_folds") : double(t.selection_inner_folds);
   const int inner_folds = std::isfinite(inner) ? int(inner) : t.selection_inner_folds;
-  const auto on = inner_folds >= 2 ? "mean inner " + metric + " over " +
-                                         std::to_string(inner_folds) +
-                                         " inner folds of the outer training part"
-                                   : "the outer task's early-stopping validation " + metric;
+  const auto on = inner_folds >= 2
+                      ? "mean inner " + metric + " over " + std::to_string(inner_folds) +
+                            " inner folds of the outer training part"
+                      : "the outer task's early-stopping validation " + metric;
   std::string html = "<dt>chosen per outer fold</dt><dd>" +
                      html_escape(over.empty() ? std::string("?") : over) + ", by " +
                      html_escape(on) + "</dd>";
@@ -233,13 +234,13 @@ std::string choices_html(const results::Table& t, const results::TableRow& r,
         if (std::find(over.begin(), over.end(), t.axes[a]) != over.end())
           name += (name.empty() ? "" : ", ") + t.axes[a] + " = " + chosen.axis_values[a];
     }
-    const auto text = name.empty() ? "<code>" + html_escape(c.config_id) + "</code>"
-                                   : html_escape(name);
+    const auto text =
+        name.empty() ? "<code>" + html_escape(c.config_id) + "</code>" : html_escape(name);
     html << "<tr><td class=\"num\">" << c.repeat << "</td><td class=\"num\">" << c.fold
          << "</td><td>"
          << (at != config_row.end()
-                 ? "<a href=\"#config-" + html_escape(curves[at->second].name_stem) + "\">" +
-                       text + "</a>"
+                 ? "<a href=\"#config-" + html_escape(curves[at->second].name_stem) + "\">" + text +
+                       "</a>"
                  : text)
          << "</td><td class=\"num\">" << fixed(c.inner_score, 3) << "</td><td class=\"num\">"
          << fixed(100 * c.auroc, 1) << " %</td><td class=\"num\">" << fixed(100 * c.auprc, 1)
@@ -410,8 +411,8 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
     c.auroc = row.auroc;
     c.auprc = row.auprc;
     analyses[i] = analysis_row(row, rows);
-    const auto pooled_file = sweep_dir / (row.selected ? "selections" : "configurations") /
-                             row.config_id / "oof.csv";
+    const auto pooled_file =
+        sweep_dir / (row.selected ? "selections" : "configurations") / row.config_id / "oof.csv";
     const auto cox_job = row.selected ? "selection job" : "cox job";
     std::unique_ptr<Pooled> pooled;
     try {
@@ -505,9 +506,9 @@ ReportOutcome write_report_page(const fs::path& sweep_dir, const results::Table&
   std::vector<const Drawn*> sensitivity;
   for (std::size_t a = 0; a < configurations.axes.size(); ++a)
     if (sensitivity_applies(configurations, a))
-      sensitivity.push_back(draw(sensitivity_figure(
-          configurations, a,
-          "sensitivity-" + std::to_string(a + 1) + "-" + safe_stem(configurations.axes[a]))));
+      sensitivity.push_back(draw(sensitivity_figure(configurations, a,
+                                                    "sensitivity-" + std::to_string(a + 1) + "-" +
+                                                        safe_stem(configurations.axes[a]))));
 
   if (!gnuplot.empty())
     render_all(gnuplot, figures, all, outcome);

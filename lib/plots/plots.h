@@ -1,7 +1,8 @@
 // vfp::plots — the figures and the static HTML page of a sweep's report: ROC and PR curves
 // per configuration with their spread over folds, Kaplan–Meier curves by predicted-risk group
-// with the log-rank test, hyperparameter sensitivity. Each figure is a data file and a gnuplot
-// script next to its SVG and PNG, so a user can restyle it and redraw it with `gnuplot`.
+// with the log-rank test, calibration and predicted vs observed risk, hyperparameter
+// sensitivity. Each figure is a data file and a gnuplot script next to its SVG and PNG, so a
+// user can restyle it and redraw it with `gnuplot`.
 #pragma once
 
 #include "metrics/metrics.h"
@@ -68,8 +69,11 @@ struct ReportOutcome {
 /// <sweep_dir>/report/index.html: the sweep's name, the date, task counts from `rows`
 /// (results.jsonl), the table as `table` holds it, the overview ROC and sensitivity figures,
 /// and one section per configuration (ROC and PR with the fold spread from the tasks'
-/// out-of-fold predictions, Kaplan–Meier by risk group from configurations/<id>/oof.csv).
-/// Without gnuplot the page is still written and says the figures were skipped.
+/// out-of-fold predictions, Kaplan–Meier by risk group from configurations/<id>/oof.csv, and
+/// from its cox row the calibration diagram and the predicted vs observed risk by tertile) and
+/// per nested selection (what each outer fold chose; the same figures from the chosen tasks,
+/// selections/<id>/oof.csv and the selection row). A figure whose row block is null or empty is
+/// left out. Without gnuplot the page is still written and says the figures were skipped.
 ReportOutcome write_report_page(const std::filesystem::path& sweep_dir, const results::Table& table,
                                 const std::vector<nlohmann::json>& rows,
                                 const ReportOptions& options = {});

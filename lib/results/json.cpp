@@ -30,23 +30,22 @@ nlohmann::json row_json(const Table& t, const TableRow& r) {
                       {"failed", r.failed},
                       {"aggregation", r.aggregation}};
   if (r.has_survival)
-    j["survival"] = {{"c_index_apparent", r.c_index},
-                     {"c_index_baseline_apparent", r.c_baseline},
-                     {"c_index_optimism_corrected",
-                      optional(r.c_index_corrected, r.c_index_corrected >= 0)},
-                     {"hr_per_sd_adjusted_for_age_bmi", r.hr_per_sd},
-                     {"hr_per_sd_lower", r.hr_lower},
-                     {"hr_per_sd_upper", r.hr_upper}};
+    j["survival"] = {
+        {"c_index_apparent", r.c_index},
+        {"c_index_baseline_apparent", r.c_baseline},
+        {"c_index_optimism_corrected", optional(r.c_index_corrected, r.c_index_corrected >= 0)},
+        {"hr_per_sd_adjusted_for_age_bmi", r.hr_per_sd},
+        {"hr_per_sd_lower", r.hr_lower},
+        {"hr_per_sd_upper", r.hr_upper}};
   if (r.brier >= 0)
-    j["calibration"] = {{"brier", r.brier},
-                        {"intercept", r.calibration_intercept},
-                        {"slope", r.calibration_slope}};
+    j["calibration"] = {
+        {"brier", r.brier}, {"intercept", r.calibration_intercept}, {"slope", r.calibration_slope}};
   if (t.baseline >= 0)
-    j["comparison"] = {{"p_corrected_t", optional(r.p_corrected_t, r.p_corrected_t >= 0)},
-                       {"p_delong", optional(r.p_delong, r.p_delong >= 0)},
-                       {"p_corrected_t_holm",
-                        optional(r.p_corrected_t_holm, r.p_corrected_t_holm >= 0)},
-                       {"p_delong_holm", optional(r.p_delong_holm, r.p_delong_holm >= 0)}};
+    j["comparison"] = {
+        {"p_corrected_t", optional(r.p_corrected_t, r.p_corrected_t >= 0)},
+        {"p_delong", optional(r.p_delong, r.p_delong >= 0)},
+        {"p_corrected_t_holm", optional(r.p_corrected_t_holm, r.p_corrected_t_holm >= 0)},
+        {"p_delong_holm", optional(r.p_delong_holm, r.p_delong_holm >= 0)}};
   return j;
 }
 
@@ -69,13 +68,7 @@ nlohmann::json to_json(const Table& t) {
     j["folds"] = nlohmann::json::array();
     std::map<std::string, int> wins;
     for (const auto& c : r.choices) {
-      j["folds"].push_back({{"repeat", c.repeat},
-                            {"fold", c.fold},
-                            {"config_id", c.config_id},
-                            {"task_id", c.task_id},
-                            {"inner_score", c.inner_score},
-                            {"auroc", c.auroc},
-                            {"auprc", c.auprc}});
+      j["folds"].push_back(to_json(c));
       ++wins[c.config_id];
     }
     j["wins"] = wins;

@@ -50,8 +50,8 @@ double c_index_of(const TableRow& r) {
 /// The cells of one row, plain (no emphasis); the writers add their own.
 struct Cells {
   std::vector<std::string> axes;
-  std::string auroc, auprc, folds, c_index, c_corrected, hr, brier, calibration, comparison,
-      holm, markers;
+  std::string auroc, auprc, folds, c_index, c_corrected, hr, brier, calibration, comparison, holm,
+      markers;
 };
 
 std::string mean_sd(const std::vector<double>& v, const std::string& plus_minus) {
@@ -193,12 +193,10 @@ std::string footnote(const Table& t) {
   if (any_selected(t)) {
     text += " Bold: the best configuration on the test folds themselves, an optimistic choice. "
             "'nested' rows: per outer fold, the configuration with the best inner " +
-            t.selection_metric + " (" +
-            (t.selection_inner_folds >= 2
-                 ? std::to_string(t.selection_inner_folds) + " inner folds of the outer training part"
-                 : std::string("its early-stopping validation split")) +
-            ") is scored on that fold's test subjects, which took no part in the choice: the "
-            "estimate to report for the selection (docs/statistics.md).";
+            t.selection_metric +
+            " (on k inner folds of the outer training part, or on its early-stopping validation "
+            "split, as the row says) is scored on that fold's test subjects, which took no part "
+            "in the choice: the estimate to report for the selection (docs/statistics.md).";
   } else if (t.rows.size() > 1) {
     text += " Bold: the best row, picked on the test folds themselves, so its mean is "
             "optimistic; a selection: section adds a nested estimate (docs/statistics.md).";
@@ -230,8 +228,8 @@ std::string exclusions_text(const Table& t) {
                      " subject" + (t.excluded.size() == 1 ? "" : "s") + "):";
   const std::size_t shown = std::min<std::size_t>(t.excluded.size(), 20);
   for (std::size_t k = 0; k < shown; ++k)
-    text += std::string(k ? ";" : "") + " " + t.excluded[k].first + " (" + t.excluded[k].second +
-            ")";
+    text +=
+        std::string(k ? ";" : "") + " " + t.excluded[k].first + " (" + t.excluded[k].second + ")";
   if (shown < t.excluded.size())
     text += "; and " + std::to_string(t.excluded.size() - shown) + " more";
   return text + "\n";
@@ -266,7 +264,7 @@ std::string choices_text(const Table& t, const std::string& line_start) {
       std::snprintf(inner, sizeof inner, "%.3f", c.inner_score);
       text += std::string(k ? ";" : "") + " repeat " + std::to_string(c.repeat) + " fold " +
               std::to_string(c.fold) + " → " + chosen_name(t, c.config_id) + " (inner " +
-              t.selection_metric + " " + inner + ", test AUROC " + fixed(100 * c.auroc, 1) + ")";
+              r.selection_metric + " " + inner + ", test AUROC " + fixed(100 * c.auroc, 1) + ")";
     }
     text += "\n";
   }
@@ -421,9 +419,8 @@ std::string to_csv(const Table& t) {
         << optional(r.p_corrected_t, r.p_corrected_t >= 0) << ","
         << optional(r.p_delong, r.p_delong >= 0) << "," << (r.selected ? "nested" : "") << ","
         << optional(r.c_index_corrected, r.has_survival && r.c_index_corrected >= 0) << ","
-        << optional(r.brier, r.brier >= 0) << ","
-        << optional(r.calibration_intercept, r.brier >= 0) << ","
-        << optional(r.calibration_slope, r.brier >= 0) << ","
+        << optional(r.brier, r.brier >= 0) << "," << optional(r.calibration_intercept, r.brier >= 0)
+        << "," << optional(r.calibration_slope, r.brier >= 0) << ","
         << optional(r.p_corrected_t_holm, r.p_corrected_t_holm >= 0) << ","
         << optional(r.p_delong_holm, r.p_delong_holm >= 0) << "\n";
   }
@@ -477,7 +474,9 @@ std::string to_html(const Table& t) {
     const auto c = cells_of(t, i, " ± ", "–");
     const auto& r = t.rows[i];
     html << "<tr id=\"row-" << i << "\""
-         << (t.baseline == int(i) ? " class=\"baseline\"" : r.selected ? " class=\"nested\"" : "")
+         << (t.baseline == int(i) ? " class=\"baseline\""
+             : r.selected         ? " class=\"nested\""
+                                  : "")
          << ">";
     for (const auto& v : c.axes)
       html << "<td>" << html_escape(v) << "</td>";

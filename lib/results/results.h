@@ -52,6 +52,10 @@ struct FoldChoice {
   double auroc = 0, auprc = 0;    ///< its outer test fold's figures
 };
 
+/// A fold choice as the selection row and `vfp report --format json` hold it, and back.
+nlohmann::json to_json(const FoldChoice& choice);
+FoldChoice fold_choice_from_json(const nlohmann::json& j);
+
 /// Nested selection among the configurations `member_ids` (in sweep order): per outer split
 /// (repeat, fold), the member with the best inner `metric` (auroc, auprc: highest; loss:
 /// lowest). With `inner_folds` ≥ 2 the inner score is the mean over the split's `inner` rows;
@@ -73,6 +77,8 @@ struct TableRow {
   /// A nested selection's row: per outer fold the selected configuration's test figures.
   bool selected = false;
   std::vector<FoldChoice> choices;
+  std::string selection_metric;  ///< what a selected row chose on …
+  int selection_inner_folds = 0; ///< … and where (0: the early-stopping split)
   /// From the configuration's cox row (pooled out-of-fold predictions), when there is one.
   bool has_survival = false;
   double c_index = 0, c_baseline = 0; ///< Harrell's C (apparent): score + age + BMI, age + BMI

@@ -33,6 +33,28 @@ double number(const nlohmann::json& row, const char* key, const std::string& tas
 
 } // namespace
 
+nlohmann::json to_json(const FoldChoice& c) {
+  return {{"repeat", c.repeat},
+          {"fold", c.fold},
+          {"config_id", c.config_id},
+          {"task_id", c.task_id},
+          {"inner_score", c.inner_score},
+          {"auroc", c.auroc},
+          {"auprc", c.auprc}};
+}
+
+FoldChoice fold_choice_from_json(const nlohmann::json& j) {
+  FoldChoice c;
+  c.repeat = j.value("repeat", 0);
+  c.fold = j.value("fold", 0);
+  c.config_id = j.value("config_id", "");
+  c.task_id = j.value("task_id", "");
+  c.inner_score = j.value("inner_score", 0.0);
+  c.auroc = j.value("auroc", 0.0);
+  c.auprc = j.value("auprc", 0.0);
+  return c;
+}
+
 std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
                                         const std::vector<std::string>& member_ids,
                                         const std::string& metric, int inner_folds) {

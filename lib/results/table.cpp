@@ -43,14 +43,7 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
   row.config_id = r.value("task_id", "");
   row.config_index = 1 << 30;
   for (const auto& f : r.value("folds", nlohmann::json::array())) {
-    FoldChoice c;
-    c.repeat = f.value("repeat", 0);
-    c.fold = f.value("fold", 0);
-    c.config_id = f.value("config_id", "");
-    c.task_id = f.value("task_id", "");
-    c.inner_score = f.value("inner_score", 0.0);
-    c.auroc = f.value("auroc", 0.0);
-    c.auprc = f.value("auprc", 0.0);
+    const auto c = fold_choice_from_json(f);
     row.auroc.push_back(c.auroc);
     row.auprc.push_back(c.auprc);
     row.splits.emplace_back(c.repeat, c.fold);
@@ -60,9 +53,11 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
     row.choices.push_back(c);
   }
   const auto over = r.value("over", std::vector<std::string>{});
+  row.selection_metric = r.value("metric", "");
+  row.selection_inner_folds = r.value("inner_folds", 0);
   table.selection_over = over;
-  table.selection_metric = r.value("metric", "");
-  table.selection_inner_folds = r.value("inner_folds", 0);
+  table.selection_metric = row.selection_metric;
+  table.selection_inner_folds = row.selection_inner_folds;
   for (const auto& kv : r.value("axes", nlohmann::json::array())) {
     const auto key = kv.at(0).get<std::string>();
     auto value = kv.at(1).get<std::string>();
@@ -76,14 +71,16 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
         const auto v = chosen != by_config.end() && k < chosen->second.axis_values.size()
                            ? chosen->second.axis_values[k]
                            : "?";
-        auto at = std::find_if(counts.begin(), counts.end(),
-                               [&](const auto& p) { return p.first == v; });
+        auto at =
+            std::find_if(counts.begin(), counts.end(), [&](const auto& p) { return p.first == v; });
         if (at == counts.end())
           counts.emplace_back(v, 1);
         else
           ++at->second;
       }
-      value = "nested:";
+      value = row.selection_inner_folds >= 2
+                  ? "nested (" + std::to_string(row.selection_inner_folds) + " inner folds):"
+                  : std::string("nested (early-stopping split):");
       for (std::size_t k = 0; k < counts.size(); ++k)
         value += (k ? ", " : " ") + counts[k].first + " ×" + std::to_string(counts[k].second);
     }
@@ -156,9 +153,8 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
       continue;
     table.rows.push_back(selected_row(r, by_config, table));
   }
-  std::stable_sort(table.rows.begin(), table.rows.end(), [](const TableRow& a, const TableRow& b) {
-    return !a.selected && b.selected;
-  });
+  std::stable_sort(table.rows.begin(), table.rows.end(),
+                   [](const TableRow& a, const TableRow& b) { return !a.selected && b.selected; });
   return table;
 }
 

@@ -264,7 +264,8 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
         document["selection"], file_name, sweep.axes,
         options.smoke && smoke && smoke->has_selection ? &smoke->selection : nullptr);
     sweep.groups = detail::selection_groups(*sweep.selection, sweep.configurations);
-    sweep.inner_tasks = detail::inner_tasks_of(*sweep.selection, sweep.configurations, sweep.groups);
+    sweep.inner_tasks =
+        detail::inner_tasks_of(*sweep.selection, sweep.configurations, sweep.groups);
   }
   return sweep;
 }

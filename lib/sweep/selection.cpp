@@ -69,9 +69,9 @@ void require_selection_keys(const YAML::Node& node, const std::string& file,
     const auto key = kv.first.as<std::string>();
     if (std::find(kSelectionKeys.begin(), kSelectionKeys.end(), key) == kSelectionKeys.end()) {
       auto hint = config::did_you_mean(key, kSelectionKeys);
-      throw InputError(where(kv.first, file) + ": " + path + "." + key + ": unknown key" +
-                       (hint.empty() ? " (expected over, metric or inner_folds)"
-                                     : " (" + hint + ")"));
+      throw InputError(
+          where(kv.first, file) + ": " + path + "." + key + ": unknown key" +
+          (hint.empty() ? " (expected over, metric or inner_folds)" : " (" + hint + ")"));
     }
   }
 }
@@ -122,8 +122,7 @@ std::vector<SelectionGroup> selection_groups(const Selection& selection,
     for (const auto& key : selection.over) {
       const auto dot = key.find('.');
       const auto section = key.substr(0, dot);
-      if (dot != std::string::npos && identity.contains(section) &&
-          identity[section].is_object())
+      if (dot != std::string::npos && identity.contains(section) && identity[section].is_object())
         identity[section].erase(key.substr(dot + 1));
     }
     const auto [it, fresh] = group_of.try_emplace(identity.dump(), int(groups.size()));
@@ -143,8 +142,8 @@ std::vector<SelectionGroup> selection_groups(const Selection& selection,
                               [](const SelectionGroup& g) { return g.members.size() < 2; }),
                groups.end());
   for (auto& g : groups) {
-    std::string identity = "selection/" + selection.metric + "/inner" +
-                           std::to_string(selection.inner_folds);
+    std::string identity =
+        "selection/" + selection.metric + "/inner" + std::to_string(selection.inner_folds);
     for (const auto& key : selection.over)
       identity += "/" + key;
     for (int m : g.members)

@@ -175,8 +175,7 @@ private:
 /// Reads `selection:`; `swept` are the file's swept keys (Sweep::axes), which `over` must name.
 /// In a smoke run, `smoke` (the file's smoke.selection, when given) replaces the keys it sets.
 Selection read_selection(const YAML::Node& node, const std::string& file,
-                         const std::vector<std::string>& swept,
-                         const YAML::Node* smoke = nullptr);
+                         const std::vector<std::string>& swept, const YAML::Node* smoke = nullptr);
 /// Groups the configurations that differ only in the selected keys (sweep order kept); groups
 /// of one configuration (nothing to choose) are left out.
 std::vector<SelectionGroup> selection_groups(const Selection& selection,

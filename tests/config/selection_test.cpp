@@ -107,14 +107,16 @@ TEST(Selection, ErrorsNameFileLineAndKey) {
                       "'inner_folds'?)"),
             std::string::npos)
       << error_of("selection:\n  over: [train.lr]\n  inner_fold: 2\n");
-  EXPECT_NE(error_of("selection:\n  metric: auroc\n").find("selection.over: expected a list of "
-                                                           "swept keys"),
+  EXPECT_NE(error_of("selection:\n  metric: auroc\n")
+                .find("selection.over: expected a list of "
+                      "swept keys"),
             std::string::npos);
   EXPECT_NE(error_of("selection:\n  over: [train.lr, train.lr]\n")
                 .find("selection.over: 'train.lr' is listed twice"),
             std::string::npos);
-  EXPECT_NE(error_of("selection: [train.lr]\n").find("bad.yaml:11:12: selection: expected a "
-                                                     "mapping"),
+  EXPECT_NE(error_of("selection: [train.lr]\n")
+                .find("bad.yaml:11:12: selection: expected a "
+                      "mapping"),
             std::string::npos)
       << error_of("selection: [train.lr]\n");
 }

@@ -49,9 +49,9 @@ const std::vector<Expected>& expected() {
        0},
       // fNet 3D and ResNet18 2D; 4 folds × 3 repeats. Smoke: 1 repeat.
       {"cox.yaml", "cox", {"variant"}, 2, 24, 0, 2, 0},
-      // Two learning rates, chosen per outer fold on 3 inner folds (2 in the smoke run):
-      // 2 × 4 × 3 inner tasks; smoke 2 × 2 × 2.
-      {"demo.yaml", "demo", {"train.lr"}, 2, 8, 0, 2, 0, 1, 24, 1, 8},
+      // Two learning rates, chosen per outer fold on 2 inner folds: 2 × 4 × 2 inner tasks;
+      // smoke 2 × 2 × 2.
+      {"demo.yaml", "demo", {"train.lr"}, 2, 8, 0, 2, 0, 1, 16, 1, 8},
       // Per (lr, batch, patch): fnet none, resnet18/152 and densenet121 none|imagenet, resnet50
       // none|imagenet full|layerwise|linear_probe = 1 + 6 + 4 = 11; × 3 × 2 × 2 = 132.
       // Smoke: one lr, batch and patch (the zip's two entries become equal): 11.
@@ -277,8 +277,7 @@ TEST_F(ReproductionSweeps, EverySmokeSettingRunsEndToEndUnderMpirun) {
     }
     EXPECT_EQ(cox_configurations, configurations);
     EXPECT_EQ(rows_of(results / "results.jsonl", "pretrain").size(), std::size_t(e.smoke_pretrain));
-    EXPECT_EQ(rows_of(results / "results.jsonl", "inner").size(),
-              std::size_t(e.smoke_inner_tasks));
+    EXPECT_EQ(rows_of(results / "results.jsonl", "inner").size(), std::size_t(e.smoke_inner_tasks));
     const auto selections = rows_of(results / "results.jsonl", "selection");
     EXPECT_EQ(selections.size(), std::size_t(e.smoke_groups)) << out.text;
     for (const auto& r : selections)

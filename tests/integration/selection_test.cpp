@@ -23,11 +23,11 @@ protected:
     dir = folder_with_synth_cohort("selection", error);
     ASSERT_FALSE(dir.empty()) << error;
     // threads: 1 so that 1 and 3 ranks give the same numbers to the bit.
-    std::ofstream(dir / "nested.yaml") << tiny_sweep_text(
-        "nested", "max_epochs: 2, patience: 2, batch_size: 8, threads: 1",
-        "cox: {bootstrap: 20}\n"
-        "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3]\n"
-        "selection:\n  over: [train.lr]\n  metric: auroc\n  inner_folds: 2\n");
+    std::ofstream(dir / "nested.yaml")
+        << tiny_sweep_text("nested", "max_epochs: 2, patience: 2, batch_size: 8, threads: 1",
+                           "cox: {bootstrap: 20}\n"
+                           "sweep:\n  grid:\n    train.lr: [3.0e-3, 1.0e-3]\n"
+                           "selection:\n  over: [train.lr]\n  metric: auroc\n  inner_folds: 2\n");
   }
   static std::string in_dir() { return "cd " + dir.string() + " && "; }
 };
@@ -109,8 +109,8 @@ TEST_F(NestedSelection, InnerTasksRunOnceAcrossAKillAndEachFoldTakesTheBestInner
 
   // The table: the per-configuration rows, then the nested row naming what each fold chose.
   const auto table = read(dir / "r3" / "nested" / "report" / "table.md");
-  EXPECT_NE(table.find("| nested: "), std::string::npos) << table;
-  EXPECT_NE(table.find("2 inner folds of the outer training part"), std::string::npos) << table;
+  EXPECT_NE(table.find("| nested (2 inner folds): "), std::string::npos) << table;
+  EXPECT_NE(table.find("on k inner folds of the outer training part"), std::string::npos) << table;
   EXPECT_NE(table.find("- nested selection "), std::string::npos) << table;
   auto json = run("{ " + std::string(VFP_BIN) + " report " + (dir / "r3" / "nested").string() +
                   " --format json 2>/dev/null; }");

@@ -106,7 +106,11 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
   ASSERT_EQ(report.code, 0) << report.text;
   EXPECT_EQ(report.text, table);
   // The cox rows give the survival columns; LaTeX for the paper, compared with a baseline.
-  EXPECT_NE(table.find("| C-index | HR per SD (95 % CI) |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| C-index, apparent (score+age+BMI / age+BMI) | C-index, "
+                       "optimism-corrected | HR per SD, adjusted for age, BMI (95 % CI) | Brier | "
+                       "calibration intercept / slope |"),
+            std::string::npos)
+      << table;
   auto latex = run(std::string(VFP_BIN) + " report " + (dir / "results" / "tiny").string() +
                    " --format latex --baseline 1 --sort auroc");
   ASSERT_EQ(latex.code, 0) << latex.text;

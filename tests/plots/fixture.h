@@ -9,6 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <regex>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -25,6 +28,43 @@ inline fs::path scratch(const std::string& what, const std::string& sweep_name) 
   const auto dir = root / sweep_name;
   fs::create_directories(dir);
   return dir;
+}
+
+/// results.jsonl from `rows` (the page reads the rows it is given; `vfp report` the file).
+inline void write_rows(const fs::path& dir, const std::vector<nlohmann::json>& rows) {
+  std::string jsonl;
+  for (const auto& r : rows)
+    jsonl += r.dump() + "\n";
+  write_file_atomically(dir / "results.jsonl", jsonl);
+}
+
+/// How many plot elements an SVG from gnuplot has: distinct <g id="gnuplot_plot_N"> groups
+/// (an opaque key draws its entries a second time, under the same ids).
+inline std::size_t plots_in(const fs::path& svg) {
+  const auto text = read_text_file(svg);
+  const std::regex id(R"re(<g id="gnuplot_plot_([0-9]+)")re");
+  std::set<std::string> ids;
+  for (std::sregex_iterator it(text.begin(), text.end(), id), end; it != end; ++it)
+    ids.insert((*it)[1]);
+  return ids.size();
+}
+
+/// Every src="…" and href="…" of a page that is not an anchor within it.
+inline std::vector<std::string> links(const std::string& html) {
+  std::vector<std::string> out;
+  const std::regex link(R"re((?:src|href)="([^"#][^"]*)")re");
+  for (std::sregex_iterator it(html.begin(), html.end(), link), end; it != end; ++it)
+    out.push_back((*it)[1]);
+  return out;
+}
+
+/// An HTML attribute value back to text (the page escapes & < > " ').
+inline std::string unescape(std::string s) {
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}})
+    for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + 1))
+      s.replace(pos, from.size(), to);
+  return s;
 }
 
 struct Config {
@@ -109,11 +149,119 @@ inline std::vector<nlohmann::json> make_sweep(const fs::path& dir,
                   {"config_index", 0},
                   {"fold", 9},
                   {"axes", axes_of(configs[0])}});
-  std::string jsonl;
-  for (const auto& r : rows)
-    jsonl += r.dump() + "\n";
-  write_file_atomically(dir / "results.jsonl", jsonl);
+  write_rows(dir, rows);
   return rows;
+}
+
+/// A "calibration" block as tasks/pooled.cpp writes it: three reliability bins of 60 subjects.
+inline nlohmann::json calibration_block() {
+  const auto bin = [](int n, int events, double predicted, double observed, double lower,
+                      double upper) {
+    return nlohmann::json{
+        {"n", n},         {"events", events}, {"mean_predicted", predicted}, {"observed", observed},
+        {"lower", lower}, {"upper", upper}};
+  };
+  return {{"prior_shift", 1.1},
+          {"recalibration", {{"prior_shift", 1.1}, {"intercept", 0.1}, {"slope", 0.9}}},
+          {"uncalibrated",
+           {{"n", 180},
+            {"events", 42},
+            {"brier", 0.2},
+            {"intercept", -0.3},
+            {"slope", 0.7},
+            {"mean_predicted", 0.3},
+            {"observed_rate", 0.2333}}},
+          {"cross_fitted",
+           {{"n", 180},
+            {"events", 42},
+            {"brier", 0.1234},
+            {"intercept", 0.104},
+            {"slope", 0.896},
+            {"mean_predicted", 0.2233},
+            {"observed_rate", 0.2333},
+            {"bins",
+             {bin(60, 3, 0.05, 0.05, 0.0171, 0.1369), bin(60, 12, 0.21, 0.2, 0.118, 0.318),
+              bin(60, 27, 0.41, 0.45, 0.33, 0.575)}}}}};
+}
+
+/// A "survival" block with predicted vs Kaplan–Meier observed risk per tertile at `horizon`.
+inline nlohmann::json survival_block(double horizon = 5.0) {
+  const auto group = [](int g, int subjects, int events, double predicted, double observed,
+                        double lower, double upper) {
+    return nlohmann::json{{"group", g},
+                          {"subjects", subjects},
+                          {"events", events},
+                          {"predicted", predicted},
+                          {"observed", observed},
+                          {"observed_lower", lower},
+                          {"observed_upper", upper}};
+  };
+  return {{"c_image", 0.7},
+          {"c_baseline", 0.6},
+          {"c_image_corrected", 0.68},
+          {"score_hr_per_sd", 2.0},
+          {"score_hr_per_sd_lower", 1.5},
+          {"score_hr_per_sd_upper", 2.6},
+          {"risk_horizon_years", horizon},
+          {"risk_groups",
+           {group(0, 80, 5, 0.06, 0.0625, 0.02, 0.13), group(1, 80, 14, 0.17, 0.18, 0.1, 0.27),
+            group(2, 80, 30, 0.4, 0.39, 0.29, 0.5)}}};
+}
+
+/// The cox row of configuration `config_id` in `rows`.
+inline nlohmann::json& cox_row(std::vector<nlohmann::json>& rows, const std::string& config_id) {
+  for (auto& r : rows)
+    if (r.value("kind", "") == "cox" && r.value("config_id", "") == config_id)
+      return r;
+  throw std::runtime_error("no cox row of " + config_id);
+}
+
+/// A nested selection over train.lr among `members` (fnet's two learning rates by default):
+/// per fold of repeat 0 the member `chosen[fold]` (an index into `members`), its selection row
+/// (with the calibration and survival blocks) and selections/<id>/oof.csv pooled from the
+/// chosen tasks' oof.csv as the selection task pools them. Appended to `rows`.
+inline void add_selection(const fs::path& dir, std::vector<nlohmann::json>& rows,
+                          const std::string& id, const std::vector<std::string>& members,
+                          const std::vector<int>& chosen) {
+  nlohmann::json folds = nlohmann::json::array();
+  std::string pooled = "subject_id,fold,score,event,time_years,age,bmi\n";
+  for (std::size_t fold = 0; fold < chosen.size(); ++fold) {
+    const auto& config_id = members[std::size_t(chosen[fold])];
+    const auto task = config_id + "-f" + std::to_string(fold);
+    nlohmann::json test;
+    for (const auto& r : rows)
+      if (r.value("task_id", "") == task)
+        test = r;
+    folds.push_back({{"repeat", 0},
+                     {"fold", fold},
+                     {"config_id", config_id},
+                     {"task_id", task},
+                     {"inner_score", 0.7 + 0.01 * double(fold)},
+                     {"auroc", test.at("auroc")},
+                     {"auprc", test.at("auprc")}});
+    const auto csv = read_csv((dir / "tasks" / task / "oof.csv").string());
+    for (const auto& row : csv.rows)
+      for (const auto* column :
+           {"subject_id", "fold", "score", "event", "time_years", "age", "bmi"})
+        pooled += csv.text(row, csv.column(column)) + (std::string(column) == "bmi" ? "\n" : ",");
+  }
+  fs::create_directories(dir / "selections" / id);
+  write_file_atomically(dir / "selections" / id / "oof.csv", pooled);
+  rows.push_back(
+      {{"kind", "selection"},
+       {"task_id", id},
+       {"status", "ok"},
+       {"members", members},
+       {"over", nlohmann::json::array({"train.lr"})},
+       {"metric", "auroc"},
+       {"inner_folds", 3},
+       {"axes", nlohmann::json::array({nlohmann::json::array({"train.lr", "selected"}),
+                                       nlohmann::json::array({"model.arch", "fnet"})})},
+       {"folds", folds},
+       {"pooled", {{"auroc", 0.71}, {"auroc_delong_lower", 0.63}, {"auroc_delong_upper", 0.79}}},
+       {"calibration", calibration_block()},
+       {"survival", survival_block()}});
+  write_rows(dir, rows);
 }
 
 inline const std::vector<Config> kConfigs{{"aaaa1111", "1e-4", "fnet", 1.0},

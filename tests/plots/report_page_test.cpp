@@ -11,8 +11,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
-#include <set>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -24,17 +22,6 @@ using namespace vfp::plots_test;
 
 std::string slurp(const fs::path& p) {
   return read_text_file(p);
-}
-
-/// How many plot elements an SVG from gnuplot has: distinct <g id="gnuplot_plot_N"> groups
-/// (an opaque key draws its entries a second time, under the same ids).
-std::size_t plots_in(const fs::path& svg) {
-  const auto text = read_text_file(svg);
-  const std::regex id(R"re(<g id="gnuplot_plot_([0-9]+)")re");
-  std::set<std::string> ids;
-  for (std::sregex_iterator it(text.begin(), text.end(), id), end; it != end; ++it)
-    ids.insert((*it)[1]);
-  return ids.size();
 }
 
 int count(const std::string& text, const std::string& what) {
@@ -57,24 +44,6 @@ std::pair<int, int> png_size(const fs::path& file) {
     return v;
   };
   return {be32(16), be32(20)};
-}
-
-/// Every src="…" and href="…" of a page that is not an anchor within it.
-std::vector<std::string> links(const std::string& html) {
-  std::vector<std::string> out;
-  const std::regex link(R"re((?:src|href)="([^"#][^"]*)")re");
-  for (std::sregex_iterator it(html.begin(), html.end(), link), end; it != end; ++it)
-    out.push_back((*it)[1]);
-  return out;
-}
-
-/// An HTML attribute value back to text (the page escapes & < > " ').
-std::string unescape(std::string s) {
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}})
-    for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + 1))
-      s.replace(pos, from.size(), to);
-  return s;
 }
 
 bool have_gnuplot() {

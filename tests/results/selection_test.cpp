@@ -47,41 +47,42 @@ nlohmann::json inner_row(const std::string& config, int fold, int inner_fold, do
 /// Two learning rates, two folds. On the test folds "b" wins both (0.80, 0.82 against 0.70,
 /// 0.72); on the inner data "a" wins fold 0 and "b" fold 1.
 std::vector<nlohmann::json> candidates() {
-  return {outer_row("a", 0, "1e-3", 0, 0.70, 0.66), outer_row("a", 0, "1e-3", 1, 0.72, 0.60),
-          outer_row("b", 1, "1e-4", 0, 0.80, 0.61), outer_row("b", 1, "1e-4", 1, 0.82, 0.65),
-          inner_row("a", 0, 0, 0.70),           inner_row("a", 0, 1, 0.60),
-          inner_row("b", 0, 0, 0.55),           inner_row("b", 0, 1, 0.64), // a: .65 > b: .595
-          inner_row("a", 1, 0, 0.50),           inner_row("a", 1, 1, 0.58),
-          inner_row("b", 1, 0, 0.62),           inner_row("b", 1, 1, 0.60)}; // b: .61 > a: .54
+  return {outer_row("a", 0, "1e-3", 0, 0.70, 0.66),
+          outer_row("a", 0, "1e-3", 1, 0.72, 0.60),
+          outer_row("b", 1, "1e-4", 0, 0.80, 0.61),
+          outer_row("b", 1, "1e-4", 1, 0.82, 0.65),
+          inner_row("a", 0, 0, 0.70),
+          inner_row("a", 0, 1, 0.60),
+          inner_row("b", 0, 0, 0.55),
+          inner_row("b", 0, 1, 0.64), // a: .65 > b: .595
+          inner_row("a", 1, 0, 0.50),
+          inner_row("a", 1, 1, 0.58),
+          inner_row("b", 1, 0, 0.62),
+          inner_row("b", 1, 1, 0.60)}; // b: .61 > a: .54
 }
 
 nlohmann::json selection_row(const std::vector<FoldChoice>& choices) {
   nlohmann::json folds = nlohmann::json::array();
   for (const auto& c : choices)
-    folds.push_back({{"repeat", c.repeat},
-                     {"fold", c.fold},
-                     {"config_id", c.config_id},
-                     {"task_id", c.task_id},
-                     {"inner_score", c.inner_score},
-                     {"auroc", c.auroc},
-                     {"auprc", c.auprc}});
-  return {{"kind", "selection"},
-          {"task_id", "g1"},
-          {"status", "ok"},
-          {"members", {"a", "b"}},
-          {"over", {"train.lr"}},
-          {"metric", "auroc"},
-          {"inner_folds", 2},
-          {"axes", nlohmann::json::array({nlohmann::json::array({"train.lr", "selected"})})},
-          {"folds", folds},
-          {"survival",
-           {{"c_image", 0.74},
-            {"c_baseline", 0.70},
-            {"c_image_corrected", 0.72},
-            {"score_hr_per_sd", 1.8},
-            {"score_hr_per_sd_lower", 1.2},
-            {"score_hr_per_sd_upper", 2.6}}},
-          {"calibration", {{"cross_fitted", {{"brier", 0.121}, {"intercept", 0.1}, {"slope", 0.9}}}}}};
+    folds.push_back(to_json(c));
+  return {
+      {"kind", "selection"},
+      {"task_id", "g1"},
+      {"status", "ok"},
+      {"members", {"a", "b"}},
+      {"over", {"train.lr"}},
+      {"metric", "auroc"},
+      {"inner_folds", 2},
+      {"axes", nlohmann::json::array({nlohmann::json::array({"train.lr", "selected"})})},
+      {"folds", folds},
+      {"survival",
+       {{"c_image", 0.74},
+        {"c_baseline", 0.70},
+        {"c_image_corrected", 0.72},
+        {"score_hr_per_sd", 1.8},
+        {"score_hr_per_sd_lower", 1.2},
+        {"score_hr_per_sd_upper", 2.6}}},
+      {"calibration", {{"cross_fitted", {{"brier", 0.121}, {"intercept", 0.1}, {"slope", 0.9}}}}}};
 }
 
 } // namespace
@@ -146,7 +147,8 @@ TEST(NestedRow, FollowsTheConfigurationsWithItsChoicesCountedAndIsNeverBold) {
   const auto md = to_markdown(table);
   // Nested: fold 0 a (70 %), fold 1 b (82 %): 76.0 ± 8.5; b's 81.0 is bold (best on the test
   // folds), the nested row never is.
-  EXPECT_NE(md.find("| nested: 1e-3 ×1, 1e-4 ×1 | 76.0 ± 8.5 | 38.0 ± 4.2 | 2/2 | 0.740 / 0.700 | "
+  EXPECT_NE(md.find("| nested (2 inner folds): 1e-3 ×1, 1e-4 ×1 | 76.0 ± 8.5 | 38.0 ± 4.2 | 2/2 | "
+                    "0.740 / 0.700 | "
                     "0.720 | 1.80 (1.20–2.60) | 0.121 | 0.10 / 0.90 |"),
             std::string::npos)
       << md;
@@ -197,8 +199,8 @@ TEST(Holm, MatchesRsPAdjust) {
 
 TEST(Holm, TheBaselineComparisonGetsAnAdjustedColumn) {
   std::vector<nlohmann::json> rows;
-  const double differences[3][4] = {{0.02, 0.03, 0.01, 0.04}, {0.05, 0.06, 0.04, 0.07},
-                                    {-0.01, 0.02, 0.00, 0.01}};
+  const double differences[3][4] = {
+      {0.02, 0.03, 0.01, 0.04}, {0.05, 0.06, 0.04, 0.07}, {-0.01, 0.02, 0.00, 0.01}};
   for (int f = 0; f < 4; ++f)
     rows.push_back(outer_row("base", 0, "1", f, 0.7, 0.6));
   for (int c = 0; c < 3; ++c)

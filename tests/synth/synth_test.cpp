@@ -174,8 +174,8 @@ TEST(SynthCohortModel, ACoxFitOnTheLatentAgeAndBmiRecoversEveryPlantedLogHazardR
     age.push_back(s.age);
     bmi.push_back(s.bmi);
   }
-  const auto fit = vfp::survival::fit_cox(time, event, {weakness, age, bmi},
-                                          {"weakness", "age", "bmi"});
+  const auto fit =
+      vfp::survival::fit_cox(time, event, {weakness, age, bmi}, {"weakness", "age", "bmi"});
   ASSERT_TRUE(fit.converged);
   const double planted[3] = {model.beta_weakness, model.beta_age / model.age_sd,
                              model.beta_bmi / model.bmi_sd};
