@@ -368,7 +368,8 @@ FigureText risk_figure(const RiskInput& in) {
   f.caption = "Cox-predicted vs observed (Kaplan–Meier) risk at " + years + " years by " +
               groups_text +
               " of score + age + BMI: mean predicted risk per group against the "
-              "observed risk with its 95 % CI, and the ideal diagonal.";
+              "observed risk with its 95 % CI, and the ideal diagonal. Apparent: the Cox model "
+              "was fitted to these same subjects.";
   return f;
 }
 
