@@ -93,9 +93,10 @@ const std::vector<Expected>& expected() {
       // Ten seeds (dropout 0.2000–0.2009), one group chosen on 3 inner folds: 10 × 4 × 3 inner
       // tasks. Smoke: two seeds, 2 folds, 2 inner folds.
       {"seed_noise.yaml", "seed_noise", {"model.dropout"}, 10, 40, 0, 2, 0, 1, 120, 1, 8},
-      // 2 learning rates × 4 variants; the ssl variants share one BYOL task. Smoke: one lr.
-      // The lr chosen per outer fold: 4 groups, 8 × 4 × 3 inner tasks.
-      {"ssl_3d.yaml", "ssl_3d", {"train.lr", "variant"}, 8, 32, 1, 4, 1, 4, 96, 0, 0},
+      // 2 learning rates × 4 variants; the ssl variants share one BYOL task. The lr chosen per
+      // outer fold: 4 groups, 8 × 4 × 3 inner tasks; the smoke run chooses between its two
+      // rates on the early-stopping split (no inner tasks).
+      {"ssl_3d.yaml", "ssl_3d", {"train.lr", "variant"}, 8, 32, 1, 8, 1, 4, 96, 4, 0},
   };
   return sweeps;
 }
