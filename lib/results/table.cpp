@@ -4,6 +4,7 @@
 #include "metrics/metrics.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -11,26 +12,35 @@ namespace vfp::results {
 
 namespace {
 
+/// A number of a row, or `missing` when absent or null: JSON writes a non-finite number (an
+/// overflowing hazard ratio, a C-index no resample could correct) as null.
+double number_or(const nlohmann::json& j, const char* key, double missing) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : missing;
+}
+
 /// The survival and calibration columns from a cox or selection row's analysis.
 void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
   const auto& cal = r.value("calibration", nlohmann::json());
   if (cal.is_object() && cal.contains("cross_fitted")) {
     const auto& c = cal["cross_fitted"];
-    row.brier = c.value("brier", -1.0);
-    row.calibration_intercept = c.value("intercept", 0.0);
-    row.calibration_slope = c.value("slope", 0.0);
+    row.brier = number_or(c, "brier", -1.0);
+    row.calibration_intercept = number_or(c, "intercept", 0.0);
+    row.calibration_slope = number_or(c, "slope", 0.0);
     table.calibration = table.calibration || row.brier >= 0;
   }
   const auto& s = r.value("survival", nlohmann::json());
   if (!s.is_object())
     return;
+  const double inf = std::numeric_limits<double>::infinity();
   row.has_survival = true;
-  row.c_index = s.value("c_image", 0.0);
-  row.c_baseline = s.value("c_baseline", 0.0);
-  row.c_index_corrected = s.value("c_image_corrected", -1.0);
-  row.hr_per_sd = s.value("score_hr_per_sd", 0.0);
-  row.hr_lower = s.value("score_hr_per_sd_lower", 0.0);
-  row.hr_upper = s.value("score_hr_per_sd_upper", 0.0);
+  row.c_index = number_or(s, "c_image", 0.0);
+  row.c_baseline = number_or(s, "c_baseline", 0.0);
+  row.c_index_corrected = number_or(s, "c_image_corrected", -1.0);
+  // A separated fit's hazard ratio overflows: its table cell reads "> 1e6".
+  row.hr_per_sd = number_or(s, "score_hr_per_sd", inf);
+  row.hr_lower = number_or(s, "score_hr_per_sd_lower", inf);
+  row.hr_upper = number_or(s, "score_hr_per_sd_upper", inf);
   table.survival = true;
 }
 

@@ -149,3 +149,17 @@ TEST(Report, TheComparisonUsesTheCorrectedTTestAndDeLongOnPooledPredictions) {
   EXPECT_NE(csv.find(",0.1502656989,1.129470"), std::string::npos) << csv;
   fs::remove_all(sweep);
 }
+
+TEST(Report, NonFiniteFiguresWrittenAsNullShowAsBoundsOrDashesNotAnError) {
+  // JSON holds an overflowing hazard ratio (a separated fit) or a C-index that no bootstrap
+  // resample could correct as null; the table must still render.
+  auto rows = two_configurations();
+  for (auto& r : rows)
+    if (r["kind"] == "cox" && r["config_id"] == "bbbb") {
+      r["survival"]["score_hr_per_sd"] = nullptr;
+      r["survival"]["score_hr_per_sd_upper"] = nullptr;
+      r["survival"]["c_image_corrected"] = nullptr;
+    }
+  const auto md = to_markdown(aggregate(rows));
+  EXPECT_NE(md.find("| > 1e6 (2.10–> 1e6) |"), std::string::npos) << md;
+}
