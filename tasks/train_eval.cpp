@@ -7,9 +7,7 @@
 #include "tasks/split.h"
 #include "train/train.h"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <sstream>
 
 namespace vfp::tasks {
@@ -71,17 +69,6 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   o.seed = seed;
   o.threads = c.train.threads > 0 ? c.train.threads : threads;
   return o;
-}
-
-/// Mean binary cross-entropy of the test patches' probabilities against their subjects' labels.
-double patch_log_loss(const train::FoldData& d, const std::vector<float>& scores) {
-  double sum = 0;
-  for (size_t k = 0; k < d.test.size(); ++k) {
-    const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
-    sum -=
-        d.subject_label[size_t(d.patch_subject[size_t(d.test[k])])] ? std::log(p) : std::log(1 - p);
-  }
-  return sum / double(std::max<size_t>(d.test.size(), 1));
 }
 
 } // namespace
@@ -202,7 +189,7 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
       {"auroc", metrics::auroc(scores, test_labels)},
       {"auprc", metrics::average_precision(scores, test_labels)},
       // Patch-level binary cross-entropy of the test scores, as val_loss is of the validation's.
-      {"loss", patch_log_loss(fold, outcome.test_scores)},
+      {"loss", train::patch_log_loss(fold, fold.test, outcome.test_scores)},
       {"n_test", test_subjects.size()},
       {"n_test_positive", positives},
       {"best_epoch", outcome.best_epoch},

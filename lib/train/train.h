@@ -119,6 +119,12 @@ struct Outcome {
 Outcome fit_and_score(const TrainOptions& options, const FoldData& data,
                       const std::function<void(const EpochLog&)>& on_epoch = {});
 
+/// Mean binary cross-entropy of the probabilities `scores` (one per entry of `patches`)
+/// against their subjects' labels, clamped to [1e-7, 1 − 1e-7]: the validation loss early
+/// stopping reads, and the inner tasks' test loss that nested selection may choose on.
+double patch_log_loss(const FoldData& d, const std::vector<int>& patches,
+                      const std::vector<float>& scores);
+
 /// Patient-level scores: aggregates patch scores per subject (max, mean or noisy_or =
 /// 1 - Π(1 - p)). Returns subject
 /// indices (sorted) and their scores.

@@ -83,17 +83,6 @@ std::pair<double, double> patient_auroc_auprc(const FoldData& d, const std::vect
           metrics::average_precision(subject_scores, labels)};
 }
 
-/// Mean binary cross-entropy of probabilities against the patches' labels.
-double patch_log_loss(const FoldData& d, const std::vector<int>& patches,
-                      const std::vector<float>& scores) {
-  double sum = 0;
-  for (size_t k = 0; k < patches.size(); ++k) {
-    const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
-    sum -= d.subject_label[d.patch_subject[patches[k]]] ? std::log(p) : std::log(1 - p);
-  }
-  return sum / double(std::max<size_t>(patches.size(), 1));
-}
-
 void check_split(const FoldData& d, const std::vector<int>& patches, const char* name) {
   int pos = 0;
   for (int p : patches)
@@ -138,6 +127,16 @@ void save_model(models::Classifier& model, const models::ModelSpec& spec, const 
 }
 
 } // namespace
+
+double patch_log_loss(const FoldData& d, const std::vector<int>& patches,
+                      const std::vector<float>& scores) {
+  double sum = 0;
+  for (size_t k = 0; k < patches.size(); ++k) {
+    const double p = std::clamp(double(scores[k]), 1e-7, 1 - 1e-7);
+    sum -= d.subject_label[d.patch_subject[patches[k]]] ? std::log(p) : std::log(1 - p);
+  }
+  return sum / double(std::max<size_t>(patches.size(), 1));
+}
 
 std::vector<ArchitectureInfo> list_architectures(int dims, int in_channels, int outputs) {
   std::vector<ArchitectureInfo> out;
