@@ -22,14 +22,15 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? -1.0 : metrics::mean_std(v).mean;
 }
 
-/// The best (highest) value of a column, or −1 when fewer than two rows have one (a single
-/// row is not "best"); every row reaching it is bold.
+/// The best (highest) value of a column among the configurations' rows, or −1 when fewer
+/// than two have one (a single row is not "best"); every row reaching it is bold. Nested rows
+/// are estimates of a selection, never "best".
 double best_value(const Table& t, double (*value)(const TableRow&)) {
   double best = -1;
   int with_value = 0;
   for (const auto& r : t.rows) {
     const double v = value(r);
-    if (v < 0)
+    if (v < 0 || r.selected)
       continue;
     ++with_value;
     best = std::max(best, v);
@@ -163,12 +164,7 @@ std::vector<Value> row_values(const Table& t, std::size_t i, const Cells& c, con
 
 /// Best values among the configurations' rows (fewer than two: none is "best").
 Best best_of(const Table& t) {
-  Table configurations = t;
-  configurations.rows.erase(std::remove_if(configurations.rows.begin(), configurations.rows.end(),
-                                           [](const TableRow& r) { return r.selected; }),
-                            configurations.rows.end());
-  return {best_value(configurations, auroc_of), best_value(configurations, auprc_of),
-          best_value(configurations, c_index_of)};
+  return {best_value(t, auroc_of), best_value(t, auprc_of), best_value(t, c_index_of)};
 }
 
 bool any_selected(const Table& t) {
