@@ -6,6 +6,7 @@
 #include "log/log.h"
 #include "sweep/sweep.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -56,8 +57,15 @@ int cache_command(const CacheArgs& args) {
     if (!args.dry_run && std::filesystem::remove(p, ec))
       freed += size;
   };
+  // Reading every patch of a big cache takes minutes: a progress line now and then.
+  std::uint64_t total = 0, before = 0;
+  for (const auto& e : entries)
+    total += e.shape.empty() ? 0 : e.shape[0];
+  log::Progress progress("vfp cache " + args.action + ": patches checked", total);
   for (const auto& e : entries) {
-    const std::string problem = data::verify_cache(e);
+    const std::string problem =
+        data::verify_cache(e, [&](std::size_t done) { progress.update(before + done); });
+    before += e.shape.empty() ? 0 : e.shape[0];
     if (args.action == "verify") {
       std::cout << (problem.empty() ? "ok       " + e.file.string() : "CORRUPT  " + problem)
                 << "\n";
@@ -68,6 +76,7 @@ int cache_command(const CacheArgs& args) {
       remove(e.file, "not used by the given sweeps");
     }
   }
+  progress.finish();
   if (args.action == "gc") {
     for (const auto& f : std::filesystem::directory_iterator(dir))
       if (is_stale_temporary(f.path()))

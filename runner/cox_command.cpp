@@ -3,12 +3,16 @@
 #include "format.h"
 
 #include "core/core.h"
+#include "log/log.h"
 #include "survival/survival.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
+#include <map>
 
 namespace vfp::runner {
 
@@ -16,16 +20,30 @@ int cox_command(const CoxArgs& args) {
   std::vector<std::string> wanted{args.time, args.event};
   wanted.insert(wanted.end(), args.covariates.begin(), args.covariates.end());
   wanted.insert(wanted.end(), args.baseline.begin(), args.baseline.end());
-  const auto columns = read_csv_columns(args.csv, wanted);
-  const auto& time = columns.at(args.time);
+  // Read row by row, so that a refused row is named by its line (blank lines are skipped).
+  const auto csv = read_csv(args.csv);
+  std::map<std::string, std::size_t> index;
+  for (const auto& name : wanted)
+    index[name] = csv.column(name);
+  if (csv.rows.empty())
+    throw InputError(args.csv + ": no data rows");
+  std::map<std::string, std::vector<double>> columns;
   std::vector<int> event;
-  for (std::size_t i = 0; i < time.size(); ++i) {
-    const double e = columns.at(args.event)[i];
+  for (const auto& row : csv.rows) {
+    for (const auto& [name, column] : index)
+      columns[name].push_back(csv.number(row, column));
+    const std::string at = args.csv + ":" + std::to_string(row.line) + ": column ";
+    const double e = columns.at(args.event).back();
     if (e != 0 && e != 1)
-      throw InputError(args.csv + ":" + std::to_string(i + 2) + ": column " + args.event + ": " +
-                       fixed(e, 6) + " is not an event indicator (1 event, 0 censored)");
+      throw InputError(at + args.event + ": " + fixed(e, 6) +
+                       " is not an event indicator (1 event, 0 censored)");
+    // 0 is a valid time (an event on the day follow-up starts), as in R's survival.
+    if (columns.at(args.time).back() < 0)
+      throw InputError(at + args.time + ": " + csv.text(row, index.at(args.time)) +
+                       " is negative: times must be 0 or more");
     event.push_back(int(e));
   }
+  const auto& time = columns.at(args.time);
   std::vector<std::vector<double>> covariates;
   for (const auto& name : args.covariates)
     covariates.push_back(columns.at(name));
@@ -53,8 +71,13 @@ int cox_command(const CoxArgs& args) {
     for (const auto& name : args.baseline)
       baseline.push_back(columns.at(name));
     try {
-      comparison = survival::compare_models(time, event, baseline, args.baseline, covariates,
-                                            args.covariates, args.bootstrap, args.seed, options);
+      // Two Cox fits per resample: minutes on a big table, so a progress line now and then.
+      log::Progress progress("vfp cox: bootstrap resamples",
+                             std::uint64_t(std::max(0, args.bootstrap)));
+      comparison = survival::compare_models(
+          time, event, baseline, args.baseline, covariates, args.covariates, args.bootstrap,
+          args.seed, options, [&](int done) { progress.update(std::uint64_t(done)); });
+      progress.finish();
     } catch (const InputError& e) {
       throw InputError(args.csv + ": baseline model: " + e.what());
     }

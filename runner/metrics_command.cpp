@@ -4,11 +4,14 @@
 #include "format.h"
 
 #include "core/core.h"
+#include "log/log.h"
 #include "metrics/metrics.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -28,17 +31,31 @@ struct ScoreMetrics {
   metrics::DelongAuroc delong;
   metrics::Interval auroc, ap; ///< bootstrap
   double auprc_trapezoid = 0;
+  /// Every score equal: no ranking information, DeLong's interval undefined (shown as n/a).
+  bool constant = false;
 };
 
 ScoreMetrics measure(const Group& g, std::size_t score, const metrics::BootstrapOptions& boot) {
   ScoreMetrics m;
   const auto& s = g.scores[score];
   m.delong = metrics::delong_auroc(s, g.labels, boot.confidence);
-  m.auroc = metrics::bootstrap_interval(metrics::Metric::kAuroc, s, g.labels, boot, g.strata);
-  m.ap =
-      metrics::bootstrap_interval(metrics::Metric::kAveragePrecision, s, g.labels, boot, g.strata);
+  // Both bootstraps on the same resamples (the intervals each would get alone, in half the time).
+  const auto intervals = metrics::bootstrap_intervals(
+      {metrics::Metric::kAuroc, metrics::Metric::kAveragePrecision}, s, g.labels, boot, g.strata);
+  m.auroc = intervals[0];
+  m.ap = intervals[1];
   m.auprc_trapezoid = metrics::auprc_trapezoid(s, g.labels);
+  m.constant = metrics::constant_scores(s);
   return m;
+}
+
+/// The warning of a group's score whose values are all equal.
+std::string constant_scores_warning(const std::string& group, const std::string& score,
+                                    double value, double prevalence) {
+  return "score column " + score + ", " + group + " rows: every score is " + fixed(value, 6) +
+         ": the scores carry no ranking information; the AUROC is 0.5 by ties, DeLong's interval "
+         "is undefined (n/a), AP equals the prevalence (" +
+         fixed(prevalence, 3) + ") and the AUPRC trapezoid (1 + prevalence) / 2";
 }
 
 nlohmann::json to_json(const metrics::Interval& i) {
@@ -46,9 +63,13 @@ nlohmann::json to_json(const metrics::Interval& i) {
 }
 
 nlohmann::json to_json(const ScoreMetrics& m) {
+  // Constant scores: DeLong's variance is 0 and its "interval" a point; null, not [0.5, 0.5].
+  const auto bound = [&](double v) { return m.constant ? nlohmann::json() : nlohmann::json(v); };
   return {{"auroc", m.delong.auroc},
           {"auroc_delong",
-           {{"variance", m.delong.variance}, {"lower", m.delong.lower}, {"upper", m.delong.upper}}},
+           {{"variance", m.delong.variance},
+            {"lower", bound(m.delong.lower)},
+            {"upper", bound(m.delong.upper)}}},
           {"auroc_bootstrap", to_json(m.auroc)},
           {"average_precision", m.ap.estimate},
           {"average_precision_bootstrap", to_json(m.ap)},
@@ -66,7 +87,9 @@ over_folds(const std::vector<std::vector<ScoreMetrics>>& measured, std::size_t k
   return {metrics::mean_std(aurocs), metrics::mean_std(aps)};
 }
 
-std::string with_interval(double estimate, double lower, double upper) {
+std::string with_interval(double estimate, double lower, double upper, bool defined = true) {
+  if (!defined)
+    return fixed(estimate, 3) + " (n/a)";
   return fixed(estimate, 3) + " (" + fixed(lower, 3) + "–" + fixed(upper, 3) + ")";
 }
 
@@ -76,14 +99,24 @@ std::vector<Group> read_groups(const MetricsArgs& args) {
   wanted.insert(wanted.end(), args.scores.begin(), args.scores.end());
   if (!args.fold.empty())
     wanted.push_back(args.fold);
-  const auto columns = read_csv_columns(args.csv, wanted);
+  // Read row by row, so that a refused row is named by its line (blank lines are skipped).
+  const auto csv = read_csv(args.csv);
+  std::map<std::string, std::size_t> index;
+  for (const auto& name : wanted)
+    index[name] = csv.column(name);
+  if (csv.rows.empty())
+    throw InputError(args.csv + ": no data rows");
+  std::map<std::string, std::vector<double>> columns;
+  for (const auto& row : csv.rows)
+    for (const auto& [name, column] : index)
+      columns[name].push_back(csv.number(row, column));
   const auto& label_column = columns.at(args.label);
   Group pooled;
   pooled.name = "pooled";
   pooled.scores.resize(args.scores.size());
   std::map<int, Group> folds;
   for (std::size_t i = 0; i < label_column.size(); ++i) {
-    const std::string at = args.csv + ":" + std::to_string(i + 2) + ": column "; // header is line 1
+    const std::string at = args.csv + ":" + std::to_string(csv.rows[i].line) + ": column ";
     const double label = label_column[i];
     if (label != 0 && label != 1)
       throw InputError(at + args.label + ": " + fixed(label, 6) +
@@ -123,6 +156,18 @@ std::pair<int, int> class_counts(const Group& g, const MetricsArgs& args) {
   return {positives, negatives};
 }
 
+/// The curve files of score column `score`: roc_<score>.csv and pr_<score>.csv inside --curves,
+/// whatever the column is called (a name with '/' or '..' is refused, naming --score).
+std::pair<std::string, std::string> curve_file_names(const std::string& score) {
+  std::pair<std::string, std::string> names{"roc_" + score + ".csv", "pr_" + score + ".csv"};
+  try {
+    checked_path_component(names.first, "curve file");
+  } catch (const InputError& e) {
+    throw InputError("--score " + score + " with --curves: " + e.what());
+  }
+  return names;
+}
+
 void write_curves(const Group& pooled, const MetricsArgs& args) {
   std::filesystem::create_directories(args.curves);
   for (std::size_t k = 0; k < args.scores.size(); ++k) {
@@ -131,10 +176,9 @@ void write_curves(const Group& pooled, const MetricsArgs& args) {
       roc += fixed(p.threshold, 9) + "," + fixed(p.fpr, 9) + "," + fixed(p.tpr, 9) + "\n";
     for (const auto& p : metrics::pr_curve(pooled.scores[k], pooled.labels))
       pr += fixed(p.threshold, 9) + "," + fixed(p.recall, 9) + "," + fixed(p.precision, 9) + "\n";
-    write_file_atomically(std::filesystem::path(args.curves) / ("roc_" + args.scores[k] + ".csv"),
-                          roc);
-    write_file_atomically(std::filesystem::path(args.curves) / ("pr_" + args.scores[k] + ".csv"),
-                          pr);
+    const auto [roc_file, pr_file] = curve_file_names(args.scores[k]);
+    write_file_atomically(std::filesystem::path(args.curves) / roc_file, roc);
+    write_file_atomically(std::filesystem::path(args.curves) / pr_file, pr);
   }
 }
 
@@ -145,6 +189,9 @@ int metrics_command(const MetricsArgs& args) {
     throw InputError("--score takes one or two columns, got " + std::to_string(args.scores.size()));
   if (args.scores.size() == 2 && args.scores[0] == args.scores[1])
     throw InputError("--score names column " + args.scores[0] + " twice");
+  if (!args.curves.empty())
+    for (const auto& score : args.scores)
+      curve_file_names(score); // before anything is computed or written
   const auto groups = read_groups(args);
   metrics::BootstrapOptions boot;
   boot.resamples = args.bootstrap;
@@ -154,12 +201,27 @@ int metrics_command(const MetricsArgs& args) {
   // Every number first, so that an error (a fold with one class) prints nothing half-done.
   std::vector<std::pair<int, int>> counts;
   std::vector<std::vector<ScoreMetrics>> measured; // [group][score]
-  for (const auto& g : groups) {
+  for (const auto& g : groups)
     counts.push_back(class_counts(g, args));
+  // Minutes on 10⁶ rows: a progress line now and then (docs/hardening.md), none on short runs.
+  log::Progress progress("vfp metrics: bootstrap resamples",
+                         std::uint64_t(groups.size() * args.scores.size()) *
+                             std::uint64_t(std::max(0, args.bootstrap)));
+  std::uint64_t resamples_before = 0;
+  boot.on_resample = [&](int done) { progress.update(resamples_before + std::uint64_t(done)); };
+  std::vector<std::string> warnings;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
     measured.emplace_back();
-    for (std::size_t k = 0; k < args.scores.size(); ++k)
-      measured.back().push_back(measure(g, k, boot));
+    for (std::size_t k = 0; k < args.scores.size(); ++k) {
+      measured.back().push_back(measure(groups[g], k, boot));
+      resamples_before += std::uint64_t(std::max(0, args.bootstrap));
+      if (measured.back().back().constant)
+        warnings.push_back(
+            constant_scores_warning(groups[g].name, args.scores[k], groups[g].scores[k].front(),
+                                    double(counts[g].first) / double(groups[g].labels.size())));
+    }
   }
+  progress.finish();
   const bool two = args.scores.size() == 2, folded = groups.size() > 1;
   metrics::DelongComparison delong;
   metrics::CorrectedTTest nadeau_bengio;
@@ -196,7 +258,8 @@ int metrics_command(const MetricsArgs& args) {
                             {"kind", folded ? "percentile, stratified by fold and class"
                                             : "percentile, stratified by class"}}},
                           {"average_precision_definition",
-                           "scikit-learn average_precision_score (step-wise, no interpolation)"}};
+                           "scikit-learn average_precision_score (step-wise, no interpolation)"},
+                          {"warnings", warnings}};
     for (std::size_t g = 0; g < groups.size(); ++g) {
       nlohmann::json group = {{"n", groups[g].labels.size()},
                               {"positives", counts[g].first},
@@ -259,8 +322,8 @@ int metrics_command(const MetricsArgs& args) {
       const auto& m = measured[g][k];
       std::cout << "| " << groups[g].name << " (" << groups[g].labels.size() << ") | "
                 << args.scores[k] << " | "
-                << with_interval(m.delong.auroc, m.delong.lower, m.delong.upper) << " | "
-                << with_interval(m.auroc.estimate, m.auroc.lower, m.auroc.upper) << " | "
+                << with_interval(m.delong.auroc, m.delong.lower, m.delong.upper, !m.constant)
+                << " | " << with_interval(m.auroc.estimate, m.auroc.lower, m.auroc.upper) << " | "
                 << with_interval(m.ap.estimate, m.ap.lower, m.ap.upper) << " | "
                 << fixed(m.auprc_trapezoid, 3) << " |\n";
     }
@@ -293,6 +356,10 @@ int metrics_command(const MetricsArgs& args) {
   }
   if (!args.curves.empty())
     std::cout << "\nROC and PR curve points: " << args.curves << "/{roc,pr}_<score>.csv\n";
+  if (!warnings.empty())
+    std::cout << "\n";
+  for (const auto& w : warnings)
+    std::cout << "Warning: " << w << "\n";
   return 0;
 }
 

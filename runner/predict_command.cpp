@@ -48,6 +48,14 @@ int predict_command(const PredictArgs& args) {
     // Default id: the image's name without its extensions (S0001.nii.gz → S0001).
     const auto name = std::filesystem::path(args.image).filename().string();
     p.id = args.subject_id.empty() ? name.substr(0, name.find('.')) : args.subject_id;
+    // The id names the pictures (--svg, --png): one path component, refused otherwise.
+    try {
+      checked_path_component(p.id, "subject id");
+    } catch (const InputError& e) {
+      throw InputError("vfp predict: " +
+                       std::string(args.subject_id.empty() ? "--image (no --id given)" : "--id") +
+                       ": " + e.what());
+    }
     p.image = args.image;
     p.centroids = args.centroids;
     if (args.age >= 0)

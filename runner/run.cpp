@@ -371,15 +371,26 @@ private:
       return;
     const auto index = std::size_t(job.assignment.at("index").get<int>());
     const auto& task = job.kind == "inner" ? sweep_.inner_tasks[index] : sweep_.tasks[index];
-    append({{"kind", job.kind},
-            {"task_id", job.id},
-            {"config_id", sweep_.configurations[task.configuration].id},
-            {"config_index", task.configuration},
-            {"fold", task.fold},
-            {"repeat", task.repeat},
-            {"status", "failed"},
-            {"rank", graph_.rank_of(j)},
-            {"reason", graph_.reason(j)}});
+    const auto& cfg = sweep_.configurations[task.configuration];
+    // What the table needs of a configuration, as a success row carries it: a failure can be a
+    // configuration's first row.
+    nlohmann::json axes = nlohmann::json::array();
+    for (const auto& [k, v] : cfg.axes)
+      axes.push_back({k, v});
+    nlohmann::json row = {{"kind", job.kind},
+                          {"task_id", job.id},
+                          {"config_id", cfg.id},
+                          {"config_index", task.configuration},
+                          {"axes", axes},
+                          {"fold", task.fold},
+                          {"repeat", task.repeat},
+                          {"expected_folds", cfg.config.cv.folds * cfg.config.cv.repeats},
+                          {"status", "failed"},
+                          {"rank", graph_.rank_of(j)},
+                          {"reason", graph_.reason(j)}};
+    if (task.inner())
+      row["inner_fold"] = task.inner_fold;
+    append(row);
   }
 
   void append(const nlohmann::json& row) {
@@ -625,7 +636,8 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
   }
   text = broadcast_text(text, world.rank);
   if (world.rank != 0)
-    sweep = sweep::expand(YAML::Load(text), args.sweep_file, {args.smoke});
+    sweep =
+        sweep::expand(config::load_yaml_text(text, args.sweep_file), args.sweep_file, {args.smoke});
 
   tasks::TaskContext ctx;
   // Checked (name, symlinks), created and locked on rank 0 above, before any rank writes there.

@@ -13,16 +13,6 @@
 namespace vfp::tasks::detail {
 namespace {
 
-/// A CSV cell: quoted (RFC 4180) when it holds a comma, a quote or a line break.
-std::string csv_cell(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos)
-    return text;
-  std::string out = "\"";
-  for (char ch : text)
-    out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
 /// Risk at this horizon is what the report compares: 5 years, as the study's follow-up
 /// allows, or the last event time when follow-up is shorter.
 double risk_horizon(const std::vector<double>& time, const std::vector<int>& event) {
@@ -143,16 +133,40 @@ std::vector<PooledSubject> pool_out_of_fold(const std::filesystem::path& sweep_d
                bmi = csv.column("bmi"), event = csv.column("event"),
                time = csv.column("time_years");
     for (const auto& row : csv.rows) {
-      auto& p = pooled[csv.text(row, subject)];
-      p.id = csv.text(row, subject);
-      p.score += csv.number(row, score);
+      const auto& id = csv.text(row, subject);
+      // A refused row names the file, its line and the subject, never "row N" of the pool.
+      const auto where = csv.file + ":" + std::to_string(row.line) + ": subject " + id + ": ";
+      PooledSubject read;
+      double read_repeat = 0;
+      try {
+        read_repeat = csv.number(row, repeat);
+        read.score = csv.number(row, score);
+        read.fold = int(csv.number(row, fold));
+        read.age = csv.number(row, age);
+        read.bmi = csv.number(row, bmi);
+        read.time = csv.number(row, time);
+        const double e = csv.number(row, event);
+        if (e != 0 && e != 1)
+          throw InputError(where + "event " + csv.text(row, event) + " is not 0 or 1");
+        read.event = int(e);
+        if (read.time < 0) // 0 is a valid time (an event on the day of the scan)
+          throw InputError(where + "time_years " + csv.text(row, time) + " is negative");
+        if (id.empty())
+          throw InputError(where + "empty subject_id");
+      } catch (const InputError& e) {
+        const std::string what = e.what();
+        throw InputError(what.rfind(where, 0) == 0 ? what : what + " (subject " + id + ")");
+      }
+      auto& p = pooled[id];
+      p.id = id;
+      p.score += read.score;
       ++p.repeats;
-      if (csv.number(row, repeat) == 0)
-        p.fold = int(csv.number(row, fold));
-      p.age = csv.number(row, age);
-      p.bmi = csv.number(row, bmi);
-      p.event = int(csv.number(row, event));
-      p.time = csv.number(row, time);
+      if (read_repeat == 0)
+        p.fold = read.fold;
+      p.age = read.age;
+      p.bmi = read.bmi;
+      p.event = read.event;
+      p.time = read.time;
     }
   }
   std::vector<PooledSubject> out;
@@ -168,7 +182,7 @@ std::string pooled_csv(const std::vector<PooledSubject>& pooled) {
   csv.precision(9);
   csv << "subject_id,fold,score,event,time_years,age,bmi\n";
   for (const auto& p : pooled)
-    csv << csv_cell(p.id) << "," << p.fold << "," << p.score << "," << p.event << "," << p.time
+    csv << csv_field(p.id) << "," << p.fold << "," << p.score << "," << p.event << "," << p.time
         << "," << p.age << "," << p.bmi << "\n";
   return csv.str();
 }
@@ -191,9 +205,10 @@ nlohmann::json analyse_pooled(const std::vector<PooledSubject>& pooled,
   metrics::BootstrapOptions boot;
   boot.seed = seed;
   const auto delong = metrics::delong_auroc(score, event);
-  const auto auroc = metrics::bootstrap_interval(metrics::Metric::kAuroc, score, event, boot, fold);
-  const auto ap =
-      metrics::bootstrap_interval(metrics::Metric::kAveragePrecision, score, event, boot, fold);
+  // Both on the same resamples: the intervals each gets alone, with one set of draws.
+  const auto intervals = metrics::bootstrap_intervals(
+      {metrics::Metric::kAuroc, metrics::Metric::kAveragePrecision}, score, event, boot, fold);
+  const auto &auroc = intervals[0], &ap = intervals[1];
   out["pooled"] = {{"auroc", delong.auroc},
                    {"auroc_delong_lower", delong.lower},
                    {"auroc_delong_upper", delong.upper},
@@ -202,6 +217,13 @@ nlohmann::json analyse_pooled(const std::vector<PooledSubject>& pooled,
                    {"average_precision", ap.estimate},
                    {"average_precision_lower", ap.lower},
                    {"average_precision_upper", ap.upper}};
+  // Equal scores rank nothing: AUROC 0.5 by ties, AP the prevalence, DeLong's interval void.
+  if (std::all_of(score.begin(), score.end(), [&](double v) { return v == score.front(); })) {
+    out["pooled"]["constant_scores"] = true; // the report's footnote: DeLong's interval is void
+    spdlog::warn("{}: every pooled score is equal: no ranking information (AUROC 0.5 by ties, "
+                 "AP the prevalence)",
+                 what);
+  }
   try {
     out["calibration"] = calibration_of(score, event, fold, c);
   } catch (const InputError& e) {

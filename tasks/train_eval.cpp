@@ -7,6 +7,7 @@
 #include "tasks/split.h"
 #include "train/train.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -156,8 +157,9 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   for (size_t k = 0; k < test_subjects.size(); ++k) {
     const auto& s = subjects[test_subjects[k]];
     test_labels.push_back(s.event);
-    oof << s.id << "," << task.repeat << "," << task.fold << "," << scores[k] << "," << s.event
-        << "," << s.age << "," << s.bmi << "," << s.event << "," << s.time_years << "\n";
+    // Quoted when it holds a comma or a quote (RFC 4180): pool_out_of_fold reads it back.
+    oof << csv_field(s.id) << "," << task.repeat << "," << task.fold << "," << scores[k] << ","
+        << s.event << "," << s.age << "," << s.bmi << "," << s.event << "," << s.time_years << "\n";
   }
   write_file_atomically(task_dir / "oof.csv", oof.str());
   std::ostringstream history;
@@ -208,6 +210,10 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
        outcome.train_seconds > 0 ? 1.0 - outcome.step_seconds / outcome.train_seconds : 0.0},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   // Who took no part and why (cohort rows and failed images alike): the report lists them.
+  // Equal scores rank nothing: AUROC 0.5 by ties, AP the prevalence; the report says so.
+  if (!scores.empty() &&
+      std::all_of(scores.begin(), scores.end(), [&](double v) { return v == scores.front(); }))
+    row["constant_scores"] = true;
   row["excluded"] = nlohmann::json::array();
   for (const auto& e : excluded)
     row["excluded"].push_back({{"subject", e.subject}, {"reason", e.reason}});

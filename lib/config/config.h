@@ -193,8 +193,15 @@ struct Located {
 /// Flattened view of a YAML mapping: dotted key → value (sequences are leaves).
 using FlatConfig = std::map<std::string, Located>;
 
-/// Loads a YAML file (syntax errors become InputError with file:line:column).
+/// Loads a YAML file (syntax errors become InputError with file:line:column). The tree is
+/// checked: no duplicate or non-scalar keys, UTF-8 scalars, and, aliases expanded, no cycle,
+/// at most 64 levels and 100000 values (InputError naming the file otherwise), so that every
+/// later walk over it ends.
 YAML::Node load_yaml_file(const std::filesystem::path& path);
+
+/// The same for a document already read (`file` names it in errors): what other MPI ranks
+/// parse from the text rank 0 read.
+YAML::Node load_yaml_text(const std::string& text, const std::string& file);
 
 /// Flattens `node` (a mapping) under `prefix`; `skip` lists top-level keys left out.
 FlatConfig flatten(const YAML::Node& node, const std::string& file,

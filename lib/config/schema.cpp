@@ -14,7 +14,7 @@ namespace {
 class Problems {
 public:
   void add(const Located& at, const std::string& key, const std::string& what) {
-    lines_.push_back(at.where() + ": " + key + ": " + what);
+    lines_.push_back(at.where() + ": " + shorten_for_message(key, 200) + ": " + what);
   }
   void add_plain(const std::string& line) { lines_.push_back(line); }
   void throw_if_any() const {
@@ -32,9 +32,10 @@ private:
   std::vector<std::string> lines_;
 };
 
+/// A value as an error message shows it (shortened, control bytes escaped).
 std::string scalar_text(const YAML::Node& n) {
   if (n.IsScalar())
-    return n.Scalar();
+    return shorten_for_message(n.Scalar());
   if (n.IsSequence())
     return "a list";
   if (n.IsMap())
@@ -87,7 +88,9 @@ bool read_choice(const Located& at, const std::string& key, const std::vector<st
     for (const auto& c : choices)
       list += (list.empty() ? "" : ", ") + c;
     auto hint = did_you_mean(v, choices);
-    p.add(at, key, "'" + v + "' is not one of: " + list + (hint.empty() ? "" : " (" + hint + ")"));
+    p.add(at, key,
+          "'" + shorten_for_message(v) + "' is not one of: " + list +
+              (hint.empty() ? "" : " (" + hint + ")"));
     return false;
   }
   out = v;

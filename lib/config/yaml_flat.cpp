@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <vector>
 
 namespace vfp::config {
 
@@ -51,46 +52,97 @@ void check_utf8(const YAML::Node& node, const std::string& file) {
   }
 }
 
+/// Bounds of a document's tree, counted with every alias expanded where it is used: an alias
+/// inside its own anchor (`a: &x {b: *x}`) makes the tree endless and ten aliases of ten
+/// aliases ("billion laughs") make it 10^10 nodes, and every later walk (flatten, the sweep
+/// axes) would follow them.
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxNodes = 100000;
+
+/// One walk over a loaded document: its file, the nodes counted so far and the nodes from the
+/// root down to where the walk is (an alias to one of them is a cycle).
+struct TreeWalk {
+  const std::string& file;
+  std::size_t nodes = 0;
+  std::vector<YAML::Node> ancestors;
+};
+
+std::string at(const std::string& file, const YAML::Mark& mark) {
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
+}
+
 /// yaml-cpp keeps one of two equal keys silently (`lr: 1e-3` then `lr: 1e-4` in one mapping)
-/// and lets a key be a list or a mapping; both are errors here, naming file:line:column.
-void check_mapping_keys(const YAML::Node& node, const std::string& file, int depth) {
-  if (depth > 64) // yaml-cpp refuses deeper documents itself; this only bounds our recursion
+/// and lets a key be a list or a mapping; both are errors here, naming file:line:column. Also
+/// refuses a tree that is cyclic, deeper than kMaxDepth or larger than kMaxNodes (aliases
+/// expanded), so that no later walk over it recurses for ever or spins.
+void check_tree(const YAML::Node& node, const std::string& key, const YAML::Mark& mark,
+                TreeWalk& walk) {
+  const auto where = at(walk.file, mark) + shorten_for_message(key.empty() ? "(top)" : key);
+  for (const auto& ancestor : walk.ancestors)
+    if (ancestor.is(node))
+      throw InputError(where + ": an alias refers to a node that holds it (an alias cycle)");
+  if (++walk.nodes > kMaxNodes)
+    throw InputError(walk.file + ": more than " + std::to_string(kMaxNodes) +
+                     " values with every alias expanded (aliases of aliases?), stopped at " +
+                     shorten_for_message(key));
+  if (int(walk.ancestors.size()) >= kMaxDepth)
+    throw InputError(where + ": nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  check_utf8(node, walk.file);
+  if (!node.IsSequence() && !node.IsMap())
     return;
-  check_utf8(node, file);
-  if (node.IsSequence())
+  walk.ancestors.push_back(node);
+  if (node.IsSequence()) {
+    std::size_t i = 0;
     for (const auto& item : node)
-      check_mapping_keys(item, file, depth + 1);
-  if (!node.IsMap())
-    return;
-  std::map<std::string, int> seen; // key -> line of its first use
-  for (const auto& kv : node) {
-    const auto mark = kv.first.Mark();
-    const auto at =
-        file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
-    if (!kv.first.IsScalar())
-      throw InputError(at + "a key must be a plain name, not a list or a mapping");
-    check_utf8(kv.first, file);
-    const auto [it, fresh] = seen.emplace(kv.first.Scalar(), mark.line + 1);
-    if (!fresh)
-      throw InputError(at + "duplicate key '" + kv.first.Scalar() + "' (first at line " +
-                       std::to_string(it->second) + ")");
-    check_mapping_keys(kv.second, file, depth + 1);
+      check_tree(item, key + "[" + std::to_string(i++) + "]", item.Mark(), walk);
+  } else {
+    std::map<std::string, int> seen; // key -> line of its first use
+    for (const auto& kv : node) {
+      const auto key_mark = kv.first.Mark();
+      if (!kv.first.IsScalar())
+        throw InputError(at(walk.file, key_mark) +
+                         "a key must be a plain name, not a list or a mapping");
+      check_utf8(kv.first, walk.file);
+      const auto [it, fresh] = seen.emplace(kv.first.Scalar(), key_mark.line + 1);
+      if (!fresh)
+        throw InputError(at(walk.file, key_mark) + "duplicate key '" +
+                         shorten_for_message(kv.first.Scalar()) + "' (first at line " +
+                         std::to_string(it->second) + ")");
+      check_tree(kv.second, key.empty() ? kv.first.Scalar() : key + "." + kv.first.Scalar(),
+                 key_mark, walk);
+    }
   }
+  walk.ancestors.pop_back();
+}
+
+YAML::Node checked(YAML::Node doc, const std::string& file) {
+  TreeWalk walk{file, 0, {}};
+  check_tree(doc, "", doc.Mark(), walk);
+  return doc;
 }
 } // namespace
 
 YAML::Node load_yaml_file(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("config file not found: " + path.string());
+  // A folder, a FIFO or /dev/zero: refused before yaml-cpp's stream blocks or fails unnamed.
+  require_regular_file(path, "config file");
   try {
-    auto doc = YAML::LoadFile(path.string());
-    check_mapping_keys(doc, path.string(), 0);
-    return doc;
+    return checked(YAML::LoadFile(path.string()), path.string());
   } catch (const YAML::ParserException& e) {
     throw InputError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
   } catch (const YAML::BadFile&) {
     throw InputError("cannot read config file " + path.string());
+  }
+}
+
+YAML::Node load_yaml_text(const std::string& text, const std::string& file) {
+  try {
+    return checked(YAML::Load(text), file);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
   }
 }
 
@@ -160,9 +212,16 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
   std::string best;
   size_t best_distance = 3; // more than two edits away is not a typo
   size_t best_whole = 0;
+  // Lengths more than two apart are more than two edits apart: skipped without the quadratic
+  // table (a 1 MB key must not cost seconds per candidate).
+  auto distance = [](const std::string& a, const std::string& b) -> size_t {
+    return (a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > 2
+               ? 3
+               : edit_distance(a, b);
+  };
   for (const auto& c : candidates) {
-    const size_t whole = edit_distance(key, c);
-    size_t d = std::min(whole, edit_distance(last_part(key), last_part(c)) +
+    const size_t whole = distance(key, c);
+    size_t d = std::min(whole, distance(last_part(key), last_part(c)) +
                                    (key.find('.') == std::string::npos ? 0 : 1));
     // Ties go to the closer whole key: 'trian.lr' is train.lr, not ssl.lr.
     if (d < best_distance || (d == best_distance && !best.empty() && whole < best_whole)) {

@@ -90,8 +90,27 @@ inline std::string stable_id(std::string_view canonical) {
   return hex64(mix_seed(fnv1a64(canonical)));
 }
 
-/// Reads a whole file; throws IoError naming the path.
+/// Reads a whole file; throws IoError naming the path, and require_regular_file's
+/// InputError for a FIFO, device, socket or folder (which would block or never end).
 std::string read_text_file(const std::filesystem::path& path);
+
+/// Checks, before a reader opens it, that `path` (a symlink followed) is a regular file: a
+/// FIFO would block the open for ever, /dev/zero never ends, a folder fails with a stream
+/// error naming nothing. Throws InputError "<what> <path> is a FIFO, not a regular file"
+/// (what: e.g. "cohort table"; a link says where it leads). Does nothing when `path` does
+/// not exist: the reader's own open says so in its words.
+void require_regular_file(const std::filesystem::path& path, std::string_view what);
+
+/// A value from an input file made fit for an error message: control characters and bytes
+/// that are not UTF-8 escaped (\n, \x01), and past `keep` characters cut, with the size
+/// said: "AAAA… (1048576 bytes)".
+std::string shorten_for_message(std::string_view value, std::size_t keep = 60);
+
+/// A whole cell as a plain decimal number, the one rule for every number vfp reads from a
+/// CSV file: an optional '-', digits with an optional '.' fraction, an optional exponent
+/// ("-2.5", "1e-3", ".5"); finite. No '+', hex ("0x40"), "inf"/"nan", blanks or trailing
+/// characters: false for those, and for an empty cell.
+bool parse_decimal(std::string_view cell, double& out);
 
 /// The cells of one CSV row (RFC 4180 quoting: "a,b" is one cell, "" inside quotes a
 /// quote), each trimmed of spaces, tabs and a trailing carriage return.
@@ -126,6 +145,16 @@ CsvFile read_csv(const std::string& file);
 /// the cell; for a file without data rows, that.
 std::map<std::string, std::vector<double>> read_csv_columns(const std::string& file,
                                                             const std::vector<std::string>& names);
+
+/// One cell of a CSV row vfp writes (RFC 4180): `text` as it is, or in double quotes (a quote
+/// doubled) when it holds a comma, a quote or a line break, so that split_csv_row reads it back
+/// unchanged. For files vfp reads back (oof.csv, cohort.csv): the text is never altered.
+std::string csv_field(std::string_view text);
+
+/// A text cell of a CSV meant for spreadsheets (report/table.csv): as csv_field, but text a
+/// spreadsheet would run as a formula (first character '=', '+', '-', '@', tab or carriage
+/// return) gets a leading "'". A plain decimal number ("-0.5", "+1e-3") is kept as it is.
+std::string spreadsheet_csv_field(std::string_view text);
 
 /// Writes `content` to a temporary file beside `path`, fsyncs it and renames it into place,
 /// so readers see either the old file or the complete new one.

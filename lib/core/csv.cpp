@@ -7,6 +7,39 @@
 
 namespace vfp {
 
+bool parse_decimal(std::string_view cell, double& out) {
+  // strtod alone takes "0x40" (64), "inf", "+5", leading blanks and the locale's own comma:
+  // check the plain decimal form first, then convert.
+  std::size_t i = 0;
+  auto digits = [&] {
+    const auto start = i;
+    while (i < cell.size() && cell[i] >= '0' && cell[i] <= '9')
+      ++i;
+    return i - start;
+  };
+  if (i < cell.size() && cell[i] == '-')
+    ++i;
+  std::size_t mantissa = digits();
+  if (i < cell.size() && cell[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0)
+    return false;
+  if (i < cell.size() && (cell[i] == 'e' || cell[i] == 'E')) {
+    ++i;
+    if (i < cell.size() && (cell[i] == '-' || cell[i] == '+'))
+      ++i;
+    if (digits() == 0)
+      return false;
+  }
+  if (i != cell.size())
+    return false;
+  const std::string text(cell);
+  out = std::strtod(text.c_str(), nullptr);
+  return std::isfinite(out);
+}
+
 std::vector<std::string> split_csv_row(std::string_view line) {
   std::vector<std::string> cells(1);
   bool quoted = false;
@@ -31,6 +64,7 @@ std::vector<std::string> split_csv_row(std::string_view line) {
 }
 
 CsvFile read_csv(const std::string& file) {
+  require_regular_file(file, "CSV file");
   std::istringstream in(read_text_file(file));
   std::string line;
   if (!std::getline(in, line))
@@ -66,11 +100,10 @@ const std::string& CsvFile::text(const Row& row, std::size_t column) const {
 
 double CsvFile::number(const Row& row, std::size_t column) const {
   const auto& cell = text(row, column);
-  char* end = nullptr;
-  const double value = std::strtod(cell.c_str(), &end);
-  if (cell.empty() || end != cell.c_str() + cell.size() || !std::isfinite(value))
+  double value = 0;
+  if (!parse_decimal(cell, value))
     throw InputError(file + ":" + std::to_string(row.line) + ": column " + header.at(column) +
-                     ": '" + cell + "' is not a number");
+                     ": '" + shorten_for_message(cell) + "' is not a number");
   return value;
 }
 

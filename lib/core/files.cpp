@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sched.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vfp {
@@ -35,9 +36,45 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
+/// What a non-regular file is, in words; empty for a regular file.
+std::string kind_of(mode_t mode) {
+  if (S_ISREG(mode))
+    return "";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISDIR(mode))
+    return "a directory";
+  return "a special file";
+}
+
 } // namespace
 
+void require_regular_file(const std::filesystem::path& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return; // missing or unreadable: the reader's open reports it
+  const auto kind = kind_of(st.st_mode);
+  if (kind.empty())
+    return;
+  std::string name = path.string();
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path, ec)) {
+    const auto target = std::filesystem::canonical(path, ec);
+    if (!ec)
+      name += " (a link to " + target.string() + ")";
+  }
+  throw InputError(std::string(what) + (what.empty() ? "" : " ") + name + " is " + kind +
+                   ", not a regular file");
+}
+
 std::string read_text_file(const std::filesystem::path& path) {
+  require_regular_file(path, "input file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw IoError("cannot open " + path.string() + ": " + errno_text());

@@ -8,12 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <optional>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace vfp::data {
@@ -143,6 +147,31 @@ std::filesystem::path cache_file(const std::filesystem::path& cache_dir, const s
   return cache_dir / ("patches-" + key + ".h5");
 }
 
+namespace {
+
+/// Bytes available to this user on the file system holding `dir`; none when statvfs fails.
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0)
+    return std::nullopt;
+  return std::uint64_t(fs.f_bavail) * std::uint64_t(fs.f_frsize);
+}
+
+std::string megabytes(std::uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, bytes < 10'000'000 ? "%.1f MB" : "%.0f MB", double(bytes) / 1e6);
+  return buf;
+}
+
+std::string no_space_message(const std::filesystem::path& file, std::uint64_t needed,
+                             std::uint64_t free) {
+  return "no space left on device writing cache " + file.string() + " (needs ~" +
+         megabytes(needed) + ", " + megabytes(free) + " free); free some space or choose " +
+         "another cache folder (--cache); nothing earlier was changed";
+}
+
+} // namespace
+
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
                  const std::string& provenance_json, int compression) {
   const hsize_t n = patches.size(), values = patches.patch_values();
@@ -162,6 +191,17 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     refuse(problem);
   auto tmp = file;
   tmp += ".tmp." + std::to_string(::getpid());
+  // What the file will take, about (uncompressed: an upper bound when compressed): the patches,
+  // the per-patch lists and some room for HDF5's own structures and the attributes.
+  std::uint64_t needed =
+      std::uint64_t(n) * values * sizeof(float) + (64u << 10) +
+      std::uint64_t(n) * (sizeof(std::int32_t) + sizeof(std::uint64_t) + 6 * sizeof(double) + 64) +
+      provenance_json.size();
+  for (const auto& id : patches.subject_ids)
+    needed += id.size();
+  // Uncompressed, the size is known: refuse before writing a byte rather than fail half way.
+  if (const auto free = free_bytes(file.parent_path()); compression == 0 && free && *free < needed)
+    throw IoError(no_space_message(file, needed, *free));
   // [N, C, H, W] for 2D patches, [N, C, D, H, W] for 3D ones.
   std::vector<hsize_t> dims{n, hsize_t(patches.channels)};
   if (patches.depth > 0)
@@ -169,6 +209,7 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
   dims.push_back(hsize_t(patches.height));
   dims.push_back(hsize_t(patches.width));
   try {
+    errno = 0; // so that an ENOSPC below is this write's
     H5::Exception::dontPrint();
     // The 1.10 file format indexes the chunks of a fixed-size dataset with a fixed array, so
     // CacheReader finds a patch's address in O(1) (the 1.8 B-tree is far slower to query).
@@ -232,10 +273,26 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
     for (const auto& e : patches.excluded)
       excluded.push_back({{"subject", e.subject}, {"reason", e.reason}});
     write_string_attribute(root, "excluded", excluded.dump());
+    // Closed here, not by the destructors: HDF5 writes the chunk cache out when a dataset
+    // closes, and a destructor only prints that failure ("H5Dclose failed") and leaves a file
+    // that looks whole (a full disk gave a truncated cache).
+    for (auto* set : {&ds, &id_set, &vertebra_set, &checksum_set, &origin_set, &spacing_set})
+      set->close();
+    root.close();
     out.close();
   } catch (const H5::Exception& e) {
-    std::filesystem::remove(tmp);
-    throw IoError("cannot write cache " + tmp.string() + ": " + e.getDetailMsg());
+    // HDF5 says only which call failed ("H5Dcreate2 failed"); a full disk shows in errno (the
+    // failed write's) or in the free space left (the temporary removed first: its bytes are
+    // not lost space).
+    const int error = errno;
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    const auto free = free_bytes(file.parent_path());
+    if (error == ENOSPC || error == EDQUOT || (free && *free < needed))
+      throw IoError(no_space_message(file, needed, free.value_or(0)));
+    throw IoError("cannot write cache " + file.string() + " (temporary " + tmp.string() +
+                  "): " + e.getDetailMsg() +
+                  (error != 0 ? std::string(" (") + std::strerror(error) + ")" : std::string()));
   } catch (...) { // whatever else fails half way, no temporary stays behind
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
@@ -243,8 +300,14 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
   }
   int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
-    ::fsync(fd);
+    const int synced = ::fsync(fd), error = errno;
     ::close(fd);
+    if (synced != 0) { // a file system that reports a full disk only now
+      std::filesystem::remove(tmp);
+      if (error == ENOSPC || error == EDQUOT)
+        throw IoError(no_space_message(file, needed, free_bytes(file.parent_path()).value_or(0)));
+      throw IoError("cannot write cache " + file.string() + ": fsync: " + std::strerror(error));
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, file, ec);

@@ -305,14 +305,18 @@ std::uint64_t CacheReader::checksum(std::size_t i) const {
   return impl_->sums.at(i);
 }
 
-std::string verify_cache(const CacheEntry& entry) {
+std::string verify_cache(const CacheEntry& entry,
+                         const std::function<void(std::size_t)>& on_patch) {
   if (!entry.problem.empty())
     return entry.problem;
   try {
     CacheReader reader(entry.file, entry.key);
     std::vector<float> patch(reader.index().patch_values());
-    for (std::size_t i = 0; i < reader.index().size(); ++i)
+    for (std::size_t i = 0; i < reader.index().size(); ++i) {
       reader.read(i, patch.data());
+      if (on_patch)
+        on_patch(i + 1);
+    }
   } catch (const CacheError& e) {
     return e.what();
   }

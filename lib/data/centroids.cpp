@@ -70,6 +70,7 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
   const auto file = path.string();
   if (!std::filesystem::exists(path))
     throw InputError("centroid file not found: " + file);
+  require_regular_file(path, "centroid file");
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(python_nan_to_null(read_text_file(path)));

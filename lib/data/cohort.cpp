@@ -39,15 +39,24 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
             where + ": expected " + std::to_string(header.size()) + " cells, found " +
             std::to_string(cells.size()) +
             (std::count(line.begin(), line.end(), '"') % 2 ? " (a quote is not closed)" : ""));
-      s.id = cells[column.at("subject_id")];
-      if (s.id.empty())
+      const auto& id = cells[column.at("subject_id")];
+      if (id.empty())
         throw InputError(where + ": empty subject_id");
+      // An id names files (images/{id}.nii.gz, predict's pictures <id>_<vertebra>.png): one
+      // path component, no control character. A ',' or '"' (quoted) is fine: written back
+      // quoted wherever vfp writes a CSV.
+      try {
+        checked_path_component(id, "subject_id");
+      } catch (const InputError& e) {
+        throw InputError(where + ": " + e.what());
+      }
+      s.id = id;
       auto number = [&](const char* name, double lo, double hi) {
         double v = 0;
         const auto& text = cells[column.at(name)];
         if (!parse_finite(text, v))
           throw InputError(where + ": column '" + name + "' of subject " + s.id +
-                           ": expected a number, got '" + text + "'");
+                           ": expected a number, got '" + shorten_for_message(text) + "'");
         if (v < lo || v > hi)
           throw InputError(where + ": column '" + name + "' of subject " + s.id + ": value " +
                            text + " is out of range [" + std::to_string(static_cast<int>(lo)) +
@@ -60,7 +69,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       const auto& event = cells[column.at("event")];
       if (event != "0" && event != "1")
         throw InputError(where + ": column 'event' of subject " + s.id +
-                         ": expected 0 or 1, got '" + event + "'");
+                         ": expected 0 or 1, got '" + shorten_for_message(event) + "'");
       s.event = event == "1";
       if (column.count("site"))
         s.site = cells[column.at("site")];

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -223,8 +224,9 @@ std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir);
 
 /// What `vfp cache verify` checks of a listed file: its header, then every patch's checksum,
 /// read patch by patch (constant memory however large). Empty when sound, else what is wrong,
-/// naming the file.
-std::string verify_cache(const CacheEntry& entry);
+/// naming the file. `on_patch`, when given, is called with the patches read so far (progress).
+std::string verify_cache(const CacheEntry& entry,
+                         const std::function<void(std::size_t)>& on_patch = {});
 
 /// True when `file` is a cache's "<cache>.lock" that no process holds (its builder was
 /// killed): it is then removed, unless `dry_run`. Safe against a builder taking it meanwhile.

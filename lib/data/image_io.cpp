@@ -2,6 +2,8 @@
 
 #include "core/core.h"
 
+#include "data/image_checks.h"
+
 #include <itkGDCMImageIO.h>
 #include <itkGDCMImageIOFactory.h>
 #include <itkGDCMSeriesFileNames.h>
@@ -11,10 +13,9 @@
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 
-#include <zlib.h>
-
 #include <cmath>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 namespace vfp::data {
@@ -51,29 +52,22 @@ CtImage::Pointer read_dicom_series(const std::string& subject,
   return reader->GetOutput();
 }
 
-/// ITK reads a truncated .gz (a copy cut short, a full disk) without a word and fills the
-/// missing voxels with whatever it has: decompress the whole stream first, so that a cut
-/// stream or a bad checksum is an error naming the file.
-void check_gzip_stream(const std::string& subject, const std::filesystem::path& path,
-                       const char* what) {
-  const auto name = path.string();
-  if (name.size() < 3 || name.compare(name.size() - 3, 3, ".gz") != 0)
-    return;
-  gzFile in = gzopen(name.c_str(), "rb");
-  if (!in)
-    throw InputError("subject " + subject + ": cannot open " + what + " " + name);
-  std::vector<char> buffer(1 << 20);
-  int n = 0;
-  while ((n = gzread(in, buffer.data(), unsigned(buffer.size()))) > 0) {
+/// Refuses an image that ITK read but vfp cannot use: not 3D, spacing or direction unusable
+/// (a DICOM series is checked only here), and for a CT, voxels that are NaN or ±Inf (a float
+/// NIfTI's are counted on the file before: its reader makes them 0).
+template <typename Image>
+typename Image::Pointer checked(typename Image::Pointer image, const std::string& subject,
+                                const std::filesystem::path& path, const char* what) {
+  const std::string where = "subject " + subject + ": " + what + " " + path.string();
+  if (const auto problem = geometry_problem(*image); !problem.empty())
+    throw InputError(where + ": " + problem);
+  if constexpr (std::is_floating_point_v<typename Image::PixelType>) {
+    const auto n = image->GetLargestPossibleRegion().GetNumberOfPixels();
+    if (const auto bad = count_non_finite(image->GetBufferPointer(), n); bad > 0)
+      throw InputError(where + " has " + std::to_string(bad) +
+                       " non-finite voxels (NaN or ±Inf) of " + std::to_string(n));
   }
-  // gzread returns 0 at the end of a complete stream, and also when the input ends early:
-  // gzerror then says Z_BUF_ERROR ("unexpected end of file").
-  int code = Z_OK;
-  const std::string message = gzerror(in, &code);
-  gzclose(in);
-  if (n < 0 || code != Z_OK)
-    throw InputError("subject " + subject + ": " + what + " " + name +
-                     " is not a complete gzip stream (truncated or corrupt: " + message + ")");
+  return image;
 }
 
 template <typename Image>
@@ -81,12 +75,14 @@ typename Image::Pointer read_file(const std::string& subject, const std::filesys
                                   const char* what) {
   if (!std::filesystem::exists(path))
     throw InputError("subject " + subject + ": " + what + " not found: " + path.string());
-  check_gzip_stream(subject, path, what);
-  register_image_formats();
+  require_regular_file(path, "subject " + subject + ": " + what);
+  const auto io = check_image_file(subject, path, what); // before ITK reads a voxel
   auto reader = itk::ImageFileReader<Image>::New();
   reader->SetFileName(path.string());
+  if (io)
+    reader->SetImageIO(io);
   reader->Update(); // NIfTI scl_slope/scl_inter and MetaImage/NRRD values are applied
-  return reader->GetOutput();
+  return checked<Image>(reader->GetOutput(), subject, path, what);
 }
 
 } // namespace
@@ -95,7 +91,7 @@ CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path
   try {
     if (std::filesystem::is_directory(path)) {
       register_image_formats();
-      return read_dicom_series(subject, path);
+      return checked<CtImage>(read_dicom_series(subject, path), subject, path, "image");
     }
     return read_file<CtImage>(subject, path, "image");
   } catch (const itk::ExceptionObject& e) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace vfp::data {
@@ -240,6 +241,10 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   // Apart from `errors`: an exception with an empty message still fails its subject.
   std::vector<char> subject_failed(subjects.size(), 0);
   std::atomic<size_t> next{0};
+  // A big cohort takes minutes: a progress line now and then (none for a short run).
+  log::Progress progress("preprocessing: subjects done", subjects.size());
+  std::mutex progress_mutex;
+  std::size_t done = 0;
   auto work = [&] {
     // A stop request leaves the subjects not started: the cache is written whole or not at all.
     for (size_t i = next++; i < subjects.size() && !stop_signal(); i = next++) {
@@ -264,6 +269,8 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
         if (errors[i].empty())
           errors[i] = "subject " + subjects[i].id + ": preprocessing failed (no message)";
       }
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      progress.update(++done);
     }
   };
   std::vector<std::thread> pool;
@@ -272,6 +279,7 @@ PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::E
   work();
   for (auto& t : pool)
     t.join();
+  progress.finish();
   throw_if_stop_requested("while preprocessing (the cache is built again from the start)");
   PatchSet all;
   if (c.cohort.on_bad_subject == "exclude") {

@@ -2,18 +2,12 @@
 
 #include "core/core.h"
 
-#include <cmath>
-#include <cstdlib>
 #include <sstream>
 
 namespace vfp::data {
 
 bool parse_finite(const std::string& cell, double& out) {
-  if (cell.empty())
-    return false;
-  char* end = nullptr;
-  out = std::strtod(cell.c_str(), &end);
-  return end == cell.c_str() + cell.size() && std::isfinite(out);
+  return parse_decimal(cell, out);
 }
 
 TableText read_table_text(const std::filesystem::path& path, const TableFormat& format) {
@@ -21,6 +15,7 @@ TableText read_table_text(const std::filesystem::path& path, const TableFormat& 
   table.file = path.string();
   if (!std::filesystem::exists(path))
     throw InputError(format.what + " not found: " + table.file);
+  require_regular_file(path, format.what);
   std::istringstream in(read_text_file(path));
   std::string line;
   auto next_line = [&] {

@@ -32,7 +32,8 @@ struct TableFormat {
   std::vector<std::string> required; ///< columns that must be in the header
 };
 
-/// A whole cell as a finite number ("1e-3", "-2.5"); false for anything else, empty included.
+/// A whole cell as a finite number ("1e-3", "-2.5"); false for anything else, empty included
+/// (core's parse_decimal: no hex, "inf", '+' or trailing characters).
 bool parse_finite(const std::string& cell, double& out);
 
 /// Reads `path`: drops a UTF-8 byte-order mark (spreadsheet exports) and carriage returns,

@@ -22,6 +22,7 @@ constexpr int kFormatVersion = 2;
 constexpr int kOldestFormatVersion = 1;
 
 std::string slurp(const fs::path& p) {
+  require_regular_file(p, "bundle file");
   std::ifstream in(p, std::ios::binary);
   if (!in)
     throw IoError("cannot read " + p.string());
@@ -354,15 +355,22 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
                age = csv.column("age"), bmi = csv.column("bmi"), event = csv.column("event"),
                time = csv.column("time_years");
     for (const auto& row : csv.rows) {
-      auto& p = pooled[csv.text(row, subject)];
+      const auto& id = csv.text(row, subject);
+      const double e = csv.number(row, event), when = csv.number(row, time);
+      // Refused here, naming file, line and subject, not as "row N" of the Cox fit below.
+      if ((e != 0 && e != 1) || when < 0)
+        throw InputError(csv.file + ":" + std::to_string(row.line) + ": subject " + id + ": " +
+                         (when < 0 ? "time_years " + csv.text(row, time) + " is negative"
+                                   : "event " + csv.text(row, event) + " is not 0 or 1"));
+      auto& p = pooled[id];
       p.score_sum += csv.number(row, score);
       ++p.n;
       if (t.repeat == 0)
         p.fold = t.fold;
       p.age = csv.number(row, age);
       p.bmi = csv.number(row, bmi);
-      p.event = int(csv.number(row, event));
-      p.time = csv.number(row, time);
+      p.event = int(e);
+      p.time = when;
     }
   }
   // Fold figures as the sweep's table reports them (results.jsonl rows of this configuration).
@@ -550,6 +558,13 @@ std::vector<Patient> read_patient_csv(const fs::path& csv_path) {
       if (p.id.empty()) {
         p.id = "line " + std::to_string(row.line);
         throw InputError(where + ": empty subject_id");
+      }
+      // The id names the patient's pictures (--svg, --png): one path component, never a path.
+      try {
+        checked_path_component(p.id, "subject_id");
+      } catch (const InputError& e) {
+        p.id = "line " + std::to_string(row.line);
+        throw InputError(where + ": " + e.what());
       }
       if (const auto [it, fresh] = first_line.emplace(p.id, row.line); !fresh)
         throw InputError(where + ": subject " + p.id + " is listed again (first at line " +

@@ -157,6 +157,8 @@ std::vector<nlohmann::json> Predictor::predict(const std::vector<Patient>& patie
       try {
         if (!p.problem.empty())
           throw InputError(p.problem);
+        if (!pictures.svg_dir.empty() || !pictures.png_dir.empty())
+          checked_path_component(p.id, "subject id"); // it names the patient's pictures
         if (!fs::exists(p.image))
           throw InputError("subject " + p.id + ": image not found: " + p.image.string());
         data::PatchSet set;
@@ -221,14 +223,17 @@ nlohmann::json Predictor::Impl::score_patient(const Patient& p, const data::Patc
         {{"vertebra", name}, {"score", mean}, {"model_scores", vertebra_scores[k]}});
     if (!pictures.svg_dir.empty() || !pictures.png_dir.empty())
       for (const auto& plane : patch_planes(set, k, b.preprocess)) {
+        // Inside the folder given, whatever the id: a name with '/' or '..' is refused.
         const auto stem = p.id + "_" + name + plane.suffix;
         if (!pictures.svg_dir.empty()) {
           fs::create_directories(pictures.svg_dir);
-          write_svg(pictures.svg_dir / (stem + ".svg"), plane);
+          write_svg(pictures.svg_dir / checked_path_component(stem + ".svg", "picture file name"),
+                    plane);
         }
         if (!pictures.png_dir.empty()) {
           fs::create_directories(pictures.png_dir);
-          write_png(pictures.png_dir / (stem + ".png"), plane);
+          write_png(pictures.png_dir / checked_path_component(stem + ".png", "picture file name"),
+                    plane);
         }
       }
   }

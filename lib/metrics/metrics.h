@@ -3,6 +3,7 @@
 // Pure C++; definitions match scikit-learn's and R's so that tables are comparable.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,13 @@ struct BootstrapOptions {
   int resamples = 2000;
   unsigned long long seed = 1;
   double confidence = 0.95;
+  /// Called after each resample with the number done (a long run's progress); may be empty.
+  std::function<void(int)> on_resample;
 };
+
+/// Whether every score is equal: they rank nothing, so the AUROC is 0.5 by ties, the average
+/// precision the prevalence, and DeLong's interval undefined (its variance is 0). Empty: false.
+bool constant_scores(const std::vector<double>& scores);
 
 /// Stratified percentile bootstrap interval of `metric`: positives and negatives are resampled
 /// with replacement separately — within each stratum when `strata` is given (e.g. the fold of
@@ -57,6 +64,15 @@ struct BootstrapOptions {
 Interval bootstrap_interval(Metric metric, const std::vector<double>& scores,
                             const std::vector<int>& labels, const BootstrapOptions& options = {},
                             const std::vector<int>& strata = {});
+
+/// bootstrap_interval of several metrics on the same resamples, in one pass of draws: each
+/// interval is the one bootstrap_interval gives with these options (same seed, same draws), in
+/// about the time of one. `on_resample` counts resamples, not metrics × resamples.
+std::vector<Interval> bootstrap_intervals(const std::vector<Metric>& metrics,
+                                          const std::vector<double>& scores,
+                                          const std::vector<int>& labels,
+                                          const BootstrapOptions& options = {},
+                                          const std::vector<int>& strata = {});
 
 /// AUROC with DeLong's variance (structural components over midranks, Sun & Xu's O(n log n)
 /// algorithm) and the Wald interval clipped to [0, 1], as pROC::ci.auc(method = "delong").

@@ -4,10 +4,20 @@
 
 #include "core/core.h"
 
+#include <functional>
 #include <set>
 #include <sstream>
 
 namespace vfp::models {
+namespace detail {
+/// In weights.cpp: read_weights reading only the wanted keys (the others meta tensors), and
+/// load_state's checks without its copy.
+StateDict read_weights(const std::filesystem::path& file,
+                       const std::function<bool(const std::string& key)>& wanted);
+void check_state(const torch::nn::Module& model, const StateDict& state, LoadMode mode,
+                 const std::string& source);
+} // namespace detail
+
 namespace {
 
 std::string shape_of(const torch::Tensor& t) {
@@ -128,9 +138,11 @@ std::vector<std::string> head_keys(Classifier& model) {
   return out;
 }
 
-LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options) {
+namespace {
+
+/// The file's tensors under the model's names: key map, prefix stripped, head dropped.
+StateDict rename_for(Classifier& model, const PretrainedOptions& options, StateDict state) {
   const std::string source = options.file.string();
-  StateDict state = read_weights(options.file);
   if (!options.key_map.empty())
     state = apply_key_map(read_key_map(options.key_map), state);
 
@@ -157,24 +169,84 @@ LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options) 
         backbone.insert(item.key(), item.value());
     state = std::move(backbone);
   }
+  return state;
+}
 
+/// The renamed tensors brought to the model's shapes: stem channels adapted, 2D inflated.
+/// A stem that differs in more than its input channels is left as it is, for the load to
+/// report with the file's shape.
+StateDict adapt_for(Classifier& model, const PretrainedOptions& options, StateDict state) {
   const auto targets = by_name(model);
   const auto stem = stem_weight_key(model);
   if (!stem.empty() && state.contains(stem)) {
     const auto& have = state[stem];
     const auto& want = targets.at(stem);
-    if (have.dim() >= 2 && have.size(1) != want.size(1))
+    const bool kernel = have.dim() >= 3 && have.size(0) == want.size(0) &&
+                        (have.dim() == want.dim() || have.dim() + 1 == want.dim());
+    if (kernel && have.size(1) != want.size(1))
       state = adapt_input_channels(state, stem, want.size(1), options.channels);
   }
-  state = inflate_to_3d(state, model, options.inflation);
+  return inflate_to_3d(state, model, options.inflation);
+}
+
+/// Runs `f`; a mismatch found after a key map says so.
+template <typename F> auto noting_key_map(const PretrainedOptions& options, F f) {
   try {
-    return load_state(model, state, options.mode, source);
+    return f();
   } catch (const InputError& e) {
     if (options.key_map.empty())
       throw;
     throw InputError(std::string(e.what()) + " (keys after the key map " +
                      options.key_map.string() + ")");
   }
+}
+
+} // namespace
+
+LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options) {
+  const std::string source = options.file.string();
+  // Shapes first: the whole pipeline runs on the file's header (or pickle) alone, every
+  // tensor a meta tensor, so that a file that does not fit the model is refused before a byte
+  // of its data is read (a 3 GB tensor of the wrong shape costs nothing); then only the
+  // tensors that load are read, and the pipeline runs again on them.
+  const StateDict described =
+      detail::read_weights(options.file, [](const std::string&) { return false; });
+  std::map<const c10::TensorImpl*, std::string> file_key; // a described tensor → its key
+  for (const auto& item : described)
+    file_key.emplace(item.value().unsafeGetTensorImpl(), item.key());
+  const StateDict renamed = rename_for(model, options, described);
+  const StateDict planned = adapt_for(model, options, renamed);
+  noting_key_map(options, [&] {
+    detail::check_state(model, planned, options.mode, source);
+    return 0;
+  });
+
+  const auto targets = by_name(model);
+  std::set<std::string> wanted;
+  for (const auto& item : renamed) {
+    const auto from = file_key.find(item.value().unsafeGetTensorImpl());
+    const auto target = targets.find(item.key());
+    const auto* shaped = planned.find(item.key());
+    if (from != file_key.end() && target != targets.end() && shaped &&
+        shaped->sizes() == target->second.sizes())
+      wanted.insert(from->second);
+  }
+  const StateDict read = detail::read_weights(
+      options.file, [&](const std::string& key) { return wanted.count(key) > 0; });
+  StateDict state;
+  for (const auto& item : renamed) {
+    const auto from = file_key.find(item.value().unsafeGetTensorImpl());
+    if (from == file_key.end() || !wanted.count(from->second)) {
+      state.insert(item.key(), item.value()); // the model's own head, or a tensor not loaded
+      continue;
+    }
+    const auto* t = read.find(from->second);
+    if (!t || t->is_meta() || t->sizes() != described[from->second].sizes())
+      throw InputError(source + ": tensor '" + from->second + "' changed while it was read");
+    state.insert(item.key(), *t);
+  }
+  state = adapt_for(model, options, state);
+  return noting_key_map(options, [&] { return load_state(model, state, options.mode, source); });
 }
 
 } // namespace vfp::models

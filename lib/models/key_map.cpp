@@ -37,6 +37,7 @@ std::regex compile(const std::filesystem::path& file, const KeyRule& rule) {
 } // namespace
 
 KeyMap read_key_map(const std::filesystem::path& file) {
+  require_regular_file(file, "key map");
   std::ifstream in(file);
   if (!in)
     throw InputError("key map '" + file.string() + "' " +

@@ -11,13 +11,15 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 #include <utility>
 
 namespace vfp::models {
 namespace detail {
-StateDict read_safetensors(const std::filesystem::path& file);
+using Wanted = std::function<bool(const std::string& key)>;
+StateDict read_safetensors(const std::filesystem::path& file, const Wanted& wanted);
 } // namespace detail
 
 namespace {
@@ -59,6 +61,7 @@ std::string shape_json(const std::vector<std::int64_t>& shape) {
 }
 
 std::ifstream open(const std::filesystem::path& file) {
+  require_regular_file(file, "safetensors file");
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw InputError(where(file) +
@@ -97,13 +100,25 @@ void append_json_string(std::string& out, const std::string& s) {
 
 namespace detail {
 
-StateDict read_safetensors(const std::filesystem::path& file) {
+// Every tensor, floating point ones as float32; those not `wanted` as meta tensors of that
+// shape and dtype, without reading their bytes (weights.cpp: read_weights).
+StateDict read_safetensors(const std::filesystem::path& file, const Wanted& wanted) {
   if (!little_endian_host())
     throw InputError(where(file) + "reading safetensors needs a little-endian machine");
   auto in = open(file);
   const auto h = safetensors::read_header(file, in);
   StateDict state;
   for (const auto& e : h.entries) {
+    if (!wanted(e.name)) {
+      const auto type = torch_type(*e.dtype);
+      const bool widened = torch::isFloatingType(type) && type != torch::kFloat32;
+      state.insert(
+          e.name,
+          torch::empty(
+              e.shape,
+              torch::TensorOptions().dtype(widened ? torch::kFloat32 : type).device(torch::kMeta)));
+      continue;
+    }
     auto t = torch::empty(e.shape, torch::TensorOptions().dtype(torch_type(*e.dtype)));
     if (e.end > e.begin) {
       in.seekg(std::streamoff(h.data_start + e.begin));

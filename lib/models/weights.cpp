@@ -8,14 +8,19 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
 
 namespace vfp::models {
 namespace detail {
-/// In safetensors.cpp: every tensor of a safetensors file, floating point ones as float32.
-StateDict read_safetensors(const std::filesystem::path& file);
+/// Which tensors of a file to read, by the file's key; the others come back as meta tensors.
+using Wanted = std::function<bool(const std::string& key)>;
+/// In safetensors.cpp: every tensor of a safetensors file, floating point ones as float32;
+/// those not `wanted` as meta tensors of that shape and dtype, their bytes not read.
+StateDict read_safetensors(const std::filesystem::path& file, const Wanted& wanted);
 } // namespace detail
 
 namespace {
@@ -59,9 +64,21 @@ std::string first_line(const std::exception& e) {
 // model.state_dict() returns (pytorch/pytorch#100741, fixed in LibTorch 2.6 only), so the
 // pickle is interpreted here. Only the opcodes and classes torch.save emits are understood;
 // any other class becomes an opaque object, an error only where a tensor or dict is needed.
+//
+// No storage is read while the pickle is: a tensor comes out as a meta tensor (shape, dtype,
+// no data) naming its record, read only when the caller wants that tensor, so that a file
+// whose tensors do not fit the model is refused before its data is read. Nesting is limited
+// to kMaxPickleDepth levels; values, memo, stack and marks to kMaxPickleValues entries each
+// (a PyValue is ~200 bytes: ~400 MB at most; a state dict takes ~25 values a tensor). The
+// Unpickler owns every value it makes and empties them all before they go, so that no
+// destructor recurses down a deep structure (10⁶ nested lists overflowed the stack) and
+// cycles made through the memo are broken.
 
 struct PyValue;
 using PyRef = std::shared_ptr<PyValue>;
+
+constexpr int kMaxPickleDepth = 1000;
+constexpr std::size_t kMaxPickleValues = std::size_t(1) << 21;
 
 struct PyValue {
   enum Kind {
@@ -85,12 +102,20 @@ struct PyValue {
   std::vector<PyRef> items; ///< kTuple, kList
   std::vector<std::pair<PyRef, PyRef>> entries; ///< kDict, in insertion order
   std::map<std::string, std::size_t> index;     ///< kDict: string key → entry
-  torch::Tensor tensor;                         ///< kTensor (a storage is a 1-D tensor)
+  torch::Tensor tensor; ///< kTensor, on the meta device (a storage is a 1-D tensor)
+  std::string record;   ///< kTensor: the zip record holding its storage ("data/0")
+  int depth = 1;        ///< levels of nesting, this value's included (only ever grows)
 
-  static PyRef make(Kind kind) {
-    auto v = std::make_shared<PyValue>();
-    v->kind = kind;
-    return v;
+  /// Notes that this value now holds `child`. A container changed after it was put in
+  /// another (through the memo) leaves the outer one's depth behind: the limit is for the
+  /// plain nested pickle, the Unpickler's teardown keeps any depth safe.
+  void hold(const PyValue& child) {
+    if (child.depth < depth)
+      return;
+    if (child.depth >= kMaxPickleDepth)
+      throw std::runtime_error("the pickle nests deeper than " + std::to_string(kMaxPickleDepth) +
+                               " levels");
+    depth = child.depth + 1;
   }
   [[nodiscard]] std::string type() const {
     static const char* names[] = {"None",  "bool", "int",  "float", "str",    "bytes",
@@ -98,6 +123,8 @@ struct PyValue {
     return kind == kObject || kind == kGlobal ? text : names[kind];
   }
   void set(const PyRef& key, const PyRef& value) {
+    hold(*key);
+    hold(*value);
     if (key->kind == kString) {
       const auto [it, fresh] = index.emplace(key->text, entries.size());
       if (!fresh) {
@@ -126,6 +153,17 @@ class Unpickler {
 public:
   Unpickler(const std::string& pickle, caffe2::serialize::PyTorchStreamReader& archive)
       : data_(pickle), archive_(archive) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+  /// Every value it made is still held by made_: emptied one by one, none is destroyed while
+  /// holding others, so nothing recurses. (The value run() returned is emptied too: use it
+  /// before the Unpickler goes.)
+  ~Unpickler() {
+    for (const auto& v : made_) {
+      v->items.clear();
+      v->entries.clear();
+    }
+  }
 
   PyRef run() {
     while (true) {
@@ -146,6 +184,18 @@ public:
   }
 
 private:
+  static void limit(std::size_t size, const char* what) {
+    if (size >= kMaxPickleValues)
+      throw std::runtime_error("the pickle has more than " + std::to_string(kMaxPickleValues) +
+                               " " + what);
+  }
+  PyRef make(PyValue::Kind kind) {
+    limit(made_.size(), "values");
+    auto v = std::make_shared<PyValue>();
+    v->kind = kind;
+    made_.push_back(v);
+    return v;
+  }
   static std::string hex(unsigned char c) {
     static const char* digits = "0123456789abcdef";
     return {digits[c >> 4], digits[c & 0xF]};
@@ -200,23 +250,32 @@ private:
     marks_.pop_back();
     return items;
   }
-  void push(PyRef v) { stack_.push_back(std::move(v)); }
+  void push(PyRef v) {
+    limit(stack_.size(), "values on its stack");
+    stack_.push_back(std::move(v));
+  }
   void push_int(std::int64_t n) {
-    auto v = PyValue::make(PyValue::kInt);
+    auto v = make(PyValue::kInt);
     v->integer = n;
     push(v);
   }
   void push_string(std::string s, PyValue::Kind kind = PyValue::kString) {
-    auto v = PyValue::make(kind);
+    auto v = make(kind);
     v->text = std::move(s);
     push(v);
   }
   void push_sequence(PyValue::Kind kind, std::vector<PyRef> items) {
-    auto v = PyValue::make(kind);
+    auto v = make(kind);
+    for (const auto& item : items)
+      v->hold(*item);
     v->items = std::move(items);
     push(v);
   }
-  void memo_put(std::uint64_t id) { memo_[id] = top(); }
+  void memo_put(std::uint64_t id) {
+    if (!memo_.count(id))
+      limit(memo_.size(), "memo entries");
+    memo_[id] = top();
+  }
   void memo_get(std::uint64_t id) {
     const auto found = memo_.find(id);
     if (found == memo_.end())
@@ -242,6 +301,7 @@ private:
     case '.': // STOP
       return true;
     case '(': // MARK
+      limit(marks_.size(), "marks");
       marks_.push_back(stack_.size());
       break;
     case '0': // POP
@@ -254,12 +314,12 @@ private:
       push(top());
       break;
     case 'N':
-      push(PyValue::make(PyValue::kNone));
+      push(make(PyValue::kNone));
       break;
     case 0x88: // NEWTRUE
     case 0x89: // NEWFALSE
     {
-      auto v = PyValue::make(PyValue::kBool);
+      auto v = make(PyValue::kBool);
       v->integer = op == 0x88;
       push(v);
       break;
@@ -292,7 +352,7 @@ private:
       for (int i = 0; i < 8; ++i)
         bits = (bits << 8) | static_cast<unsigned char>(data_[pos_ + std::size_t(i)]);
       pos_ += 8;
-      auto v = PyValue::make(PyValue::kFloat);
+      auto v = make(PyValue::kFloat);
       std::memcpy(&v->number, &bits, 8);
       push(v);
       break;
@@ -343,6 +403,7 @@ private:
     case 'a': // APPEND
     {
       auto v = pop();
+      top()->hold(*v);
       top()->items.push_back(std::move(v));
       break;
     }
@@ -350,16 +411,18 @@ private:
     {
       auto items = pop_mark();
       auto& list = top();
+      for (const auto& item : items)
+        list->hold(*item);
       list->items.insert(list->items.end(), items.begin(), items.end());
       break;
     }
     case '}': // EMPTY_DICT
-      push(PyValue::make(PyValue::kDict));
+      push(make(PyValue::kDict));
       break;
     case 'd': // DICT
     {
       auto items = pop_mark();
-      push(PyValue::make(PyValue::kDict));
+      push(make(PyValue::kDict));
       for (std::size_t i = 0; i + 1 < items.size(); i += 2)
         top()->set(items[i], items[i + 1]);
       break;
@@ -478,12 +541,12 @@ private:
   PyRef reduce(const PyValue& callable, const PyValue& args) {
     const auto& name = callable.text;
     if (callable.kind != PyValue::kGlobal) { // e.g. a method of an opaque object
-      auto object = PyValue::make(PyValue::kObject);
+      auto object = make(PyValue::kObject);
       object->text = "object";
       return object;
     }
     if (name == "collections.OrderedDict" || name == "builtins.dict") {
-      auto d = PyValue::make(PyValue::kDict);
+      auto d = make(PyValue::kDict);
       if (args.kind == PyValue::kTuple && !args.items.empty())
         for (const auto& pair : args.items[0]->items)
           if (pair->items.size() == 2)
@@ -519,9 +582,10 @@ private:
       }
       if (offset < 0 || (!empty && last >= numel))
         throw std::runtime_error("a tensor beyond the end of its storage");
-      auto v = PyValue::make(PyValue::kTensor);
+      auto v = make(PyValue::kTensor);
       v->tensor = empty ? torch::empty(size, storage.tensor.options())
                         : storage.tensor.as_strided(size, stride, offset);
+      v->record = storage.record;
       return v;
     }
     if (name == "torch._utils._rebuild_parameter" ||
@@ -533,13 +597,14 @@ private:
     if (name.rfind("torch.jit._pickle.", 0) == 0 && args.kind == PyValue::kTuple &&
         !args.items.empty())
       return args.items[0];
-    auto object = PyValue::make(PyValue::kObject);
+    auto object = make(PyValue::kObject);
     object->text = name;
     return object;
   }
 
-  // ('storage', torch.<Type>Storage, key, location, numel) → the record data/<key> as a 1-D
-  // tensor on the CPU (whatever device it was saved from), shared by the tensors viewing it.
+  // ('storage', torch.<Type>Storage, key, location, numel) → a 1-D meta tensor of numel
+  // elements standing for the record data/<key> (read by read_storage when wanted), shared
+  // by the tensors viewing it.
   PyRef storage(const PyValue& pid) {
     if (pid.kind != PyValue::kTuple || pid.items.size() < 5 ||
         pid.items[0]->kind != PyValue::kString || pid.items[0]->text != "storage")
@@ -553,19 +618,12 @@ private:
     const std::string record = "data/" + key;
     if (!archive_.hasRecord(record))
       throw std::runtime_error("the archive has no record " + record);
-    auto [bytes, size] = archive_.getRecord(record);
-    const auto element = c10::elementSize(dtype);
-    if (numel < 0 || std::size_t(numel) > size || size != std::size_t(numel) * element)
-      throw std::runtime_error("record " + record + " holds " + std::to_string(size) +
-                               " bytes, not " + std::to_string(numel) + " elements of " +
-                               std::string(c10::toString(dtype)));
-    auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-    if (size > 0)
-      std::memcpy(t.data_ptr(), bytes.get(), size);
-    if (dtype == torch::kBool)
-      t = t.view(torch::kUInt8).ne(0);
-    auto v = PyValue::make(PyValue::kTensor);
-    v->tensor = t;
+    const auto element = std::int64_t(c10::elementSize(dtype));
+    if (numel < 0 || numel > std::numeric_limits<std::int64_t>::max() / element)
+      throw std::runtime_error("storage " + key + " of " + std::to_string(numel) + " elements");
+    auto v = make(PyValue::kTensor);
+    v->tensor = torch::empty({numel}, torch::TensorOptions().dtype(dtype).device(torch::kMeta));
+    v->record = record;
     storages_[key] = v;
     return v;
   }
@@ -577,11 +635,31 @@ private:
   std::vector<std::size_t> marks_;
   std::map<std::uint64_t, PyRef> memo_;
   std::map<std::string, PyRef> storages_;
+  std::vector<PyRef> made_; ///< every value made, for the teardown
 };
 
+// The bytes of `record` as a CPU tensor of `numel` elements of `dtype`, the record's buffer
+// becoming its storage (no copy).
+torch::Tensor read_storage(caffe2::serialize::PyTorchStreamReader& archive,
+                           const std::string& record, torch::ScalarType dtype, std::int64_t numel) {
+  auto [bytes, size] = archive.getRecord(record);
+  if (size != std::size_t(numel) * c10::elementSize(dtype))
+    throw std::runtime_error("record " + record + " holds " + std::to_string(size) +
+                             " bytes, not " + std::to_string(numel) + " elements of " +
+                             std::string(c10::toString(dtype)));
+  c10::Storage storage(c10::Storage::use_byte_size_t(), size, std::move(bytes), nullptr, false);
+  const bool boolean = dtype == torch::kBool; // any nonzero byte is true, as in NumPy
+  auto t = torch::empty({0}, torch::TensorOptions().dtype(boolean ? torch::kUInt8 : dtype));
+  t.set_(storage, 0, {numel}, {1});
+  return boolean ? t.ne(0) : t;
+}
+
+// The state dict in `dict`: the wanted tensors read from `archive`, the others meta tensors.
 StateDict tensors_of(const std::filesystem::path& file, const PyValue& dict,
-                     const std::string& under) {
+                     const std::string& under, caffe2::serialize::PyTorchStreamReader& archive,
+                     const detail::Wanted& wanted) {
   StateDict state;
+  std::map<std::string, torch::Tensor> storages; // record → its bytes, read once
   for (const auto& [k, v] : dict.entries) {
     if (k->kind != PyValue::kString)
       throw InputError(where(file) + "state dict" + under + " has a key of type " + k->type() +
@@ -590,6 +668,22 @@ StateDict tensors_of(const std::filesystem::path& file, const PyValue& dict,
       throw InputError(where(file) + "'" + k->text + "'" + under + " is " + v->type() +
                        ", not a tensor");
     auto t = v->tensor;
+    if (wanted(k->text)) {
+      try {
+        if (t.numel() == 0) {
+          t = torch::empty(t.sizes(), t.options().device(torch::kCPU));
+        } else {
+          auto& s = storages[v->record];
+          if (!s.defined())
+            s = read_storage(archive, v->record, t.scalar_type(),
+                             std::int64_t(t.storage().nbytes() / t.element_size()));
+          t = s.as_strided(t.sizes(), t.strides(), t.storage_offset());
+        }
+      } catch (const std::exception& e) {
+        throw InputError(where(file) + "'" + k->text + "'" + under +
+                         ": cannot read its data: " + first_line(e));
+      }
+    }
     if (t.is_floating_point())
       t = t.to(torch::kFloat32);
     state.insert(k->text, std::move(t));
@@ -597,25 +691,32 @@ StateDict tensors_of(const std::filesystem::path& file, const PyValue& dict,
   return state;
 }
 
-StateDict read_torch_archive(const std::filesystem::path& file) {
+StateDict read_torch_archive(const std::filesystem::path& file, const detail::Wanted& wanted) {
   if (!little_endian_host())
     throw InputError(where(file) + "reading torch.save archives needs a little-endian machine");
-  PyRef root;
+  const std::string unreadable = where(file) + "cannot read it as a PyTorch (torch.save) archive: ";
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
+  std::string pickle;
   try {
-    caffe2::serialize::PyTorchStreamReader archive(file.string());
-    if (archive.hasRecord("byteorder")) {
-      auto [bytes, size] = archive.getRecord("byteorder");
+    archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(file.string());
+    if (archive->hasRecord("byteorder")) {
+      auto [bytes, size] = archive->getRecord("byteorder");
       if (std::string(static_cast<const char*>(bytes.get()), size) != "little")
         throw std::runtime_error("saved on a big-endian machine");
     }
-    if (!archive.hasRecord("data.pkl"))
+    if (!archive->hasRecord("data.pkl"))
       throw std::runtime_error("no data.pkl (a TorchScript module rather than torch.save?)");
-    auto [bytes, size] = archive.getRecord("data.pkl");
-    const std::string pickle(static_cast<const char*>(bytes.get()), size);
-    root = Unpickler(pickle, archive).run();
+    auto [bytes, size] = archive->getRecord("data.pkl");
+    pickle.assign(static_cast<const char*>(bytes.get()), size);
   } catch (const std::exception& e) {
-    throw InputError(where(file) +
-                     "cannot read it as a PyTorch (torch.save) archive: " + first_line(e));
+    throw InputError(unreadable + first_line(e));
+  }
+  Unpickler unpickler(pickle, *archive); // owns the values: root is used before it goes
+  PyRef root;
+  try {
+    root = unpickler.run();
+  } catch (const std::exception& e) {
+    throw InputError(unreadable + first_line(e));
   }
   if (root->kind != PyValue::kDict)
     throw InputError(where(file) + "holds " + root->type() +
@@ -626,9 +727,9 @@ StateDict read_torch_archive(const std::filesystem::path& file) {
     const auto found = root->index.find(name);
     if (found != root->index.end() && root->entries[found->second].second->kind == PyValue::kDict)
       return tensors_of(file, *root->entries[found->second].second,
-                        std::string(" (under '") + name + "')");
+                        std::string(" (under '") + name + "')", *archive, wanted);
   }
-  return tensors_of(file, *root, "");
+  return tensors_of(file, *root, "", *archive, wanted);
 }
 
 } // namespace
@@ -642,7 +743,13 @@ StateDict state_of(const torch::nn::Module& model) {
   return state;
 }
 
-StateDict read_weights(const std::filesystem::path& file) {
+namespace detail {
+
+/// read_weights, reading only the `wanted` tensors (by the file's keys); the others come back
+/// as meta tensors of the shape and dtype read_weights would give, their bytes not read. The
+/// header (or pickle) is checked in full either way.
+StateDict read_weights(const std::filesystem::path& file, const Wanted& wanted) {
+  require_regular_file(file, "weight file");
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw InputError(where(file) +
@@ -652,7 +759,7 @@ StateDict read_weights(const std::filesystem::path& file) {
   const auto got = in.gcount();
   in.close();
   if (got == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == '\x03' && magic[3] == '\x04')
-    return read_torch_archive(file);
+    return read_torch_archive(file, wanted);
   // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a
   // bare pickle stream starting with its magic number (PROTO 2, LONG1 of 10 bytes), which
   // is not supported. (A safetensors header length never starts so: it would be ~177 MB.)
@@ -661,7 +768,13 @@ StateDict read_weights(const std::filesystem::path& file) {
     throw InputError(where(file) +
                      "is in PyTorch's legacy (pre-1.6) format; re-save it with torch.save in "
                      "PyTorch >= 1.6 or convert it to safetensors");
-  return detail::read_safetensors(file);
+  return read_safetensors(file, wanted);
+}
+
+} // namespace detail
+
+StateDict read_weights(const std::filesystem::path& file) {
+  return detail::read_weights(file, [](const std::string&) { return true; });
 }
 
 std::string LoadReport::describe() const {
@@ -689,13 +802,11 @@ bool is_old_batch_norm_counter(const std::string& key, const StateDict& state) {
   return state.contains(key.substr(0, key.size() - suffix.size()) + "running_mean");
 }
 
-} // namespace
+using Copies = std::vector<std::pair<torch::Tensor, torch::Tensor>>; // (model's, file's)
 
-LoadReport load_state(torch::nn::Module& model, const StateDict& state, LoadMode mode,
-                      const std::string& source) {
-  const StateDict own = state_of(model);
+/// What loading `state` into a model holding `own` finds, and the copies it would make.
+LoadReport plan_load(const StateDict& own, const StateDict& state, Copies& copies) {
   LoadReport report;
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies; // (model's, file's)
   for (const auto& item : own) {
     const torch::Tensor* theirs = state.find(item.key());
     if (!theirs && is_old_batch_norm_counter(item.key(), state)) {
@@ -713,9 +824,35 @@ LoadReport load_state(torch::nn::Module& model, const StateDict& state, LoadMode
   for (const auto& item : state)
     if (!own.contains(item.key()))
       report.unexpected.push_back(item.key());
+  return report;
+}
+
+void refuse_if_incomplete(const LoadReport& report, LoadMode mode, const std::string& source) {
   if (mode == LoadMode::kStrict && !report.complete())
     throw InputError(source +
                      ": the weights do not match the model, nothing loaded: " + report.describe());
+}
+
+} // namespace
+
+namespace detail {
+
+/// load_state's checks without the copy: throws the InputError a strict load would. Only
+/// shapes are looked at, so `state` may hold meta tensors (read_weights' unread ones).
+void check_state(const torch::nn::Module& model, const StateDict& state, LoadMode mode,
+                 const std::string& source) {
+  Copies copies;
+  refuse_if_incomplete(plan_load(state_of(model), state, copies), mode, source);
+}
+
+} // namespace detail
+
+LoadReport load_state(torch::nn::Module& model, const StateDict& state, LoadMode mode,
+                      const std::string& source) {
+  const StateDict own = state_of(model);
+  Copies copies;
+  auto report = plan_load(own, state, copies);
+  refuse_if_incomplete(report, mode, source);
   torch::NoGradGuard no_grad;
   for (auto& [ours, theirs] : copies)
     ours.copy_(theirs);

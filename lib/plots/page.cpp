@@ -112,9 +112,16 @@ Pooled read_pooled(const fs::path& file) {
       std::find(csv.header.begin(), csv.header.end(), "time_years") != csv.header.end();
   const auto time = has_time ? csv.column("time_years") : 0;
   for (const auto& row : csv.rows) {
+    // A bad row is named by file and line here, not as "row N" by the survival functions.
+    const auto at = csv.file + ":" + std::to_string(row.line) + ": ";
     p.score.push_back(csv.number(row, score));
-    p.event.push_back(int(csv.number(row, event)));
+    const double e = csv.number(row, event);
+    if (e != 0 && e != 1)
+      throw InputError(at + "event " + csv.text(row, event) + " is not 0 or 1");
+    p.event.push_back(int(e));
     p.fold.push_back(int(csv.number(row, fold)));
+    if (has_time && csv.number(row, time) < 0)
+      throw InputError(at + "time_years " + csv.text(row, time) + " is negative");
     if (has_time)
       p.time.push_back(csv.number(row, time));
   }

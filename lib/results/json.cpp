@@ -28,6 +28,8 @@ nlohmann::json row_json(const Table& t, const TableRow& r) {
                       {"auroc", summary(r.auroc)},
                       {"auprc", summary(r.auprc)},
                       {"failed", r.failed},
+                      {"constant_score_folds", r.constant_score_folds},
+                      {"constant_pooled_scores", r.constant_pooled_scores},
                       {"aggregation", r.aggregation}};
   if (r.has_survival)
     j["survival"] = {

@@ -1,6 +1,7 @@
 // The table as Markdown, LaTeX (booktabs) and CSV.
 #include "results/results.h"
 
+#include "core/core.h"
 #include "metrics/metrics.h"
 #include "survival/survival.h"
 
@@ -183,6 +184,37 @@ std::string aggregation_text(const Table& t) {
                       : "aggregated over vertebrae as each row's train.aggregation sets";
 }
 
+/// A row by its axis values ("train.lr=1e-3"), or its id when the table has no axes.
+std::string row_name(const Table& t, const TableRow& r) {
+  std::string name;
+  for (std::size_t k = 0; k < t.axes.size() && k < r.axis_values.size(); ++k)
+    name += (name.empty() ? "" : " ") + t.axes[k] + "=" + r.axis_values[k];
+  return name.empty() ? r.config_id : name;
+}
+
+/// The rows whose scores were all equal (on a fold, or pooled): their figures carry no ranking
+/// information, which the table's numbers alone do not show.
+std::string constant_scores_text(const Table& t) {
+  std::string names;
+  for (const auto& r : t.rows) {
+    if (r.constant_score_folds == 0 && !r.constant_pooled_scores)
+      continue;
+    names += (names.empty() ? " " : "; ") + row_name(t, r) + " (";
+    if (r.constant_pooled_scores)
+      names += "pooled";
+    if (r.constant_score_folds > 0)
+      names += std::string(r.constant_pooled_scores ? ", " : "") +
+               std::to_string(r.constant_score_folds) + " of " + std::to_string(r.auroc.size()) +
+               " folds";
+    names += ")";
+  }
+  if (names.empty())
+    return "";
+  return " Constant scores:" + names +
+         ": every score equal, so no ranking information: AUROC 0.5 by ties, AP equals the "
+         "prevalence, DeLong's interval undefined.";
+}
+
 std::string footnote(const Table& t) {
   std::string text = "mean ± sample SD over folds; patient-level scores (" + aggregation_text(t) +
                      "); AUPRC is average precision.";
@@ -209,6 +241,7 @@ std::string footnote(const Table& t) {
   if (t.calibration)
     text += " Brier, calibration intercept / slope (ideal 0 / 1): probabilities recalibrated on "
             "the other folds' predictions (logistic on the logit, the training prior undone).";
+  text += constant_scores_text(t);
   if (t.baseline >= 0)
     text += " p against the baseline: Nadeau–Bengio corrected resampled t-test over folds / "
             "DeLong's test on the pooled out-of-fold predictions; * and † mark unadjusted "
@@ -383,9 +416,10 @@ std::string to_latex(const Table& t) {
 std::string to_csv(const Table& t) {
   std::ostringstream csv;
   csv.precision(10);
+  // Text cells (ids, axis names and values) are spreadsheet-safe: table.csv is opened in one.
   csv << "config_id";
   for (const auto& a : t.axes)
-    csv << "," << a;
+    csv << "," << spreadsheet_csv_field(a);
   csv << ",auroc_mean,auroc_sd,auprc_mean,auprc_sd,folds,failed,c_index,c_index_baseline,"
          "hr_per_sd,hr_per_sd_lower,hr_per_sd_upper,p_corrected_t,p_delong,selected,"
          "c_index_corrected,brier,calibration_intercept,calibration_slope,p_corrected_t_holm,"
@@ -398,9 +432,9 @@ std::string to_csv(const Table& t) {
     return o.str();
   };
   for (const auto& r : t.rows) {
-    csv << r.config_id;
+    csv << spreadsheet_csv_field(r.config_id);
     for (const auto& v : r.axis_values)
-      csv << "," << v;
+      csv << "," << spreadsheet_csv_field(v);
     if (r.auroc.empty()) {
       csv << ",,,,,0," << r.failed;
     } else {

@@ -21,7 +21,7 @@ public:
   void append(const nlohmann::json& row);
   /// All rows, in file order.
   std::vector<nlohmann::json> rows() const;
-  /// Ids of tasks that finished successfully.
+  /// Ids of tasks whose latest row is a success.
   std::set<std::string> finished_task_ids() const;
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path file() const { return dir_ / "results.jsonl"; }
@@ -73,7 +73,11 @@ struct TableRow {
   std::vector<std::string> axis_values;
   std::vector<double> auroc, auprc;        ///< per fold
   std::vector<std::pair<int, int>> splits; ///< (repeat, fold) of each auroc/auprc entry
-  int failed = 0;
+  int failed = 0;                          ///< tasks whose latest row is a failure
+  /// Folds whose test scores were all equal (no ranking information: AUROC 0.5 by ties, AP the
+  /// prevalence), and whether the pooled out-of-fold scores were (from the cox row).
+  int constant_score_folds = 0;
+  bool constant_pooled_scores = false;
   /// A nested selection's row: per outer fold the selected configuration's test figures.
   bool selected = false;
   std::vector<FoldChoice> choices;
@@ -118,8 +122,10 @@ struct Table {
 /// inner_score, auroc, auprc}].
 nlohmann::json to_json(const Table& table);
 
-/// Groups successful train_eval rows by configuration (duplicates by task id count once) and
-/// attaches each configuration's cox row.
+/// Groups train_eval rows by configuration and attaches each configuration's cox row. Each task
+/// counts once, by its latest row (a later success supersedes an earlier failure and the other
+/// way round), whatever order the rows came in; a configuration's axes come from whichever of
+/// its rows carries them.
 Table aggregate(const std::vector<nlohmann::json>& rows);
 
 /// Orders the rows by `by` (auroc, auprc or c_index; mean, best first) or keeps the sweep's

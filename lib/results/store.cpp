@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 namespace vfp::results {
@@ -47,10 +48,15 @@ std::vector<nlohmann::json> ResultsStore::rows() const {
 }
 
 std::set<std::string> ResultsStore::finished_task_ids() const {
-  std::set<std::string> ids;
+  // A task's latest row says how it ended (a rerun's failure after a success reruns it), as
+  // the table reads it.
+  std::map<std::string, bool> ok;
   for (const auto& r : rows())
-    if (r.value("status", "") == "ok")
-      ids.insert(r.value("task_id", ""));
+    ok[r.value("task_id", "")] = r.value("status", "") == "ok";
+  std::set<std::string> ids;
+  for (const auto& [id, finished] : ok)
+    if (finished)
+      ids.insert(id);
   return ids;
 }
 

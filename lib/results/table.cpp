@@ -21,6 +21,9 @@ double number_or(const nlohmann::json& j, const char* key, double missing) {
 
 /// The survival and calibration columns from a cox or selection row's analysis.
 void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
+  const auto& pooled = r.value("pooled", nlohmann::json());
+  if (pooled.is_object())
+    row.constant_pooled_scores = pooled.value("constant_scores", false);
   const auto& cal = r.value("calibration", nlohmann::json());
   if (cal.is_object() && cal.contains("cross_fitted")) {
     const auto& c = cal["cross_fitted"];
@@ -104,33 +107,51 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
 
 Table aggregate(const std::vector<nlohmann::json>& rows) {
   Table table;
+  // Each train_eval task by its latest row: a rerun's row supersedes an earlier one (a success
+  // an earlier failure, a failure an earlier success), so the table is the sweep as last run
+  // whatever order the rows came in.
+  std::map<std::string, const nlohmann::json*> latest;
+  std::vector<const nlohmann::json*> in_order; // rows of each task's first appearance
+  for (const auto& r : rows) {
+    if (r.value("kind", "") != "train_eval")
+      continue;
+    auto [it, fresh] = latest.try_emplace(r.value("task_id", ""), &r);
+    if (fresh)
+      in_order.push_back(&r);
+    else
+      it->second = &r;
+  }
+  // A configuration's axes, index and fold count from any of its rows that carries them (a
+  // failure row of an older vfp carries no axes).
   std::map<std::string, TableRow> by_config;
-  std::set<std::string> seen_tasks;
-  std::set<std::string> excluded_subjects;
+  std::map<std::string, std::map<std::string, std::string>> axes_of;
   for (const auto& r : rows) {
     if (r.value("kind", "") != "train_eval")
       continue;
     const auto config_id = r.value("config_id", "");
     auto [it, fresh] = by_config.try_emplace(config_id);
-    auto& row = it->second;
     if (fresh) {
-      row.config_id = config_id;
-      row.config_index = r.value("config_index", 0);
-      // "axes": [[key, value], ...] in the sweep file's order.
-      for (const auto& kv : r.value("axes", nlohmann::json::array())) {
-        const auto key = kv.at(0).get<std::string>();
-        if (std::find(table.axes.begin(), table.axes.end(), key) == table.axes.end())
-          table.axes.push_back(key);
-        row.axis_values.push_back(kv.at(1).get<std::string>());
-      }
-      table.expected_folds = std::max(table.expected_folds, r.value("expected_folds", 0));
+      it->second.config_id = config_id;
+      it->second.config_index = r.value("config_index", 0);
     }
+    auto& values = axes_of[config_id];
+    // "axes": [[key, value], ...] in the sweep file's order.
+    for (const auto& kv : r.value("axes", nlohmann::json::array())) {
+      const auto key = kv.at(0).get<std::string>();
+      if (std::find(table.axes.begin(), table.axes.end(), key) == table.axes.end())
+        table.axes.push_back(key);
+      values.try_emplace(key, kv.at(1).get<std::string>());
+    }
+    table.expected_folds = std::max(table.expected_folds, r.value("expected_folds", 0));
+  }
+  std::set<std::string> excluded_subjects;
+  for (const auto* first : in_order) {
+    const auto& r = *latest.at(first->value("task_id", ""));
+    auto& row = by_config.at(r.value("config_id", ""));
     if (r.value("status", "") != "ok") {
       ++row.failed;
       continue;
     }
-    if (!seen_tasks.insert(r.value("task_id", "")).second)
-      continue;
     if (row.aggregation.empty())
       row.aggregation = r.value("aggregation", "");
     for (const auto& e : r.value("excluded", nlohmann::json::array()))
@@ -139,7 +160,16 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
     row.auroc.push_back(r.at("auroc").get<double>());
     row.auprc.push_back(r.at("auprc").get<double>());
     row.splits.emplace_back(r.value("repeat", 0), r.value("fold", 0));
+    row.constant_score_folds += r.value("constant_scores", false) ? 1 : 0;
     table.folds_per_repeat = std::max(table.folds_per_repeat, r.value("fold", 0) + 1);
+  }
+  // One cell per column: a configuration without a key (or whose rows carry no axes) shows "–".
+  for (auto& [id, row] : by_config) {
+    const auto& values = axes_of[id];
+    for (const auto& key : table.axes) {
+      const auto v = values.find(key);
+      row.axis_values.push_back(v != values.end() ? v->second : "–");
+    }
   }
   // A configuration's cox row: the survival and calibration columns.
   for (const auto& r : rows) {

@@ -37,7 +37,8 @@ ModelComparison compare_models(const std::vector<double>& time, const std::vecto
                                const std::vector<std::string>& baseline_names,
                                const std::vector<std::vector<double>>& image,
                                const std::vector<std::string>& image_names, int resamples,
-                               unsigned long long seed, const CoxOptions& options) {
+                               unsigned long long seed, const CoxOptions& options,
+                               const std::function<void(int)>& on_resample) {
   if (resamples < 0)
     throw InputError("model comparison: resamples must be 0 or more");
   ModelComparison out;
@@ -66,6 +67,8 @@ ModelComparison compare_models(const std::vector<double>& time, const std::vecto
     } catch (const InputError&) {
       ++out.failed_resamples; // e.g. no event drawn: this resample says nothing
     }
+    if (on_resample)
+      on_resample(b + 1);
   }
   out.resamples = int(differences.size());
   if (!differences.empty()) {

@@ -5,6 +5,7 @@
 // time is a vfp::InputError naming its row.
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -95,7 +96,9 @@ ModelComparison compare_models(const std::vector<double>& time, const std::vecto
                                const std::vector<std::string>& baseline_names,
                                const std::vector<std::vector<double>>& image,
                                const std::vector<std::string>& image_names, int resamples = 1000,
-                               unsigned long long seed = 1, const CoxOptions& options = {});
+                               unsigned long long seed = 1, const CoxOptions& options = {},
+                               const std::function<void(int)>& on_resample = {});
+///< `on_resample`, when given, is called with the resamples done so far (a long run's progress).
 
 /// Harrell's bootstrap validation of a Cox model's concordance: refit on each resample (rows
 /// drawn with replacement); optimism = its C on the resample − its C on the original data;

@@ -15,7 +15,7 @@ const std::vector<std::string> kDistributions{"uniform", "loguniform", "int_unif
 
 InputError error_at(const YAML::Node& node, const std::string& file, const std::string& path,
                     const std::string& what) {
-  return InputError(where(node, file) + ": " + path + ": " + what);
+  return InputError(where(node, file) + ": " + shorten_for_message(path, 200) + ": " + what);
 }
 
 struct Number {
@@ -27,7 +27,7 @@ struct Number {
 Number read_number(const YAML::Node& node, const std::string& file, const std::string& path) {
   Number n;
   if (!node.IsScalar() || !YAML::convert<double>::decode(node, n.value) || !std::isfinite(n.value))
-    throw error_at(node, file, path, "expected a number, got '" + value_text(node) + "'");
+    throw error_at(node, file, path, "expected a number, got '" + message_text(node) + "'");
   n.integer = YAML::convert<long long>::decode(node, n.as_integer);
   return n;
 }
@@ -52,8 +52,8 @@ std::vector<config::Located> range_values(const YAML::Node& args, const config::
     throw error_at(args, file, path, "range: step must be non-zero");
   if ((stop - start) / step < 0)
     throw error_at(args, file, path,
-                   "range: step " + value_text(args[2]) + " points away from stop " +
-                       value_text(args[1]) + " (start " + value_text(args[0]) + ")");
+                   "range: step " + message_text(args[2]) + " points away from stop " +
+                       message_text(args[1]) + " (start " + message_text(args[0]) + ")");
   const double steps = std::floor((stop - start) / step + 1e-9);
   if (steps + 1 > static_cast<double>(kMaxConfigurations))
     throw error_at(args, file, path, "range: more than 100000 values");
@@ -78,7 +78,8 @@ std::vector<config::Located> logspace_values(const YAML::Node& args, const confi
   if (!n[2].integer || n[2].as_integer < 2 ||
       n[2].as_integer > static_cast<long long>(kMaxConfigurations))
     throw error_at(args[2], file, path,
-                   "logspace: count must be an integer in [2, 100000], got " + value_text(args[2]));
+                   "logspace: count must be an integer in [2, 100000], got " +
+                       message_text(args[2]));
   const double low = std::log10(n[0].value), high = std::log10(n[1].value);
   const auto count = n[2].as_integer;
   std::vector<config::Located> values;

@@ -22,7 +22,7 @@ std::uint64_t read_count(const YAML::Node& node, const std::string& file, const 
   if (!ok || v < least || v > most)
     throw random_error(node, file,
                        "." + key + ": expected an integer in [" + std::to_string(least) + ", " +
-                           std::to_string(most) + "], got '" + value_text(node) + "'");
+                           std::to_string(most) + "], got '" + message_text(node) + "'");
   return v;
 }
 
@@ -42,7 +42,7 @@ RandomSampling read_random(const YAML::Node& random, const std::string& file) {
     else {
       auto hint = config::did_you_mean(key, {"n", "seed"});
       throw random_error(kv.first, file,
-                         "." + key + ": unknown key" +
+                         "." + shorten_for_message(key) + ": unknown key" +
                              (hint.empty() ? " (expected n and seed)" : " (" + hint + ")"));
     }
   }

@@ -37,7 +37,7 @@ std::vector<std::string> read_over(const YAML::Node& node, const std::string& fi
                        "keys); list the swept keys themselves");
     if (std::find(swept.begin(), swept.end(), key) == swept.end()) {
       auto hint = config::did_you_mean(key, swept);
-      throw InputError(where(item, file) + ": selection.over: '" + key +
+      throw InputError(where(item, file) + ": selection.over: '" + shorten_for_message(key) +
                        "' is not a swept key of this file (swept: " + joined(swept) + ")" +
                        (hint.empty() ? "" : "; " + hint));
     }
@@ -70,7 +70,7 @@ void require_selection_keys(const YAML::Node& node, const std::string& file,
     if (std::find(kSelectionKeys.begin(), kSelectionKeys.end(), key) == kSelectionKeys.end()) {
       auto hint = config::did_you_mean(key, kSelectionKeys);
       throw InputError(
-          where(kv.first, file) + ": " + path + "." + key + ": unknown key" +
+          where(kv.first, file) + ": " + path + "." + shorten_for_message(key) + ": unknown key" +
           (hint.empty() ? " (expected over, metric or inner_folds)" : " (" + hint + ")"));
     }
   }
@@ -91,12 +91,12 @@ Selection read_selection(const YAML::Node& node, const std::string& file,
   if (const auto metric = value("metric")) {
     s.metric = metric.IsScalar() ? metric.Scalar() : "";
     if (std::find(kMetrics.begin(), kMetrics.end(), s.metric) == kMetrics.end())
-      throw InputError(where(metric, file) + ": selection.metric: '" + value_text(metric) +
+      throw InputError(where(metric, file) + ": selection.metric: '" + message_text(metric) +
                        "' is not one of auroc, auprc, loss");
   }
   if (const auto inner = value("inner_folds")) {
     const auto bad = [&] {
-      return InputError(where(inner, file) + ": selection.inner_folds: '" + value_text(inner) +
+      return InputError(where(inner, file) + ": selection.inner_folds: '" + message_text(inner) +
                         "' must be 0 (the early-stopping validation split) or an integer from 2 "
                         "to 20 (inner k-fold cross-validation)");
     };

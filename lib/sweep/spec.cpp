@@ -29,6 +29,10 @@ std::string value_text(const YAML::Node& node) {
   return e.c_str();
 }
 
+std::string message_text(const YAML::Node& node) {
+  return shorten_for_message(value_text(node));
+}
+
 std::string number_text(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", value);
@@ -40,7 +44,7 @@ void require_schema_key(const std::string& key, const std::string& at, const std
   if (std::find(keys.begin(), keys.end(), key) != keys.end())
     return;
   auto hint = config::did_you_mean(key, keys);
-  throw InputError(at + ": " + path + "." + key + ": unknown key" +
+  throw InputError(at + ": " + path + "." + shorten_for_message(key) + ": unknown key" +
                    (hint.empty() ? "" : " (" + hint + ")"));
 }
 
@@ -54,7 +58,8 @@ void require_known_sections(const YAML::Node& sweep, const std::string& file) {
     if (std::find(kSections.begin(), kSections.end(), key) != kSections.end())
       continue;
     auto hint = config::did_you_mean(key, kSections);
-    throw InputError(where(kv.first, file) + ": sweep." + key + ": unknown key" +
+    throw InputError(where(kv.first, file) + ": sweep." + shorten_for_message(key) +
+                     ": unknown key" +
                      (hint.empty() ? " (expected grid, zip, variants, include, exclude or random)"
                                    : " (" + hint + ")"));
   }

@@ -34,6 +34,9 @@ config::Located generated(const std::string& text, const config::Located& recipe
 /// A value as written: a scalar's text, a list in flow style.
 std::string value_text(const YAML::Node& node);
 
+/// value_text as an error message shows it: shortened, control bytes escaped.
+std::string message_text(const YAML::Node& node);
+
 /// A generated number: "%.6g", so that it reads back as written and ids stay stable.
 std::string number_text(double value);
 

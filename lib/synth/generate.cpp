@@ -56,9 +56,8 @@ SynthSummary generate_cohort(const SynthOptions& o) {
   int events = 0;
   char line[160];
   for (const auto& s : subjects) {
-    std::snprintf(line, sizeof line, "%s,%.1f,%.1f,%d,%.4f,%s\n", s.id.c_str(), s.age, s.bmi,
-                  s.event, s.time_years, sites()[s.site].name.c_str());
-    csv << line;
+    std::snprintf(line, sizeof line, ",%.1f,%.1f,%d,%.4f,", s.age, s.bmi, s.event, s.time_years);
+    csv << csv_field(s.id) << line << csv_field(sites()[s.site].name) << "\n";
     events += s.event;
     truth_subjects.push_back({{"id", s.id},
                               {"bone_strength", s.bone_strength},

@@ -81,11 +81,12 @@ public:
 protected:
   /// A small sweep reading the given cohort table, images and centroid folders.
   static void write_sweep(const fs::path& dir, const fs::path& csv, const fs::path& images,
-                          const fs::path& centroids, const fs::path& weights = {}) {
+                          const fs::path& centroids, const fs::path& weights = {},
+                          const std::string& images_ext = ".nii.gz") {
     fs::create_directories(dir);
     std::ofstream out(dir / "sweep.yaml");
     out << "name: bad-input\ncohort:\n  csv: " << csv.string()
-        << "\n  images: " << (images / "{id}.nii.gz").string()
+        << "\n  images: " << (images / ("{id}" + images_ext)).string()
         << "\n  centroids: " << (centroids / "{id}.json").string()
         << "\npreprocess: {spacing_mm: 3.0, patch_mm: 48}\n"
            "cv: {folds: 2, val_fraction: 0.3}\n"
@@ -116,27 +117,33 @@ protected:
              (dir / "results").string() + " --cache " + (root_ / "cache").string();
     };
     if (c.feed == "sweep") {
-      p.file = kBad / c.name;
+      // A generated sweep (a FIFO, a 1 MiB value) lives in the case's folder.
+      p.file = c.make.empty() ? kBad / c.name : dir / fs::path(c.name).filename();
+      if (!c.make.empty())
+        place_bad_file(c, p.file, bytes);
       p.command = vfp + " sweep " + p.file.string() + " --dry-run";
     } else if (c.feed == "cohort" || c.feed == "centroids" || c.feed == "image") {
       fs::path csv = dir / "cohort.csv", images = cohort / "images";
       fs::path centroids = cohort / "centroids";
-      std::ofstream(csv) << header_ << "\n" << rows_;
+      // An image of another format than .nii.gz: a cohort of the first subject alone.
+      const auto ext = c.feed == "image" ? image_ext(c.name) : ".json";
+      const bool alone = c.feed == "image" && ext != ".nii.gz";
+      std::ofstream(csv) << header_ << "\n"
+                         << (alone ? rows_.substr(0, rows_.find('\n') + 1) : rows_);
       if (c.feed == "cohort") {
         p.file = csv;
       } else {
         // The first subject's file is the bad one; the others link to the good cohort's.
         auto& folder = c.feed == "image" ? images : centroids;
-        const std::string ext = c.feed == "image" ? ".nii.gz" : ".json";
         const auto good = folder;
         folder = dir / (c.feed == "image" ? "images" : "centroids");
         fs::create_directories(folder);
-        for (std::size_t i = 1; i < ids_.size(); ++i)
+        for (std::size_t i = 1; i < ids_.size() && !alone; ++i)
           fs::create_symlink(good / (ids_[i] + ext), folder / (ids_[i] + ext));
         p.file = folder / (ids_[0] + ext);
       }
-      write_binary(p.file, bytes);
-      write_sweep(dir, csv, images, centroids);
+      place_bad_file(c, p.file, bytes);
+      write_sweep(dir, csv, images, centroids, {}, c.feed == "image" ? ext : ".nii.gz");
       p.command = c.via == "run" ? run_into_results()
                                  : vfp + " preprocess " + (dir / "sweep.yaml").string() +
                                        " --cache " + (dir / "cache").string();
@@ -199,8 +206,10 @@ INSTANTIATE_TEST_SUITE_P(Corpus, BadInput, ::testing::ValuesIn(load_cases()), ca
 TEST(BadInputCorpus, EveryFileHasAnExpectation) {
   std::set<std::string> listed;
   for (const auto& c : load_cases())
-    if (c.from.empty())
+    if (c.make.empty())
       listed.insert(c.name);
+    else if (c.feed == "sweep" && !c.from.empty())
+      listed.insert(c.from); // a generated sweep's template
   for (const auto& e : fs::recursive_directory_iterator(kBad)) {
     if (!e.is_regular_file() || e.path().filename() == "cases.yaml")
       continue;

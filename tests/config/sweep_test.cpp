@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -170,6 +172,103 @@ TEST(SweepErrors, MissingNameAndCohortAreRequired) {
 TEST(SweepErrors, SweepNameCannotEscapeTheResultsFolder) {
   auto msg = error_of("name: ../evil\ncohort: {dir: c}\n");
   EXPECT_NE(msg.find("bad.yaml:1:7: name: a sweep name is 1-64 letters"), std::string::npos) << msg;
+}
+
+TEST(SweepErrors, AnAliasInsideItsOwnAnchorIsACycleNamingFileLineAndKey) {
+  // 20 bytes that used to recurse until the stack overflowed (SIGSEGV).
+  EXPECT_EQ(error_of("train: &x {foo: *x}\n"),
+            write_yaml("bad.yaml", "").string() +
+                ":1:12: train.foo: an alias refers to a node that holds it (an alias cycle)");
+  EXPECT_NE(error_of("name: t\ncohort: {dir: c}\nlist: &l [1, *l]\n")
+                .find("bad.yaml:3:7: list[1]: an alias refers to a node that holds it"),
+            std::string::npos);
+}
+
+TEST(SweepErrors, AliasesOfAliasesStopAtTheValueBudgetNamingTheFile) {
+  // "Billion laughs": ten levels of ten aliases each, 10^10 values once expanded.
+  std::string yaml = "name: t\ncohort: {dir: c}\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 10; ++level) {
+    const auto previous = "*l" + std::to_string(level - 1);
+    yaml += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i)
+      yaml += (i ? ", " : "") + previous;
+    yaml += "]\n";
+  }
+  const auto msg = error_of(yaml);
+  EXPECT_EQ(msg.rfind(write_yaml("bad.yaml", "").string() +
+                          ": more than 100000 values with every alias expanded",
+                      0),
+            0u)
+      << msg;
+}
+
+TEST(SweepErrors, NestingDeeperThan64LevelsIsRefusedNamingTheKey) {
+  std::string yaml = "name: t\ncohort: {dir: c}\ndeep: ";
+  for (int i = 0; i < 70; ++i)
+    yaml += "{a: ";
+  yaml += "1" + std::string(70, '}') + "\n";
+  const auto msg = error_of(yaml);
+  EXPECT_NE(msg.find("bad.yaml:3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(": nested deeper than 64 levels"), std::string::npos) << msg;
+}
+
+TEST(SweepErrors, AnAliasUsedTwiceWithoutACycleIsAccepted) {
+  EXPECT_EQ(error_of(std::string(kBase) + "sweep:\n  grid:\n    train.lr: &v [0.1, 0.2]\n" +
+                     "    train.momentum: *v\n"),
+            "no error");
+}
+
+TEST(SweepErrors, AHugeValueIsShortenedInTheMessage) {
+  const auto msg =
+      error_of("name: t\ncohort: {dir: c}\ntrain:\n  lr: " + std::string(1 << 20, 'A') + "\n");
+  EXPECT_NE(msg.find("bad.yaml:4:7: train.lr: expected a number, got '" + std::string(60, 'A') +
+                     "\u2026 (1048576 bytes)'"),
+            std::string::npos)
+      << msg.substr(0, 500);
+  EXPECT_LT(msg.size(), 1000u);
+}
+
+TEST(SweepErrors, AHugeUnknownKeyIsShortenedAndQuicklyRefused) {
+  // An explicit key ("? key"), as a plain one is limited to 1024 characters. Keys are cut at
+  // 200 characters (dotted keys run longer than values).
+  const auto msg =
+      error_of("name: t\ncohort: {dir: c}\ntrain:\n  ? " + std::string(1 << 20, 'k') + "\n  : 1\n");
+  EXPECT_NE(msg.find(": train." + std::string(194, 'k') + "\u2026 (1048582 bytes): unknown key"),
+            std::string::npos)
+      << msg.substr(0, 500);
+  EXPECT_LT(msg.size(), 1000u);
+}
+
+TEST(SweepErrors, AFolderOrAFifoGivenAsTheSweepIsNamed) {
+  const auto dir = write_yaml("folder.yaml", "").parent_path() / "a_folder.yaml";
+  fs::create_directories(dir);
+  try {
+    vfp::sweep::load(dir);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "config file " + dir.string() + " is a directory, not a regular file");
+  }
+  const auto fifo = dir.parent_path() / "fifo.yaml";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    vfp::sweep::load(fifo); // used to block for ever in open()
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "config file " + fifo.string() + " is a FIFO, not a regular file");
+  }
+}
+
+TEST(LoadYamlText, ChecksTheTreeAsLoadYamlFileDoes) {
+  try {
+    vfp::config::load_yaml_text("a: &x {b: *x}\n", "rank0.yaml");
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "rank0.yaml:1:8: a.b: an alias refers to a node that holds it (an alias cycle)");
+  }
 }
 
 TEST(DidYouMean, SuggestsOnlyCloseKeys) {

@@ -2,6 +2,7 @@
 #include "scratch_dir.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -87,6 +88,113 @@ TEST(ReadTextFile, NamesTheMissingFile) {
     EXPECT_EQ(std::string(e.what()).rfind("cannot open /definitely/not/here.yaml", 0), 0u)
         << e.what();
   }
+}
+
+/// The message of the InputError `f` throws, or "" when it throws none.
+template <typename F> std::string input_error_of(F f) {
+  try {
+    f();
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RequireRegularFile, RefusesAFifoNamingItAndWhatItIs) {
+  const auto fifo = fresh_dir("fifo") / "cohort.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(input_error_of([&] { vfp::require_regular_file(fifo, "cohort table"); }),
+            "cohort table " + fifo.string() + " is a FIFO, not a regular file");
+}
+
+TEST(RequireRegularFile, FollowsALinkAndNamesWhereItLeads) {
+  const auto link = fresh_dir("devzero") / "image.nii.gz";
+  std::filesystem::create_symlink("/dev/zero", link);
+  EXPECT_EQ(input_error_of([&] { vfp::require_regular_file(link, "image"); }),
+            "image " + link.string() + " (a link to /dev/zero) is a character device, not a " +
+                "regular file");
+}
+
+TEST(RequireRegularFile, RefusesAFolder) {
+  const auto dir = fresh_dir("folder");
+  EXPECT_EQ(input_error_of([&] { vfp::require_regular_file(dir, "config file"); }),
+            "config file " + dir.string() + " is a directory, not a regular file");
+}
+
+TEST(RequireRegularFile, LetsRegularFilesAndMissingOnesPass) {
+  const auto dir = fresh_dir("regular");
+  vfp::write_file_atomically(dir / "a.csv", "x\n");
+  std::filesystem::create_symlink(dir / "a.csv", dir / "b.csv");
+  EXPECT_NO_THROW(vfp::require_regular_file(dir / "a.csv", "table"));
+  EXPECT_NO_THROW(vfp::require_regular_file(dir / "b.csv", "table"));
+  EXPECT_NO_THROW(vfp::require_regular_file(dir / "missing.csv", "table"));
+}
+
+TEST(ReadTextFile, RefusesAFifoInsteadOfBlocking) {
+  const auto fifo = fresh_dir("fifo_read") / "sweep.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(input_error_of([&] { vfp::read_text_file(fifo); }).find("is a FIFO"),
+            std::string::npos);
+}
+
+TEST(ReadCsv, RefusesACharacterDevice) {
+  EXPECT_EQ(input_error_of([] { vfp::read_csv("/dev/zero"); }),
+            "CSV file /dev/zero is a character device, not a regular file");
+}
+
+TEST(ShortenForMessage, KeepsAShortPrintableValue) {
+  EXPECT_EQ(vfp::shorten_for_message("fast"), "fast");
+  EXPECT_EQ(vfp::shorten_for_message("Zürich"), "Zürich");
+}
+
+TEST(ShortenForMessage, CutsALongValueAndSaysItsSize) {
+  EXPECT_EQ(vfp::shorten_for_message(std::string(1048576, 'A')),
+            std::string(60, 'A') + "\u2026 (1048576 bytes)");
+  // Characters, not bytes: a cut never splits a UTF-8 sequence.
+  std::string umlauts;
+  for (int i = 0; i < 70; ++i)
+    umlauts += "ü";
+  std::string first_60;
+  for (int i = 0; i < 60; ++i)
+    first_60 += "ü";
+  EXPECT_EQ(vfp::shorten_for_message(umlauts), first_60 + "\u2026 (140 bytes)");
+}
+
+TEST(ShortenForMessage, EscapesControlBytesAndBytesThatAreNotUtf8) {
+  EXPECT_EQ(vfp::shorten_for_message("a\nb\tc\x01\xff\x1b[31m"), "a\\nb\\tc\\x01\\xff\\x1b[31m");
+}
+
+TEST(ParseDecimal, AcceptsPlainDecimalNumbers) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, double>>{{"64", 64},
+                                                                              {"-2.5", -2.5},
+                                                                              {"1e-3", 1e-3},
+                                                                              {"2.5E+2", 250},
+                                                                              {".5", 0.5},
+                                                                              {"7.", 7},
+                                                                              {"007", 7},
+                                                                              {"-0", 0}}) {
+    double v = -1;
+    EXPECT_TRUE(vfp::parse_decimal(text, v)) << text;
+    EXPECT_DOUBLE_EQ(v, want) << text;
+  }
+}
+
+TEST(ParseDecimal, RefusesHexInfinityPlusSignBlanksAndTrailingCharacters) {
+  for (const std::string text :
+       {"",    "0x40", "0X40", "inf",  "-inf",  "infinity", "nan",  "1e999", "-1e999",
+        "+64", " 64",  "64 ",  "\t64", "64abc", "6 4",      "1,5",  "1e",    "1e+",
+        ".",   "-",    "-.",   "e5",   "1..2",  "0x1p3",    "\f64", "64\n"}) {
+    double v = 0;
+    EXPECT_FALSE(vfp::parse_decimal(text, v)) << "'" << text << "'";
+  }
+}
+
+TEST(CsvNumber, RefusesAHexCellNamingFileLineAndColumn) {
+  const auto file = fresh_dir("csv_hex") / "scores.csv";
+  vfp::write_file_atomically(file, "score,event\n0x40,1\n");
+  const auto csv = vfp::read_csv(file.string());
+  EXPECT_EQ(input_error_of([&] { csv.number(csv.rows.at(0), 0); }),
+            file.string() + ":2: column score: '0x40' is not a number");
 }
 
 TEST(Affinity, CountsAtLeastOneCpu) {

@@ -109,6 +109,32 @@ TEST(Cohort, MissingFileIsNamed) {
   }
 }
 
+TEST(Cohort, QuotedIdWithCommaAndQuoteIsReadAsWritten) {
+  const auto path = write_csv("subject_id,age,bmi,event,time_years\n\"S1,\"\"x\"\"\",70,25,1,0\n"
+                              "\"=HYPERLINK(\"\"y\"\")\",71,25,0,3\n");
+  const auto s = vfp::data::read_cohort(path);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].id, "S1,\"x\"");
+  EXPECT_EQ(s[0].time_years, 0.0);         // an event at time 0 is valid
+  EXPECT_EQ(s[1].id, "=HYPERLINK(\"y\")"); // read as it is; neutralised only in report tables
+}
+
+TEST(Cohort, IdThatIsAPathOrHoldsAControlCharacterIsRefusedNamingTheLine) {
+  fs::path p;
+  auto msg = error_of(
+      "subject_id,age,bmi,event,time_years\nS1,70,25,0,1\n../../outside/x,70,25,0,1\n", &p);
+  EXPECT_EQ(msg.rfind(p.string() + ":3: subject_id '../../outside/x' holds a '/'", 0), 0u) << msg;
+  msg = error_of("subject_id,age,bmi,event,time_years\n/tmp/x,70,25,0,1\n", &p);
+  EXPECT_EQ(msg.rfind(p.string() + ":2: subject_id '/tmp/x' holds a '/'", 0), 0u) << msg;
+  msg = error_of("subject_id,age,bmi,event,time_years\n..,70,25,0,1\n", &p);
+  EXPECT_EQ(msg.rfind(p.string() + ":2: subject_id '..' is '..'", 0), 0u) << msg;
+  msg = error_of("subject_id,age,bmi,event,time_years\nS\x01"
+                 "1,70,25,0,1\n",
+                 &p);
+  EXPECT_EQ(msg.rfind(p.string() + ":2: subject_id 'S\\x011' holds a control character", 0), 0u)
+      << msg;
+}
+
 TEST(Centroids, ReadsVerseListWithDirectionAndSkipsNaN) {
   auto path = write_csv(R"([{"direction": ["P","I","R"]},
     {"label": 20, "X": 10.5, "Y": 20, "Z": 30},

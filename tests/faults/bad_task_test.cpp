@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace {
 using namespace vfp::faults;
 } // namespace
@@ -66,8 +68,30 @@ TEST(BadTask, AnUnreadableImageFailsItsConfigurationsTasksWithTheSubjectAndFileA
     const auto reason = r.value("reason", "");
     EXPECT_NE(reason.find("S0001"), std::string::npos) << r.dump();
     EXPECT_NE(reason.find("S0001.nii.gz"), std::string::npos) << r.dump();
+    // A failed row carries what the table needs of its configuration (issue 23 row 9).
+    EXPECT_EQ(mode, "error") << r.dump();
+    EXPECT_EQ(r.value("expected_folds", 0), 2) << r.dump();
   }
   EXPECT_EQ(ok, 2) << out.log;
   EXPECT_EQ(failed, 2) << out.log;
   EXPECT_EQ(rows_of(results, "cox").size(), 1u);
+  // Both configurations in the table with every cell, whichever row came first.
+  const auto report = dir / "bad_image" / "bad_image" / "report";
+  const auto table = read(report / "table.md");
+  EXPECT_NE(table.find("| error | – | – | 0/2 (2 failed) |"), std::string::npos) << table;
+  const auto fields = [](const std::string& line) { // RFC 4180: commas inside quotes are text
+    std::size_t n = 1;
+    bool quoted = false;
+    for (char ch : line)
+      if (ch == '"')
+        quoted = !quoted;
+      else if (ch == ',' && !quoted)
+        ++n;
+    return n;
+  };
+  std::istringstream csv(read(report / "table.csv"));
+  std::string header, line;
+  std::getline(csv, header);
+  while (std::getline(csv, line))
+    EXPECT_EQ(fields(line), fields(header)) << line;
 }

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 namespace fs = std::filesystem;
 
@@ -671,4 +672,51 @@ TEST_F(Bundle, OldBundle_WithoutARecalibration_PredictsTheScoreOnly_WithANote) {
             "no calibrated probability: the bundle's recalibration could not be fitted "
             "(recalibration is undefined: no positive labels among 40 samples); the score is "
             "the models' output, not a probability");
+}
+
+TEST_F(Bundle, SubjectIdsThatArePaths_AreRefusedNamingTheRow_NoPictureLeavesItsFolder) {
+  // --svg deep/a/pictures: "../../outside/x" would land in deep/outside, an absolute id in /tmp.
+  const std::string absolute = "/tmp/vfp_predict_absolute_" + std::to_string(::getpid());
+  std::ofstream(dir / "hostile_batch.csv")
+      << "subject_id,image,centroids\n"
+      << "S0003,cohort/images/S0003.nii.gz,cohort/centroids/S0003.json\n"
+      << "../../outside/x,cohort/images/S0004.nii.gz,cohort/centroids/S0004.json\n"
+      << absolute << ",cohort/images/S0004.nii.gz,cohort/centroids/S0004.json\n";
+  const auto out = run("(" + in_dir() + VFP_BIN +
+                       " predict --bundle bundle --csv hostile_batch.csv --json --threads 2 "
+                       "--svg deep/a/pictures --png deep/a/pictures 2>hostile_errors.txt)");
+  EXPECT_EQ(out.code, 3) << out.text;
+  const auto batch = parse_json(out);
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_FALSE(batch[0].contains("error")) << batch[0].dump(2);
+  for (const auto& [row, line, id] : {std::tuple{std::size_t(1), 3, std::string("../../outside/x")},
+                                      std::tuple{std::size_t(2), 4, absolute}}) {
+    ASSERT_TRUE(batch[row].contains("error")) << batch[row].dump(2);
+    EXPECT_NE(
+        batch[row]["error"].get<std::string>().find("hostile_batch.csv:" + std::to_string(line) +
+                                                    ": subject_id '" + id + "' holds a '/'"),
+        std::string::npos)
+        << batch[row]["error"];
+  }
+  // Only the good patient's pictures, all inside the folder given.
+  for (const auto& e : fs::recursive_directory_iterator(dir / "deep")) {
+    if (e.is_regular_file()) {
+      EXPECT_EQ(e.path().parent_path(), dir / "deep" / "a" / "pictures") << e.path();
+    }
+  }
+  EXPECT_TRUE(fs::exists(dir / "deep" / "a" / "pictures" / "S0003_L1.svg"));
+  EXPECT_TRUE(fs::exists(dir / "deep" / "a" / "pictures" / "S0003_L1.png"));
+  EXPECT_FALSE(fs::exists(dir / "deep" / "outside"));
+  for (const char* tail : {"_L1.svg", "_L1.png", "_L2.svg", "_L2.png"})
+    EXPECT_FALSE(fs::exists(absolute + tail)) << absolute + tail;
+
+  // One patient: --id is refused by name before anything is read or written.
+  const auto one = run(in_dir() + VFP_BIN +
+                       " predict --bundle bundle --image cohort/images/S0004.nii.gz --centroids "
+                       "cohort/centroids/S0004.json --id ../../outside/y --svg deep/a/pictures");
+  EXPECT_EQ(one.code, 1) << one.text;
+  EXPECT_NE(one.text.find("vfp predict: --id: subject id '../../outside/y' holds a '/'"),
+            std::string::npos)
+      << one.text;
+  EXPECT_FALSE(fs::exists(dir / "deep" / "outside"));
 }

@@ -2,6 +2,7 @@
 #include "shell.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <fstream>
@@ -95,4 +96,38 @@ TEST_F(CoxCli, BadTablesAreErrorsNamingFileLineAndColumn) {
   EXPECT_NE(nofile.text.find("nope.csv"), std::string::npos) << nofile.text;
 }
 
+TEST_F(CoxCli, AFifoOrAHexCellIsRefusedNotWaitedOnOrReadAsANumber) {
+  const auto fifo = (dir_ / "table.csv").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // `timeout`: a FIFO without a writer used to block open() for ever.
+  auto out = run("timeout 30 " + std::string(VFP_BIN) + " cox --csv " + fifo +
+                 " --time t --event e --covariates x");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("CSV file " + fifo + " is a FIFO, not a regular file"), std::string::npos)
+      << out.text;
+  const auto hex = write("hex.csv", "t,e,x\n1,1,0.5\n2,0,0x40\n3,1,0.7\n");
+  auto cell = cox(hex, "--time t --event e --covariates x");
+  EXPECT_EQ(cell.code, 1);
+  EXPECT_NE(cell.text.find(hex + ":3: column x: '0x40' is not a number"), std::string::npos)
+      << cell.text;
+}
+
 } // namespace
+
+TEST_F(CoxCli, ATimeOfZeroIsFitAndANegativeTimeNamesItsLine) {
+  const auto zero = write("zero.csv", "t,e,x\n0,1,0.5\n1,0,0.1\n2,1,0.9\n3,1,0.3\n4,0,0.2\n"
+                                      "5,1,0.8\n6,0,0.4\n7,1,0.6\n");
+  auto fit = cox(zero, "--time t --event e --covariates x --json");
+  ASSERT_EQ(fit.code, 0) << fit.text;
+  EXPECT_EQ(nlohmann::json::parse(fit.text)["n"], 8);
+  // A blank line is skipped, so the line is the file's, not the row's number.
+  const auto negative = write("negative.csv", "t,e,x\n0,1,0.5\n\n2,0,0.1\n-1,1,0.9\n");
+  auto refused = cox(negative, "--time t --event e --covariates x");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.text.find(negative + ":5: column t: -1 is negative: times must be 0 or more"),
+            std::string::npos)
+      << refused.text;
+  const auto event = write("event_after_blank.csv", "t,e,x\n1,1,0.5\n\n2,2,0.1\n");
+  auto bad_event = cox(event, "--time t --event e --covariates x");
+  EXPECT_NE(bad_event.text.find(event + ":4: column e"), std::string::npos) << bad_event.text;
+}

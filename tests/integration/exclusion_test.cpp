@@ -66,4 +66,33 @@ TEST(ExcludedSubject, IsAbsentFromTheShardedCacheEveryPredictionAndTheCoxFitAndL
   fs::remove_all(dir);
 }
 
+// Issue 23: a NaN in a NIfTI's sform made ITK/VNL abort(): every MPI rank died with SIGABRT,
+// on_bad_subject: exclude or not. Now the header is checked before ITK sees it: the subject is
+// excluded with its reason and the run goes on.
+TEST(ExcludedSubject, ANanSformImageIsExcludedWithItsReasonAndTheRunGoesOn) {
+  std::string error;
+  const auto dir = folder_with_synth_cohort("exclusion_nan_sform", error);
+  ASSERT_FALSE(dir.empty()) << error;
+  // srow_x[0] (byte 280 of the NIfTI-1 header) becomes a little-endian float NaN.
+  const auto images = dir / "cohort" / "images";
+  const auto broken = run("cd " + images.string() +
+                          " && gzip -dc S0005.nii.gz > x.nii && printf '\\000\\000\\300\\177' | "
+                          "dd of=x.nii bs=1 seek=280 conv=notrunc 2>/dev/null && gzip -c x.nii "
+                          "> S0005.nii.gz && rm x.nii");
+  ASSERT_EQ(broken.code, 0) << broken.text;
+  std::ofstream(dir / "nan.yaml") << tiny_sweep_text(
+      "nan", "max_epochs: 1, patience: 1, batch_size: 8", "", "cohort, on_bad_subject: exclude");
+  const auto out = run("cd " + dir.string() + " && " + mpirun(2) + " run nan.yaml");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find("excluding subject S0005: subject S0005: image "), std::string::npos)
+      << out.text;
+  EXPECT_NE(out.text.find("the sform (srow_x, srow_y, srow_z) holds a non-finite value"),
+            std::string::npos)
+      << out.text;
+  const auto table = read(dir / "results" / "nan" / "report" / "table.md");
+  EXPECT_NE(table.find("Excluded from every analysis (1 subject): S0005 ("), std::string::npos)
+      << table;
+  fs::remove_all(dir);
+}
+
 } // namespace

@@ -109,4 +109,93 @@ TEST_F(MetricsCli, BadInputIsAnErrorNamingFileLineAndColumn) {
   expect_error((dir_ / "absent.csv").string(), "--label label --score score", "absent.csv");
 }
 
+TEST_F(MetricsCli, ALinkToDevZeroIsRefusedNotReadForEver) {
+  const auto link = dir_ / "oof.csv";
+  fs::create_symlink("/dev/zero", link);
+  auto out = run("timeout 30 " + std::string(VFP_BIN) + " metrics --csv " + link.string() +
+                 " --label label --score score");
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("CSV file " + link.string() +
+                          " (a link to /dev/zero) is a character device, not a regular file"),
+            std::string::npos)
+      << out.text;
+}
+
+TEST_F(MetricsCli, AScoreColumnNamedLikeAPathWritesNoCurveFile) {
+  // Curve files are named after the --score column: one path component inside --curves.
+  const auto csv = write("path.csv", "label,../../escape\n1,0.9\n0,0.1\n1,0.8\n0,0.2\n");
+  auto out = metrics(csv, "--label label --score ../../escape --curves " + (dir_ / "c").string());
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("--score ../../escape with --curves: curve file 'roc_../../escape.csv' "
+                          "holds a '/'"),
+            std::string::npos)
+      << out.text;
+  EXPECT_FALSE(fs::exists(dir_ / "c")) << "refused before anything was written";
+}
+
+TEST_F(MetricsCli, ARefusedRowIsNamedByItsLineAfterABlankLine) {
+  const auto csv = write("blank.csv", "label,score\n1,0.9\n\n0,0.1\n2,0.5\n");
+  auto out = metrics(csv, "--label label --score score");
+  EXPECT_NE(out.text.find("blank.csv:5: column label: 2.000000 is not a label"), std::string::npos)
+      << out.text;
+}
+
 } // namespace
+
+// Issue 23 row 16: a bootstrap that runs for minutes says how far it is on stderr; the interval
+// set to 0 (VFP_PROGRESS_INTERVAL) prints every resample, so the test needs no long run. The
+// JSON on stdout stays clean.
+TEST_F(MetricsCli, ALongBootstrapPrintsProgressOnStderrAndLeavesTheJsonClean) {
+  const auto progress = (dir_ / "progress.txt").string();
+  auto out =
+      run("(VFP_PROGRESS_INTERVAL=0 " + std::string(VFP_BIN) + " metrics --csv " +
+          reference("two_scores_random.csv") +
+          " --label label --score score_a --fold fold --bootstrap 50 --json 2>" + progress + ")");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_NO_THROW(nlohmann::json::parse(out.text)) << out.text;
+  const auto text = read(progress);
+  // Pooled and 5 folds, 50 resamples each (AUROC and AP share them).
+  EXPECT_NE(text.find("vfp metrics: bootstrap resamples: 1/300 (0 %)"), std::string::npos) << text;
+  EXPECT_NE(text.find("vfp metrics: bootstrap resamples: 300/300 done in "), std::string::npos)
+      << text;
+  // Without the variable a short run prints nothing (the first line waits ~2 s).
+  out = run("(" + std::string(VFP_BIN) + " metrics --csv " + reference("two_scores_random.csv") +
+            " --label label --score score_a --bootstrap 20 --json 2>" + progress + ")");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_EQ(read(progress).find("bootstrap resamples"), std::string::npos) << read(progress);
+}
+
+// Issue 23 row 17: all-equal scores rank nothing. scikit-learn 1.9.1 (pip, in a venv) on these
+// labels [1,0,1,0 | 1,0,1,0] with every score 0.3: roc_auc_score 0.5, average_precision_score
+// 0.5 (the prevalence), auc(recall, precision) of precision_recall_curve 0.75. DeLong's variance
+// is 0, so its "interval" is no interval: n/a (null in JSON), and a warning says why.
+TEST_F(MetricsCli, ConstantScoresWarnAndShowNoDelongInterval) {
+  const auto csv = write("constant.csv", "label,score,fold\n1,0.3,0\n0,0.3,0\n1,0.3,0\n0,0.3,0\n"
+                                         "1,0.3,1\n0,0.3,1\n1,0.3,1\n0,0.3,1\n");
+  auto out = metrics(csv, "--label label --score score --fold fold --bootstrap 50 --json");
+  ASSERT_EQ(out.code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  const auto s = j["pooled"]["scores"]["score"];
+  EXPECT_EQ(s["auroc"].get<double>(), 0.5);             // sklearn
+  EXPECT_EQ(s["average_precision"].get<double>(), 0.5); // sklearn: the prevalence
+  EXPECT_EQ(s["auprc_trapezoid"].get<double>(), 0.75);  // sklearn auc(recall, precision)
+  EXPECT_TRUE(s["auroc_delong"]["lower"].is_null()) << s.dump();
+  EXPECT_TRUE(s["auroc_delong"]["upper"].is_null()) << s.dump();
+  ASSERT_EQ(j["warnings"].size(), 3u) << j["warnings"].dump(); // pooled and each fold
+  EXPECT_EQ(j["warnings"][0],
+            "score column score, pooled rows: every score is 0.300000: the scores carry no "
+            "ranking information; the AUROC is 0.5 by ties, DeLong's interval is undefined "
+            "(n/a), AP equals the prevalence (0.500) and the AUPRC trapezoid (1 + prevalence) / "
+            "2");
+  EXPECT_NE(j["warnings"][1].get<std::string>().find("fold 0 rows"), std::string::npos);
+  out = metrics(csv, "--label label --score score --bootstrap 50");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find("| pooled (8) | score | 0.500 (n/a) |"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("Warning: score column score, pooled rows: every score is 0.300000"),
+            std::string::npos)
+      << out.text;
+  // Scores that differ carry no warning.
+  out = metrics(reference("two_scores_random.csv"), "--label label --score score_a --json");
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_TRUE(nlohmann::json::parse(out.text)["warnings"].empty());
+}

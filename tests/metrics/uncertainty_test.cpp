@@ -234,3 +234,43 @@ TEST(Distributions, MatchR) {
 }
 
 } // namespace
+
+TEST(Bootstrap, SeveralMetricsAtOnceGiveEachTheIntervalItGetsAlone) {
+  const auto s = read_two_scores("two_scores_ties");
+  BootstrapOptions options;
+  options.resamples = 300;
+  int resamples_seen = 0;
+  options.on_resample = [&](int done) { resamples_seen = done; };
+  const auto both =
+      bootstrap_intervals({Metric::kAuroc, Metric::kAveragePrecision}, s.a, s.label, options);
+  EXPECT_EQ(resamples_seen, 300); // progress counts resamples, not metrics × resamples
+  options.on_resample = nullptr;
+  ASSERT_EQ(both.size(), 2u);
+  const auto auroc_alone = bootstrap_interval(Metric::kAuroc, s.a, s.label, options);
+  const auto ap_alone = bootstrap_interval(Metric::kAveragePrecision, s.a, s.label, options);
+  EXPECT_EQ(both[0].estimate, auroc_alone.estimate);
+  EXPECT_EQ(both[0].lower, auroc_alone.lower);
+  EXPECT_EQ(both[0].upper, auroc_alone.upper);
+  EXPECT_EQ(both[1].lower, ap_alone.lower);
+  EXPECT_EQ(both[1].upper, ap_alone.upper);
+}
+
+// Constant scores rank nothing. scikit-learn 1.9.1 (pip, in a venv), labels
+// [1,0,1,0,0,0,1,0] and every score 0.3: roc_auc_score 0.5, average_precision_score 0.375 (the
+// prevalence), auc(recall, precision) of precision_recall_curve 0.6875 ((1 + prevalence) / 2,
+// which reads like skill and is none).
+TEST(ConstantScores, AreRecognisedAndGiveHalfThePrevalenceAndAZeroDelongVariance) {
+  const std::vector<int> labels{1, 0, 1, 0, 0, 0, 1, 0};
+  const std::vector<double> same(8, 0.3);
+  EXPECT_TRUE(constant_scores(same));
+  EXPECT_TRUE(constant_scores({0.0, -0.0}));
+  EXPECT_FALSE(constant_scores({0.3, 0.30000000000000004}));
+  EXPECT_FALSE(constant_scores({}));
+  EXPECT_DOUBLE_EQ(auroc(same, labels), 0.5);
+  EXPECT_DOUBLE_EQ(average_precision(same, labels), 0.375);
+  EXPECT_DOUBLE_EQ(auprc_trapezoid(same, labels), 0.6875);
+  // DeLong's variance is 0: the "interval" [0.5, 0.5] that vfp metrics prints as n/a.
+  const auto d = delong_auroc(same, labels);
+  EXPECT_EQ(d.variance, 0);
+  EXPECT_EQ(d.lower, d.upper);
+}

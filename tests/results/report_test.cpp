@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -162,4 +165,33 @@ TEST(Report, NonFiniteFiguresWrittenAsNullShowAsBoundsOrDashesNotAnError) {
     }
   const auto md = to_markdown(aggregate(rows));
   EXPECT_NE(md.find("| > 1e6 (2.10–> 1e6) |"), std::string::npos) << md;
+}
+
+TEST(ReportCsv, TextCellsAreQuotedAndSpreadsheetSafe_NumbersAreNot) {
+  // table.csv is opened in spreadsheets: a text cell starting like a formula gets a "'", a
+  // cell with a comma is quoted, a negative number stays a number.
+  Table t;
+  t.axes = {"=cmd", "train.lr"};
+  TableRow r;
+  r.config_id = "@id";
+  r.axis_values = {"-1+cmd|' /C calc'!A0", "-0.5"};
+  r.auroc = {0.8, 0.7};
+  r.auprc = {0.2, 0.3};
+  t.rows.push_back(r);
+  r.config_id = "sel";
+  r.axis_values = {"nested (3 inner folds): 0.1 ×2, 0.01 ×1", "1e-3"};
+  t.rows.push_back(r);
+  const auto csv = to_csv(t);
+  std::vector<std::string> lines;
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u) << csv;
+  EXPECT_EQ(lines[0].rfind("config_id,'=cmd,train.lr,auroc_mean,", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("'@id,'-1+cmd|' /C calc'!A0,-0.5,0.75,", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("sel,\"nested (3 inner folds): 0.1 ×2, 0.01 ×1\",1e-3,0.75,", 0), 0u)
+      << lines[2];
+  const auto header = vfp::split_csv_row(lines[0]);
+  for (std::size_t k = 1; k < lines.size(); ++k)
+    EXPECT_EQ(vfp::split_csv_row(lines[k]).size(), header.size()) << lines[k];
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -112,4 +113,173 @@ TEST(CurrentConfigurations, DamagedFileIsAnErrorNamingIt) {
   } catch (const vfp::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("configurations.json"), std::string::npos) << e.what();
   }
+}
+
+// Issue 23 row 9: a configuration's failures and successes, in whatever order results.jsonl
+// holds them, give one full table row (every cell, the right axis values) and count as failed
+// only the tasks whose latest row failed.
+namespace {
+
+/// A row of a sweep over cohort.on_bad_subject × train.lr; `with_axes` false: a failure row of
+/// an older vfp, which carried no axes and no expected_folds.
+nlohmann::json sweep_row(const std::string& config, int index, const std::string& on_bad, int fold,
+                         const std::string& status, bool with_axes = true) {
+  nlohmann::json r = {{"kind", "train_eval"}, {"task_id", config + "-f" + std::to_string(fold)},
+                      {"config_id", config},  {"config_index", index},
+                      {"fold", fold},         {"repeat", 0},
+                      {"status", status}};
+  if (with_axes) {
+    r["axes"] = nlohmann::json::array({nlohmann::json::array({"cohort.on_bad_subject", on_bad}),
+                                       nlohmann::json::array({"train.lr", "1e-3"})});
+    r["expected_folds"] = 2;
+  }
+  if (status == "ok") {
+    r["auroc"] = 0.7 + 0.1 * fold;
+    r["auprc"] = 0.3;
+  } else {
+    r["reason"] = "subject s007: image unreadable";
+  }
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::string line;
+  for (char ch : text) {
+    if (ch != '\n') {
+      line += ch;
+      continue;
+    }
+    out.push_back(line);
+    line.clear();
+  }
+  return out;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
+/// Every table line of the markdown, LaTeX and CSV has the header's cell count, and the axes
+/// columns hold the axes' values (never an id).
+void expect_whole_cells(const vfp::results::Table& t) {
+  const auto md = lines_of(vfp::results::to_markdown(t));
+  ASSERT_GE(md.size(), 4u);
+  for (std::size_t k = 1; k < md.size() && !md[k].empty(); ++k)
+    EXPECT_EQ(count_of(md[k], "|"), count_of(md[0], "|")) << md[k] << "\n" << md[0];
+  const auto tex = lines_of(vfp::results::to_latex(t));
+  std::vector<std::string> tex_rows;
+  for (const auto& l : tex)
+    if (l.find("\\\\") != std::string::npos)
+      tex_rows.push_back(l);
+  ASSERT_EQ(tex_rows.size(), t.rows.size() + 1);
+  for (const auto& l : tex_rows)
+    EXPECT_EQ(count_of(l, " & "), count_of(tex_rows[0], " & ")) << l;
+  const auto csv = lines_of(vfp::results::to_csv(t));
+  ASSERT_EQ(csv.size(), t.rows.size() + 1);
+  for (const auto& l : csv)
+    EXPECT_EQ(vfp::split_csv_row(l).size(), vfp::split_csv_row(csv[0]).size()) << l;
+  EXPECT_EQ(t.axes, (std::vector<std::string>{"cohort.on_bad_subject", "train.lr"}));
+  for (const auto& r : t.rows) {
+    ASSERT_EQ(r.axis_values.size(), 2u) << r.config_id;
+    EXPECT_EQ(r.axis_values[1], "1e-3") << r.config_id;
+  }
+}
+
+} // namespace
+
+TEST(Aggregate, AFailureAsAConfigurationsFirstRowKeepsEveryCellAndTheAxes) {
+  // The `error` configuration fails on its bad image; the `exclude` one succeeds.
+  const std::vector<nlohmann::json> rows{
+      sweep_row("cerr", 0, "error", 0, "failed"), sweep_row("cexc", 1, "exclude", 0, "ok"),
+      sweep_row("cerr", 0, "error", 1, "failed"), sweep_row("cexc", 1, "exclude", 1, "ok")};
+  const auto t = vfp::results::aggregate(rows);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0].axis_values[0], "error");
+  EXPECT_EQ(t.rows[1].axis_values[0], "exclude");
+  EXPECT_EQ(t.rows[0].failed, 2);
+  EXPECT_EQ(t.expected_folds, 2);
+  expect_whole_cells(t);
+  const auto md = vfp::results::to_markdown(t);
+  EXPECT_NE(md.find("| error | 1e-3 | – | – | 0/2 (2 failed) |"), std::string::npos) << md;
+}
+
+TEST(Aggregate, AnOlderFailureRowWithoutAxesTakesTheAxesOfTheConfigurationsOtherRows) {
+  const std::vector<nlohmann::json> rows{
+      sweep_row("cerr", 0, "error", 0, "failed", false), sweep_row("cerr", 0, "error", 1, "ok"),
+      sweep_row("cexc", 1, "exclude", 0, "ok"), sweep_row("cexc", 1, "exclude", 1, "ok")};
+  const auto t = vfp::results::aggregate(rows);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0].axis_values[0], "error");
+  EXPECT_EQ(t.rows[0].failed, 1);
+  expect_whole_cells(t);
+}
+
+TEST(Aggregate, SuccessFirstOrFailureFirstGivesTheSameTable) {
+  std::vector<nlohmann::json> rows{
+      sweep_row("cerr", 0, "error", 0, "ok"), sweep_row("cerr", 0, "error", 1, "failed"),
+      sweep_row("cexc", 1, "exclude", 0, "ok"), sweep_row("cexc", 1, "exclude", 1, "ok")};
+  const auto forward = vfp::results::aggregate(rows);
+  std::reverse(rows.begin(), rows.end());
+  const auto backward = vfp::results::aggregate(rows);
+  expect_whole_cells(forward);
+  expect_whole_cells(backward);
+  EXPECT_EQ(vfp::results::to_markdown(forward), vfp::results::to_markdown(backward));
+  EXPECT_EQ(vfp::results::to_csv(forward), vfp::results::to_csv(backward));
+  EXPECT_EQ(forward.rows[0].failed, 1);
+  EXPECT_EQ(forward.rows[0].auroc.size(), 1u);
+}
+
+TEST(Aggregate, ALaterSuccessOfTheSameTaskSupersedesItsFailure) {
+  // A disk-full run failed both folds; the rerun succeeded.
+  const std::vector<nlohmann::json> rows{
+      sweep_row("cerr", 0, "error", 0, "failed"), sweep_row("cerr", 0, "error", 1, "failed"),
+      sweep_row("cerr", 0, "error", 0, "ok"), sweep_row("cerr", 0, "error", 1, "ok")};
+  const auto t = vfp::results::aggregate(rows);
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.rows[0].failed, 0);
+  EXPECT_EQ(t.rows[0].auroc.size(), 2u);
+  expect_whole_cells(t);
+  const auto md = vfp::results::to_markdown(t);
+  EXPECT_NE(md.find("| error | 1e-3 | 75.0 ± 7.1 | 30.0 ± 0.0 | 2/2 |"), std::string::npos) << md;
+}
+
+TEST(Aggregate, ALaterFailureOfTheSameTaskCountsAsFailedAndIsRerunOnResume) {
+  const auto dir = fresh_dir("later_failure");
+  vfp::results::ResultsStore store(dir);
+  for (const auto& r :
+       {sweep_row("cerr", 0, "error", 0, "ok"), sweep_row("cerr", 0, "error", 1, "ok"),
+        sweep_row("cerr", 0, "error", 1, "failed")})
+    store.append(r);
+  const auto t = vfp::results::aggregate(store.rows());
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.rows[0].failed, 1);
+  EXPECT_EQ(t.rows[0].auroc.size(), 1u);
+  expect_whole_cells(t);
+  EXPECT_EQ(store.finished_task_ids(), (std::set<std::string>{"cerr-f0"}));
+}
+
+TEST(Aggregate, ConstantScoresAreNamedInTheFootnote) {
+  auto rows = std::vector<nlohmann::json>{sweep_row("cerr", 0, "error", 0, "ok"),
+                                          sweep_row("cerr", 0, "error", 1, "ok")};
+  rows[1]["constant_scores"] = true;
+  rows.push_back({{"kind", "cox"},
+                  {"task_id", "cerr-cox"},
+                  {"config_id", "cerr"},
+                  {"status", "ok"},
+                  {"pooled", {{"auroc", 0.5}, {"constant_scores", true}}}});
+  const auto t = vfp::results::aggregate(rows);
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.rows[0].constant_score_folds, 1);
+  EXPECT_TRUE(t.rows[0].constant_pooled_scores);
+  const auto md = vfp::results::to_markdown(t);
+  EXPECT_NE(md.find("Constant scores: cohort.on_bad_subject=error train.lr=1e-3 (pooled, 1 of 2 "
+                    "folds): every score equal, so no ranking information: AUROC 0.5 by ties, AP "
+                    "equals the prevalence, DeLong's interval undefined."),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(vfp::results::to_json(t)["rows"][0]["constant_score_folds"], 1);
 }

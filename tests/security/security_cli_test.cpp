@@ -3,6 +3,8 @@
 // (covariates, follow-up times, image bytes).
 #include "../integration/shell.h"
 
+#include "core/core.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,8 @@ class Security : public ::testing::Test {
 protected:
   static fs::path dir;
   static std::vector<std::string> sentinels; ///< every age, BMI and time of the cohort
+  /// The second subject's id: a comma and quotes, so every CSV vfp writes must quote it.
+  inline static const std::string quoted_id = "P,\"Q\"";
 
   static void SetUpTestSuite() {
     std::string error;
@@ -45,6 +49,7 @@ protected:
     std::string line, out;
     std::getline(in, line);
     out = line + "\n";
+    bool time_zero_planted = false;
     for (int i = 0; std::getline(in, line); ++i) {
       std::vector<std::string> cells;
       std::stringstream ss(line);
@@ -57,7 +62,18 @@ protected:
                     std::max(0.01, std::round(std::stod(cells[4]) * 100) / 100) + 0.000417);
       cells[1] = age;
       cells[2] = bmi;
-      cells[4] = time;
+      // The first event at time 0 (valid: an event on the day of the scan).
+      const bool time_zero = !time_zero_planted && cells[3] == "1";
+      time_zero_planted = time_zero_planted || time_zero;
+      cells[4] = time_zero ? "0" : time;
+      if (i == 1) {
+        // An id that needs CSV quoting, its image and centroids renamed to match.
+        for (const auto& [folder, extension] :
+             {std::pair{"images", ".nii.gz"}, std::pair{"centroids", ".json"}})
+          fs::rename(csv.parent_path() / folder / (cells[0] + extension),
+                     csv.parent_path() / folder / (quoted_id + extension));
+        cells[0] = "\"P,\"\"Q\"\"\""; // RFC 4180 for P,"Q"
+      }
       for (const char* v : {age, bmi, time}) {
         sentinels.emplace_back(v);
         // The same value as a log line would round it ({:.4f}, {:.3f}).
@@ -185,4 +201,26 @@ TEST_F(Security, LogsNameSubjectsButHoldNoCovariatesTimesOrImageBytes) {
   const auto task = *fs::directory_iterator(dir / "results" / "private" / "tasks");
   const auto oof = read(task.path() / "oof.csv");
   EXPECT_NE(oof.find("61.234567"), std::string::npos) << oof.substr(0, 300);
+
+  // An id that needs quoting (P,"Q") and an event at time 0 go through training, pooling and
+  // the Cox step: every oof.csv reads back column for column, with the id as it was.
+  int quoted_rows = 0, zero_times = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "results" / "private"))
+    if (entry.path().filename() == "oof.csv") {
+      const auto csv = vfp::read_csv(entry.path().string());
+      for (const auto& row : csv.rows) {
+        ASSERT_EQ(row.cells.size(), csv.header.size()) << entry.path() << ":" << row.line;
+        quoted_rows += csv.text(row, csv.column("subject_id")) == quoted_id;
+        zero_times += csv.number(row, csv.column("time_years")) == 0.0;
+      }
+    }
+  EXPECT_EQ(quoted_rows, 2 * 2) << "2 configurations: a fold's oof.csv and the pooled one each";
+  EXPECT_EQ(zero_times, 2 * 2);
+  const auto cox = rows_of(dir / "results" / "private" / "results.jsonl", "cox");
+  ASSERT_EQ(cox.size(), 2u) << out.text;
+  for (const auto& r : cox) {
+    EXPECT_EQ(r.value("status", ""), "ok") << r.dump(2);
+    EXPECT_EQ(r.value("subjects", 0), 40) << r.dump(2);
+    EXPECT_EQ(r.value("survival_note", "").find("time"), std::string::npos) << r.dump(2);
+  }
 }
