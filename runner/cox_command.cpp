@@ -1,6 +1,7 @@
 // `vfp cox`: a Cox model on the columns of a CSV, as a table or JSON.
 #include "commands.h"
 #include "format.h"
+#include "number_columns.h"
 
 #include "core/core.h"
 #include "log/log.h"
@@ -20,26 +21,18 @@ int cox_command(const CoxArgs& args) {
   std::vector<std::string> wanted{args.time, args.event};
   wanted.insert(wanted.end(), args.covariates.begin(), args.covariates.end());
   wanted.insert(wanted.end(), args.baseline.begin(), args.baseline.end());
-  // Read row by row, so that a refused row is named by its line (blank lines are skipped).
-  const auto csv = read_csv(args.csv);
-  std::map<std::string, std::size_t> index;
-  for (const auto& name : wanted)
-    index[name] = csv.column(name);
-  if (csv.rows.empty())
-    throw InputError(args.csv + ": no data rows");
-  std::map<std::string, std::vector<double>> columns;
+  const auto table = read_number_columns(args.csv, wanted);
+  const auto& columns = table.values;
   std::vector<int> event;
-  for (const auto& row : csv.rows) {
-    for (const auto& [name, column] : index)
-      columns[name].push_back(csv.number(row, column));
-    const std::string at = args.csv + ":" + std::to_string(row.line) + ": column ";
-    const double e = columns.at(args.event).back();
+  for (std::size_t i = 0; i < table.lines.size(); ++i) {
+    const std::string at = args.csv + ":" + std::to_string(table.lines[i]) + ": column ";
+    const double e = columns.at(args.event)[i];
     if (e != 0 && e != 1)
       throw InputError(at + args.event + ": " + fixed(e, 6) +
                        " is not an event indicator (1 event, 0 censored)");
     // 0 is a valid time (an event on the day follow-up starts), as in R's survival.
-    if (columns.at(args.time).back() < 0)
-      throw InputError(at + args.time + ": " + csv.text(row, index.at(args.time)) +
+    if (const double t = columns.at(args.time)[i]; t < 0)
+      throw InputError(at + args.time + ": " + shortest(t) +
                        " is negative: times must be 0 or more");
     event.push_back(int(e));
   }

@@ -20,4 +20,11 @@ inline std::string p_value(double p) {
   return buf;
 }
 
+/// `v` in its shortest form (`-1`, `0.25`, `1e-07`), as a user would have written it.
+inline std::string shortest(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 } // namespace vfp::runner

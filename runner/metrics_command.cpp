@@ -2,6 +2,7 @@
 // DeLong and bootstrap intervals, per fold and pooled, and the tests comparing two scores.
 #include "commands.h"
 #include "format.h"
+#include "number_columns.h"
 
 #include "core/core.h"
 #include "log/log.h"
@@ -99,24 +100,15 @@ std::vector<Group> read_groups(const MetricsArgs& args) {
   wanted.insert(wanted.end(), args.scores.begin(), args.scores.end());
   if (!args.fold.empty())
     wanted.push_back(args.fold);
-  // Read row by row, so that a refused row is named by its line (blank lines are skipped).
-  const auto csv = read_csv(args.csv);
-  std::map<std::string, std::size_t> index;
-  for (const auto& name : wanted)
-    index[name] = csv.column(name);
-  if (csv.rows.empty())
-    throw InputError(args.csv + ": no data rows");
-  std::map<std::string, std::vector<double>> columns;
-  for (const auto& row : csv.rows)
-    for (const auto& [name, column] : index)
-      columns[name].push_back(csv.number(row, column));
+  const auto table = read_number_columns(args.csv, wanted);
+  const auto& columns = table.values;
   const auto& label_column = columns.at(args.label);
   Group pooled;
   pooled.name = "pooled";
   pooled.scores.resize(args.scores.size());
   std::map<int, Group> folds;
   for (std::size_t i = 0; i < label_column.size(); ++i) {
-    const std::string at = args.csv + ":" + std::to_string(csv.rows[i].line) + ": column ";
+    const std::string at = args.csv + ":" + std::to_string(table.lines[i]) + ": column ";
     const double label = label_column[i];
     if (label != 0 && label != 1)
       throw InputError(at + args.label + ": " + fixed(label, 6) +

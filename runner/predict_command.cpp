@@ -4,10 +4,13 @@
 
 #include "core/core.h"
 #include "inference/inference.h"
+#include "log/log.h"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace vfp::runner {
@@ -71,7 +74,18 @@ int predict_command(const PredictArgs& args) {
   const int threads =
       args.threads > 0 ? args.threads : int(std::max(1U, std::thread::hardware_concurrency()));
   inference::Predictor predictor(inference::load_bundle(args.bundle), threads);
-  const auto reports = predictor.predict(patients, {args.svg_dir, args.png_dir});
+  // A batch of thousands of patients takes minutes: a progress line now and then (none for
+  // one patient, nor for a batch done within seconds).
+  log::Progress progress("vfp predict: patients", patients.size());
+  std::mutex progress_lock;
+  std::function<void()> on_patient_done;
+  if (batch)
+    on_patient_done = [&] {
+      const std::lock_guard<std::mutex> hold(progress_lock);
+      progress.step();
+    };
+  const auto reports = predictor.predict(patients, {args.svg_dir, args.png_dir}, on_patient_done);
+  progress.finish();
   // One patient alone: its failure is the command's (exit 1, the reason on stderr, as for any
   // refusal). In a batch the others are still reported, and the exit code says some failed.
   if (!batch && inference::is_error(reports.front()))

@@ -11,10 +11,12 @@
 #include "tasks/tasks.h"
 #include "train/train.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 
 namespace vfp::runner {
@@ -26,8 +28,16 @@ int synth_command(const SynthArgs& args) {
   o.seed = args.seed;
   o.event_rate = args.event_rate;
   o.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
+  // Thousands of subjects take minutes: a progress line now and then (none on short runs).
+  log::Progress progress("vfp synth: subjects written", std::uint64_t(std::max(0, o.subjects)));
+  std::mutex progress_lock;
+  o.on_subject_written = [&] {
+    const std::lock_guard<std::mutex> hold(progress_lock);
+    progress.step();
+  };
   const auto t0 = std::chrono::steady_clock::now();
   const auto summary = synth::generate_cohort(o);
+  progress.finish();
   spdlog::info("wrote {} subjects ({} events, {:.1f} %) to {} in {:.1f} s", summary.subjects,
                summary.events, 100.0 * summary.event_rate, summary.out.string(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -36,6 +36,11 @@ namespace {
 /// sorts slices by position along the slice normal.
 CtImage::Pointer read_dicom_series(const std::string& subject,
                                    const std::filesystem::path& folder) {
+  // GDCM opens every entry of the folder to read its header: a FIFO or a link to /dev/zero
+  // among them would block or never end, so each is checked first (subfolders are not read).
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    if (!entry.is_directory())
+      require_regular_file(entry.path(), "subject " + subject + ": DICOM folder entry");
   auto names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(true);
   names->SetDirectory(folder.string());

@@ -9,6 +9,7 @@
 #include "metrics/metrics.h"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -129,8 +130,11 @@ public:
   /// CSV row) does not stop the others: its report is {"subject_id", "error"} with the reason
   /// naming the subject (is_error). Pictures of each patch the models saw go where `pictures`
   /// says: each channel of a 2D patch, the central slice (along preprocess.axis) of a 3D one.
+  /// `on_patient_done`, when given, is called once per patient as it finishes, from the worker
+  /// thread that did it (a batch of thousands runs for minutes: the command's progress line).
   std::vector<nlohmann::json> predict(const std::vector<Patient>& patients,
-                                      const PictureOptions& pictures = {});
+                                      const PictureOptions& pictures = {},
+                                      const std::function<void()>& on_patient_done = {});
 
   const Bundle& bundle() const;
 

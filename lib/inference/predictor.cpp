@@ -139,7 +139,8 @@ const Bundle& Predictor::bundle() const {
 }
 
 std::vector<nlohmann::json> Predictor::predict(const std::vector<Patient>& patients,
-                                               const PictureOptions& pictures) {
+                                               const PictureOptions& pictures,
+                                               const std::function<void()>& on_patient_done) {
   const auto& b = impl_->bundle;
   // A table of the training cohort's kind is read in the space training read it in.
   const auto& cohort = b.meta.at("config").value("cohort", nlohmann::json::object());
@@ -170,6 +171,8 @@ std::vector<nlohmann::json> Predictor::predict(const std::vector<Patient>& patie
           reason = "subject " + p.id + ": " + reason;
         out[i] = {{"subject_id", p.id}, {"error", reason}};
       }
+      if (on_patient_done)
+        on_patient_done();
     }
   };
   const int workers = int(std::min<std::size_t>(std::size_t(impl_->threads), patients.size()));

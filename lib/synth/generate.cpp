@@ -34,6 +34,8 @@ SynthSummary generate_cohort(const SynthOptions& o) {
       try {
         write_subject(subjects[i], o.out / "images" / (subjects[i].id + ".nii.gz"),
                       o.out / "centroids" / (subjects[i].id + ".json"));
+        if (o.on_subject_written)
+          o.on_subject_written();
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 namespace vfp::synth {
 
@@ -15,6 +16,8 @@ struct SynthOptions {
   std::uint64_t seed = 1;
   double event_rate = 0.15; ///< target share of events, in (0, 1)
   int threads = 1;          ///< image writers; the output does not depend on it
+  /// Called once per subject whose image is written, from the writer thread that wrote it.
+  std::function<void()> on_subject_written;
 };
 
 /// What was generated.

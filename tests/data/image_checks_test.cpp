@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 using vfp::data::NiftiHeader;
@@ -310,4 +311,14 @@ TEST(ReadLabelMap, RefusesANanSformBeforeItsReaderCanAbort) {
   EXPECT_EQ(message_of([&] { vfp::data::read_label_map("S1", dir / "seg.nii"); }),
             "subject S1: label map " + (dir / "seg.nii").string() +
                 ": the sform (srow_x, srow_y, srow_z) holds a non-finite value");
+}
+
+TEST(ReadCt, RefusesAFifoInADicomFolderInsteadOfBlockingOnIt) {
+  const auto dir = temp_dir("dicom_fifo") / "S1";
+  fs::create_directories(dir);
+  write(float_image<3>(4).GetPointer(), dir / "not_dicom.nii"); // a regular file: scanned
+  ASSERT_EQ(::mkfifo((dir / "slice_0002.dcm").c_str(), 0600), 0);
+  EXPECT_EQ(message_of([&] { vfp::data::read_ct("S1", dir); }),
+            "subject S1: DICOM folder entry " + (dir / "slice_0002.dcm").string() +
+                " is a FIFO, not a regular file");
 }

@@ -389,7 +389,8 @@ TEST_F(Bundle, Batch_WithBadPatients_ReportsEach_PredictsTheOthers_ExitsWith3) {
       << "S0009,garbage.nii,cohort/centroids/S0009.json,,\n"
       << "S0008,cohort/images/S0008.nii.gz,cohort/centroids/S0008.json,old,25\n";
   // stderr apart: it holds the errors and the summary, stdout the JSON.
-  const auto out = run("(" + in_dir() + VFP_BIN +
+  // VFP_PROGRESS_INTERVAL=0: a progress line per patient, which a batch of thousands needs.
+  const auto out = run("(" + in_dir() + "VFP_PROGRESS_INTERVAL=0 " + VFP_BIN +
                        " predict --bundle bundle --csv bad_batch.csv --json --threads 2 "
                        "2>batch_errors.txt)");
   EXPECT_EQ(out.code, 3) << out.text;
@@ -416,6 +417,8 @@ TEST_F(Bundle, Batch_WithBadPatients_ReportsEach_PredictsTheOthers_ExitsWith3) {
                         "S0008); the others were"),
             std::string::npos)
       << errors;
+  EXPECT_NE(errors.find("vfp predict: patients: 1/7 (14 %)"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("vfp predict: patients: 7/7 done in "), std::string::npos) << errors;
   // As text, each bad patient's report says why.
   const auto text = run(in_dir() + VFP_BIN + " predict --bundle bundle --csv bad_batch.csv");
   EXPECT_EQ(text.code, 3) << text.text;

@@ -559,3 +559,16 @@ TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
   auto bad = run(std::string(VFP_BIN) + " synth --subjects 0 --out /tmp/x");
   EXPECT_NE(bad.code, 0);
 }
+
+TEST(Cli, SynthReportsProgressPerSubjectWrittenWhenAskedToEveryTime) {
+  const auto dir = fs::temp_directory_path() / ("vfp_synth_progress_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto out = run("VFP_PROGRESS_INTERVAL=0 " + std::string(VFP_BIN) +
+                       " synth --subjects 3 --threads 2 --out " + dir.string());
+  EXPECT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find("vfp synth: subjects written: 1/3 (33 %)"), std::string::npos)
+      << out.text;
+  EXPECT_NE(out.text.find("vfp synth: subjects written: 3/3 done in "), std::string::npos)
+      << out.text;
+  fs::remove_all(dir);
+}
