@@ -72,9 +72,10 @@ nlohmann::json execute(const sweep::Sweep& sweep, const nlohmann::json& assignme
 /// status.json and the table up to date.
 class Coordinator {
 public:
+  /// `lock`: the sweep's run lock, held (take_sweep_folder): the store cuts a torn last row.
   Coordinator(const sweep::Sweep& sweep, const RunArgs& args, const tasks::TaskContext& ctx,
-              int world_size)
-      : sweep_(sweep), args_(args), ctx_(ctx), store_(ctx.sweep_dir), world_size_(world_size),
+              int world_size, const RunLock& lock)
+      : sweep_(sweep), args_(args), ctx_(ctx), store_(ctx.sweep_dir, lock), world_size_(world_size),
         rows_(store_.rows()) {}
 
   int run() {
@@ -659,7 +660,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
       for (const auto& c : sweep.configurations)
         ids.push_back(c.id);
       results::save_current_configurations(ctx.sweep_dir, ids);
-      Coordinator coordinator(sweep, args, ctx, world.size);
+      Coordinator coordinator(sweep, args, ctx, world.size, *run_lock);
       code = coordinator.run();
     } else {
       dispatch::work([&](const nlohmann::json& a, const dispatch::Heartbeat& beat) {

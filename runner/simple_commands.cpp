@@ -66,8 +66,8 @@ int sweep_command(const SweepArgs& args) {
   const auto sweep = sweep::load(args.sweep_file, {args.smoke});
   std::set<std::string> finished;
   const auto dir = confined_folder(args.results_root, {sweep.name}, false);
-  if (std::filesystem::exists(dir / "results.jsonl"))
-    finished = results::ResultsStore(dir).finished_task_ids();
+  // Read only: a dry run takes no lock and writes nothing (a torn last row stays for `vfp run`).
+  finished = results::finished_task_ids(results::read_rows(dir));
   int done = 0;
   for (const auto& t : sweep.tasks)
     done += finished.count(t.id) ? 1 : 0;
@@ -184,8 +184,7 @@ int report_command(const ReportArgs& args) {
   // The configurations of the sweep as last run, unless --all.
   const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
   int left_out = 0;
-  const auto rows =
-      results::rows_of_configurations(results::ResultsStore(dir).rows(), current, &left_out);
+  const auto rows = results::rows_of_configurations(results::read_rows(dir), current, &left_out);
   auto table = results::aggregate(rows);
   if (left_out > 0)
     std::cerr << "vfp: leaving out " << left_out

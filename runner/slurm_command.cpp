@@ -4,6 +4,7 @@
 
 #include "core/core.h"
 #include "log/log.h"
+#include "results/results.h"
 #include "slurm/slurm.h"
 #include "sweep/sweep.h"
 
@@ -129,21 +130,15 @@ int slurm_status_command(const SlurmStatusArgs& args) {
   // Rows: every task once (a rerun of a failed task may add a later ok row).
   std::map<std::string, std::string> task_status;
   int cox = 0;
-  if (fs::exists(dir / "results.jsonl")) {
-    std::ifstream in(dir / "results.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty())
-        continue;
-      const auto row = nlohmann::json::parse(line, nullptr, false);
-      if (row.is_discarded())
-        continue; // a torn last line: the next run repairs it
-      if (row.value("kind", "") == "train_eval") {
-        auto& s = task_status[row.value("task_id", "")];
-        if (s != "ok")
-          s = row.value("status", "");
-      }
-      cox += row.value("kind", "") == "cox";
+  // Read only (results::read_rows): a torn last line is left out with a warning, a damaged
+  // row elsewhere is an error naming file:line.
+  for (const auto& row : results::read_rows(dir)) {
+    if (row.value("kind", "") == "train_eval") {
+      auto& s = task_status[row.value("task_id", "")];
+      if (s != "ok")
+        s = row.value("status", "");
     }
+    cox += row.value("kind", "") == "cox";
   }
   int ok = 0;
   for (const auto& [id, s] : task_status)

@@ -90,9 +90,10 @@ inline std::string stable_id(std::string_view canonical) {
   return hex64(mix_seed(fnv1a64(canonical)));
 }
 
-/// Reads a whole file; throws IoError naming the path, and require_regular_file's
-/// InputError for a FIFO, device, socket or folder (which would block or never end).
-std::string read_text_file(const std::filesystem::path& path);
+/// Reads a whole file, bytes as they are (text or binary); throws IoError naming the path,
+/// and require_regular_file's InputError for a FIFO, device, socket or folder (which would
+/// block or never end), naming the file as `what` ("bundle file").
+std::string read_text_file(const std::filesystem::path& path, std::string_view what = "input file");
 
 /// Checks, before a reader opens it, that `path` (a symlink followed) is a regular file: a
 /// FIFO would block the open for ever, /dev/zero never ends, a folder fails with a stream
@@ -112,12 +113,27 @@ std::string shorten_for_message(std::string_view value, std::size_t keep = 60);
 /// characters: false for those, and for an empty cell.
 bool parse_decimal(std::string_view cell, double& out);
 
-/// The cells of one CSV row (RFC 4180 quoting: "a,b" is one cell, "" inside quotes a
-/// quote), each trimmed of spaces, tabs and a trailing carriage return.
-std::vector<std::string> split_csv_row(std::string_view line);
+/// The one CSV reader (every CSV vfp reads: the cohort and centroid tables, oof.csv,
+/// `vfp cox`, `vfp metrics`, `vfp predict --csv`). Its rules:
+///  - a UTF-8 byte-order mark at the start is skipped; lines end in LF or CRLF;
+///  - RFC 4180 quoting: a quoted cell may hold separators, line breaks (the row then spans
+///    lines, as csv_field writes them) and doubled quotes ("" is one quote);
+///  - cells are trimmed of the spaces and tabs outside quotes; quoted text is kept as it is;
+///  - a row whose cells are all empty (a blank line, or bare separators as spreadsheets
+///    export empty rows) is skipped; rows keep the file's line numbers (a row's first line);
+///  - a quote left open at the end of the file is an InputError naming file:line of its row:
+///    "<file>:<line>: expected <N> cells, found <M> (a quote is not closed)".
+struct CsvFormat {
+  std::string what = "CSV file";         ///< how messages name the file: "cohort table"
+  std::string expected = "a header row"; ///< the header a user should write
+  char separator = ',';                  ///< ';' for the study's centroid tables
+  std::vector<std::string> required;     ///< columns that must be in the header
+};
 
-/// A CSV file read whole: its header and rows (cells as split_csv_row gives them), each row
-/// with its line number. A UTF-8 byte-order mark and blank lines are skipped.
+/// The cells of one CSV row by the rules of read_csv (a quote left open runs to the end).
+std::vector<std::string> split_csv_row(std::string_view line, char separator = ',');
+
+/// A CSV file read whole: its header and rows, each row with its line number.
 struct CsvFile {
   std::string file;
   std::vector<std::string> header;
@@ -129,6 +145,8 @@ struct CsvFile {
 
   /// Index of a column; throws InputError naming the file and the columns it has.
   std::size_t column(const std::string& name) const;
+  /// Whether the header names `name`.
+  bool has_column(const std::string& name) const;
   /// A row's cell as a finite number; throws InputError naming file:line, the column and the
   /// cell (also when the row is too short).
   double number(const Row& row, std::size_t column) const;
@@ -136,9 +154,11 @@ struct CsvFile {
   const std::string& text(const Row& row, std::size_t column) const;
 };
 
-/// Reads a CSV file (header row first); throws IoError when it cannot be read and InputError
-/// when it is empty.
-CsvFile read_csv(const std::string& file);
+/// Reads a CSV file (header row first) by the rules above. Throws InputError
+/// "<what> not found: <file>", "<file>: empty <what> (expected <expected>)",
+/// "<file>:1: missing column '<name>' (expected <expected>)" or the open quote's message;
+/// require_regular_file's for a FIFO or device; IoError when it cannot be read.
+CsvFile read_csv(const std::string& file, const CsvFormat& format = {});
 
 /// The named columns of a CSV file as numbers, in row order. Throws InputError naming the file
 /// and, for a missing column, the columns there are; for a bad cell, the line, the column and
@@ -147,7 +167,7 @@ std::map<std::string, std::vector<double>> read_csv_columns(const std::string& f
                                                             const std::vector<std::string>& names);
 
 /// One cell of a CSV row vfp writes (RFC 4180): `text` as it is, or in double quotes (a quote
-/// doubled) when it holds a comma, a quote or a line break, so that split_csv_row reads it back
+/// doubled) when it holds a comma, a quote or a line break, so that read_csv reads it back
 /// unchanged. For files vfp reads back (oof.csv, cohort.csv): the text is never altered.
 std::string csv_field(std::string_view text);
 

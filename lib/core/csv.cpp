@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <sstream>
+#include <filesystem>
 
 namespace vfp {
 
@@ -40,44 +40,132 @@ bool parse_decimal(std::string_view cell, double& out) {
   return std::isfinite(out);
 }
 
-std::vector<std::string> split_csv_row(std::string_view line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted && ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      cells.back() += '"';
-      ++i;
-    } else if (ch == '"') {
-      quoted = !quoted;
-    } else if (ch == ',' && !quoted) {
-      cells.emplace_back();
-    } else {
-      cells.back() += ch;
+namespace {
+/// Splits CSV text into rows by the rules in core.h. `pos` walks `text`, `line` counts the
+/// file's lines.
+struct CsvScanner {
+  std::string_view text;
+  char separator = ',';
+  std::size_t pos = 0;
+  int line = 1;
+
+  bool done() const { return pos >= text.size(); }
+
+  /// The next row: its cells, the line it starts on, whether a quote was left open.
+  struct Scanned {
+    std::vector<std::string> cells;
+    int line = 0;
+    bool open_quote = false;
+  };
+  Scanned next() {
+    Scanned row;
+    row.line = line;
+    std::string cell;
+    // Trimming keeps quoted text: [keep_from, keep_to) is the cell's quoted span.
+    std::size_t keep_from = std::string::npos, keep_to = 0;
+    auto finish = [&] {
+      auto first = cell.find_first_not_of(" \t"), end = cell.find_last_not_of(" \t");
+      first = first == std::string::npos ? cell.size() : first;
+      end = end == std::string::npos ? 0 : end + 1;
+      if (keep_from != std::string::npos) {
+        first = std::min(first, keep_from);
+        end = std::max(end, keep_to);
+      }
+      row.cells.push_back(first < end ? cell.substr(first, end - first) : std::string());
+      cell.clear();
+      keep_from = std::string::npos;
+      keep_to = 0;
+    };
+    bool quoted = false;
+    while (pos < text.size()) {
+      const char ch = text[pos++];
+      if (quoted) {
+        if (ch == '"' && pos < text.size() && text[pos] == '"') {
+          cell += '"';
+          ++pos;
+        } else if (ch == '"') {
+          quoted = false;
+          keep_to = cell.size();
+        } else {
+          if (ch == '\n')
+            ++line;
+          cell += ch;
+        }
+      } else if (ch == '"') {
+        quoted = true;
+        if (keep_from == std::string::npos)
+          keep_from = cell.size();
+        keep_to = cell.size();
+      } else if (ch == separator) {
+        finish();
+      } else if (ch == '\n') {
+        ++line;
+        break;
+      } else if (ch == '\r' && (pos == text.size() || text[pos] == '\n')) {
+        // CRLF (or a lone CR before the end): the line break's own byte
+      } else {
+        cell += ch;
+      }
     }
+    if (quoted) {
+      keep_to = cell.size();
+      row.open_quote = true;
+    }
+    finish();
+    return row;
   }
-  for (auto& c : cells) {
-    const auto first = c.find_first_not_of(" \t\r"), last = c.find_last_not_of(" \t\r");
-    c = first == std::string::npos ? "" : c.substr(first, last - first + 1);
-  }
-  return cells;
+};
+
+bool all_empty(const std::vector<std::string>& cells) {
+  return std::all_of(cells.begin(), cells.end(), [](const auto& c) { return c.empty(); });
+}
+} // namespace
+
+std::vector<std::string> split_csv_row(std::string_view line, char separator) {
+  CsvScanner scan{line, separator};
+  auto row = scan.next();
+  // A line break inside quotes belongs to the cell; one outside ends the row here.
+  return std::move(row.cells);
 }
 
-CsvFile read_csv(const std::string& file) {
-  require_regular_file(file, "CSV file");
-  std::istringstream in(read_text_file(file));
-  std::string line;
-  if (!std::getline(in, line))
-    throw InputError(file + ": empty file (expected a header row)");
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) // byte-order mark of spreadsheet exports
-    line.erase(0, 3);
+CsvFile read_csv(const std::string& file, const CsvFormat& format) {
+  if (!std::filesystem::exists(file))
+    throw InputError(format.what + " not found: " + file);
+  require_regular_file(file, format.what);
+  const auto content = read_text_file(file, format.what);
+  std::string_view text = content;
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) // byte-order mark of spreadsheet exports
+    text.remove_prefix(3);
+  if (text.empty())
+    throw InputError(file + ": empty " + format.what + " (expected " + format.expected + ")");
+  CsvScanner scan{text, format.separator};
   CsvFile csv;
   csv.file = file;
-  csv.header = split_csv_row(line);
-  for (int line_number = 2; std::getline(in, line); ++line_number)
-    if (line.find_first_not_of(" \t\r") != std::string::npos)
-      csv.rows.push_back({line_number, split_csv_row(line)});
+  auto open_quote = [&](const CsvScanner::Scanned& row, std::size_t expected) {
+    return InputError(file + ":" + std::to_string(row.line) + ": expected " +
+                      std::to_string(expected) + " cells, found " +
+                      std::to_string(row.cells.size()) + " (a quote is not closed)");
+  };
+  auto header = scan.next();
+  if (header.open_quote)
+    throw InputError(file + ":1: a quote is not closed");
+  csv.header = std::move(header.cells);
+  for (const auto& name : format.required)
+    if (!csv.has_column(name))
+      throw InputError(file + ":1: missing column '" + name + "' (expected " + format.expected +
+                       ")");
+  while (!scan.done()) {
+    auto row = scan.next();
+    if (row.open_quote)
+      throw open_quote(row, csv.header.size());
+    if (!all_empty(row.cells))
+      csv.rows.push_back({row.line, std::move(row.cells)});
+  }
   return csv;
+}
+
+bool CsvFile::has_column(const std::string& name) const {
+  return std::find(header.begin(), header.end(), name) != header.end();
 }
 
 std::size_t CsvFile::column(const std::string& name) const {

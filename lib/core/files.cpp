@@ -73,8 +73,8 @@ void require_regular_file(const std::filesystem::path& path, std::string_view wh
                    ", not a regular file");
 }
 
-std::string read_text_file(const std::filesystem::path& path) {
-  require_regular_file(path, "input file");
+std::string read_text_file(const std::filesystem::path& path, std::string_view what) {
+  require_regular_file(path, what);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw IoError("cannot open " + path.string() + ": " + errno_text());

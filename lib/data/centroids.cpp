@@ -1,7 +1,6 @@
 #include "data/data.h"
 
 #include "core/core.h"
-#include "data/table_text.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -145,32 +144,12 @@ CentroidFile read_verse_centroids(const std::filesystem::path& path) {
 
 namespace vfp::data {
 namespace {
-std::vector<std::string> split_semicolons(std::string_view line) {
-  std::vector<std::string> cells;
-  std::string cell;
-  for (char ch : line) {
-    if (ch == ';') {
-      cells.push_back(cell);
-      cell.clear();
-    } else if (ch != '\r' && ch != '"') {
-      cell += ch;
-    }
-  }
-  cells.push_back(cell);
-  for (auto& c : cells) {
-    auto b = c.find_first_not_of(" \t");
-    auto e = c.find_last_not_of(" \t");
-    c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
-  }
-  return cells;
-}
-
 /// "12,5" (decimal comma) or "12.5"; false when not a finite number.
-bool parse_decimal(std::string text, double& out) {
+bool parse_decimal_comma(std::string text, double& out) {
   for (auto& ch : text)
     if (ch == ',')
       ch = '.';
-  return parse_finite(text, out);
+  return parse_decimal(text, out);
 }
 } // namespace
 
@@ -178,13 +157,14 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
   const auto file = path.string();
   if (space != "lps" && space != "ras")
     throw InputError("centroid space must be lps or ras, got '" + space + "'");
-  const auto text = read_table_text(path, {"centroid table",
-                                           "SubjectID;Vertebra;X;Y;Z, semicolon-separated",
-                                           ';',
-                                           split_semicolons,
-                                           {"SubjectID", "Vertebra", "X", "Y", "Z"}});
+  const auto text = read_csv(file, {"centroid table",
+                                    "SubjectID;Vertebra;X;Y;Z, semicolon-separated",
+                                    ';',
+                                    {"SubjectID", "Vertebra", "X", "Y", "Z"}});
   const auto& header = text.header;
-  const auto& col = text.column;
+  std::map<std::string, std::size_t> col;
+  for (std::size_t i = 0; i < header.size(); ++i)
+    col.emplace(header[i], i);
   CentroidTable table;
   for (const auto& row : text.rows) {
     const auto& cells = row.cells;
@@ -197,7 +177,7 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
     const auto& vertebra = cells[col.at("Vertebra")];
     double numeric = 0;
     // Casting a double beyond int to int is undefined: such a "label" is an error below.
-    if (parse_decimal(vertebra, numeric) && std::abs(numeric) < 1e6)
+    if (parse_decimal_comma(vertebra, numeric) && std::abs(numeric) < 1e6)
       c.label = static_cast<int>(numeric);
     else
       try {
@@ -207,7 +187,7 @@ CentroidTable read_centroid_csv(const std::filesystem::path& path, const std::st
       }
     const char* axes[3] = {"X", "Y", "Z"};
     for (int a = 0; a < 3; ++a)
-      if (!parse_decimal(cells[col.at(axes[a])], c.lps[a]))
+      if (!parse_decimal_comma(cells[col.at(axes[a])], c.lps[a]))
         throw InputError(where + ": column '" + axes[a] + "' of subject " +
                          cells[col.at("SubjectID")] + ": expected a number, got '" +
                          cells[col.at(axes[a])] + "'");

@@ -1,7 +1,6 @@
 #include "data/data.h"
 
 #include "core/core.h"
-#include "data/table_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,19 +11,19 @@
 namespace vfp::data {
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,
                                  std::vector<Exclusion>* exclusions) {
-  const auto table = read_table_text(csv, {"cohort table",
-                                           "subject_id,age,bmi,event,time_years[,site]",
-                                           ',',
-                                           split_csv_row,
-                                           {"subject_id", "age", "bmi", "event", "time_years"}});
+  const auto table = read_csv(csv.string(), {"cohort table",
+                                             "subject_id,age,bmi,event,time_years[,site]",
+                                             ',',
+                                             {"subject_id", "age", "bmi", "event", "time_years"}});
   const auto& file = table.file;
   const auto& header = table.header;
-  const auto& column = table.column;
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < header.size(); ++i)
+    column.emplace(header[i], i);
   std::vector<Subject> subjects;
   std::set<std::string> ids;
   for (const auto& row : table.rows) {
     const auto& cells = row.cells;
-    const auto& line = row.text;
     const int line_no = row.line;
     const auto where = file + ":" + std::to_string(line_no);
     Subject s;
@@ -33,12 +32,10 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
     if (cells.size() == header.size() && ids.count(cells[column.at("subject_id")]))
       throw InputError(where + ": duplicate subject_id '" + cells[column.at("subject_id")] + "'");
     try {
+      // (A quote left open is read_csv's error: it would swallow the rows after it.)
       if (cells.size() != header.size())
-        // An odd number of quotes: a quote left open swallowed the commas after it.
-        throw InputError(
-            where + ": expected " + std::to_string(header.size()) + " cells, found " +
-            std::to_string(cells.size()) +
-            (std::count(line.begin(), line.end(), '"') % 2 ? " (a quote is not closed)" : ""));
+        throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
+                         std::to_string(cells.size()));
       const auto& id = cells[column.at("subject_id")];
       if (id.empty())
         throw InputError(where + ": empty subject_id");
@@ -54,7 +51,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       auto number = [&](const char* name, double lo, double hi) {
         double v = 0;
         const auto& text = cells[column.at(name)];
-        if (!parse_finite(text, v))
+        if (!parse_decimal(text, v))
           throw InputError(where + ": column '" + name + "' of subject " + s.id +
                            ": expected a number, got '" + shorten_for_message(text) + "'");
         if (v < lo || v > hi)

@@ -34,9 +34,9 @@ struct Exclusion {
   std::string reason;
 };
 
-/// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order; BOM,
-/// CRLF and quoted cells accepted; blank rows and rows of bare commas, as spreadsheets export
-/// empty rows, skipped). Errors name the file, line, column and subject. With
+/// Reads and validates `subject_id,age,bmi,event,time_years[,site]` (any column order), read
+/// by core::read_csv and its rules (BOM, CRLF, quoted cells, skipped blank rows: core.h).
+/// Errors name the file, line, column and subject. With
 /// `exclusions` given, a bad row (non-numeric or out-of-range value, event not 0/1) is left
 /// out and recorded instead; a missing column or a duplicate id is always an error.
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,
@@ -78,7 +78,8 @@ using CentroidTable = std::map<std::string, std::vector<WorldCentroid>>;
 
 /// Reads the study group's centroid CSV: `SubjectID;Vertebra;X;Y;Z` (semicolons, decimal
 /// commas accepted, Vertebra as "L1" or 20), world coordinates in `space` ("lps" as ITK and
-/// DICOM, or "ras" as NIfTI/nibabel). Errors name the file and line.
+/// DICOM, or "ras" as NIfTI/nibabel), read by core::read_csv with ';' as the separator (its
+/// quoting and blank-row rules, core.h). Errors name the file and line.
 CentroidTable read_centroid_csv(const std::filesystem::path& csv, const std::string& space);
 
 /// How to find one subject's vertebrae.

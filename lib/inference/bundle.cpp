@@ -1,6 +1,7 @@
 #include "inference/inference.h"
 
 #include "core/core.h"
+#include "results/results.h"
 #include "survival/survival.h"
 
 #include <algorithm>
@@ -21,19 +22,9 @@ namespace {
 constexpr int kFormatVersion = 2;
 constexpr int kOldestFormatVersion = 1;
 
-std::string slurp(const fs::path& p) {
-  require_regular_file(p, "bundle file");
-  std::ifstream in(p, std::ios::binary);
-  if (!in)
-    throw IoError("cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 nlohmann::json parse_json_file(const fs::path& p) {
   try {
-    return nlohmann::json::parse(slurp(p));
+    return nlohmann::json::parse(read_text_file(p, "bundle file"));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(p.string() + ": not valid JSON: " + e.what());
   }
@@ -374,14 +365,14 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
     }
   }
   // Fold figures as the sweep's table reports them (results.jsonl rows of this configuration).
-  if (std::ifstream in(sweep_dir / "results.jsonl"); in) {
+  // Read only (results::read_rows): a torn last line is left out with a warning, a damaged
+  // row elsewhere is an error naming file:line.
+  {
     std::map<std::string, nlohmann::json> last; // a rerun task's latest row
-    for (std::string line; std::getline(in, line);) {
-      auto row = nlohmann::json::parse(line, nullptr, false);
-      if (!row.is_discarded() && row.value("kind", "") == "train_eval" &&
-          row.value("config_id", "") == id && row.value("status", "ok") == "ok")
+    for (const auto& row : results::read_rows(sweep_dir))
+      if (row.value("kind", "") == "train_eval" && row.value("config_id", "") == id &&
+          row.value("status", "ok") == "ok")
         last[row.value("task_id", "")] = row;
-    }
     for (const auto& [task, row] : last) {
       aurocs.push_back(row.value("auroc", 0.0));
       auprcs.push_back(row.value("auprc", 0.0));
@@ -438,7 +429,7 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
   for (const auto& m : models)
     names.push_back(m.at("file"));
   for (const auto& name : names) {
-    const auto bytes = slurp(out / name);
+    const auto bytes = read_text_file(out / name, "bundle file");
     files.push_back(
         {{"path", name}, {"bytes", bytes.size()}, {"checksum64", file_checksum(bytes)}});
   }
@@ -473,7 +464,8 @@ Bundle load_bundle(const fs::path& dir) {
                        " bytes, the manifest says " +
                        std::to_string(f.at("bytes").get<long long>()) +
                        " (corrupted or tampered with)");
-    if (file_checksum(slurp(path)) != f.at("checksum64").get<std::string>())
+    if (file_checksum(read_text_file(path, "bundle file")) !=
+        f.at("checksum64").get<std::string>())
       throw InputError("bundle " + dir.string() + ": " + name +
                        " fails its checksum (corrupted or tampered with)");
   }

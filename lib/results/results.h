@@ -10,16 +10,34 @@
 
 #include <nlohmann/json.hpp>
 
+namespace vfp {
+class RunLock; // core/core.h
+}
+
 namespace vfp::results {
 
-/// results/<sweep>/results.jsonl: one JSON row per finished task; only the coordinator writes.
+/// results/<sweep>/results.jsonl: one JSON row per finished task, one line each; only the
+/// `vfp run` coordinator writes it, under the sweep's run lock.
+///
+/// One policy for every reader (read_rows): a last line without its newline is a row that a
+/// crash cut mid-append; it is left out with a warning naming file:line, and the file is not
+/// touched (a reader may hold no lock and have no write access). Any other line that is not a
+/// JSON object is an InputError naming file:line. Empty lines are skipped. Only the writer,
+/// holding the run lock, cuts the torn line (ResultsStore's constructor) before it appends.
+std::vector<nlohmann::json> read_rows(const std::filesystem::path& sweep_dir);
+/// Ids of tasks whose latest row is a success.
+std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows);
+
+/// The writer of results.jsonl: the `vfp run` coordinator's, under the sweep's run lock.
 class ResultsStore {
 public:
-  /// Opens (creating the folder) and repairs a torn last line left by a crash.
-  explicit ResultsStore(std::filesystem::path sweep_dir);
+  /// Opens (creating the folder) and cuts a torn last line left by a crash, so that the next
+  /// row starts on a line of its own. `lock`: the sweep's run lock, held by this process, so
+  /// that no other `vfp run` appends meanwhile.
+  ResultsStore(std::filesystem::path sweep_dir, const RunLock& lock);
   /// Appends one row and fsyncs it.
   void append(const nlohmann::json& row);
-  /// All rows, in file order.
+  /// All rows, in file order (read_rows).
   std::vector<nlohmann::json> rows() const;
   /// Ids of tasks whose latest row is a success.
   std::set<std::string> finished_task_ids() const;

@@ -4,11 +4,58 @@
 
 #include <fstream>
 #include <map>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace vfp::results {
 
-ResultsStore::ResultsStore(std::filesystem::path sweep_dir) : dir_(std::move(sweep_dir)) {
+std::vector<nlohmann::json> read_rows(const std::filesystem::path& sweep_dir) {
+  const auto path = sweep_dir / "results.jsonl";
+  std::vector<nlohmann::json> out;
+  if (!std::filesystem::exists(path))
+    return out;
+  const auto text = read_text_file(path);
+  std::size_t at = 0;
+  for (int n = 1; at < text.size(); ++n) {
+    const auto end = text.find('\n', at);
+    if (end == std::string::npos) { // no newline: a crash cut the last append
+      spdlog::warn("{}:{}: ignoring a torn last line (no newline; a crash mid-append?); the next "
+                   "`vfp run` of the sweep cuts it",
+                   path.string(), n);
+      break;
+    }
+    const std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (line.empty())
+      continue;
+    nlohmann::json row;
+    try {
+      row = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(path.string() + ":" + std::to_string(n) + ": not a JSON row: " + e.what());
+    }
+    if (!row.is_object())
+      throw InputError(path.string() + ":" + std::to_string(n) + ": not a JSON object");
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows) {
+  // A task's latest row says how it ended (a rerun's failure after a success reruns it), as
+  // the table reads it.
+  std::map<std::string, bool> ok;
+  for (const auto& r : rows)
+    ok[r.value("task_id", "")] = r.value("status", "") == "ok";
+  std::set<std::string> ids;
+  for (const auto& [id, finished] : ok)
+    if (finished)
+      ids.insert(id);
+  return ids;
+}
+
+ResultsStore::ResultsStore(std::filesystem::path sweep_dir, const RunLock& /*lock*/)
+    : dir_(std::move(sweep_dir)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec)
@@ -17,11 +64,14 @@ ResultsStore::ResultsStore(std::filesystem::path sweep_dir) : dir_(std::move(swe
   if (!std::filesystem::exists(path))
     return;
   // A crash mid-append can leave a partial last row: cut it so the next row starts clean.
+  // Only here, under the run lock; readers leave it (read_rows).
   const auto text = read_text_file(path);
   if (!text.empty() && text.back() != '\n') {
-    const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    const auto newline = text.rfind('\n');
+    const auto keep = newline == std::string::npos ? 0 : newline + 1;
     if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0)
       throw IoError("cannot repair torn last row of " + path.string());
+    spdlog::warn("{}: cut a torn last line (a crash mid-append)", path.string());
   }
 }
 
@@ -30,34 +80,11 @@ void ResultsStore::append(const nlohmann::json& row) {
 }
 
 std::vector<nlohmann::json> ResultsStore::rows() const {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(file());
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty())
-      continue;
-    try {
-      out.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(file().string() + ":" + std::to_string(n) + ": not a JSON row: " + e.what());
-    }
-  }
-  return out;
+  return read_rows(dir_);
 }
 
 std::set<std::string> ResultsStore::finished_task_ids() const {
-  // A task's latest row says how it ended (a rerun's failure after a success reruns it), as
-  // the table reads it.
-  std::map<std::string, bool> ok;
-  for (const auto& r : rows())
-    ok[r.value("task_id", "")] = r.value("status", "") == "ok";
-  std::set<std::string> ids;
-  for (const auto& [id, finished] : ok)
-    if (finished)
-      ids.insert(id);
-  return ids;
+  return results::finished_task_ids(rows());
 }
 
 } // namespace vfp::results

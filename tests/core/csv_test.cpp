@@ -1,6 +1,7 @@
 // Writing CSV cells: RFC 4180 quoting that split_csv_row reads back, and the spreadsheet-safe
-// variant for report tables.
+// variant for report tables; and the one CSV reader's rules (core.h, read_csv).
 #include "core/core.h"
+#include "scratch_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -61,6 +62,77 @@ TEST(SpreadsheetCsvField, NeverAltersNumbersOrPlainText) {
   // Not a number, though it starts like one: neutralised.
   EXPECT_EQ(spreadsheet_csv_field("-1e"), "'-1e");
   EXPECT_EQ(spreadsheet_csv_field("-"), "'-");
+}
+
+// The one reader's rules, where the cohort/centroid reader and read_csv used to differ.
+
+std::string write(const std::string& name, const std::string& text) {
+  const auto file = vfp::testing::fresh_dir("csv_read_" + name) / name;
+  vfp::write_file_atomically(file, text);
+  return file.string();
+}
+
+std::string error_of(const std::string& file, const vfp::CsvFormat& format = {}) {
+  try {
+    vfp::read_csv(file, format);
+  } catch (const vfp::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ReadCsv, RowsOfOnlySeparatorsAreSkippedAndLineNumbersStayTheFiles) {
+  // read_csv kept ",,," rows as rows of empty cells; the cohort reader skipped them.
+  const auto file = write("blank.csv", "a,b\n1,2\n,,\n , \n\n3,4\n");
+  const auto csv = vfp::read_csv(file);
+  ASSERT_EQ(csv.rows.size(), 2u);
+  EXPECT_EQ(csv.rows[1].line, 6);
+  EXPECT_EQ(csv.rows[1].cells, (std::vector<std::string>{"3", "4"}));
+}
+
+TEST(ReadCsv, QuotedCellSpanningLinesIsOneCellAndLaterLinesKeepTheirNumbers) {
+  // Both readers split at every line break, so csv_field("two\nlines") did not read back.
+  const auto file = write("multi.csv", "id,score\n" + vfp::csv_field("two\nlines") + ",1\nS2,2\n");
+  const auto csv = vfp::read_csv(file);
+  ASSERT_EQ(csv.rows.size(), 2u);
+  EXPECT_EQ(csv.rows[0].cells[0], "two\nlines");
+  EXPECT_EQ(csv.rows[0].line, 2);
+  EXPECT_EQ(csv.rows[1].line, 4);
+}
+
+TEST(ReadCsv, UnclosedQuoteIsAnErrorNamingFileAndLine) {
+  // read_csv read a quote left open as a short row; now every reader refuses it alike.
+  const auto file = write("open.csv", "a,b\n1,2\n\"3,4\n5,6\n");
+  EXPECT_EQ(error_of(file), file + ":3: expected 2 cells, found 1 (a quote is not closed)");
+  const auto header = write("open_header.csv", "\"a,b\n1,2\n");
+  EXPECT_EQ(error_of(header), header + ":1: a quote is not closed");
+}
+
+TEST(ReadCsv, BomAndCrlfAreAcceptedAndQuotedTextIsNotTrimmed) {
+  const auto file = write("bom.csv", "\xEF\xBB\xBF"
+                                     "a , b\r\n \" x \" ,\"cr\r\"\r\n");
+  const auto csv = vfp::read_csv(file);
+  EXPECT_EQ(csv.header, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(csv.rows.size(), 1u);
+  EXPECT_EQ(csv.rows[0].cells, (std::vector<std::string>{" x ", "cr\r"}));
+}
+
+TEST(ReadCsv, MissingAndEmptyFilesAreNamedAsTheFormatSays) {
+  // read_csv threw IoError "cannot open" for a missing file; the cohort reader said "not found".
+  EXPECT_EQ(error_of("/nope/scores.csv"), "CSV file not found: /nope/scores.csv");
+  const auto empty = write("empty.csv", "\xEF\xBB\xBF");
+  EXPECT_EQ(error_of(empty, {"score table", "score,event", ',', {}}),
+            empty + ": empty score table (expected score,event)");
+  const auto file = write("columns.csv", "score\n1\n");
+  EXPECT_EQ(error_of(file, {"score table", "score,event", ',', {"score", "event"}}),
+            file + ":1: missing column 'event' (expected score,event)");
+}
+
+TEST(ReadCsv, SemicolonSeparatorKeepsQuotingAndCommas) {
+  const auto file = write("semi.csv", "id;x\n\"a;b\";12,5\n;\n");
+  const auto csv = vfp::read_csv(file, {"centroid table", "id;x", ';', {}});
+  ASSERT_EQ(csv.rows.size(), 1u);
+  EXPECT_EQ(csv.rows[0].cells, (std::vector<std::string>{"a;b", "12,5"}));
 }
 
 } // namespace

@@ -166,6 +166,33 @@ TEST(Cohort, UnclosedQuoteIsSaid) {
   EXPECT_EQ(msg, p.string() + ":2: expected 5 cells, found 1 (a quote is not closed)");
 }
 
+TEST(Cohort, UnclosedQuoteIsAnErrorEvenWhenBadSubjectsAreExcluded) {
+  // The quote swallows every row after it (core::read_csv reads quoted line breaks), so the
+  // table cannot be read row by row: excluding would silently drop the rest of the file.
+  const auto path = write_csv("subject_id,age,bmi,event,time_years\nS1,70,25,0,1\n"
+                              "\"S2,71,25,0,1\nS3,72,25,0,1\n");
+  std::vector<vfp::data::Exclusion> excluded;
+  try {
+    vfp::data::read_cohort(path, &excluded);
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 (path.string() + ":3: expected 5 cells, found 1 (a quote is not closed)").c_str());
+  }
+}
+
+TEST(Cohort, QuotedSiteSpanningLinesIsReadAndLaterLinesKeepTheirNumbers) {
+  const auto path = write_csv("subject_id,age,bmi,event,time_years,site\n"
+                              "S1,70,25,0,1,\"two\nlines\"\nS2,x,25,0,1,A\n");
+  std::vector<vfp::data::Exclusion> excluded;
+  const auto s = vfp::data::read_cohort(path, &excluded);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].site, "two\nlines");
+  ASSERT_EQ(excluded.size(), 1u);
+  EXPECT_NE(excluded[0].reason.find(path.string() + ":4: column 'age'"), std::string::npos)
+      << excluded[0].reason;
+}
+
 // Found by the bad-input corpus: a label beyond int read as another vertebra (4294967316 as
 // 20, L1), and a number beyond double escaped as nlohmann's error, without the file.
 TEST(Centroids, LabelBeyondIntAndNumberBeyondDoubleNameTheFile) {

@@ -36,25 +36,89 @@ nlohmann::json row(const std::string& task, const std::string& config, int index
 } // namespace
 
 TEST(ResultsStore, AppendsAndReadsRowsAndKnowsFinishedTasks) {
-  vfp::results::ResultsStore store(fresh_dir("append"));
+  const auto dir = fresh_dir("append");
+  fs::create_directories(dir);
+  vfp::RunLock lock(dir / "run.lock", "test");
+  vfp::results::ResultsStore store(dir, lock);
   store.append(row("t1", "c1", 0, 0.001, 0.8, 0.2));
   store.append(row("t2", "c1", 0, 0.001, 0.7, 0.1, "failed"));
   EXPECT_EQ(store.rows().size(), 2u);
   EXPECT_EQ(store.finished_task_ids(), (std::set<std::string>{"t1"}));
+  EXPECT_EQ(vfp::results::read_rows(dir), store.rows());
 }
 
-TEST(ResultsStore, RepairsATornLastRowOnOpen) {
-  auto dir = fresh_dir("torn");
+TEST(ResultsStore, TheWriterUnderTheRunLockCutsATornLastRowBeforeItAppends) {
+  const auto dir = fresh_dir("torn");
+  fs::create_directories(dir);
+  vfp::RunLock lock(dir / "run.lock", "test");
   {
-    vfp::results::ResultsStore store(dir);
+    vfp::results::ResultsStore store(dir, lock);
     store.append(row("t1", "c1", 0, 0.001, 0.8, 0.2));
   }
+  const auto whole = vfp::read_text_file(dir / "results.jsonl");
   std::ofstream(dir / "results.jsonl", std::ios::app) << "{\"kind\": \"train_e"; // a crash
-  vfp::results::ResultsStore store(dir);
+  vfp::results::ResultsStore store(dir, lock);
+  EXPECT_EQ(vfp::read_text_file(dir / "results.jsonl"), whole); // cut on open
   store.append(row("t2", "c1", 0, 0.001, 0.6, 0.3));
   auto rows = store.rows();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[1]["task_id"], "t2");
+}
+
+TEST(ReadRows, ATornLastLineIsLeftOutAndTheFileIsNotTouched) {
+  const auto dir = fresh_dir("read_torn");
+  fs::create_directories(dir);
+  const auto file = dir / "results.jsonl";
+  const std::string text = row("t1", "c1", 0, 0.001, 0.8, 0.2).dump() + "\n" +
+                           row("t2", "c1", 0, 0.001, 0.7, 0.1).dump() + "\n{\"kind\": \"train_e";
+  std::ofstream(file, std::ios::binary) << text;
+  const auto mtime = fs::last_write_time(file);
+  const auto rows = vfp::results::read_rows(dir);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["task_id"], "t2");
+  EXPECT_EQ(vfp::read_text_file(file), text);
+  EXPECT_EQ(fs::last_write_time(file), mtime);
+  // Even a complete JSON row without its newline is torn: the writer would cut it too.
+  std::ofstream(file, std::ios::binary) << row("t1", "c1", 0, 0.001, 0.8, 0.2).dump();
+  EXPECT_TRUE(vfp::results::read_rows(dir).empty());
+}
+
+TEST(ReadRows, ABadLineInTheMiddleIsAnErrorNamingFileAndLine) {
+  const auto dir = fresh_dir("read_bad");
+  fs::create_directories(dir);
+  std::ofstream(dir / "results.jsonl", std::ios::binary)
+      << row("t1", "c1", 0, 0.001, 0.8, 0.2).dump() << "\n\n{\"kind\": \"train_e\n"
+      << row("t2", "c1", 0, 0.001, 0.7, 0.1).dump() << "\n";
+  try {
+    vfp::results::read_rows(dir);
+    FAIL() << "a damaged row in the middle was accepted";
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "results.jsonl").string() + ":3:"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(dir / "results.jsonl", std::ios::binary) << "[1, 2]\n";
+  EXPECT_THROW(vfp::results::read_rows(dir), vfp::InputError); // a row is an object
+}
+
+TEST(ReadRows, NoFileIsNoRows_AndAReadOnlyFolderIsReadWithoutWriting) {
+  const auto dir = fresh_dir("read_only");
+  EXPECT_TRUE(vfp::results::read_rows(dir).empty());
+  EXPECT_FALSE(fs::exists(dir)); // not created
+  fs::create_directories(dir);
+  const auto file = dir / "results.jsonl";
+  const std::string text = row("t1", "c1", 0, 0.001, 0.8, 0.2).dump() + "\n{\"kind";
+  std::ofstream(file, std::ios::binary) << text;
+  fs::permissions(file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  const auto mtime = fs::last_write_time(file);
+  EXPECT_EQ(vfp::results::read_rows(dir).size(), 1u);
+  // Root ignores the modes: the bytes and the mtime say nothing was written either way.
+  EXPECT_EQ(vfp::read_text_file(file), text);
+  EXPECT_EQ(fs::last_write_time(file), mtime);
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
+  fs::permissions(file, fs::perms::owner_write, fs::perm_options::add);
 }
 
 TEST(Aggregate, MeanAndSampleSdPerConfigurationInSweepOrder) {
@@ -249,7 +313,9 @@ TEST(Aggregate, ALaterSuccessOfTheSameTaskSupersedesItsFailure) {
 
 TEST(Aggregate, ALaterFailureOfTheSameTaskCountsAsFailedAndIsRerunOnResume) {
   const auto dir = fresh_dir("later_failure");
-  vfp::results::ResultsStore store(dir);
+  fs::create_directories(dir);
+  vfp::RunLock lock(dir / "run.lock", "test");
+  vfp::results::ResultsStore store(dir, lock);
   for (const auto& r :
        {sweep_row("cerr", 0, "error", 0, "ok"), sweep_row("cerr", 0, "error", 1, "ok"),
         sweep_row("cerr", 0, "error", 1, "failed")})
