@@ -464,8 +464,7 @@ Bundle load_bundle(const fs::path& dir) {
                        " bytes, the manifest says " +
                        std::to_string(f.at("bytes").get<long long>()) +
                        " (corrupted or tampered with)");
-    if (file_checksum(read_text_file(path, "bundle file")) !=
-        f.at("checksum64").get<std::string>())
+    if (file_checksum(read_text_file(path, "bundle file")) != f.at("checksum64").get<std::string>())
       throw InputError("bundle " + dir.string() + ": " + name +
                        " fails its checksum (corrupted or tampered with)");
   }
