@@ -1,3 +1,5 @@
+// Reading and writing CSV: one reader by the rules in core.h, RFC 4180 quoting for every file
+// vfp writes, and the spreadsheet-safe variant for tables meant for a spreadsheet.
 #include "core/core.h"
 
 #include <algorithm>
@@ -7,37 +9,63 @@
 
 namespace vfp {
 
-bool parse_decimal(std::string_view cell, double& out) {
-  // strtod alone takes "0x40" (64), "inf", "+5", leading blanks and the locale's own comma:
-  // check the plain decimal form first, then convert.
+namespace {
+/// Whether `text` is a plain decimal number: an optional sign ('-', or also '+' when
+/// `plus_sign`), digits with an optional fraction, an optional exponent; nothing else. What
+/// vfp reads as a number, and what a spreadsheet never takes for a formula.
+bool decimal_form(std::string_view text, bool plus_sign) {
   std::size_t i = 0;
   auto digits = [&] {
     const auto start = i;
-    while (i < cell.size() && cell[i] >= '0' && cell[i] <= '9')
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
       ++i;
     return i - start;
   };
-  if (i < cell.size() && cell[i] == '-')
+  if (i < text.size() && (text[i] == '-' || (plus_sign && text[i] == '+')))
     ++i;
   std::size_t mantissa = digits();
-  if (i < cell.size() && cell[i] == '.') {
+  if (i < text.size() && text[i] == '.') {
     ++i;
     mantissa += digits();
   }
   if (mantissa == 0)
     return false;
-  if (i < cell.size() && (cell[i] == 'e' || cell[i] == 'E')) {
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
-    if (i < cell.size() && (cell[i] == '-' || cell[i] == '+'))
+    if (i < text.size() && (text[i] == '-' || text[i] == '+'))
       ++i;
     if (digits() == 0)
       return false;
   }
-  if (i != cell.size())
+  return i == text.size();
+}
+} // namespace
+
+bool parse_decimal(std::string_view cell, double& out) {
+  // strtod alone takes "0x40" (64), "inf", "+5", leading blanks and the locale's own comma:
+  // check the plain decimal form first, then convert.
+  if (!decimal_form(cell, false))
     return false;
   const std::string text(cell);
   out = std::strtod(text.c_str(), nullptr);
   return std::isfinite(out);
+}
+
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos)
+    return std::string(text);
+  std::string out = "\"";
+  for (char ch : text)
+    out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string spreadsheet_csv_field(std::string_view text) {
+  // A leading = + - @ tab or CR starts a formula; a plain number ("-0.5", "+1e-3") does not.
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos &&
+      !decimal_form(text, true))
+    return csv_field("'" + std::string(text));
+  return csv_field(text);
 }
 
 namespace {
