@@ -1,7 +1,7 @@
 # vfp — the two commands of the README, and their parts.
 #   make run    install what is missing, build, make the synthetic cohort, run the demo sweep
-#   make test   install what is missing, build, run every test (ctest), then the unit suites
-#               again under AddressSanitizer + UBSan (test-asan)
+#   make test   install what is missing, build, run every test (ctest), clang-tidy (lint), then
+#               the unit suites again under AddressSanitizer + UBSan (test-asan)
 SHELL := /bin/bash
 PRESET ?= release
 BUILD := build/$(PRESET)
@@ -11,7 +11,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: all setup configure build run test test-asan bench fuzz clean
+.PHONY: all setup configure build run test lint lint-all test-asan bench fuzz clean
 
 all: build
 
@@ -29,7 +29,17 @@ run: build
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-asan
+
+# clang-tidy with .clang-tidy's checks over lib/, runner/ and tasks/, any finding an error: part
+# of make test. It leaves out the LibTorch translation units, which take ~10 min more on 2
+# cores; lint-all checks them too (scripts/lint.sh says why).
+lint: configure
+	@LINT_JOBS=$(JOBS) scripts/lint.sh $(BUILD)
+
+lint-all: configure
+	@LINT_JOBS=$(JOBS) scripts/lint.sh $(BUILD) --all
 
 # The unit suites that need neither LibTorch nor mpirun (label "sanitized", with the in-process
 # bad-input corpus) once more, built with AddressSanitizer + UBSan: part of make test.

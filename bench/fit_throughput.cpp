@@ -106,14 +106,14 @@ int main(int argc, char** argv) {
         const int size = dims == 3 ? o.size3d : o.size2d;
         const auto data = make_data(o.patches, dims == 3 ? size : 0, size);
         vfp::train::TrainOptions t;
-        t.arch = arch;
-        t.batch_size = o.batch;
-        t.max_epochs = o.epochs;
-        t.patience = o.epochs + 1;
-        t.threads = threads;
-        t.loader_threads = 1;
-        t.device = o.device;
-        t.checkpoint = (dir / (arch + std::to_string(dims) + ".pt")).string();
+        t.model.arch = arch;
+        t.train.batch_size = o.batch;
+        t.train.max_epochs = o.epochs;
+        t.train.patience = o.epochs + 1;
+        t.run.threads = threads;
+        t.train.loader_threads = 1;
+        t.run.device = o.device;
+        t.run.checkpoint = (dir / (arch + std::to_string(dims) + ".pt")).string();
         const auto out = vfp::train::fit_and_score(t, data.fold);
         if (o.device != "cpu")
           std::printf("(%s) ", out.device.c_str());

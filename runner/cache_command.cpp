@@ -6,9 +6,12 @@
 #include "log/log.h"
 #include "sweep/sweep.h"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -87,6 +90,19 @@ int cache_command(const CacheArgs& args) {
     std::cout << (args.dry_run ? "would free " : "freed ") << freed / 1e6 << " MB\n";
   }
   return bad == 0 ? 0 : 1;
+}
+
+void add_cache_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<CacheArgs>();
+  auto* cmd = app.add_subcommand("cache", "Inspect (ls), check (verify) and clean (gc) the "
+                                          "HDF5 patch caches");
+  cmd->add_option("action", args->action, "ls, verify or gc")
+      ->required()
+      ->check(CLI::IsMember({"ls", "verify", "gc"}));
+  add_results_options(*cmd, args->results_root, args->cache_dir);
+  cmd->add_option("--keep", args->keep, "gc: remove caches that none of these sweep files uses");
+  cmd->add_flag("--dry-run", args->dry_run, "gc: only say what would be removed");
+  commands.push_back({cmd, [args] { return cache_command(*args); }});
 }
 
 } // namespace vfp::runner

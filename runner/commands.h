@@ -1,12 +1,50 @@
-// The vfp subcommands; main.cpp wires them to CLI11. Each returns the process exit code.
+// The vfp subcommands: each registers its own command line (add_<command>_command) with what
+// runs it; main.cpp calls them. Each returns the process exit code.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+} // namespace CLI
+
 namespace vfp::runner {
+
+/// A subcommand on the command line and what runs it once the line is parsed.
+struct Command {
+  CLI::App* cli = nullptr; ///< converts to true when the line names this subcommand
+  std::function<int()> run;
+  bool sets_up_logging = false; ///< else main sets up rank 0's logging before `run`
+};
+using Commands = std::vector<Command>;
+
+/// What main parsed before the subcommand, and its arguments, for `vfp run` (MPI_Init).
+struct Invocation {
+  std::string log_level = "info";
+  int* argc = nullptr;
+  char*** argv = nullptr;
+};
+
+/// --results-root and --cache, as every command that writes results or caches names them.
+void add_results_options(CLI::App& command, std::string& results_root, std::string& cache_dir);
+
+void add_synth_command(CLI::App& app, Commands& commands);
+void add_preprocess_command(CLI::App& app, Commands& commands);
+void add_sweep_command(CLI::App& app, Commands& commands);
+/// `invocation` is read when the command runs: main fills it in after parsing.
+void add_run_command(CLI::App& app, Commands& commands, const Invocation& invocation);
+void add_slurm_commands(CLI::App& app, Commands& commands);
+void add_report_command(CLI::App& app, Commands& commands);
+void add_cache_command(CLI::App& app, Commands& commands);
+void add_models_command(CLI::App& app, Commands& commands);
+void add_cox_command(CLI::App& app, Commands& commands);
+void add_metrics_command(CLI::App& app, Commands& commands);
+void add_export_command(CLI::App& app, Commands& commands);
+void add_predict_command(CLI::App& app, Commands& commands);
 
 /// `vfp run`'s exit code when a signal (SIGTERM, SIGUSR1) stopped the sweep at a resumable
 /// point: EX_TEMPFAIL, "try again"; slurm/vfp.sbatch requeues the job on it.
@@ -98,18 +136,6 @@ struct CacheArgs {
   bool dry_run = false;
 };
 int cache_command(const CacheArgs& args);
-
-struct ModelsArgs {
-  int dims = 2;
-  int in_channels = 1;
-  int outputs = 1;
-  bool json = false;
-  std::string save;       ///< write `arch`'s freshly initialised weights here (safetensors)
-  std::string arch;       ///< with --save
-  std::uint64_t seed = 0; ///< with --save
-  std::string prefix;     ///< with --save: before every key
-};
-int models_command(const ModelsArgs& args);
 
 struct CoxArgs {
   std::string csv;

@@ -2,41 +2,27 @@
 // DeLong and bootstrap intervals, per fold and pooled, and the tests comparing two scores.
 #include "commands.h"
 #include "format.h"
+#include "metrics_output.h"
 #include "number_columns.h"
 
 #include "core/core.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
 
-#include <nlohmann/json.hpp>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <iostream>
+#include <filesystem>
 #include <map>
+#include <memory>
 
 namespace vfp::runner {
 namespace {
 
-/// One group of rows (a fold, or all of them) and the metrics of each score on it.
-struct Group {
-  std::string name; ///< "pooled" or "fold <k>"
-  std::vector<int> labels;
-  std::vector<std::vector<double>> scores; ///< one per score column
-  std::vector<int> strata;                 ///< folds, for the pooled bootstrap
-};
-
-struct ScoreMetrics {
-  metrics::DelongAuroc delong;
-  metrics::Interval auroc, ap; ///< bootstrap
-  double auprc_trapezoid = 0;
-  /// Every score equal: no ranking information, DeLong's interval undefined (shown as n/a).
-  bool constant = false;
-};
-
-ScoreMetrics measure(const Group& g, std::size_t score, const metrics::BootstrapOptions& boot) {
+ScoreMetrics measure(const MetricsGroup& g, std::size_t score,
+                     const metrics::BootstrapOptions& boot) {
   ScoreMetrics m;
   const auto& s = g.scores[score];
   m.delong = metrics::delong_auroc(s, g.labels, boot.confidence);
@@ -59,43 +45,8 @@ std::string constant_scores_warning(const std::string& group, const std::string&
          fixed(prevalence, 3) + ") and the AUPRC trapezoid (1 + prevalence) / 2";
 }
 
-nlohmann::json to_json(const metrics::Interval& i) {
-  return {{"estimate", i.estimate}, {"lower", i.lower}, {"upper", i.upper}};
-}
-
-nlohmann::json to_json(const ScoreMetrics& m) {
-  // Constant scores: DeLong's variance is 0 and its "interval" a point; null, not [0.5, 0.5].
-  const auto bound = [&](double v) { return m.constant ? nlohmann::json() : nlohmann::json(v); };
-  return {{"auroc", m.delong.auroc},
-          {"auroc_delong",
-           {{"variance", m.delong.variance},
-            {"lower", bound(m.delong.lower)},
-            {"upper", bound(m.delong.upper)}}},
-          {"auroc_bootstrap", to_json(m.auroc)},
-          {"average_precision", m.ap.estimate},
-          {"average_precision_bootstrap", to_json(m.ap)},
-          {"auprc_trapezoid", m.auprc_trapezoid}};
-}
-
-/// Score k's AUROC and average precision over the folds (groups after the pooled one).
-std::pair<metrics::MeanStd, metrics::MeanStd>
-over_folds(const std::vector<std::vector<ScoreMetrics>>& measured, std::size_t k) {
-  std::vector<double> aurocs, aps;
-  for (std::size_t g = 1; g < measured.size(); ++g) {
-    aurocs.push_back(measured[g][k].delong.auroc);
-    aps.push_back(measured[g][k].ap.estimate);
-  }
-  return {metrics::mean_std(aurocs), metrics::mean_std(aps)};
-}
-
-std::string with_interval(double estimate, double lower, double upper, bool defined = true) {
-  if (!defined)
-    return fixed(estimate, 3) + " (n/a)";
-  return fixed(estimate, 3) + " (" + fixed(lower, 3) + "–" + fixed(upper, 3) + ")";
-}
-
 /// Rows as labels and score columns; errors name the file, line and column.
-std::vector<Group> read_groups(const MetricsArgs& args) {
+std::vector<MetricsGroup> read_groups(const MetricsArgs& args) {
   std::vector<std::string> wanted{args.label};
   wanted.insert(wanted.end(), args.scores.begin(), args.scores.end());
   if (!args.fold.empty())
@@ -103,10 +54,10 @@ std::vector<Group> read_groups(const MetricsArgs& args) {
   const auto table = read_number_columns(args.csv, wanted);
   const auto& columns = table.values;
   const auto& label_column = columns.at(args.label);
-  Group pooled;
+  MetricsGroup pooled;
   pooled.name = "pooled";
   pooled.scores.resize(args.scores.size());
-  std::map<int, Group> folds;
+  std::map<int, MetricsGroup> folds;
   for (std::size_t i = 0; i < label_column.size(); ++i) {
     const std::string at = args.csv + ":" + std::to_string(table.lines[i]) + ": column ";
     const double label = label_column[i];
@@ -129,14 +80,14 @@ std::vector<Group> read_groups(const MetricsArgs& args) {
     for (std::size_t k = 0; k < args.scores.size(); ++k)
       g.scores[k].push_back(pooled.scores[k].back());
   }
-  std::vector<Group> groups{pooled};
+  std::vector<MetricsGroup> groups{pooled};
   for (auto& [fold, g] : folds)
     groups.push_back(std::move(g));
   return groups;
 }
 
 /// Positives and negatives of a group, or an error naming it when one class is missing.
-std::pair<int, int> class_counts(const Group& g, const MetricsArgs& args) {
+std::pair<int, int> class_counts(const MetricsGroup& g, const MetricsArgs& args) {
   int positives = 0;
   for (int l : g.labels)
     positives += l;
@@ -160,7 +111,7 @@ std::pair<std::string, std::string> curve_file_names(const std::string& score) {
   return names;
 }
 
-void write_curves(const Group& pooled, const MetricsArgs& args) {
+void write_curves(const MetricsGroup& pooled, const MetricsArgs& args) {
   std::filesystem::create_directories(args.curves);
   for (std::size_t k = 0; k < args.scores.size(); ++k) {
     std::string roc = "threshold,fpr,tpr\n", pr = "threshold,recall,precision\n";
@@ -174,185 +125,117 @@ void write_curves(const Group& pooled, const MetricsArgs& args) {
   }
 }
 
-} // namespace
-
-int metrics_command(const MetricsArgs& args) {
+/// Refuses a wrong number of score columns, or curve file names that would leave --curves,
+/// before anything is read, computed or written.
+void check_score_columns(const MetricsArgs& args) {
   if (args.scores.empty() || args.scores.size() > 2)
     throw InputError("--score takes one or two columns, got " + std::to_string(args.scores.size()));
   if (args.scores.size() == 2 && args.scores[0] == args.scores[1])
     throw InputError("--score names column " + args.scores[0] + " twice");
   if (!args.curves.empty())
     for (const auto& score : args.scores)
-      curve_file_names(score); // before anything is computed or written
-  const auto groups = read_groups(args);
+      curve_file_names(score);
+}
+
+/// Each score's metrics on each group, and a warning for each group whose scores are all equal.
+void measure_groups(const MetricsArgs& args, MetricsResults& r) {
   metrics::BootstrapOptions boot;
   boot.resamples = args.bootstrap;
   boot.seed = args.seed;
   boot.confidence = args.confidence;
-
-  // Every number first, so that an error (a fold with one class) prints nothing half-done.
-  std::vector<std::pair<int, int>> counts;
-  std::vector<std::vector<ScoreMetrics>> measured; // [group][score]
-  for (const auto& g : groups)
-    counts.push_back(class_counts(g, args));
   // Minutes on 10⁶ rows: a progress line now and then (docs/hardening.md), none on short runs.
   log::Progress progress("vfp metrics: bootstrap resamples",
-                         std::uint64_t(groups.size() * args.scores.size()) *
+                         std::uint64_t(r.groups.size() * args.scores.size()) *
                              std::uint64_t(std::max(0, args.bootstrap)));
   std::uint64_t resamples_before = 0;
   boot.on_resample = [&](int done) { progress.update(resamples_before + std::uint64_t(done)); };
-  std::vector<std::string> warnings;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    measured.emplace_back();
+  r.measured.reserve(r.groups.size());
+  for (std::size_t g = 0; g < r.groups.size(); ++g) {
+    const auto& group = r.groups[g];
+    auto& measured = r.measured.emplace_back();
     for (std::size_t k = 0; k < args.scores.size(); ++k) {
-      measured.back().push_back(measure(groups[g], k, boot));
+      measured.push_back(measure(group, k, boot));
       resamples_before += std::uint64_t(std::max(0, args.bootstrap));
-      if (measured.back().back().constant)
-        warnings.push_back(
-            constant_scores_warning(groups[g].name, args.scores[k], groups[g].scores[k].front(),
-                                    double(counts[g].first) / double(groups[g].labels.size())));
+      if (measured.back().constant)
+        r.warnings.push_back(
+            constant_scores_warning(group.name, args.scores[k], group.scores[k].front(),
+                                    double(r.counts[g].first) / double(group.labels.size())));
     }
   }
   progress.finish();
-  const bool two = args.scores.size() == 2, folded = groups.size() > 1;
-  metrics::DelongComparison delong;
-  metrics::CorrectedTTest nadeau_bengio;
-  double test_train_ratio = 0;
-  if (two)
-    delong = metrics::delong_test(groups[0].scores[0], groups[0].scores[1], groups[0].labels,
+}
+
+/// Two scores: DeLong's test on the pooled rows and, with folds, the corrected t-test on the
+/// folds' AUROC differences.
+void compare_scores(const MetricsArgs& args, MetricsResults& r) {
+  if (args.scores.size() != 2)
+    return;
+  const auto& groups = r.groups;
+  r.delong = metrics::delong_test(groups[0].scores[0], groups[0].scores[1], groups[0].labels,
                                   args.confidence);
-  if (two && folded) {
-    if (groups.size() < 3)
-      throw InputError(args.csv + ": column " + args.fold +
-                       " has one fold; the corrected t-test needs at least 2");
-    std::vector<double> differences;
-    double ratios = 0;
-    for (std::size_t g = 1; g < groups.size(); ++g) {
-      differences.push_back(measured[g][0].delong.auroc - measured[g][1].delong.auroc);
-      const double test = double(groups[g].labels.size());
-      ratios += test / (double(groups[0].labels.size()) - test);
-    }
-    test_train_ratio = ratios / double(groups.size() - 1);
-    nadeau_bengio =
-        metrics::corrected_resampled_t_test(differences, test_train_ratio, args.confidence);
+  if (groups.size() == 1)
+    return;
+  if (groups.size() < 3)
+    throw InputError(args.csv + ": column " + args.fold +
+                     " has one fold; the corrected t-test needs at least 2");
+  std::vector<double> differences;
+  differences.reserve(groups.size() - 1);
+  double ratios = 0;
+  for (std::size_t g = 1; g < groups.size(); ++g) {
+    differences.push_back(r.measured[g][0].delong.auroc - r.measured[g][1].delong.auroc);
+    const double test = double(groups[g].labels.size());
+    ratios += test / (double(groups[0].labels.size()) - test);
   }
-  if (!args.curves.empty())
-    write_curves(groups[0], args);
+  r.test_train_ratio = ratios / double(groups.size() - 1);
+  r.nadeau_bengio =
+      metrics::corrected_resampled_t_test(differences, r.test_train_ratio, args.confidence);
+}
 
-  const int level = int(std::lround(args.confidence * 100));
-  if (args.json) {
-    nlohmann::json out = {{"csv", args.csv},
-                          {"label", args.label},
-                          {"confidence", args.confidence},
-                          {"bootstrap",
-                           {{"resamples", args.bootstrap},
-                            {"seed", args.seed},
-                            {"kind", folded ? "percentile, stratified by fold and class"
-                                            : "percentile, stratified by class"}}},
-                          {"average_precision_definition",
-                           "scikit-learn average_precision_score (step-wise, no interpolation)"},
-                          {"warnings", warnings}};
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      nlohmann::json group = {{"n", groups[g].labels.size()},
-                              {"positives", counts[g].first},
-                              {"negatives", counts[g].second}};
-      for (std::size_t k = 0; k < args.scores.size(); ++k)
-        group["scores"][args.scores[k]] = to_json(measured[g][k]);
-      if (g == 0)
-        out["pooled"] = group;
-      else
-        out["folds"][groups[g].name.substr(5)] = group;
-    }
-    if (folded)
-      for (std::size_t k = 0; k < args.scores.size(); ++k) {
-        const auto [a, p] = over_folds(measured, k);
-        out["fold_summary"][args.scores[k]] = {{"auroc_mean", a.mean},
-                                               {"auroc_std", a.std},
-                                               {"average_precision_mean", p.mean},
-                                               {"average_precision_std", p.std},
-                                               {"folds", a.n}};
-      }
-    if (two) {
-      out["delong"] = {{"a", args.scores[0]},
-                       {"b", args.scores[1]},
-                       {"auroc_a", delong.auroc_a},
-                       {"auroc_b", delong.auroc_b},
-                       {"difference", delong.difference},
-                       {"std_error", delong.std_error},
-                       {"lower", delong.lower},
-                       {"upper", delong.upper},
-                       {"z", delong.z},
-                       {"p", delong.p},
-                       {"correlation", delong.correlation}};
-      if (folded)
-        out["corrected_t_test"] = {{"metric", "auroc"},
-                                   {"mean_difference", nadeau_bengio.mean_difference},
-                                   {"std_error", nadeau_bengio.std_error},
-                                   {"t", nadeau_bengio.t},
-                                   {"df", nadeau_bengio.df},
-                                   {"p", nadeau_bengio.p},
-                                   {"lower", nadeau_bengio.lower},
-                                   {"upper", nadeau_bengio.upper},
-                                   {"test_train_ratio", test_train_ratio}};
-    }
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
+} // namespace
 
-  const auto& pooled = groups[0];
-  std::cout << "Discrimination on " << args.csv << ": n " << pooled.labels.size() << ", positives "
-            << counts[0].first << (folded ? ", " : "")
-            << (folded ? std::to_string(groups.size() - 1) + " folds" : "") << "\n"
-            << "AP is average precision (scikit-learn's definition), the tables' AUPRC; " << level
-            << " % intervals: DeLong, and percentile bootstrap (" << args.bootstrap
-            << " resamples, seed " << args.seed << ", stratified by class"
-            << (folded ? " and fold" : "") << ")\n\n"
-            << "| rows | score | AUROC (DeLong CI) | AUROC (bootstrap CI) | AP (bootstrap CI) "
-               "| AUPRC trapezoid |\n|---|---|---:|---:|---:|---:|\n";
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    for (std::size_t k = 0; k < args.scores.size(); ++k) {
-      const auto& m = measured[g][k];
-      std::cout << "| " << groups[g].name << " (" << groups[g].labels.size() << ") | "
-                << args.scores[k] << " | "
-                << with_interval(m.delong.auroc, m.delong.lower, m.delong.upper, !m.constant)
-                << " | " << with_interval(m.auroc.estimate, m.auroc.lower, m.auroc.upper) << " | "
-                << with_interval(m.ap.estimate, m.ap.lower, m.ap.upper) << " | "
-                << fixed(m.auprc_trapezoid, 3) << " |\n";
-    }
-  if (folded) {
-    std::cout << "\nOver folds (mean ± SD):";
-    for (std::size_t k = 0; k < args.scores.size(); ++k) {
-      const auto [a, p] = over_folds(measured, k);
-      std::cout << (k ? ";" : "") << " " << args.scores[k] << " AUROC "
-                << metrics::format_mean_std(a) << ", AP " << metrics::format_mean_std(p);
-    }
-    std::cout << " (%)\n";
-  }
-  if (two) {
-    std::cout << "\n"
-              << args.scores[0] << " − " << args.scores[1] << ":\n"
-              << "  DeLong (paired, all rows): ΔAUROC " << fixed(delong.difference, 4) << " ("
-              << level << " % CI " << fixed(delong.lower, 4) << " to " << fixed(delong.upper, 4)
-              << "), z " << fixed(delong.z, 2) << ", p " << p_value(delong.p) << "\n";
-    if (folded)
-      std::cout << "  Nadeau–Bengio corrected t-test over " << groups.size() - 1
-                << " folds (n_test/n_train " << fixed(test_train_ratio, 3) << "): mean ΔAUROC "
-                << fixed(nadeau_bengio.mean_difference, 4) << " (" << level << " % CI "
-                << fixed(nadeau_bengio.lower, 4) << " to " << fixed(nadeau_bengio.upper, 4)
-                << "), t " << fixed(nadeau_bengio.t, 2) << " on " << nadeau_bengio.df << " df, p "
-                << p_value(nadeau_bengio.p) << "\n";
-    std::cout << "  "
-              << (delong.p < 1 - args.confidence ? "The AUROCs differ significantly"
-                                                 : "No significant AUROC difference")
-              << " at the " << fixed(1 - args.confidence, 2) << " level (DeLong).\n";
-  }
+int metrics_command(const MetricsArgs& args) {
+  check_score_columns(args);
+  MetricsResults results;
+  results.groups = read_groups(args);
+  // Every number first, so that an error (a fold with one class) prints nothing half-done.
+  results.counts.reserve(results.groups.size());
+  for (const auto& g : results.groups)
+    results.counts.push_back(class_counts(g, args));
+  measure_groups(args, results);
+  compare_scores(args, results);
   if (!args.curves.empty())
-    std::cout << "\nROC and PR curve points: " << args.curves << "/{roc,pr}_<score>.csv\n";
-  if (!warnings.empty())
-    std::cout << "\n";
-  for (const auto& w : warnings)
-    std::cout << "Warning: " << w << "\n";
+    write_curves(results.groups[0], args);
+  if (args.json)
+    print_metrics_json(results, args);
+  else
+    print_metrics_table(results, args);
   return 0;
+}
+
+void add_metrics_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<MetricsArgs>();
+  auto* cmd = app.add_subcommand(
+      "metrics", "AUROC and average precision of scores in a CSV, with DeLong and bootstrap "
+                 "intervals; two scores are compared by DeLong's test");
+  cmd->add_option("--csv", args->csv, "the table (header row, comma-separated)")->required();
+  cmd->add_option("--label", args->label, "column of labels (1 positive, 0 negative)")->required();
+  cmd->add_option("--score", args->scores, "score column(s): one, or two to compare")
+      ->delimiter(',')
+      ->required();
+  cmd->add_option("--fold", args->fold,
+                  "column of fold numbers: per-fold metrics, mean ± SD, a pooled "
+                  "bootstrap stratified by fold and the corrected resampled t-test");
+  cmd->add_option("--bootstrap", args->bootstrap, "bootstrap resamples")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the bootstrap")->capture_default_str();
+  cmd->add_option("--confidence", args->confidence, "level of the intervals")
+      ->check(CLI::Range(0.5, 0.9999))
+      ->capture_default_str();
+  cmd->add_option("--curves", args->curves,
+                  "write ROC and PR curve points (pooled) to this folder");
+  cmd->add_flag("--json", args->json, "print JSON with every number");
+  commands.push_back({cmd, [args] { return metrics_command(*args); }});
 }
 
 } // namespace vfp::runner

@@ -6,10 +6,13 @@
 #include "inference/inference.h"
 #include "log/log.h"
 
+#include <CLI/CLI.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -111,6 +114,47 @@ int predict_command(const PredictArgs& args) {
   std::cerr << "vfp: " << failed << " of " << reports.size() << " patients could not be predicted ("
             << names << "); the others were\n";
   return kSomePatientsFailed;
+}
+
+void add_export_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<ExportArgs>();
+  auto* cmd = app.add_subcommand(
+      "export", "Write a configuration's fold models, preprocessing, Cox model and validation "
+                "figures as a self-contained bundle (docs/inference.md)");
+  cmd->add_option("sweep_dir", args->sweep_dir, "results/<sweep>")->required();
+  cmd->add_option("--config", args->config_id, "configuration id (or unique prefix)")->required();
+  cmd->add_option("--out", args->out, "the bundle folder (new or empty)")->required();
+  commands.push_back({cmd, [args] { return export_command(*args); }});
+}
+
+void add_predict_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<PredictArgs>();
+  auto* cmd = app.add_subcommand(
+      "predict", "Fracture risk of new patients from their CT with an exported bundle");
+  cmd->add_option("--bundle", args->bundle, "the bundle folder (vfp export)")->required();
+  cmd->add_option("--image", args->image, "the patient's CT (any ITK format)");
+  cmd->add_option("--centroids", args->centroids,
+                  "the patient's centroids: VerSe JSON, a SubjectID;Vertebra;X;Y;Z table "
+                  "or a label map");
+  cmd->add_option("--centroid-format", args->centroid_format,
+                  "verse, csv or labelmap (default: told by the file name)")
+      ->check(CLI::IsMember({"verse", "csv", "labelmap"}));
+  cmd->add_option("--centroid-space", args->centroid_space,
+                  "a table's coordinates, lps or ras (default: as the bundle's training cohort)")
+      ->check(CLI::IsMember({"lps", "ras"}));
+  cmd->add_option("--id", args->subject_id, "the patient's id in the report");
+  cmd->add_option("--age", args->age, "age (years), for the Cox model");
+  cmd->add_option("--bmi", args->bmi, "BMI (kg/m²), for the Cox model");
+  cmd->add_option("--csv", args->csv,
+                  "many patients: subject_id,image,centroids[,age,bmi] (one batch)");
+  cmd->add_option("--svg", args->svg_dir,
+                  "write each patch the models saw as <id>_<vertebra>.svg here");
+  cmd->add_option("--png", args->png_dir,
+                  "write each patch the models saw as <id>_<vertebra>.png here (8-bit "
+                  "grey; 3D: the central slice)");
+  cmd->add_option("--threads", args->threads, "0: every core")->capture_default_str();
+  cmd->add_flag("--json", args->json, "print JSON");
+  commands.push_back({cmd, [args] { return predict_command(*args); }});
 }
 
 } // namespace vfp::runner

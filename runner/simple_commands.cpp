@@ -1,25 +1,85 @@
-// The subcommands that need no MPI: synth, preprocess, sweep, report.
+// The subcommands that need no MPI and little code: synth, preprocess, models.
 #include "commands.h"
 
 #include "core/core.h"
 #include "data/data.h"
 #include "log/log.h"
-#include "plots/plots.h"
 #include "results/results.h"
 #include "sweep/sweep.h"
 #include "synth/synth.h"
 #include "tasks/tasks.h"
 #include "train/train.h"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
 namespace vfp::runner {
+namespace {
+
+struct ModelsArgs {
+  /// The model of --save; its dims, in_channels and outputs are also the listing's.
+  train::InitialWeights model;
+  bool json = false;
+  std::string save; ///< write `model`'s freshly initialised weights here (safetensors)
+  ModelsArgs() {
+    model.in_channels = 1;
+    model.outputs = 1;
+  }
+};
+
+int models_command(const ModelsArgs& args) {
+  const auto& m = args.model;
+  if (!args.save.empty()) {
+    if (m.arch.empty())
+      throw InputError("vfp models --save needs --arch (one of vfp models' names)");
+    const int tensors = train::write_initial_weights(m, args.save);
+    std::cout << "wrote " << args.save << ": " << tensors << " tensors of " << m.arch << " ("
+              << m.dims << "D, " << m.in_channels << " channel(s), " << m.outputs
+              << " output(s), seed " << m.seed << ")\n";
+    return 0;
+  }
+  const auto list = train::list_architectures(m.dims, m.in_channels, m.outputs);
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : list) {
+      nlohmann::json entry = {{"name", a.name},          {"description", a.description},
+                              {"dims", m.dims},          {"in_channels", m.in_channels},
+                              {"outputs", m.outputs},    {"available", a.available},
+                              {"supported_dims", a.dims}};
+      if (a.available) {
+        entry["parameters"] = a.parameters;
+        entry["buffer_values"] = a.buffers;
+      }
+      out.push_back(entry);
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "Architectures for " << m.dims << "D input, " << m.in_channels << " channel(s), "
+            << m.outputs << " output(s) (config key model.arch):\n\n";
+  std::cout << "| model.arch | parameters | description |\n|---|---:|---|\n";
+  for (const auto& a : list) {
+    std::string count = "—";
+    if (a.available) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2f M", double(a.parameters) / 1e6);
+      count = std::to_string(a.parameters) + " (" + text + ")";
+    }
+    std::cout << "| " << a.name << " | "
+              << (a.available ? count : "not in " + std::to_string(m.dims) + "D") << " | "
+              << a.description << " |\n";
+  }
+  return 0;
+}
+
+} // namespace
 
 int synth_command(const SynthArgs& args) {
   synth::SynthOptions o;
@@ -47,7 +107,7 @@ int synth_command(const SynthArgs& args) {
 int preprocess_command(const PreprocessArgs& args) {
   const auto sweep = sweep::load(args.config_file, {args.smoke});
   tasks::TaskContext ctx;
-  ctx.sweep_dir = confined_folder(args.results_root, {sweep.name}, false);
+  ctx.sweep_dir = results::SweepFolder::of_sweep(args.results_root, sweep.name, false).root();
   ctx.cache_dir = args.cache_dir.empty() ? std::filesystem::path(args.results_root) / "cache"
                                          : std::filesystem::path(args.cache_dir);
   ctx.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
@@ -62,205 +122,55 @@ int preprocess_command(const PreprocessArgs& args) {
   return 0;
 }
 
-int sweep_command(const SweepArgs& args) {
-  const auto sweep = sweep::load(args.sweep_file, {args.smoke});
-  std::set<std::string> finished;
-  const auto dir = confined_folder(args.results_root, {sweep.name}, false);
-  // Read only: a dry run takes no lock and writes nothing (a torn last row stays for `vfp run`).
-  finished = results::finished_task_ids(results::read_rows(dir));
-  int done = 0;
-  for (const auto& t : sweep.tasks)
-    done += finished.count(t.id) ? 1 : 0;
-  // The BYOL pretrainings the tasks need (pretrained.mode: ssl without a file), each listed
-  // once with the tasks that load it; done when its checkpoint exists.
-  tasks::TaskContext ctx;
-  ctx.sweep_dir = dir;
-  std::map<std::string, std::vector<std::string>> pretrainings;
-  for (const auto& t : sweep.tasks) {
-    const auto& c = sweep.configurations[t.configuration].config;
-    if (c.runs_pretraining())
-      pretrainings[tasks::pretrain_id(c, t)].push_back(t.id);
-  }
-  const auto pretrained = [&](const std::string& id) {
-    return std::filesystem::exists(tasks::pretrain_checkpoint(ctx, id));
-  };
-  if (args.json) {
-    nlohmann::json out = {
-        {"name", sweep.name}, {"smoke", sweep.smoke}, {"axes", sweep.axes}, {"done", done}};
-    for (const auto& c : sweep.configurations) {
-      nlohmann::json axes = nlohmann::json::array();
-      for (const auto& [k, v] : c.axes)
-        axes.push_back({k, v});
-      out["configurations"].push_back(
-          {{"id", c.id}, {"axes", axes}, {"config", config::to_json(c.config)}});
-    }
-    for (const auto& t : sweep.tasks)
-      out["tasks"].push_back({{"id", t.id},
-                              {"kind", "train_eval"},
-                              {"configuration", sweep.configurations[t.configuration].id},
-                              {"fold", t.fold},
-                              {"repeat", t.repeat},
-                              {"seed", t.seed},
-                              {"done", finished.count(t.id) > 0}});
-    for (const auto& [id, users] : pretrainings)
-      out["pretrain"].push_back({{"id", id}, {"tasks", users}, {"done", pretrained(id)}});
-    for (const auto& c : sweep.configurations)
-      out["cox"].push_back({{"id", tasks::cox_id(c)},
-                            {"configuration", c.id},
-                            {"done", finished.count(tasks::cox_id(c)) > 0}});
-    for (const auto& t : sweep.inner_tasks)
-      out["inner"].push_back({{"id", t.id},
-                              {"configuration", sweep.configurations[t.configuration].id},
-                              {"fold", t.fold},
-                              {"repeat", t.repeat},
-                              {"inner_fold", t.inner_fold},
-                              {"seed", t.seed},
-                              {"done", finished.count(t.id) > 0}});
-    if (sweep.selection) {
-      out["selection"] = {{"over", sweep.selection->over},
-                          {"metric", sweep.selection->metric},
-                          {"inner_folds", sweep.selection->inner_folds}};
-      for (const auto& g : sweep.groups) {
-        std::vector<std::string> members;
-        for (int m : g.members)
-          members.push_back(sweep.configurations[size_t(m)].id);
-        out["groups"].push_back(
-            {{"id", g.id}, {"members", members}, {"done", finished.count(g.id) > 0}});
-      }
-    }
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << "sweep " << sweep.name << ": " << sweep.configurations.size() << " configuration"
-            << (sweep.configurations.size() == 1 ? "" : "s") << ", " << sweep.tasks.size()
-            << " train_eval tasks (" << done << " done)\n\nconfigurations:\n";
-  for (size_t i = 0; i < sweep.configurations.size(); ++i) {
-    const auto& c = sweep.configurations[i];
-    std::cout << "  [" << i << "] " << c.id;
-    for (const auto& [k, v] : c.axes)
-      std::cout << "  " << k << "=" << v;
-    std::cout << "\n";
-  }
-  if (!pretrainings.empty()) {
-    std::cout << "\npretraining (BYOL, shared by the tasks that load it):\n";
-    for (const auto& [id, users] : pretrainings)
-      std::cout << "  " << id << "  for " << users.size() << " task"
-                << (users.size() == 1 ? "" : "s") << (pretrained(id) ? "  done" : "") << "\n";
-  }
-  std::cout << "\ntasks:\n";
-  for (const auto& t : sweep.tasks)
-    std::cout << "  " << t.id << "  train_eval  config " << t.configuration << "  repeat "
-              << t.repeat << "  fold " << t.fold << (finished.count(t.id) ? "  done" : "") << "\n";
-  for (const auto& t : sweep.inner_tasks)
-    std::cout << "  " << t.id << "  inner       config " << t.configuration << "  repeat "
-              << t.repeat << "  fold " << t.fold << "  inner fold " << t.inner_fold
-              << (finished.count(t.id) ? "  done" : "") << "\n";
-  std::cout << "\nper configuration once its folds are done (pooled out-of-fold analysis):\n";
-  for (size_t i = 0; i < sweep.configurations.size(); ++i) {
-    const auto id = tasks::cox_id(sweep.configurations[i]);
-    std::cout << "  " << id << "  cox  config " << i << (finished.count(id) ? "  done" : "")
-              << "\n";
-  }
-  if (sweep.selection) {
-    std::cout << "\nnested selection over " << sweep.selection->over.size() << " key(s) by inner "
-              << sweep.selection->metric << " ("
-              << (sweep.selection->inner_folds >= 2
-                      ? std::to_string(sweep.selection->inner_folds) + " inner folds"
-                      : std::string("early-stopping split"))
-              << "), per group once its members are done:\n";
-    for (const auto& g : sweep.groups)
-      std::cout << "  " << g.id << "  selection  " << g.members.size() << " configuration"
-                << (g.members.size() == 1 ? "" : "s") << (finished.count(g.id) ? "  done" : "")
-                << "\n";
-  }
-  return 0;
+void add_synth_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<SynthArgs>();
+  auto* cmd = app.add_subcommand("synth", "Write a synthetic CT cohort with planted effects");
+  cmd->add_option("--subjects", args->subjects, "number of subjects")->capture_default_str();
+  cmd->add_option("--out", args->out, "output folder")->required();
+  cmd->add_option("--seed", args->seed, "random seed (same seed, same bytes)")
+      ->capture_default_str();
+  cmd->add_option("--event-rate", args->event_rate, "target share of fracture events")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "writer threads (0 = CPU affinity)")
+      ->capture_default_str();
+  commands.push_back({cmd, [args] { return synth_command(*args); }});
 }
 
-int report_command(const ReportArgs& args) {
-  const std::filesystem::path dir(args.sweep_dir);
-  if (!std::filesystem::exists(dir / "results.jsonl"))
-    throw InputError("no results in " + dir.string() + " (expected " +
-                     (dir / "results.jsonl").string() + ")");
-  // The configurations of the sweep as last run, unless --all.
-  const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
-  int left_out = 0;
-  const auto rows = results::rows_of_configurations(results::read_rows(dir), current, &left_out);
-  auto table = results::aggregate(rows);
-  if (left_out > 0)
-    std::cerr << "vfp: leaving out " << left_out
-              << " rows of configurations no longer in the sweep (--all shows them)\n";
-  if (!args.baseline.empty())
-    results::compare_to_baseline(table, results::find_row(table, args.baseline), dir);
-  results::sort_rows(table, args.sort);
-  std::cout << (args.format == "csv"     ? results::to_csv(table)
-                : args.format == "latex" ? results::to_latex(table)
-                : args.format == "json"  ? results::to_json(table).dump(2) + "\n"
-                                         : results::to_markdown(table));
-  // The report folder: the tables in every format, the figures and index.html.
-  const auto report = confined_folder(dir, {"report"}, true);
-  write_file_atomically(report / "table.md", results::to_markdown(table));
-  write_file_atomically(report / "table.csv", results::to_csv(table));
-  write_file_atomically(report / "table.tex", results::to_latex(table));
-  plots::ReportOptions options;
-  options.figures = args.figures;
-  options.risk_groups = args.risk_groups;
-  const auto page = plots::write_report_page(dir, table, rows, options);
-  for (const auto& w : page.warnings)
-    spdlog::warn("{}", w);
-  std::cerr << "vfp: report written to " << page.index.string() << " (" << page.figures.size()
-            << " figures)\n";
-  return 0;
+void add_preprocess_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<PreprocessArgs>();
+  auto* cmd = app.add_subcommand("preprocess", "Fill the HDF5 patch cache for a config or sweep");
+  cmd->add_option("config", args->config_file, "experiment or sweep YAML")->required();
+  add_results_options(*cmd, args->results_root, args->cache_dir);
+  cmd->add_option("--threads", args->threads, "threads (0 = CPU affinity)")->capture_default_str();
+  cmd->add_flag("--smoke", args->smoke, "with the file's smoke: values");
+  commands.push_back({cmd, [args] { return preprocess_command(*args); }});
 }
 
-int models_command(const ModelsArgs& args) {
-  if (!args.save.empty()) {
-    if (args.arch.empty())
-      throw InputError("vfp models --save needs --arch (one of vfp models' names)");
-    train::InitialWeights w;
-    w.arch = args.arch;
-    w.dims = args.dims;
-    w.in_channels = args.in_channels;
-    w.outputs = args.outputs;
-    w.seed = args.seed;
-    w.prefix = args.prefix;
-    const int tensors = train::write_initial_weights(w, args.save);
-    std::cout << "wrote " << args.save << ": " << tensors << " tensors of " << args.arch << " ("
-              << args.dims << "D, " << args.in_channels << " channel(s), " << args.outputs
-              << " output(s), seed " << args.seed << ")\n";
-    return 0;
-  }
-  const auto list = train::list_architectures(args.dims, args.in_channels, args.outputs);
-  if (args.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& a : list) {
-      nlohmann::json entry = {{"name", a.name},          {"description", a.description},
-                              {"dims", args.dims},       {"in_channels", args.in_channels},
-                              {"outputs", args.outputs}, {"available", a.available},
-                              {"supported_dims", a.dims}};
-      if (a.available) {
-        entry["parameters"] = a.parameters;
-        entry["buffer_values"] = a.buffers;
-      }
-      out.push_back(entry);
-    }
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << "Architectures for " << args.dims << "D input, " << args.in_channels
-            << " channel(s), " << args.outputs << " output(s) (config key model.arch):\n\n";
-  std::cout << "| model.arch | parameters | description |\n|---|---:|---|\n";
-  for (const auto& a : list) {
-    std::string count = "—";
-    if (a.available) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.2f M", double(a.parameters) / 1e6);
-      count = std::to_string(a.parameters) + " (" + text + ")";
-    }
-    std::cout << "| " << a.name << " | "
-              << (a.available ? count : "not in " + std::to_string(args.dims) + "D") << " | "
-              << a.description << " |\n";
-  }
-  return 0;
+void add_models_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<ModelsArgs>();
+  auto& m = args->model;
+  auto* cmd = app.add_subcommand(
+      "models", "List the model registry's architectures with their parameter counts");
+  cmd->add_option("--dims", m.dims, "spatial dims: 2 or 3")
+      ->check(CLI::IsMember({2, 3}))
+      ->capture_default_str();
+  cmd->add_option("--in-channels", m.in_channels, "input channels")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--outputs", m.outputs, "outputs (logits)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->add_option("--save", args->save,
+                  "write a seeded, freshly initialised --arch as safetensors (with "
+                  "--in-channels 3 --outputs 1000 in 2D: torchvision's ImageNet layout), a "
+                  "stand-in for published weights in smoke runs");
+  cmd->add_option("--arch", m.arch, "with --save: the registry name");
+  cmd->add_option("--seed", m.seed, "with --save: torch's seed")->capture_default_str();
+  cmd->add_option("--prefix", m.prefix,
+                  "with --save: put before every key (encode_image.i3_resnet. gives "
+                  "Merlin's checkpoint layout)");
+  commands.push_back({cmd, [args] { return models_command(*args); }});
 }
 
 } // namespace vfp::runner

@@ -8,11 +8,14 @@
 #include "slurm/slurm.h"
 #include "sweep/sweep.h"
 
+#include <CLI/CLI.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace vfp::runner {
@@ -55,7 +58,8 @@ std::map<std::string, std::string> slurm_job(const std::string& id) {
 int slurm_submit_command(const SlurmSubmitArgs& args) {
   const auto sweep = sweep::load(args.sweep_file, {args.smoke});
   const auto root = absolute_path(args.results_root);
-  const auto slurm_dir = root / sweep.name / "slurm";
+  const results::SweepFolder sweep_folder(root / sweep.name);
+  const auto slurm_dir = sweep_folder.slurm_folder();
   slurm::JobSpec spec;
   spec.job_name = "vfp-" + sweep.name;
   spec.sweep_file = absolute_path(args.sweep_file).string();
@@ -105,7 +109,7 @@ int slurm_submit_command(const SlurmSubmitArgs& args) {
                   std::to_string(submitted.exit_code) + "): " + submitted.err);
   // --parsable prints "jobid" or "jobid;cluster".
   const auto job_id = submitted.out.substr(0, submitted.out.find_first_of(";\n"));
-  append_line_durably(slurm_dir / "jobs.jsonl",
+  append_line_durably(sweep_folder.slurm_jobs(),
                       nlohmann::json({{"job_id", job_id},
                                       {"script", script_file.string()},
                                       {"submitted", std::time(nullptr)},
@@ -116,29 +120,31 @@ int slurm_submit_command(const SlurmSubmitArgs& args) {
   std::cout << "submitted job " << job_id << " (" << spec.ranks() << " ranks on " << spec.nodes
             << " node" << (spec.nodes == 1 ? "" : "s") << ")\n  script  " << script_file.string()
             << "\n  log     " << (slurm_dir / ("slurm-" + job_id + ".out")).string()
-            << "\n  status  vfp slurm status " << (root / sweep.name).string() << "\n";
+            << "\n  status  vfp slurm status " << sweep_folder.root().string() << "\n";
   return 0;
 }
 
 int slurm_status_command(const SlurmStatusArgs& args) {
-  const fs::path dir = args.sweep_dir;
+  const results::SweepFolder sweep(args.sweep_dir);
+  const auto& dir = sweep.root();
   if (!fs::is_directory(dir))
     throw InputError("no sweep results folder at " + dir.string());
   nlohmann::json out = {{"sweep_dir", dir.string()}};
-  if (fs::exists(dir / "status.json"))
-    out["status"] = nlohmann::json::parse(read_text_file(dir / "status.json"));
+  if (fs::exists(sweep.status()))
+    out["status"] = nlohmann::json::parse(read_text_file(sweep.status()));
   // Rows: every task once (a rerun of a failed task may add a later ok row).
   std::map<std::string, std::string> task_status;
   int cox = 0;
   // Read only (results::read_rows): a torn last line is left out with a warning, a damaged
   // row elsewhere is an error naming file:line.
-  for (const auto& row : results::read_rows(dir)) {
-    if (row.value("kind", "") == "train_eval") {
-      auto& s = task_status[row.value("task_id", "")];
+  for (const auto& row : results::typed_rows(results::read_rows(sweep))) {
+    const auto& header = results::header_of(row);
+    if (header.kind == "train_eval") {
+      auto& s = task_status[header.task_id];
       if (s != "ok")
-        s = row.value("status", "");
+        s = header.status;
     }
-    cox += row.value("kind", "") == "cox";
+    cox += std::holds_alternative<results::CoxRow>(row) ? 1 : 0;
   }
   int ok = 0;
   for (const auto& [id, s] : task_status)
@@ -147,8 +153,8 @@ int slurm_status_command(const SlurmStatusArgs& args) {
   out["tasks_failed"] = int(task_status.size()) - ok;
   out["cox_rows"] = cox;
   nlohmann::json jobs = nlohmann::json::array();
-  if (fs::exists(dir / "slurm" / "jobs.jsonl")) {
-    std::ifstream in(dir / "slurm" / "jobs.jsonl");
+  if (fs::exists(sweep.slurm_jobs())) {
+    std::ifstream in(sweep.slurm_jobs());
     for (std::string line; std::getline(in, line);) {
       auto job = nlohmann::json::parse(line, nullptr, false);
       if (job.is_discarded())
@@ -194,6 +200,50 @@ int slurm_status_command(const SlurmStatusArgs& args) {
   if (jobs.empty())
     std::cout << "  no Slurm jobs submitted with vfp slurm submit\n";
   return 0;
+}
+
+void add_slurm_commands(CLI::App& app, Commands& commands) {
+  auto* slurm = app.add_subcommand("slurm", "Run a sweep as a Slurm job (submit) and follow it "
+                                            "(status)");
+  slurm->require_subcommand(1);
+  auto submit = std::make_shared<SlurmSubmitArgs>();
+  auto* cmd = slurm->add_subcommand(
+      "submit", "Render the sbatch script of a sweep from a template and submit it (it requeues "
+                "itself when preempted or near its time limit)");
+  cmd->add_option("sweep", submit->sweep_file, "sweep YAML")->required();
+  cmd->add_option("--nodes", submit->nodes, "nodes")->capture_default_str();
+  cmd->add_option("--gpus-per-node", submit->gpus_per_node,
+                  "GPUs per node, one worker rank each (0: CPU workers)")
+      ->capture_default_str();
+  cmd->add_option("--workers-per-node", submit->workers_per_node,
+                  "worker ranks per node (default: the GPUs, or 1 without)");
+  cmd->add_option("--cpus-per-task", submit->cpus_per_task, "CPUs per rank");
+  cmd->add_option("--time", submit->time, "time limit, e.g. 2-00:00:00");
+  cmd->add_option("--partition", submit->partition, "partition");
+  cmd->add_option("--account", submit->account, "account to charge");
+  cmd->add_option("--qos", submit->qos, "quality of service");
+  cmd->add_option("--mem", submit->mem, "memory per node, e.g. 64G");
+  cmd->add_option("--launcher", submit->launcher, "srun or mpirun")
+      ->check(CLI::IsMember({"srun", "mpirun"}))
+      ->capture_default_str();
+  cmd->add_option("--mpi", submit->mpi, "srun's MPI plugin")->capture_default_str();
+  cmd->add_option("--signal-seconds", submit->signal_seconds,
+                  "seconds before the time limit at which the job stops and requeues")
+      ->capture_default_str();
+  cmd->add_option("--template", submit->template_file,
+                  "sbatch template (default: vfp's slurm/vfp.sbatch)");
+  cmd->add_option("--vfp", submit->vfp_binary, "vfp binary the job runs (default: this one)");
+  add_results_options(*cmd, submit->results_root, submit->cache_dir);
+  cmd->add_option("--retries", submit->retries, "retries of a failed task")->capture_default_str();
+  cmd->add_flag("--smoke", submit->smoke, "the sweep file's smoke run");
+  cmd->add_flag("--dry-run", submit->dry_run, "print the script; submit nothing");
+  commands.push_back({cmd, [submit] { return slurm_submit_command(*submit); }});
+
+  auto status = std::make_shared<SlurmStatusArgs>();
+  auto* status_cmd = slurm->add_subcommand("status", "A sweep's progress, results and Slurm jobs");
+  status_cmd->add_option("sweep_dir", status->sweep_dir, "results/<sweep>")->required();
+  status_cmd->add_flag("--json", status->json, "print JSON");
+  commands.push_back({status_cmd, [status] { return slurm_status_command(*status); }});
 }
 
 } // namespace vfp::runner

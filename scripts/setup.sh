@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ make cmake ccache pkg-config git
+  # make lint (part of make test): clang-tidy 14 and the checks of .clang-tidy
+  clang-tidy
   # libraries
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libinsighttoolkit5-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev

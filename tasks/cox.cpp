@@ -3,6 +3,7 @@
 #include "tasks/tasks.h"
 
 #include "core/core.h"
+#include "results/results.h"
 #include "tasks/pooled.h"
 
 #include <chrono>
@@ -24,16 +25,17 @@ nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskC
   for (const auto& task : sweep.tasks)
     if (task.configuration == configuration)
       task_ids.push_back(task.id);
-  const auto pooled = detail::pool_out_of_fold(ctx.sweep_dir, task_ids);
-  const auto dir = confined_folder(ctx.sweep_dir, {"configurations", cfg.id}, true);
-  write_file_atomically(dir / "oof.csv", detail::pooled_csv(pooled));
+  const results::SweepFolder sweep_folder(ctx.sweep_dir);
+  const auto pooled = results::pool_predictions(sweep_folder, task_ids);
+  const auto files = sweep_folder.configuration(cfg.id, true);
+  write_file_atomically(files.predictions, results::pooled_csv(pooled));
   fault_point("cox.task"); // test-only (docs/hardening.md): mid-task
 
   nlohmann::json row = {
       {"kind", "cox"}, {"task_id", id}, {"config_id", cfg.id}, {"config_index", configuration}};
   row.update(detail::analyse_pooled(pooled, cfg.config, sweep::seed_from_id(id),
                                     "cox " + id + " for configuration " + cfg.id));
-  write_file_atomically(dir / "cox.json", row.dump(2));
+  write_file_atomically(files.analysis, row.dump(2));
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return row;
 }

@@ -56,6 +56,7 @@ nlohmann::json calibration_of(const std::vector<double>& score, const std::vecto
                            ? std::log(double(negatives) / double(positives))
                            : 0.0;
   std::vector<double> prior_corrected;
+  prior_corrected.reserve(score.size());
   for (double s : score)
     prior_corrected.push_back(1.0 / (1.0 + std::exp(-(metrics::logit(s) - shift))));
   const auto recalibration = metrics::fit_recalibration(score, label, shift);
@@ -123,83 +124,16 @@ nlohmann::json survival_of(const std::vector<double>& time, const std::vector<in
 
 } // namespace
 
-std::vector<PooledSubject> pool_out_of_fold(const std::filesystem::path& sweep_dir,
-                                            const std::vector<std::string>& task_ids) {
-  std::map<std::string, PooledSubject> pooled;
-  for (const auto& task_id : task_ids) {
-    const auto csv = read_csv((sweep_dir / "tasks" / task_id / "oof.csv").string());
-    const auto subject = csv.column("subject_id"), repeat = csv.column("repeat"),
-               fold = csv.column("fold"), score = csv.column("score"), age = csv.column("age"),
-               bmi = csv.column("bmi"), event = csv.column("event"),
-               time = csv.column("time_years");
-    for (const auto& row : csv.rows) {
-      const auto& id = csv.text(row, subject);
-      // A refused row names the file, its line and the subject, never "row N" of the pool.
-      const auto where = csv.file + ":" + std::to_string(row.line) + ": subject " + id + ": ";
-      PooledSubject read;
-      double read_repeat = 0;
-      try {
-        read_repeat = csv.number(row, repeat);
-        read.score = csv.number(row, score);
-        read.fold = int(csv.number(row, fold));
-        read.age = csv.number(row, age);
-        read.bmi = csv.number(row, bmi);
-        read.time = csv.number(row, time);
-        const double e = csv.number(row, event);
-        if (e != 0 && e != 1)
-          throw InputError(where + "event " + csv.text(row, event) + " is not 0 or 1");
-        read.event = int(e);
-        if (read.time < 0) // 0 is a valid time (an event on the day of the scan)
-          throw InputError(where + "time_years " + csv.text(row, time) + " is negative");
-        if (id.empty())
-          throw InputError(where + "empty subject_id");
-      } catch (const InputError& e) {
-        const std::string what = e.what();
-        throw InputError(what.rfind(where, 0) == 0 ? what : what + " (subject " + id + ")");
-      }
-      auto& p = pooled[id];
-      p.id = id;
-      p.score += read.score;
-      ++p.repeats;
-      if (read_repeat == 0)
-        p.fold = read.fold;
-      p.age = read.age;
-      p.bmi = read.bmi;
-      p.event = read.event;
-      p.time = read.time;
-    }
-  }
-  std::vector<PooledSubject> out;
-  for (auto& [id, p] : pooled) {
-    p.score /= p.repeats;
-    out.push_back(p);
-  }
-  return out;
-}
-
-std::string pooled_csv(const std::vector<PooledSubject>& pooled) {
-  std::ostringstream csv;
-  csv.precision(9);
-  csv << "subject_id,fold,score,event,time_years,age,bmi\n";
-  for (const auto& p : pooled)
-    csv << csv_field(p.id) << "," << p.fold << "," << p.score << "," << p.event << "," << p.time
-        << "," << p.age << "," << p.bmi << "\n";
-  return csv.str();
-}
-
-nlohmann::json analyse_pooled(const std::vector<PooledSubject>& pooled,
+nlohmann::json analyse_pooled(const std::vector<results::PooledSubject>& pooled,
                               const config::ExperimentConfig& c, std::uint64_t seed,
                               const std::string& what) {
-  std::vector<double> time, score, age, bmi;
-  std::vector<int> event, fold;
-  for (const auto& p : pooled) {
-    time.push_back(p.time);
-    event.push_back(p.event);
-    score.push_back(p.score);
-    age.push_back(p.age);
-    bmi.push_back(p.bmi);
-    fold.push_back(p.fold);
-  }
+  const auto columns = results::columns_of(pooled);
+  const auto& score = columns.score;
+  const auto& time = columns.time;
+  const auto& age = columns.age;
+  const auto& bmi = columns.bmi;
+  const auto& event = columns.event;
+  const auto& fold = columns.fold;
   nlohmann::json out = {{"subjects", pooled.size()}};
   // Pooled discrimination: every subject scored once by a model that never saw it.
   metrics::BootstrapOptions boot;

@@ -3,6 +3,7 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "log/log.h"
+#include "results/results.h"
 #include "ssl/ssl.h"
 #include "tasks/split.h"
 
@@ -14,30 +15,10 @@ namespace {
 
 ssl::ByolOptions byol_options(const config::ExperimentConfig& c, std::uint64_t seed,
                               const TaskContext& ctx) {
-  const auto& s = c.ssl;
   ssl::ByolOptions o;
-  o.arch = c.model.arch;
-  o.width = c.model.width;
-  o.projector_hidden = s.projector_hidden;
-  o.projection_dim = s.projection_dim;
-  o.optimizer = s.optimizer;
-  o.lr = s.lr;
-  o.schedule = s.schedule;
-  o.weight_decay = s.weight_decay;
-  o.batch_size = s.batch_size;
-  o.epochs = s.epochs;
-  o.tau_base = s.tau_base;
-  o.crop_min_scale = s.crop_min_scale;
-  o.flips = s.flips;
-  o.brightness = s.brightness;
-  o.contrast = s.contrast;
-  o.blur_probability = s.blur_probability;
-  o.noise_std = s.noise_std;
-  o.seed = seed;
-  o.threads = c.train.threads > 0 ? c.train.threads : ctx.threads;
-  o.device = c.train.device;
-  o.local_rank = ctx.local_rank;
-  o.amp = c.train.amp;
+  o.model = c.model;
+  o.ssl = c.ssl;
+  o.run = config::run_settings(c.train, seed, ctx.threads, ctx.local_rank);
   return o;
 }
 
@@ -58,7 +39,7 @@ std::string pretrain_id(const config::ExperimentConfig& c, const sweep::TrainTas
 }
 
 std::filesystem::path pretrain_checkpoint(const TaskContext& ctx, const std::string& id) {
-  return ctx.sweep_dir / "pretrain" / id / "byol.safetensors";
+  return results::SweepFolder(ctx.sweep_dir).pretrain(id).weights;
 }
 
 nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& task,
@@ -68,17 +49,17 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   const auto id = pretrain_id(c, task);
   const auto checkpoint = pretrain_checkpoint(ctx, id);
   // Checked before the checkpoint's existence is: a planted link is refused, not followed.
-  const auto dir = confined_folder(ctx.sweep_dir, {"pretrain", id}, true);
+  const auto files = results::SweepFolder(ctx.sweep_dir).pretrain(id, true);
   nlohmann::json row = {{"kind", "pretrain"}, {"task_id", id}, {"checkpoint", checkpoint.string()}};
   if (std::filesystem::exists(checkpoint)) { // written atomically: present means complete
     row["reused"] = true;
     return row;
   }
-  log::FileSinkGuard task_log((dir / "log.txt").string());
+  log::FileSinkGuard task_log(files.log.string());
   // The seed comes from the id (its hash part), never from the rank that runs it.
   const auto seed = sweep::seed_from_id(id.substr(id.find('-') + 1));
   write_file_atomically(
-      dir / "config.json",
+      files.config,
       nlohmann::json{{"task_id", id}, {"seed", seed}, {"inputs", pretrain_inputs(c, task)}}.dump(
           2));
 
@@ -106,7 +87,7 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
 
   auto options = byol_options(c, seed, ctx);
   // After every epoch: a pretraining killed (node failure, time limit) continues from it.
-  options.progress_file = (dir / "progress.pt").string();
+  options.run.checkpoint = files.progress.string();
   const auto outcome =
       ssl::pretrain_byol(options, unlabelled, checkpoint.string(), [&](const ssl::EpochLog& e) {
         spdlog::info("pretrain {} epoch {}: BYOL loss {:.4f}, tau {:.5f} ({:.1f} s)", id, e.epoch,
@@ -120,14 +101,14 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   all_epochs << "epoch,loss,tau,seconds\n";
   for (const auto& e : outcome.history)
     all_epochs << e.epoch << "," << e.loss << "," << e.tau << "," << e.seconds << "\n";
-  write_file_atomically(dir / "history.csv", all_epochs.str());
+  write_file_atomically(files.history, all_epochs.str());
   row["seed"] = seed;
   row["patches"] = unlabelled.items.size();
   row["epochs"] = outcome.history.size();
   row["steps"] = outcome.steps;
   row["resumed_from_epoch"] = outcome.resumed_from_epoch;
   row["final_loss"] = outcome.history.empty() ? 0.0 : outcome.history.back().loss;
-  row["threads"] = options.threads;
+  row["threads"] = options.run.threads;
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return row;
 }

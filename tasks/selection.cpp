@@ -28,9 +28,10 @@ nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
     ++wins[c.config_id];
     folds.push_back(results::to_json(c));
   }
-  const auto pooled = detail::pool_out_of_fold(ctx.sweep_dir, task_ids);
-  const auto dir = confined_folder(ctx.sweep_dir, {"selections", g.id}, true);
-  write_file_atomically(dir / "oof.csv", detail::pooled_csv(pooled));
+  const results::SweepFolder sweep_folder(ctx.sweep_dir);
+  const auto pooled = results::pool_predictions(sweep_folder, task_ids);
+  const auto files = sweep_folder.selection(g.id, true);
+  write_file_atomically(files.predictions, results::pooled_csv(pooled));
 
   nlohmann::json axes = nlohmann::json::array();
   for (const auto& [k, v] : g.axes)
@@ -42,7 +43,7 @@ nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
   // differ only in the selected keys.
   const auto& first = sweep.configurations[std::size_t(g.members.front())].config;
   row.update(detail::analyse_pooled(pooled, first, sweep::seed_from_id(g.id), "selection " + g.id));
-  write_file_atomically(dir / "selection.json", row.dump(2));
+  write_file_atomically(files.analysis, row.dump(2));
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return row;
 }

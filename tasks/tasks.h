@@ -2,6 +2,7 @@
 // fold) to a JSON result row; it throws vfp::Error subtypes with the reason on failure.
 #pragma once
 
+#include "results/results.h"
 #include "sweep/sweep.h"
 
 #include <filesystem>
@@ -51,6 +52,11 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
 /// a row of kind "inner" that nested selection scores configurations with.
 nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                               const TaskContext& ctx);
+
+/// The keys a train_eval or inner task's row carries whether it succeeded or failed: its
+/// configuration and split, what the table needs (a failure can be a configuration's first
+/// row). `inner_folds` is left unset: a success row adds it.
+results::TaskKeys task_keys(const sweep::Sweep& sweep, const sweep::TrainTask& task);
 
 /// The id of a configuration's cox task: a hash of the configuration id.
 std::string cox_id(const sweep::Configuration& configuration);

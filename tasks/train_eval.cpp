@@ -4,6 +4,7 @@
 #include "data/data.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "results/results.h"
 #include "tasks/split.h"
 #include "train/train.h"
 
@@ -15,89 +16,25 @@ namespace vfp::tasks {
 namespace {
 
 train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t seed, int threads,
-                                const std::filesystem::path& ssl_checkpoint) {
+                                int local_rank, const std::filesystem::path& ssl_checkpoint) {
   train::TrainOptions o;
-  o.arch = c.model.arch;
-  o.width = c.model.width;
-  o.dropout = c.model.dropout;
-  o.head_hidden = c.model.head_hidden;
-  const auto& w = c.pretrained;
-  const auto mode = w.effective_mode();
-  o.pretrained.file = mode == "none"         ? "" // none: a sweep's baseline
-                      : c.runs_pretraining() ? ssl_checkpoint.string()
-                                             : w.file.string();
-  o.pretrained.key_map = w.key_map.string();
-  o.pretrained.prefix = w.prefix.empty() && mode == "ssl" ? "online.backbone." : w.prefix;
-  o.pretrained.inflation = w.inflation;
-  o.pretrained.channels = w.channels;
-  o.pretrained.strict = w.strict;
-  o.pretrained.keep_head = w.keep_head;
-  const auto& t = c.train;
-  o.optimizer = t.optimizer;
-  o.momentum = t.momentum;
-  o.nesterov = t.nesterov;
-  o.lr = t.lr;
-  o.weight_decay = t.weight_decay;
-  o.schedule = t.schedule;
-  o.warmup_epochs = t.warmup_epochs;
-  o.step_epochs = t.step_epochs;
-  o.step_gamma = t.step_gamma;
-  o.finetune = t.finetune;
-  o.unfreeze_every = t.unfreeze_every;
-  o.layer_lr_decay = t.layer_lr_decay;
-  o.layer_wd_decay = t.layer_wd_decay;
-  o.loss = t.loss;
-  o.focal_gamma = t.focal_gamma;
-  o.focal_alpha = t.focal_alpha;
-  o.stop_on = t.stop_on;
-  o.device = t.device;
-  o.amp = t.amp;
-  o.batch_size = c.train.batch_size;
-  o.max_epochs = c.train.max_epochs;
-  o.patience = c.train.patience;
-  o.min_delta = c.train.min_delta;
-  o.augment = c.train.augment;
-  o.augmentation.flip = c.augmentation.flip;
-  o.augmentation.rotate_deg = c.augmentation.rotate_deg;
-  o.augmentation.scale = c.augmentation.scale;
-  o.augmentation.intensity_shift = c.augmentation.intensity_shift;
-  o.augmentation.intensity_scale = c.augmentation.intensity_scale;
-  o.augmentation.noise_std = c.augmentation.noise_std;
-  o.sampling = c.train.sampling;
-  o.loader_threads = c.train.loader_threads;
-  o.balanced_loss = c.train.balanced_loss;
-  o.aggregation = c.train.aggregation;
-  o.seed = seed;
-  o.threads = c.train.threads > 0 ? c.train.threads : threads;
+  o.model = c.model;
+  o.pretrained = c.pretrained;
+  const auto mode = c.pretrained.effective_mode();
+  if (mode == "none") // a sweep's baseline: the file, if any, is not loaded
+    o.pretrained.file.clear();
+  else if (c.runs_pretraining())
+    o.pretrained.file = ssl_checkpoint;
+  if (o.pretrained.prefix.empty() && mode == "ssl")
+    o.pretrained.prefix = "online.backbone.";
+  o.train = c.train;
+  o.augmentation = c.augmentation;
+  o.run = config::run_settings(c.train, seed, threads, local_rank);
   return o;
 }
 
-} // namespace
-
-nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
-                              const TaskContext& ctx) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto& cfg = sweep.configurations.at(task.configuration);
-  const auto& c = cfg.config;
-  // Refuses a symlinked task folder (or file in it) before the log sink opens anything.
-  const auto task_dir = confined_folder(ctx.sweep_dir, {"tasks", task.id}, true);
-  log::FileSinkGuard task_log((task_dir / "log.txt").string());
-  write_file_atomically(task_dir / "config.json", nlohmann::json{{"task_id", task.id},
-                                                                 {"config_id", cfg.id},
-                                                                 {"fold", task.fold},
-                                                                 {"repeat", task.repeat},
-                                                                 {"seed", task.seed},
-                                                                 {"config", config::to_json(c)}}
-                                                      .dump(2));
-
-  std::vector<data::Exclusion> excluded;
-  const auto cohort = data::read_cohort(c, &excluded);
-  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
-  const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat,
-                                           task.inner_fold, task.inner_folds);
-  const auto& subjects = split.subjects;
-  excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
-
+/// The patches of the task's split: its training, validation and test parts, by patch index.
+train::FoldData fold_data(const data::PatchSet& patches, const detail::PatchSplit& split) {
   train::FoldData fold;
   fold.pixels = patches.pixels.data();
   fold.channels = patches.channels;
@@ -115,20 +52,119 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
                                                : fold.test;
     part.push_back(static_cast<int>(p));
   }
+  return fold;
+}
+
+/// The test fold's patient-level scores (train.aggregation over each subject's patches).
+struct TestScores {
+  std::vector<double> scores;
+  std::vector<int> labels;
+  std::vector<results::Prediction> predictions; ///< tasks/<id>/oof.csv
+};
+
+TestScores test_scores(const sweep::TrainTask& task, const config::ExperimentConfig& c,
+                       const std::vector<data::Subject>& subjects, const train::FoldData& fold,
+                       const train::Outcome& outcome) {
+  TestScores t;
+  std::vector<int> test_subjects;
+  train::aggregate_by_subject(fold.patch_subject, fold.test, outcome.test_scores,
+                              c.train.aggregation, test_subjects, t.scores);
+  for (size_t k = 0; k < test_subjects.size(); ++k) {
+    const auto& s = subjects[test_subjects[k]];
+    t.labels.push_back(s.event);
+    t.predictions.push_back(
+        {s.id, task.repeat, task.fold, t.scores[k], s.event, s.age, s.bmi, s.time_years});
+  }
+  return t;
+}
+
+/// history.csv: one line per epoch.
+std::string history_csv(const std::vector<train::EpochLog>& history) {
+  std::ostringstream csv;
+  csv << "epoch,train_loss,val_auroc,val_loss,lr,trainable_tensors,seconds,data_wait_seconds,"
+         "step_seconds\n";
+  for (const auto& e : history)
+    csv << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.val_loss << "," << e.lr
+        << "," << e.trainable_tensors << "," << e.seconds << "," << e.data_wait_seconds << ","
+        << e.step_seconds << "\n";
+  return csv.str();
+}
+
+/// The task's row of results.jsonl.
+results::TrainEvalRow result_row(const sweep::Sweep& sweep, const sweep::TrainTask& task,
+                                 const train::TrainOptions& options, const train::FoldData& fold,
+                                 const train::Outcome& outcome, const TestScores& test) {
+  const auto& c = sweep.configurations.at(task.configuration).config;
+  results::TrainEvalRow row;
+  static_cast<results::TaskKeys&>(row) = task_keys(sweep, task);
+  if (task.inner())
+    row.inner_folds = task.inner_folds;
+  row.kind = task.inner() ? "inner" : "train_eval";
+  row.task_id = task.id;
+  row.seed = task.seed;
+  row.auroc = metrics::auroc(test.scores, test.labels);
+  row.auprc = metrics::average_precision(test.scores, test.labels);
+  // Patch-level binary cross-entropy of the test scores, as val_loss is of the validation's.
+  row.loss = train::patch_log_loss(fold, fold.test, outcome.test_scores);
+  row.n_test = test.scores.size();
+  row.n_test_positive = std::size_t(std::count(test.labels.begin(), test.labels.end(), 1));
+  row.best_epoch = outcome.best_epoch;
+  row.epochs = outcome.epochs_run;
+  row.resumed_from_epoch = outcome.resumed_from_epoch;
+  row.best_val_auroc = outcome.best_val_auroc;
+  row.best_val_auprc = outcome.best_val_auprc;
+  row.best_val_loss = outcome.best_val_loss;
+  row.aggregation = c.train.aggregation;
+  row.threads = options.run.threads;
+  row.train_seconds = outcome.train_seconds;
+  const bool timed = outcome.train_seconds > 0;
+  row.data_wait_share = timed ? outcome.data_wait_seconds / outcome.train_seconds : 0.0;
+  // Of the training loop's time, the share outside forward/backward/step (data, bookkeeping).
+  row.overhead_share = timed ? 1.0 - outcome.step_seconds / outcome.train_seconds : 0.0;
+  // Equal scores rank nothing: AUROC 0.5 by ties, AP the prevalence; the report says so.
+  const auto& s = test.scores;
+  row.constant_scores =
+      !s.empty() && std::all_of(s.begin(), s.end(), [&](double v) { return v == s.front(); });
+  return row;
+}
+
+} // namespace
+
+nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask& task,
+                              const TaskContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& cfg = sweep.configurations.at(task.configuration);
+  const auto& c = cfg.config;
+  // Refuses a symlinked task folder (or file in it) before the log sink opens anything.
+  const auto files = results::SweepFolder(ctx.sweep_dir).task(task.id, true);
+  log::FileSinkGuard task_log(files.log.string());
+  write_file_atomically(files.config, nlohmann::json{{"task_id", task.id},
+                                                     {"config_id", cfg.id},
+                                                     {"fold", task.fold},
+                                                     {"repeat", task.repeat},
+                                                     {"seed", task.seed},
+                                                     {"config", config::to_json(c)}}
+                                          .dump(2));
+
+  std::vector<data::Exclusion> excluded;
+  const auto cohort = data::read_cohort(c, &excluded);
+  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
+  const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat,
+                                           task.inner_fold, task.inner_folds);
+  excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
+  const auto fold = fold_data(patches, split);
   spdlog::info("task {} fold {}{}: {} train / {} validation / {} test patches", task.id, task.fold,
                task.inner() ? " inner fold " + std::to_string(task.inner_fold) : std::string(),
                fold.train.size(), fold.validation.size(), fold.test.size());
 
   auto options =
-      options_for(c, task.seed, ctx.threads,
+      options_for(c, task.seed, ctx.threads, ctx.local_rank,
                   c.runs_pretraining() ? pretrain_checkpoint(ctx, pretrain_id(c, task)) : "");
-  options.local_rank = ctx.local_rank;
   if (c.train.save_model)
-    options.save_model = (task_dir / "model.safetensors").string();
+    options.save_model = files.model.string();
   // Written after every epoch; a task killed (node failure, SLURM time limit) and run again
   // continues from it. Removed once the task's result is complete.
-  const auto checkpoint = task_dir / "checkpoint.pt";
-  options.checkpoint = checkpoint.string();
+  options.run.checkpoint = files.checkpoint.string();
   const auto outcome = train::fit_and_score(options, fold, [&](const train::EpochLog& e) {
     spdlog::debug("task {} epoch {}: loss {:.4f}, validation AUROC {:.3f}, loss {:.4f} ({:.1f} s, "
                   "{:.2f} s waiting for data)",
@@ -146,82 +182,31 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   if (!outcome.pretrained.empty())
     spdlog::info("task {}: pretrained weights: {}", task.id, outcome.pretrained);
 
-  std::vector<int> test_subjects;
-  std::vector<double> scores;
-  train::aggregate_by_subject(fold.patch_subject, fold.test, outcome.test_scores,
-                              c.train.aggregation, test_subjects, scores);
-  std::vector<int> test_labels;
-  std::ostringstream oof;
-  oof.precision(9);
-  oof << "subject_id,repeat,fold,score,label,age,bmi,event,time_years\n";
-  for (size_t k = 0; k < test_subjects.size(); ++k) {
-    const auto& s = subjects[test_subjects[k]];
-    test_labels.push_back(s.event);
-    // Quoted when it holds a comma or a quote (RFC 4180): pool_out_of_fold reads it back.
-    oof << csv_field(s.id) << "," << task.repeat << "," << task.fold << "," << scores[k] << ","
-        << s.event << "," << s.age << "," << s.bmi << "," << s.event << "," << s.time_years << "\n";
-  }
-  write_file_atomically(task_dir / "oof.csv", oof.str());
-  std::ostringstream history;
-  history << "epoch,train_loss,val_auroc,val_loss,lr,trainable_tensors,seconds,data_wait_seconds,"
-             "step_seconds\n";
-  for (const auto& e : outcome.history)
-    history << e.epoch << "," << e.train_loss << "," << e.val_auroc << "," << e.val_loss << ","
-            << e.lr << "," << e.trainable_tensors << "," << e.seconds << "," << e.data_wait_seconds
-            << "," << e.step_seconds << "\n";
-  write_file_atomically(task_dir / "history.csv", history.str());
-  std::filesystem::remove(checkpoint); // everything it held is in the files above
+  const auto test = test_scores(task, c, split.subjects, fold, outcome);
+  write_file_atomically(files.predictions, results::predictions_csv(test.predictions));
+  write_file_atomically(files.history, history_csv(outcome.history));
+  std::filesystem::remove(files.checkpoint); // everything it held is in the files above
 
-  nlohmann::json axes = nlohmann::json::array();
-  for (const auto& [k, v] : cfg.axes)
-    axes.push_back({k, v});
-  int positives = 0;
-  for (int l : test_labels)
-    positives += l;
-  nlohmann::json row = {
-      {"kind", task.inner() ? "inner" : "train_eval"},
-      {"task_id", task.id},
-      {"config_id", cfg.id},
-      {"config_index", task.configuration},
-      {"axes", axes},
-      {"fold", task.fold},
-      {"repeat", task.repeat},
-      {"expected_folds", c.cv.folds * c.cv.repeats},
-      {"seed", task.seed},
-      {"auroc", metrics::auroc(scores, test_labels)},
-      {"auprc", metrics::average_precision(scores, test_labels)},
-      // Patch-level binary cross-entropy of the test scores, as val_loss is of the validation's.
-      {"loss", train::patch_log_loss(fold, fold.test, outcome.test_scores)},
-      {"n_test", test_subjects.size()},
-      {"n_test_positive", positives},
-      {"best_epoch", outcome.best_epoch},
-      {"epochs", outcome.epochs_run},
-      {"resumed_from_epoch", outcome.resumed_from_epoch},
-      {"best_val_auroc", outcome.best_val_auroc},
-      {"best_val_auprc", outcome.best_val_auprc},
-      {"best_val_loss", outcome.best_val_loss},
-      {"aggregation", c.train.aggregation},
-      {"threads", options.threads},
-      {"train_seconds", outcome.train_seconds},
-      {"data_wait_share",
-       outcome.train_seconds > 0 ? outcome.data_wait_seconds / outcome.train_seconds : 0.0},
-      // Of the training loop's time, the share outside forward/backward/step (data, bookkeeping).
-      {"overhead_share",
-       outcome.train_seconds > 0 ? 1.0 - outcome.step_seconds / outcome.train_seconds : 0.0},
-      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  auto row = result_row(sweep, task, options, fold, outcome, test);
+  row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Who took no part and why (cohort rows and failed images alike): the report lists them.
-  // Equal scores rank nothing: AUROC 0.5 by ties, AP the prevalence; the report says so.
-  if (!scores.empty() &&
-      std::all_of(scores.begin(), scores.end(), [&](double v) { return v == scores.front(); }))
-    row["constant_scores"] = true;
-  row["excluded"] = nlohmann::json::array();
   for (const auto& e : excluded)
-    row["excluded"].push_back({{"subject", e.subject}, {"reason", e.reason}});
-  if (task.inner()) {
-    row["inner_fold"] = task.inner_fold;
-    row["inner_folds"] = task.inner_folds;
-  }
-  return row;
+    row.excluded.push_back({e.subject, e.reason});
+  return results::to_json(row);
+}
+
+results::TaskKeys task_keys(const sweep::Sweep& sweep, const sweep::TrainTask& task) {
+  const auto& cfg = sweep.configurations.at(task.configuration);
+  results::TaskKeys keys;
+  keys.config_id = cfg.id;
+  keys.config_index = task.configuration;
+  keys.axes.assign(cfg.axes.begin(), cfg.axes.end());
+  keys.fold = task.fold;
+  keys.repeat = task.repeat;
+  keys.expected_folds = cfg.config.cv.folds * cfg.config.cv.repeats;
+  if (task.inner())
+    keys.inner_fold = task.inner_fold;
+  return keys;
 }
 
 } // namespace vfp::tasks

@@ -1,4 +1,4 @@
-#include "config/config.h"
+#include "config/yaml.h"
 
 #include "core/core.h"
 
@@ -115,7 +115,7 @@ void check_tree(const YAML::Node& node, const std::string& key, const YAML::Mark
   walk.ancestors.pop_back();
 }
 
-YAML::Node checked(YAML::Node doc, const std::string& file) {
+YAML::Node checked(const YAML::Node& doc, const std::string& file) {
   TreeWalk walk{file, 0, {}};
   check_tree(doc, "", doc.Mark(), walk);
   return doc;

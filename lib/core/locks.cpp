@@ -26,7 +26,7 @@ std::string contents_of(int fd) {
       return text;
     text.append(buf, std::size_t(n));
     at += n;
-    if (text.size() > 64 * 1024) // a holder's note is one short line
+    if (text.size() > 64 * std::size_t{1024}) // a holder's note is one short line
       return text;
   }
 }

@@ -45,6 +45,7 @@ ProgramResult run_program(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addclose(&actions, out.fd[0]);
   posix_spawn_file_actions_addclose(&actions, err.fd[0]);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

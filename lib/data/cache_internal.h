@@ -1,4 +1,4 @@
-// Helpers shared by the cache writer (cache.cpp) and reader (cache_reader.cpp).
+// Helpers shared by the cache writer (cache_write.cpp) and reader (cache_reader.cpp).
 #pragma once
 
 #include <H5Cpp.h>

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 /// Enough of a file's start for any header vfp parses: NIfTI (540 bytes at most) and the
 /// text headers of MetaImage and NRRD (a few hundred bytes, unless they carry long comments).
-constexpr std::size_t kHeadBytes = 64 * 1024;
+constexpr std::size_t kHeadBytes = 64 * std::size_t{1024};
 
 /// a × b × c, for messages.
 template <typename Range> std::string dims_text(const Range& dims) {

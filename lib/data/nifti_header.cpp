@@ -127,7 +127,7 @@ std::string nifti_header_problem(const NiftiHeader& h) {
     g.spacing[i] = 1;
     g.direction[i][i] = 1;
   }
-  if (const auto p = geometry_problem(g); !p.empty())
+  if (auto p = geometry_problem(g); !p.empty())
     return p;
   // pixdim and the orientation are checked here, on the header, because ITK's NIfTI reader
   // quietly takes a NaN pixdim for 1 and abort()s on a NaN sform (issue 23).

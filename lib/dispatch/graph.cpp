@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 namespace vfp::dispatch {
 
@@ -51,7 +52,9 @@ void Graph::mark_finished_ok(int j) {
 }
 
 void Graph::mark_done(int j) {
-  jobs_.at(std::size_t(j)); // range check
+  if (j < 0 || std::size_t(j) >= jobs_.size())
+    throw std::out_of_range("dispatch: mark_done: job " + std::to_string(j) +
+                            " is not in the graph (" + std::to_string(jobs_.size()) + " jobs)");
   mark_finished_ok(j);
 }
 

@@ -3,21 +3,13 @@
 #include "models/models.h"
 
 #include "core/core.h"
+#include "models/weight_files.h"
 
 #include <functional>
 #include <set>
 #include <sstream>
 
 namespace vfp::models {
-namespace detail {
-/// In weights.cpp: read_weights reading only the wanted keys (the others meta tensors), and
-/// load_state's checks without its copy.
-StateDict read_weights(const std::filesystem::path& file,
-                       const std::function<bool(const std::string& key)>& wanted);
-void check_state(const torch::nn::Module& model, const StateDict& state, LoadMode mode,
-                 const std::string& source);
-} // namespace detail
-
 namespace {
 
 std::string shape_of(const torch::Tensor& t) {

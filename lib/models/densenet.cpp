@@ -29,8 +29,8 @@ class DenseBlockImpl : public torch::nn::Module {
 public:
   DenseBlockImpl(int dims, std::int64_t in, int count, const DenseNetDesign& d) {
     for (int i = 0; i < count; ++i)
-      layers_.push_back(register_module("denselayer" + std::to_string(i + 1),
-                                        DenseLayer(dims, in + i * d.growth, d)));
+      layers_.emplace_back(register_module("denselayer" + std::to_string(i + 1),
+                                           DenseLayer(dims, in + i * d.growth, d)));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     std::vector<torch::Tensor> features{x};
@@ -90,19 +90,11 @@ DenseNetImpl::DenseNetImpl(const DenseNetDesign& d, const ModelSpec& spec) {
   }
   add("norm5", BatchNorm(channels), "denseblock" + std::to_string(d.layers.size()));
   head_ = Head(*this, "classifier", channels, spec);
-  groups_.push_back({"head", {head_.module()}});
+  groups_.push_back(head_group());
 }
 
 torch::Tensor DenseNetImpl::features(torch::Tensor x) {
   return global_average(torch::relu(features_->forward(x)));
-}
-
-torch::Tensor DenseNetImpl::forward(torch::Tensor x) {
-  return head_.forward(features(x));
-}
-
-std::int64_t DenseNetImpl::feature_dim() const {
-  return head_.in_features();
 }
 
 std::vector<LayerGroup> DenseNetImpl::layer_groups() {

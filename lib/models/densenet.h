@@ -13,18 +13,15 @@ struct DenseNetDesign {
   std::int64_t bottleneck = 4;            ///< 1×1 convolution to bottleneck × growth
 };
 
-class DenseNetImpl : public Classifier {
+class DenseNetImpl : public HeadedClassifier {
 public:
   DenseNetImpl(const DenseNetDesign& design, const ModelSpec& spec);
-  torch::Tensor forward(torch::Tensor x) override;
   torch::Tensor features(torch::Tensor x) override;
-  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:
   torch::nn::Sequential features_{nullptr};
   std::vector<LayerGroup> groups_;
-  Head head_;
 };
 
 } // namespace vfp::models

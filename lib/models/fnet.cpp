@@ -12,7 +12,7 @@ FNetImpl::FNetImpl(const ModelSpec& spec) {
     const std::int64_t out = std::int64_t(spec.width) << s;
     torch::nn::Sequential stage(conv(spec.dims, in, out, 3, 1, 1), BatchNorm(out), Relu(),
                                 Pool(PoolImpl::kMax, spec.dims, 2, 2));
-    stages_.push_back(register_module("stage" + std::to_string(s + 1), stage));
+    stages_.emplace_back(register_module("stage" + std::to_string(s + 1), stage));
     in = out;
   }
   head_ = Head(*this, "head", in, spec);
@@ -24,20 +24,8 @@ torch::Tensor FNetImpl::features(torch::Tensor x) {
   return global_average(x);
 }
 
-torch::Tensor FNetImpl::forward(torch::Tensor x) {
-  return head_.forward(features(x));
-}
-
-std::int64_t FNetImpl::feature_dim() const {
-  return head_.in_features();
-}
-
 std::vector<LayerGroup> FNetImpl::layer_groups() {
-  std::vector<LayerGroup> groups;
-  for (std::size_t s = 0; s < stages_.size(); ++s)
-    groups.push_back({"stage" + std::to_string(s + 1), {stages_[s].ptr()}});
-  groups.push_back({"head", {head_.module()}});
-  return groups;
+  return staged_groups({}, "stage", stages_);
 }
 
 } // namespace vfp::models

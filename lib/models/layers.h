@@ -96,4 +96,28 @@ private:
   torch::nn::Sequential mlp_{nullptr};
 };
 
+/// A Classifier whose logits are its Head over its features: the architectures set head_
+/// and define features() and layer_groups().
+class HeadedClassifier : public Classifier {
+public:
+  torch::Tensor forward(torch::Tensor x) override { return head_.forward(features(x)); }
+  std::int64_t feature_dim() const override { return head_.in_features(); }
+
+protected:
+  /// The head's layer group, always the last.
+  LayerGroup head_group() const { return {"head", {head_.module()}}; }
+  /// layer_groups() of a stem and stages: `stem`'s groups, one group per stage named
+  /// `prefix`1, `prefix`2, ... (torchvision's layer1, layer2, ...), then the head's.
+  template <typename Stage>
+  std::vector<LayerGroup> staged_groups(std::vector<LayerGroup> stem, const std::string& prefix,
+                                        const std::vector<Stage>& stages) const {
+    for (std::size_t i = 0; i < stages.size(); ++i)
+      stem.push_back({prefix + std::to_string(i + 1), {stages[i].ptr()}});
+    stem.push_back(head_group());
+    return stem;
+  }
+
+  Head head_;
+};
+
 } // namespace vfp::models

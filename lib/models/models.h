@@ -3,12 +3,15 @@
 // torch targets include this header (lib/train's API is torch-free).
 #pragma once
 
+#include "config/sections.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -172,6 +175,25 @@ struct PretrainedOptions {
   ChannelRule channels = ChannelRule::kSum;
   LoadMode mode = LoadMode::kStrict; ///< strict over the backbone (the head excluded)
 };
+
+/// The config's pretrained section in these terms (`mode` is the task's business: it
+/// resolves `file`). Its choices passed the config schema; anything else is a
+/// std::logic_error.
+inline PretrainedOptions pretrained_options(const config::PretrainedConfig& c) {
+  if ((c.inflation != "mean" && c.inflation != "centre") ||
+      (c.channels != "sum" && c.channels != "mean"))
+    throw std::logic_error("pretrained.inflation '" + c.inflation + "' or channels '" + c.channels +
+                           "' passed the config schema");
+  PretrainedOptions p;
+  p.file = c.file;
+  p.key_map = c.key_map;
+  p.prefix = c.prefix;
+  p.keep_head = c.keep_head;
+  p.inflation = c.inflation == "mean" ? Inflation::kMean : Inflation::kCentre;
+  p.channels = c.channels == "sum" ? ChannelRule::kSum : ChannelRule::kMean;
+  p.mode = c.strict ? LoadMode::kStrict : LoadMode::kNonStrict;
+  return p;
+}
 
 /// Reads, maps, strips, adapts channels, inflates and loads; returns what loaded.
 LoadReport load_pretrained(Classifier& model, const PretrainedOptions& options);

@@ -93,7 +93,7 @@ ResNetImpl::ResNetImpl(const ResNetDesign& d, const ModelSpec& spec) {
       layer->push_back(ResBlock(d, dims, in, planes, b == 0 && s > 0 ? 2 : 1));
       in = d.bottleneck ? planes * 4 : planes;
     }
-    layers_.push_back(register_module("layer" + std::to_string(s + 1), layer));
+    layers_.emplace_back(register_module("layer" + std::to_string(s + 1), layer));
   }
   head_ = Head(*this, "fc", in, spec);
 }
@@ -105,20 +105,8 @@ torch::Tensor ResNetImpl::features(torch::Tensor x) {
   return global_average(x);
 }
 
-torch::Tensor ResNetImpl::forward(torch::Tensor x) {
-  return head_.forward(features(x));
-}
-
-std::int64_t ResNetImpl::feature_dim() const {
-  return head_.in_features();
-}
-
 std::vector<LayerGroup> ResNetImpl::layer_groups() {
-  std::vector<LayerGroup> groups{{"stem", {conv1_.ptr(), bn1_.ptr()}}};
-  for (std::size_t s = 0; s < layers_.size(); ++s)
-    groups.push_back({"layer" + std::to_string(s + 1), {layers_[s].ptr()}});
-  groups.push_back({"head", {head_.module()}});
-  return groups;
+  return staged_groups({{"stem", {conv1_.ptr(), bn1_.ptr()}}}, "layer", layers_);
 }
 
 } // namespace vfp::models

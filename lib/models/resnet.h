@@ -19,12 +19,10 @@ struct ResNetDesign {
   Sizes stem_kernel, stem_stride, stem_padding;
 };
 
-class ResNetImpl : public Classifier {
+class ResNetImpl : public HeadedClassifier {
 public:
   ResNetImpl(const ResNetDesign& design, const ModelSpec& spec);
-  torch::Tensor forward(torch::Tensor x) override;
   torch::Tensor features(torch::Tensor x) override;
-  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:
@@ -32,7 +30,6 @@ private:
   BatchNorm bn1_{nullptr};
   Pool maxpool_{nullptr};
   std::vector<torch::nn::Sequential> layers_;
-  Head head_;
 };
 
 } // namespace vfp::models

@@ -7,33 +7,21 @@
 
 #include "core/core.h"
 #include "models/safetensors_header.h"
+#include "models/weight_files.h"
 
 #include <algorithm>
-#include <cstring>
 #include <fstream>
-#include <functional>
 #include <limits>
 #include <set>
 #include <utility>
 
 namespace vfp::models {
-namespace detail {
-using Wanted = std::function<bool(const std::string& key)>;
-StateDict read_safetensors(const std::filesystem::path& file, const Wanted& wanted);
-} // namespace detail
-
 namespace {
 
+using detail::little_endian_host;
 using safetensors::kMetadataKey;
 using safetensors::supported_dtypes;
 using safetensors::where;
-
-bool little_endian_host() {
-  const std::uint16_t probe = 1;
-  unsigned char first = 0;
-  std::memcpy(&first, &probe, 1);
-  return first == 1;
-}
 
 // ---- Dtypes: the header's names and LibTorch's types ----
 
@@ -51,13 +39,6 @@ const safetensors::Dtype* dtype_of(torch::ScalarType type) {
     if (torch_type(d) == type)
       return &d;
   return nullptr;
-}
-
-std::string shape_json(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    out += (i ? "," : "") + std::to_string(shape[i]);
-  return out + "]";
 }
 
 std::ifstream open(const std::filesystem::path& file) {
@@ -182,7 +163,7 @@ void write_safetensors(const std::filesystem::path& file, const StateDict& state
     append_json_string(header, name);
     header += R"(:{"dtype":")";
     header += dtype->name;
-    header += R"(","shape":)" + shape_json(t.sizes().vec());
+    header += R"(","shape":)" + safetensors::shape_text(t.sizes().vec(), ",");
     header += R"(,"data_offsets":[)" + std::to_string(offset) + "," +
               std::to_string(offset + bytes) + "]}";
     offset += bytes;

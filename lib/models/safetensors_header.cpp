@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <limits>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace vfp::models::safetensors {
@@ -31,17 +32,8 @@ struct Json {
 };
 
 const char* kind_name(Json::Kind kind) {
-  switch (kind) {
-  case Json::kString:
-    return "a string";
-  case Json::kInteger:
-    return "an integer";
-  case Json::kArray:
-    return "an array";
-  case Json::kObject:
-    return "an object";
-  }
-  return "?";
+  static const char* names[] = {"a string", "an integer", "an array", "an object"};
+  return names[kind];
 }
 
 class JsonReader {
@@ -184,16 +176,11 @@ private:
       fail("truncated \\u escape");
     unsigned u = 0;
     for (int i = 0; i < 4; ++i) {
-      const char h = text_[pos_++];
-      u <<= 4;
-      if (h >= '0' && h <= '9')
-        u |= unsigned(h - '0');
-      else if (h >= 'a' && h <= 'f')
-        u |= unsigned(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F')
-        u |= unsigned(h - 'A' + 10);
-      else
+      // Both cases: a digit's value is its place here modulo 16.
+      const auto digit = std::string_view("0123456789abcdef0123456789ABCDEF").find(text_[pos_++]);
+      if (digit == std::string_view::npos)
         fail("bad hex digit in a \\u escape");
+      u = (u << 4) | unsigned(digit % 16);
     }
     return u;
   }
@@ -236,47 +223,29 @@ private:
       if (pos_ >= text_.size())
         fail("unterminated string");
       const char e = text_[pos_++];
-      switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        unsigned cp = hex4();
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          if (pos_ + 2 > text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u')
-            fail("high surrogate without a low surrogate");
-          pos_ += 2;
-          const unsigned low = hex4();
-          if (low < 0xDC00 || low > 0xDFFF)
-            fail("high surrogate without a low surrogate");
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          fail("low surrogate without a high surrogate");
-        }
-        append_utf8(out, cp);
-        break;
+      // The one-character escapes, and what each stands for.
+      static const std::string escapes = "\"\\/bfnrt", meanings = "\"\\/\b\f\n\r\t";
+      if (const auto k = escapes.find(e); k != std::string::npos) {
+        out += meanings[k];
+        continue;
       }
-      default:
+      if (e != 'u') {
         --pos_;
         fail("bad escape: backslash then " + shown(e));
       }
+      unsigned cp = hex4();
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (pos_ + 2 > text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u')
+          fail("high surrogate without a low surrogate");
+        pos_ += 2;
+        const unsigned low = hex4();
+        if (low < 0xDC00 || low > 0xDFFF)
+          fail("high surrogate without a low surrogate");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        fail("low surrogate without a high surrogate");
+      }
+      append_utf8(out, cp);
     }
   }
 
@@ -284,10 +253,6 @@ private:
   const std::filesystem::path& file_;
   std::size_t pos_ = 0;
 };
-
-[[noreturn]] void throw_unknown_field(const std::string& at, const std::string& field) {
-  throw InputError(at + "unknown field '" + field + "'");
-}
 
 Entry parse_entry(const std::filesystem::path& file, const std::string& name, const Json& info) {
   const std::string at = where(file) + "tensor '" + name + "': ";
@@ -304,7 +269,7 @@ Entry parse_entry(const std::filesystem::path& file, const std::string& name, co
     else if (field == "data_offsets")
       offsets = &v;
     else
-      throw_unknown_field(at, field);
+      throw InputError(at + "unknown field '" + field + "'");
   }
   if (!dtype || !shape || !offsets)
     throw InputError(at + "needs the fields dtype, shape and data_offsets");
@@ -442,10 +407,10 @@ std::string supported_dtypes() {
   return out;
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
+std::string shape_text(const std::vector<std::int64_t>& shape, const char* separator) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
+    out += (i ? separator : "") + std::to_string(shape[i]);
   return out + "]";
 }
 

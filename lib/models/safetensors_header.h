@@ -33,8 +33,8 @@ const Dtype* dtype_named(const std::string& name);
 /// "F32, F16, ..." for messages.
 std::string supported_dtypes();
 
-/// "[2, 3]" for messages.
-std::string shape_text(const std::vector<std::int64_t>& shape);
+/// "[2, 3]" for messages; with `separator` ",", the header's own spelling "[2,3]".
+std::string shape_text(const std::vector<std::int64_t>& shape, const char* separator = ", ");
 
 // ---- The header ----
 

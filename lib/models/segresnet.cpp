@@ -66,7 +66,7 @@ SegResNetEncoderImpl::SegResNetEncoderImpl(const SegResNetDesign& d, const Model
   auto layers = register_module("layers", torch::nn::ModuleList());
   for (std::size_t i = 0; i < d.blocks_down.size(); ++i) {
     const bool last = i + 1 == d.blocks_down.size();
-    levels_.push_back(SegResLevel(spec.dims, channels, d.blocks_down[i], !last));
+    levels_.emplace_back(spec.dims, channels, d.blocks_down[i], !last);
     layers->push_back(levels_.back());
     if (!last)
       channels *= 2;
@@ -81,20 +81,8 @@ torch::Tensor SegResNetEncoderImpl::features(torch::Tensor x) {
   return global_average(x);
 }
 
-torch::Tensor SegResNetEncoderImpl::forward(torch::Tensor x) {
-  return head_.forward(features(x));
-}
-
-std::int64_t SegResNetEncoderImpl::feature_dim() const {
-  return head_.in_features();
-}
-
 std::vector<LayerGroup> SegResNetEncoderImpl::layer_groups() {
-  std::vector<LayerGroup> groups{{"stem", {conv_init_.ptr()}}};
-  for (std::size_t i = 0; i < levels_.size(); ++i)
-    groups.push_back({"level" + std::to_string(i + 1), {levels_[i].ptr()}});
-  groups.push_back({"head", {head_.module()}});
-  return groups;
+  return staged_groups({{"stem", {conv_init_.ptr()}}}, "level", levels_);
 }
 
 } // namespace vfp::models

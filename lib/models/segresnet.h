@@ -29,18 +29,15 @@ private:
 };
 TORCH_MODULE(SegResLevel);
 
-class SegResNetEncoderImpl : public Classifier {
+class SegResNetEncoderImpl : public HeadedClassifier {
 public:
   SegResNetEncoderImpl(const SegResNetDesign& design, const ModelSpec& spec);
-  torch::Tensor forward(torch::Tensor x) override;
   torch::Tensor features(torch::Tensor x) override;
-  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
 
 private:
   Conv conv_init_{nullptr};
   std::vector<SegResLevel> levels_;
-  Head head_;
 };
 
 } // namespace vfp::models

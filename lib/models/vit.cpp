@@ -225,14 +225,6 @@ torch::Tensor CtVitImpl::features(torch::Tensor x) {
   return encode(x).flatten(1, 3).mean(1);
 }
 
-torch::Tensor CtVitImpl::forward(torch::Tensor x) {
-  return head_.forward(features(x));
-}
-
-std::int64_t CtVitImpl::feature_dim() const {
-  return head_.in_features();
-}
-
 std::vector<LayerGroup> CtVitImpl::layer_groups() {
   std::vector<LayerGroup> groups{{"stem", {to_patch_emb_.ptr(), spatial_rel_pos_bias_.ptr()}}};
   // One group per layer; each transformer's final norm joins its last layer.
@@ -243,7 +235,7 @@ std::vector<LayerGroup> CtVitImpl::layer_groups() {
       groups.push_back({name + std::to_string(i + 1), {transformer->layer(i)}});
     groups.back().modules.push_back(transformer->norm_out());
   }
-  groups.push_back({"head", {head_.module()}});
+  groups.push_back(head_group());
   return groups;
 }
 

@@ -72,12 +72,10 @@ private:
 };
 TORCH_MODULE(CtTransformer);
 
-class CtVitImpl : public Classifier {
+class CtVitImpl : public HeadedClassifier {
 public:
   explicit CtVitImpl(const ModelSpec& spec);
-  torch::Tensor forward(torch::Tensor x) override;
   torch::Tensor features(torch::Tensor x) override;
-  std::int64_t feature_dim() const override;
   std::vector<LayerGroup> layer_groups() override;
   /// The encoded tokens [b, t, h, w, dim] (CTViT.encode, before its vector quantiser).
   torch::Tensor encode(const torch::Tensor& x);
@@ -86,7 +84,6 @@ private:
   PatchEmbedding to_patch_emb_{nullptr};
   ContinuousPositionBias spatial_rel_pos_bias_{nullptr};
   CtTransformer spatial_{nullptr}, temporal_{nullptr};
-  Head head_;
 };
 
 } // namespace vfp::models

@@ -4,6 +4,7 @@
 #include "plots/plots.h"
 #include "survival/survival.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct ConfigCurves {
   std::vector<metrics::RocPoint> pooled_roc;
   std::vector<metrics::PrPoint> pooled_pr;
   double prevalence = 0;
+  /// lib/metrics' AUROC and average precision of the pooled predictions; NaN without them.
+  double pooled_auroc = std::nan(""), pooled_ap = std::nan("");
   std::vector<double> auroc, auprc; ///< per split, as the table has them
 };
 
@@ -94,5 +97,8 @@ double json_number(const nlohmann::json& j, const char* key);
 
 /// "%.6g" of a value, for data files.
 std::string num(double v);
+
+/// "%.*f" of a value, "–" when it is not finite.
+std::string decimal(double v, int decimals);
 
 } // namespace vfp::plots

@@ -1,10 +1,13 @@
-// Finding and running gnuplot (through core's run_program: an argument vector, no shell).
+// Finding and running gnuplot (through core's run_program: an argument vector, no shell), and
+// the layout every figure script shares.
 #include "gnuplot.h"
 
 #include "core/core.h"
+#include "figures.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace vfp::plots {
@@ -22,7 +25,7 @@ std::filesystem::path find_program(const std::string& program) {
     if (end == std::string::npos)
       end = dirs.size();
     const auto dir = dirs.substr(start, end - start);
-    const auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
+    auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
     std::error_code ec;
     if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
       return candidate;
@@ -98,6 +101,39 @@ std::string script_header(const std::string& name, const std::string& what, int 
 
 std::string script_footer() {
   return "unset output\n}\n";
+}
+
+/// The legend under the plot, one entry per line, so that it never hides a curve: placed
+/// at the bottom of the canvas with the plot's bottom margin made room for it (gnuplot's own
+/// `key below` can overlap the x label).
+std::string key_below(int entries, int height) {
+  // An entry is 1.1 lines of the 15 px font (about 25 px in the SVG, more in the PNG, whose
+  // font gnuplot measures wider); below the plot come the tick labels and the x label (about
+  // 70 px), above the key's 9 px from the canvas' edge.
+  const double bottom = (28.0 * entries + 90) / height;
+  return "set key at screen 0.5, screen 0.012 center bottom Left reverse vertical maxcols 1\n"
+         "set bmargin at screen " +
+         num(bottom) + "\n";
+}
+
+/// A canvas width (SVG pixels) that fits key entries of `longest` characters under the plot.
+int width_for_key(std::size_t longest, int at_least) {
+  // gnuplot sizes the key from its estimate of the text's width, about 9 px a character in the
+  // SVG and more in the PNG; a key wider than the canvas loses its entries in the PNG.
+  return std::max(at_least, int(10 * double(longest)) + 170);
+}
+
+/// A canvas width (SVG pixels) that fits a title of `longest` characters over a square plot.
+int width_for_title(std::size_t longest) {
+  return std::max(640, int(8.5 * double(longest)) + 100);
+}
+
+/// A data file's blocks joined as gnuplot's `index` expects.
+std::string join_blocks(const std::vector<std::string>& blocks) {
+  std::string out;
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    out += (i ? "\n\n" : "") + blocks[i];
+  return out;
 }
 
 } // namespace vfp::plots

@@ -27,4 +27,17 @@ const std::vector<std::string>& palette();
 std::string script_header(const std::string& name, const std::string& what, int width, int height);
 std::string script_footer();
 
+/// The key under the plot, one entry per line, so that it never hides a curve; the bottom margin
+/// makes room for `entries` entries on a canvas `height` pixels high.
+std::string key_below(int entries, int height);
+
+/// A canvas width (SVG pixels) that fits key entries of `longest` characters under the plot.
+int width_for_key(std::size_t longest, int at_least);
+
+/// A canvas width (SVG pixels) that fits a title of `longest` characters over a square plot.
+int width_for_title(std::size_t longest);
+
+/// A data file's blocks joined as gnuplot's `index` expects (two blank lines between).
+std::string join_blocks(const std::vector<std::string>& blocks);
+
 } // namespace vfp::plots

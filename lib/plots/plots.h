@@ -65,8 +65,8 @@ struct ReportOutcome {
   std::vector<std::string> warnings;
 };
 
-/// Writes <sweep_dir>/report/figures/ (per figure: .dat, .gp, .svg, .png) and
-/// <sweep_dir>/report/index.html: the sweep's name, the date, task counts from `rows`
+/// Writes the sweep's report/figures/ (per figure: .dat, .gp, .svg, .png) and
+/// report/index.html: the sweep's name, the date, task counts from `rows`
 /// (results.jsonl), the table as `table` holds it, the overview ROC and sensitivity figures,
 /// and one section per configuration (ROC and PR with the fold spread from the tasks'
 /// out-of-fold predictions, Kaplan–Meier by risk group from configurations/<id>/oof.csv, and
@@ -74,7 +74,7 @@ struct ReportOutcome {
 /// per nested selection (what each outer fold chose; the same figures from the chosen tasks,
 /// selections/<id>/oof.csv and the selection row). A figure whose row block is null or empty is
 /// left out. Without gnuplot the page is still written and says the figures were skipped.
-ReportOutcome write_report_page(const std::filesystem::path& sweep_dir, const results::Table& table,
+ReportOutcome write_report_page(const results::SweepFolder& sweep, const results::Table& table,
                                 const std::vector<nlohmann::json>& rows,
                                 const ReportOptions& options = {});
 

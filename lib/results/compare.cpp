@@ -19,20 +19,17 @@ double mean_or_lowest(const std::vector<double>& v) {
 /// subject → (score, label) of a configuration's pooled out-of-fold predictions.
 std::map<std::string, std::pair<double, int>>
 pooled_predictions(const std::filesystem::path& file) {
-  const auto csv = read_csv(file.string());
-  const auto subject = csv.column("subject_id"), score = csv.column("score"),
-             event = csv.column("event");
   std::map<std::string, std::pair<double, int>> out;
-  for (const auto& row : csv.rows)
-    out[csv.text(row, subject)] = {csv.number(row, score), int(csv.number(row, event))};
+  for (const auto& p : read_pooled(file))
+    out[p.id] = {p.score, p.event};
   return out;
 }
 
-/// A row's pooled out-of-fold predictions: a configuration's, or a nested selection's.
-std::filesystem::path oof_file(const std::filesystem::path& sweep_dir, const TableRow& row) {
-  // The ids come from results.jsonl: a tampered row must not lead the reads elsewhere.
-  return sweep_dir / (row.selected ? "selections" : "configurations") /
-         checked_path_component(row.config_id, "configuration id") / "oof.csv";
+/// A row's pooled out-of-fold predictions: a configuration's, or a nested selection's. The ids
+/// come from results.jsonl: SweepFolder keeps a tampered one from leading the read elsewhere.
+std::filesystem::path oof_file(const SweepFolder& sweep, const TableRow& row) {
+  return (row.selected ? sweep.selection(row.config_id) : sweep.configuration(row.config_id))
+      .predictions;
 }
 
 } // namespace
@@ -81,11 +78,11 @@ int find_row(const Table& table, const std::string& which) {
   return found;
 }
 
-void compare_to_baseline(Table& table, int baseline, const std::filesystem::path& sweep_dir) {
+void compare_to_baseline(Table& table, int baseline, const SweepFolder& sweep) {
   table.baseline = baseline;
   const auto& base = table.rows.at(std::size_t(baseline));
   const double ratio = table.folds_per_repeat > 1 ? 1.0 / (table.folds_per_repeat - 1) : 0.0;
-  const auto base_oof = oof_file(sweep_dir, base);
+  const auto base_oof = oof_file(sweep, base);
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     auto& row = table.rows[i];
     row.p_corrected_t = row.p_delong = -1;
@@ -99,7 +96,7 @@ void compare_to_baseline(Table& table, int baseline, const std::filesystem::path
     }
     if (differences.size() >= 2)
       row.p_corrected_t = metrics::corrected_resampled_t_test(differences, ratio).p;
-    const auto oof = oof_file(sweep_dir, row);
+    const auto oof = oof_file(sweep, row);
     if (!std::filesystem::exists(oof) || !std::filesystem::exists(base_oof))
       continue;
     const auto a = pooled_predictions(oof), b = pooled_predictions(base_oof);

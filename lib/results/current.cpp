@@ -7,20 +7,14 @@
 
 namespace vfp::results {
 
-namespace {
-std::filesystem::path configurations_file(const std::filesystem::path& sweep_dir) {
-  return sweep_dir / "configurations.json";
-}
-} // namespace
-
-void save_current_configurations(const std::filesystem::path& sweep_dir,
+void save_current_configurations(const SweepFolder& sweep,
                                  const std::vector<std::string>& config_ids) {
-  write_file_atomically(configurations_file(sweep_dir),
+  write_file_atomically(sweep.current_configurations(),
                         nlohmann::json({{"configurations", config_ids}}).dump(1) + "\n");
 }
 
-std::set<std::string> current_configurations(const std::filesystem::path& sweep_dir) {
-  const auto file = configurations_file(sweep_dir);
+std::set<std::string> current_configurations(const SweepFolder& sweep) {
+  const auto file = sweep.current_configurations();
   if (!std::filesystem::exists(file))
     return {};
   try {
@@ -33,28 +27,42 @@ std::set<std::string> current_configurations(const std::filesystem::path& sweep_
   }
 }
 
+namespace {
+
+/// The configuration a row belongs to; null for a row of none (a pretraining's).
+const std::string* config_of(const Row& row) {
+  if (const auto* r = std::get_if<TrainEvalRow>(&row))
+    return &r->config_id;
+  if (const auto* r = std::get_if<FailureRow>(&row))
+    return &r->config_id;
+  if (const auto* r = std::get_if<CoxRow>(&row))
+    return &r->config_id;
+  return nullptr;
+}
+
+} // namespace
+
 std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::json>& rows,
                                                    const std::set<std::string>& config_ids,
                                                    int* left_out) {
   std::vector<nlohmann::json> out;
   int others = 0;
   for (const auto& row : rows) {
-    if (row.value("kind", "") == "selection") { // current when every member is
-      const auto members = row.value("members", std::vector<std::string>{});
+    const auto typed = row_from_json(row);
+    if (const auto* selection = std::get_if<SelectionRow>(&typed)) { // current when every member is
+      const auto& members = selection->members;
       if (config_ids.empty() || std::all_of(members.begin(), members.end(), [&](const auto& id) {
             return config_ids.count(id) > 0;
           }))
         out.push_back(row);
       continue;
     }
-    if (!config_ids.empty() && !row.contains("config_id"))
+    const auto* config_id = config_of(typed);
+    if (!config_ids.empty() && (!config_id || config_id->empty()))
       continue; // not a configuration's row (a pretraining's provenance): neither kept nor counted
-    const bool current =
-        config_ids.empty() || (row.contains("config_id") && row["config_id"].is_string() &&
-                               config_ids.count(row["config_id"].get<std::string>()));
-    if (current)
+    if (config_ids.empty() || config_ids.count(*config_id))
       out.push_back(row);
-    else if (row.value("kind", "") == "train_eval")
+    else if (header_of(typed).kind == "train_eval")
       ++others; // the rows the table would have shown (a configuration's cox row is not one)
   }
   if (left_out)

@@ -2,10 +2,15 @@
 // aggregated from it (mean ± std over folds).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +21,120 @@ class RunLock; // core/core.h
 
 namespace vfp::results {
 
+/// The files of one outer or inner task: tasks/<task id>/.
+struct TaskFiles {
+  std::filesystem::path folder;
+  std::filesystem::path config;      ///< config.json: the task and its resolved configuration
+  std::filesystem::path log;         ///< log.txt
+  std::filesystem::path model;       ///< model.safetensors (train.save_model)
+  std::filesystem::path checkpoint;  ///< checkpoint.pt, while the task runs
+  std::filesystem::path predictions; ///< oof.csv: the test fold's predictions (Prediction)
+  std::filesystem::path history;     ///< history.csv: one line per epoch
+};
+
+/// The files of one BYOL pretraining: pretrain/<pretrain id>/.
+struct PretrainFiles {
+  std::filesystem::path folder, config, log, history;
+  std::filesystem::path weights;  ///< byol.safetensors: the pretrained backbone
+  std::filesystem::path progress; ///< progress.pt, while it runs
+};
+
+/// A configuration's (configurations/<id>/) or a nested selection's (selections/<id>/) pooled
+/// analysis.
+struct PooledFiles {
+  std::filesystem::path folder;
+  std::filesystem::path predictions; ///< oof.csv: one line per subject (PooledSubject)
+  std::filesystem::path analysis;    ///< cox.json or selection.json: the row of that job
+};
+
+/// The sweep's report: report/.
+struct ReportFiles {
+  std::filesystem::path folder, figures, index, table_md, table_csv, table_tex;
+};
+
+/// results/<sweep>/: the one place that names the folder's files. Every module reads and writes
+/// the sweep folder through it. Ids become one path component each (checked: no separator, not
+/// "." or ".."), and a folder asked for is confined (core::confined_folder: no symlink on the
+/// way), so a tampered id in results.jsonl cannot lead a read or a write elsewhere.
+class SweepFolder {
+public:
+  /// `root`: results/<sweep>. Nothing is made or checked here. Implicit: a sweep folder is a
+  /// path with a layout.
+  SweepFolder(std::filesystem::path root) : root_(std::move(root)) {} // NOLINT
+  SweepFolder(const char* root) : root_(root) {}                      // NOLINT
+  /// <results_root>/<sweep_name> (the name one path component, the folder confined); made
+  /// when `create`.
+  static SweepFolder of_sweep(const std::filesystem::path& results_root,
+                              const std::string& sweep_name, bool create);
+
+  const std::filesystem::path& root() const { return root_; }
+  /// The sweep's name: the folder's.
+  std::string name() const;
+  std::filesystem::path results() const { return root_ / "results.jsonl"; }
+  std::filesystem::path run_lock() const { return root_ / "run.lock"; }
+  std::filesystem::path status() const { return root_ / "status.json"; }
+  /// sweep.yaml: the sweep file's text as the last `vfp run` read it.
+  std::filesystem::path sweep_file() const { return root_ / "sweep.yaml"; }
+  /// tasks/: one folder per outer and inner task (task()).
+  std::filesystem::path tasks_folder() const { return root_ / "tasks"; }
+  /// configurations.json: the configuration ids of the sweep as last run.
+  std::filesystem::path current_configurations() const { return root_ / "configurations.json"; }
+  /// slurm/: the sbatch scripts `vfp slurm submit` wrote and their jobs' logs.
+  std::filesystem::path slurm_folder() const { return root_ / "slurm"; }
+  /// slurm/jobs.jsonl: one line per `vfp slurm submit`.
+  std::filesystem::path slurm_jobs() const { return slurm_folder() / "jobs.jsonl"; }
+
+  /// With `create`, the folder is made; without, nothing is made (a read or a dry run).
+  TaskFiles task(const std::string& task_id, bool create = false) const;
+  PretrainFiles pretrain(const std::string& pretrain_id, bool create = false) const;
+  PooledFiles configuration(const std::string& config_id, bool create = false) const;
+  PooledFiles selection(const std::string& group_id, bool create = false) const;
+  ReportFiles report(bool create = false) const;
+  /// The task folders on disk (tasks/*/), in name order; a symlink among them is an IoError.
+  std::vector<TaskFiles> task_folders() const;
+
+private:
+  std::filesystem::path root_;
+};
+
+/// One subject's prediction in a task's test fold, as tasks/<id>/oof.csv holds it.
+struct Prediction {
+  std::string subject_id;
+  int repeat = 0, fold = 0;
+  double score = 0; ///< the model's patient-level output (train.aggregation over its patches)
+  int event = 0;    ///< the label: a fracture within the follow-up
+  double age = 0, bmi = 0, time_years = 0;
+};
+
+/// A task's predictions as oof.csv (RFC 4180 quoting), and back. The reader refuses an event
+/// other than 0/1, a negative time or an empty subject id, naming file:line and the subject.
+std::string predictions_csv(const std::vector<Prediction>& predictions);
+std::vector<Prediction> read_predictions(const std::filesystem::path& file);
+
+/// One subject's pooled out-of-fold prediction: the mean score over the CV repeats that tested it.
+struct PooledSubject {
+  std::string id;
+  double score = 0;
+  int repeats = 0;
+  int fold = 0; ///< its outer fold in repeat 0
+  double age = 0, bmi = 0, time = 0;
+  int event = 0;
+};
+
+/// Reads tasks/<id>/oof.csv of every task and pools by subject (in subject id order).
+std::vector<PooledSubject> pool_predictions(const SweepFolder& sweep,
+                                            const std::vector<std::string>& task_ids);
+/// The pooled predictions as configurations/<id>/oof.csv holds them (RFC 4180 quoting), and
+/// back (same checks as read_predictions; `repeats` is not kept in the file and reads as 0).
+std::string pooled_csv(const std::vector<PooledSubject>& pooled);
+/// The pooled subjects as columns, in the same order: what the statistics take.
+struct PooledColumns {
+  std::vector<double> score, time, age, bmi;
+  std::vector<int> event, fold;
+};
+PooledColumns columns_of(const std::vector<PooledSubject>& pooled);
+std::vector<PooledSubject> read_pooled(const std::filesystem::path& file);
+
 /// results/<sweep>/results.jsonl: one JSON row per finished task, one line each; only the
 /// `vfp run` coordinator writes it, under the sweep's run lock.
 ///
@@ -24,7 +143,7 @@ namespace vfp::results {
 /// touched (a reader may hold no lock and have no write access). Any other line that is not a
 /// JSON object is an InputError naming file:line. Empty lines are skipped. Only the writer,
 /// holding the run lock, cuts the torn line (ResultsStore's constructor) before it appends.
-std::vector<nlohmann::json> read_rows(const std::filesystem::path& sweep_dir);
+std::vector<nlohmann::json> read_rows(const SweepFolder& sweep);
 /// Ids of tasks whose latest row is a success.
 std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows);
 
@@ -34,27 +153,26 @@ public:
   /// Opens (creating the folder) and cuts a torn last line left by a crash, so that the next
   /// row starts on a line of its own. `lock`: the sweep's run lock, held by this process, so
   /// that no other `vfp run` appends meanwhile.
-  ResultsStore(std::filesystem::path sweep_dir, const RunLock& lock);
+  ResultsStore(SweepFolder sweep, const RunLock& lock);
   /// Appends one row and fsyncs it.
   void append(const nlohmann::json& row);
   /// All rows, in file order (read_rows).
   std::vector<nlohmann::json> rows() const;
   /// Ids of tasks whose latest row is a success.
   std::set<std::string> finished_task_ids() const;
-  const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path file() const { return dir_ / "results.jsonl"; }
+  const SweepFolder& sweep() const { return sweep_; }
 
 private:
-  std::filesystem::path dir_;
+  SweepFolder sweep_;
 };
 
 /// The configuration ids of the sweep as last run, saved as `configurations.json` in the
 /// sweep folder, so that the table shows the current sweep and not configurations that an
 /// edit of the sweep file has replaced (their rows stay in results.jsonl).
-void save_current_configurations(const std::filesystem::path& sweep_dir,
+void save_current_configurations(const SweepFolder& sweep,
                                  const std::vector<std::string>& config_ids);
 /// The saved ids; empty when the folder has none (results of an older vfp).
-std::set<std::string> current_configurations(const std::filesystem::path& sweep_dir);
+std::set<std::string> current_configurations(const SweepFolder& sweep);
 /// The rows of the given configurations (all rows when `config_ids` is empty); `left_out`
 /// counts the train_eval rows of other configurations. Rows of no configuration (a pretraining's)
 /// are left out without being counted.
@@ -73,6 +191,126 @@ struct FoldChoice {
 /// A fold choice as the selection row and `vfp report --format json` hold it, and back.
 nlohmann::json to_json(const FoldChoice& choice);
 FoldChoice fold_choice_from_json(const nlohmann::json& j);
+
+// Typed rows of results.jsonl
+
+/// The keys of every row: which job wrote it and how the coordinator recorded it.
+struct RowHeader {
+  std::string kind;    ///< train_eval, inner, pretrain, cox, selection (or a kind of a newer vfp)
+  std::string task_id; ///< the job's id (a selection's: its group id)
+  /// "ok" or "failed"; "" in a row no coordinator recorded (a task's return value, cox.json).
+  std::string status;
+  std::optional<int> rank;                         ///< the MPI rank that ran it
+  std::optional<std::int64_t> finished;            ///< when it was recorded (Unix time)
+  std::optional<double> seconds;                   ///< the job's wall time
+  nlohmann::json extra = nlohmann::json::object(); ///< keys this vfp does not know: kept
+  bool ok() const { return status == "ok"; }
+};
+
+/// The keys a train_eval or inner task's row carries whether it succeeded or failed: what the
+/// table needs of its configuration and split.
+struct TaskKeys {
+  std::string config_id;
+  int config_index = 0; ///< the configuration's position in the sweep
+  std::vector<std::pair<std::string, std::string>> axes; ///< swept key → value, in sweep order
+  int fold = 0, repeat = 0;
+  int expected_folds = 0;         ///< cv.folds × cv.repeats; 0 in rows of an older vfp
+  std::optional<int> inner_fold;  ///< inner rows only
+  std::optional<int> inner_folds; ///< successful inner rows only
+};
+
+/// A subject that took no part in a task, and why (cohort.on_bad_subject: exclude).
+struct ExcludedSubject {
+  std::string subject, reason;
+};
+
+/// A train_eval (outer fold) or inner (inner fold) task's success row: tasks/train_eval.cpp.
+/// Keys that rows of an older vfp lack read as their defaults; the optional ones stay unset.
+struct TrainEvalRow : RowHeader, TaskKeys {
+  std::uint64_t seed = 0;
+  double auroc = 0, auprc = 0; ///< of the test fold; a non-finite value (null) reads as NaN
+  std::optional<double> loss;  ///< the test fold's patch-level log loss
+  std::size_t n_test = 0, n_test_positive = 0;
+  int best_epoch = 0, epochs = 0, resumed_from_epoch = 0;
+  /// The early-stopping validation split's best figures (nested selection without inner folds).
+  std::optional<double> best_val_auroc, best_val_auprc, best_val_loss;
+  std::string aggregation; ///< train.aggregation
+  int threads = 0;
+  double train_seconds = 0, data_wait_share = 0, overhead_share = 0;
+  bool constant_scores = false; ///< every test score equal (written only when true)
+  std::vector<ExcludedSubject> excluded;
+};
+
+/// A train_eval or inner task that failed for good: the coordinator's row for it.
+struct FailureRow : RowHeader, TaskKeys {
+  std::string reason;
+};
+
+/// A BYOL pretraining's row: tasks/pretrain.cpp (provenance; no table reads it).
+struct PretrainRow : RowHeader {
+  std::string checkpoint;
+  bool reused = false; ///< the weights were already there (written only when true)
+  std::uint64_t seed = 0;
+  std::size_t patches = 0, epochs = 0, steps = 0;
+  int resumed_from_epoch = 0;
+  double final_loss = 0;
+  int threads = 0;
+};
+
+/// The pooled out-of-fold analysis a cox or selection row carries (tasks' analyse_pooled): its
+/// figures stay JSON, as the analysis wrote them.
+struct PooledAnalysis {
+  std::size_t subjects = 0;
+  nlohmann::json pooled;                       ///< discrimination; null when absent
+  nlohmann::json calibration, survival;        ///< null when not computed …
+  std::string calibration_note, survival_note; ///< … and why
+};
+
+/// A configuration's pooled analysis: tasks/cox.cpp (also configurations/<id>/cox.json).
+struct CoxRow : RowHeader, PooledAnalysis {
+  std::string config_id;
+  int config_index = 0;
+};
+
+/// A nested selection's row: tasks/selection.cpp (also selections/<id>/selection.json).
+struct SelectionRow : RowHeader, PooledAnalysis {
+  std::vector<std::string> members, over; ///< configuration ids chosen among; the keys chosen
+  std::string metric;
+  int inner_folds = 0;
+  std::vector<std::pair<std::string, std::string>> axes;
+  std::vector<FoldChoice> folds;
+  std::map<std::string, int> wins; ///< per configuration id, the folds it was chosen for
+};
+
+/// A row of a kind this vfp does not know: its header, everything else in `extra`.
+struct OtherRow : RowHeader {};
+
+/// One row of results.jsonl, typed. A train_eval or inner row whose status is set and not "ok"
+/// is a FailureRow.
+using Row = std::variant<TrainEvalRow, FailureRow, PretrainRow, CoxRow, SelectionRow, OtherRow>;
+
+/// Reads a row, tolerantly: a missing key reads as its default, an unknown key goes to
+/// `extra`. A key of the wrong type is an InputError naming the key, the task and its kind.
+Row row_from_json(const nlohmann::json& row);
+/// The row as JSON: to_json(row_from_json(j)) == j for rows this vfp writes.
+nlohmann::json to_json(const Row& row);
+/// The header every kind of row has.
+const RowHeader& header_of(const Row& row);
+/// Each kind on its own (row_from_json picks one of these).
+void from_json(const nlohmann::json& j, TrainEvalRow& row);
+void from_json(const nlohmann::json& j, FailureRow& row);
+void from_json(const nlohmann::json& j, PretrainRow& row);
+void from_json(const nlohmann::json& j, CoxRow& row);
+void from_json(const nlohmann::json& j, SelectionRow& row);
+void from_json(const nlohmann::json& j, OtherRow& row);
+nlohmann::json to_json(const TrainEvalRow& row);
+nlohmann::json to_json(const FailureRow& row);
+nlohmann::json to_json(const PretrainRow& row);
+nlohmann::json to_json(const CoxRow& row);
+nlohmann::json to_json(const SelectionRow& row);
+nlohmann::json to_json(const OtherRow& row);
+/// Every row typed, in order.
+std::vector<Row> typed_rows(const std::vector<nlohmann::json>& rows);
 
 /// Nested selection among the configurations `member_ids` (in sweep order): per outer split
 /// (repeat, fold), the member with the best inner `metric` (auroc, auprc: highest; loss:
@@ -158,7 +396,11 @@ int find_row(const Table& table, const std::string& which);
 /// differences of the splits both have (n_test/n_train = 1/(folds − 1)), and DeLong's test on
 /// the pooled out-of-fold predictions in <sweep_dir>/configurations/<id>/oof.csv (paired by
 /// subject) where both files exist.
-void compare_to_baseline(Table& table, int baseline, const std::filesystem::path& sweep_dir);
+void compare_to_baseline(Table& table, int baseline, const SweepFolder& sweep);
+
+/// Writes report/table.md, table.csv and table.tex of the sweep (each atomically); returns the
+/// Markdown.
+std::string write_tables(const SweepFolder& sweep, const Table& table);
 
 /// Markdown: AUROC and AUPRC in % as mean ± sample SD over folds, the best of each column in
 /// bold, the survival columns and the comparison's markers when present.

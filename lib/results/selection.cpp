@@ -12,23 +12,28 @@ namespace {
 
 using Split = std::pair<int, int>; ///< (repeat, fold)
 
-const char* inner_key(const std::string& metric) {
-  return metric == "auroc" ? "auroc" : metric == "auprc" ? "auprc" : "loss";
-}
-
-const char* validation_key(const std::string& metric) {
-  return metric == "auroc"   ? "best_val_auroc"
-         : metric == "auprc" ? "best_val_auprc"
-                             : "best_val_loss";
-}
-
-double number(const nlohmann::json& row, const char* key, const std::string& task_id) {
-  const auto it = row.find(key);
-  if (it == row.end() || !it->is_number())
+/// A figure a row must have; absent, or non-finite (JSON's null), it is an InputError naming
+/// `key`.
+double number(const std::optional<double>& value, const char* key, const std::string& task_id) {
+  if (!value || !std::isfinite(*value))
     throw InputError("task " + task_id + ": its row has no '" + key +
                      "' (written by an older vfp?); run the sweep with --no-resume for this "
                      "configuration to score it again");
-  return it->get<double>();
+  return *value;
+}
+
+/// The inner fold's figure that `metric` selects on.
+double inner_score(const TrainEvalRow& r, const std::string& metric) {
+  return metric == "auroc"   ? number(r.auroc, "auroc", r.task_id)
+         : metric == "auprc" ? number(r.auprc, "auprc", r.task_id)
+                             : number(r.loss, "loss", r.task_id);
+}
+
+/// The early-stopping validation split's figure that `metric` selects on.
+double validation_score(const TrainEvalRow& r, const std::string& metric) {
+  return metric == "auroc"   ? number(r.best_val_auroc, "best_val_auroc", r.task_id)
+         : metric == "auprc" ? number(r.best_val_auprc, "best_val_auprc", r.task_id)
+                             : number(r.best_val_loss, "best_val_loss", r.task_id);
 }
 
 } // namespace
@@ -55,7 +60,7 @@ FoldChoice fold_choice_from_json(const nlohmann::json& j) {
   return c;
 }
 
-std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
+std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& json_rows,
                                         const std::vector<std::string>& member_ids,
                                         const std::string& metric, int inner_folds) {
   if (metric != "auroc" && metric != "auprc" && metric != "loss")
@@ -64,27 +69,27 @@ std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
   for (size_t m = 0; m < member_ids.size(); ++m)
     member_of.emplace(member_ids[m], int(m));
   // Outer rows per (member, split); inner scores per (member, split), one per inner fold.
-  std::map<std::pair<int, Split>, const nlohmann::json*> outer;
+  const auto rows = typed_rows(json_rows);
+  std::map<std::pair<int, Split>, const TrainEvalRow*> outer;
   std::map<std::pair<int, Split>, std::map<int, double>> inner;
-  for (const auto& r : rows) {
-    if (r.value("status", "") != "ok")
+  for (const auto& row : rows) {
+    const auto* r = std::get_if<TrainEvalRow>(&row);
+    if (!r || !r->ok())
       continue;
-    const auto it = member_of.find(r.value("config_id", ""));
+    const auto it = member_of.find(r->config_id);
     if (it == member_of.end())
       continue;
-    const Split split{r.value("repeat", 0), r.value("fold", 0)};
-    const auto kind = r.value("kind", "");
-    if (kind == "train_eval")
-      outer[{it->second, split}] = &r;
-    else if (kind == "inner" && r.value("inner_folds", 0) == inner_folds)
-      inner[{it->second, split}][r.value("inner_fold", 0)] =
-          number(r, inner_key(metric), r.value("task_id", ""));
+    const Split split{r->repeat, r->fold};
+    if (r->kind == "train_eval")
+      outer[{it->second, split}] = r;
+    else if (r->kind == "inner" && r->inner_folds.value_or(0) == inner_folds)
+      inner[{it->second, split}][r->inner_fold.value_or(0)] = inner_score(*r, metric);
   }
   std::map<Split, FoldChoice> best;
   const bool lower_is_better = metric == "loss";
   for (const auto& [key, row] : outer) {
     const auto& [member, split] = key;
-    const auto task_id = row->value("task_id", "");
+    const auto& task_id = row->task_id;
     double score = 0;
     if (inner_folds >= 2) {
       const auto found = inner.find(key);
@@ -97,7 +102,7 @@ std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
       for (const auto& [inner_fold, value] : found->second)
         score += value / inner_folds;
     } else {
-      score = number(*row, validation_key(metric), task_id);
+      score = validation_score(*row, metric);
     }
     if (!std::isfinite(score))
       throw InputError("task " + task_id + ": inner " + metric + " is not finite");
@@ -114,11 +119,12 @@ std::vector<FoldChoice> select_per_fold(const std::vector<nlohmann::json>& rows,
     c.config_id = member_ids[size_t(member)];
     c.task_id = task_id;
     c.inner_score = score;
-    c.auroc = row->at("auroc").get<double>();
-    c.auprc = row->at("auprc").get<double>();
+    c.auroc = row->auroc;
+    c.auprc = row->auprc;
     best[split] = c;
   }
   std::vector<FoldChoice> out;
+  out.reserve(best.size());
   for (auto& [split, choice] : best)
     out.push_back(std::move(choice));
   return out;

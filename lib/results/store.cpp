@@ -9,8 +9,8 @@
 
 namespace vfp::results {
 
-std::vector<nlohmann::json> read_rows(const std::filesystem::path& sweep_dir) {
-  const auto path = sweep_dir / "results.jsonl";
+std::vector<nlohmann::json> read_rows(const SweepFolder& sweep) {
+  const auto path = sweep.results();
   std::vector<nlohmann::json> out;
   if (!std::filesystem::exists(path))
     return out;
@@ -45,8 +45,10 @@ std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows)
   // A task's latest row says how it ended (a rerun's failure after a success reruns it), as
   // the table reads it.
   std::map<std::string, bool> ok;
-  for (const auto& r : rows)
-    ok[r.value("task_id", "")] = r.value("status", "") == "ok";
+  for (const auto& r : rows) {
+    const auto row = row_from_json(r);
+    ok[header_of(row).task_id] = header_of(row).ok();
+  }
   std::set<std::string> ids;
   for (const auto& [id, finished] : ok)
     if (finished)
@@ -54,13 +56,12 @@ std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows)
   return ids;
 }
 
-ResultsStore::ResultsStore(std::filesystem::path sweep_dir, const RunLock& /*lock*/)
-    : dir_(std::move(sweep_dir)) {
+ResultsStore::ResultsStore(SweepFolder sweep, const RunLock& /*lock*/) : sweep_(std::move(sweep)) {
   std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
+  std::filesystem::create_directories(sweep_.root(), ec);
   if (ec)
-    throw IoError("cannot create results folder " + dir_.string() + ": " + ec.message());
-  const auto path = file();
+    throw IoError("cannot create results folder " + sweep_.root().string() + ": " + ec.message());
+  const auto path = sweep_.results();
   if (!std::filesystem::exists(path))
     return;
   // A crash mid-append can leave a partial last row: cut it so the next row starts clean.
@@ -76,11 +77,11 @@ ResultsStore::ResultsStore(std::filesystem::path sweep_dir, const RunLock& /*loc
 }
 
 void ResultsStore::append(const nlohmann::json& row) {
-  append_line_durably(file(), row.dump());
+  append_line_durably(sweep_.results(), row.dump());
 }
 
 std::vector<nlohmann::json> ResultsStore::rows() const {
-  return read_rows(dir_);
+  return read_rows(sweep_);
 }
 
 std::set<std::string> ResultsStore::finished_task_ids() const {

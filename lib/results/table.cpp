@@ -20,11 +20,10 @@ double number_or(const nlohmann::json& j, const char* key, double missing) {
 }
 
 /// The survival and calibration columns from a cox or selection row's analysis.
-void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
-  const auto& pooled = r.value("pooled", nlohmann::json());
-  if (pooled.is_object())
-    row.constant_pooled_scores = pooled.value("constant_scores", false);
-  const auto& cal = r.value("calibration", nlohmann::json());
+void read_analysis(const PooledAnalysis& r, TableRow& row, Table& table) {
+  if (r.pooled.is_object())
+    row.constant_pooled_scores = r.pooled.value("constant_scores", false);
+  const auto& cal = r.calibration;
   if (cal.is_object() && cal.contains("cross_fitted")) {
     const auto& c = cal["cross_fitted"];
     row.brier = number_or(c, "brier", -1.0);
@@ -32,7 +31,7 @@ void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
     row.calibration_slope = number_or(c, "slope", 0.0);
     table.calibration = table.calibration || row.brier >= 0;
   }
-  const auto& s = r.value("survival", nlohmann::json());
+  const auto& s = r.survival;
   if (!s.is_object())
     return;
   const double inf = std::numeric_limits<double>::infinity();
@@ -49,14 +48,13 @@ void read_analysis(const nlohmann::json& r, TableRow& row, Table& table) {
 
 /// A selection row as a table row: the selected folds' figures, its axes with each selected
 /// key's choices counted ("nested: 1e-3 ×3, 3e-4 ×1").
-TableRow selected_row(const nlohmann::json& r, const std::map<std::string, TableRow>& by_config,
+TableRow selected_row(const SelectionRow& r, const std::map<std::string, TableRow>& by_config,
                       Table& table) {
   TableRow row;
   row.selected = true;
-  row.config_id = r.value("task_id", "");
+  row.config_id = r.task_id;
   row.config_index = 1 << 30;
-  for (const auto& f : r.value("folds", nlohmann::json::array())) {
-    const auto c = fold_choice_from_json(f);
+  for (const auto& c : r.folds) {
     row.auroc.push_back(c.auroc);
     row.auprc.push_back(c.auprc);
     row.splits.emplace_back(c.repeat, c.fold);
@@ -65,15 +63,14 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
       row.aggregation = chosen->second.aggregation;
     row.choices.push_back(c);
   }
-  const auto over = r.value("over", std::vector<std::string>{});
-  row.selection_metric = r.value("metric", "");
-  row.selection_inner_folds = r.value("inner_folds", 0);
+  const auto& over = r.over;
+  row.selection_metric = r.metric;
+  row.selection_inner_folds = r.inner_folds;
   table.selection_over = over;
   table.selection_metric = row.selection_metric;
   table.selection_inner_folds = row.selection_inner_folds;
-  for (const auto& kv : r.value("axes", nlohmann::json::array())) {
-    const auto key = kv.at(0).get<std::string>();
-    auto value = kv.at(1).get<std::string>();
+  for (const auto& [key, axis_value] : r.axes) {
+    auto value = axis_value;
     const auto column = std::find(table.axes.begin(), table.axes.end(), key);
     if (std::find(over.begin(), over.end(), key) != over.end() && column != table.axes.end()) {
       // Each chosen configuration's value of this key, counted in order of first choice.
@@ -103,19 +100,27 @@ TableRow selected_row(const nlohmann::json& r, const std::map<std::string, Table
   return row;
 }
 
+/// A train_eval or inner task's configuration and split, success or failure; null for other rows.
+const TaskKeys* task_keys(const Row& row) {
+  if (const auto* r = std::get_if<TrainEvalRow>(&row))
+    return r;
+  return std::get_if<FailureRow>(&row);
+}
+
 } // namespace
 
-Table aggregate(const std::vector<nlohmann::json>& rows) {
+Table aggregate(const std::vector<nlohmann::json>& json_rows) {
+  const auto rows = typed_rows(json_rows);
   Table table;
   // Each train_eval task by its latest row: a rerun's row supersedes an earlier one (a success
   // an earlier failure, a failure an earlier success), so the table is the sweep as last run
   // whatever order the rows came in.
-  std::map<std::string, const nlohmann::json*> latest;
-  std::vector<const nlohmann::json*> in_order; // rows of each task's first appearance
+  std::map<std::string, const Row*> latest;
+  std::vector<const Row*> in_order; // rows of each task's first appearance
   for (const auto& r : rows) {
-    if (r.value("kind", "") != "train_eval")
+    if (header_of(r).kind != "train_eval")
       continue;
-    auto [it, fresh] = latest.try_emplace(r.value("task_id", ""), &r);
+    auto [it, fresh] = latest.try_emplace(header_of(r).task_id, &r);
     if (fresh)
       in_order.push_back(&r);
     else
@@ -126,42 +131,41 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
   std::map<std::string, TableRow> by_config;
   std::map<std::string, std::map<std::string, std::string>> axes_of;
   for (const auto& r : rows) {
-    if (r.value("kind", "") != "train_eval")
+    const auto* keys = task_keys(r);
+    if (!keys || header_of(r).kind != "train_eval")
       continue;
-    const auto config_id = r.value("config_id", "");
-    auto [it, fresh] = by_config.try_emplace(config_id);
+    auto [it, fresh] = by_config.try_emplace(keys->config_id);
     if (fresh) {
-      it->second.config_id = config_id;
-      it->second.config_index = r.value("config_index", 0);
+      it->second.config_id = keys->config_id;
+      it->second.config_index = keys->config_index;
     }
-    auto& values = axes_of[config_id];
-    // "axes": [[key, value], ...] in the sweep file's order.
-    for (const auto& kv : r.value("axes", nlohmann::json::array())) {
-      const auto key = kv.at(0).get<std::string>();
+    auto& values = axes_of[keys->config_id];
+    for (const auto& [key, value] : keys->axes) { // in the sweep file's order
       if (std::find(table.axes.begin(), table.axes.end(), key) == table.axes.end())
         table.axes.push_back(key);
-      values.try_emplace(key, kv.at(1).get<std::string>());
+      values.try_emplace(key, value);
     }
-    table.expected_folds = std::max(table.expected_folds, r.value("expected_folds", 0));
+    table.expected_folds = std::max(table.expected_folds, keys->expected_folds);
   }
   std::set<std::string> excluded_subjects;
   for (const auto* first : in_order) {
-    const auto& r = *latest.at(first->value("task_id", ""));
-    auto& row = by_config.at(r.value("config_id", ""));
-    if (r.value("status", "") != "ok") {
+    const auto& latest_row = *latest.at(header_of(*first).task_id);
+    auto& row = by_config.at(task_keys(latest_row)->config_id);
+    const auto* r = std::get_if<TrainEvalRow>(&latest_row);
+    if (!r || !r->ok()) {
       ++row.failed;
       continue;
     }
     if (row.aggregation.empty())
-      row.aggregation = r.value("aggregation", "");
-    for (const auto& e : r.value("excluded", nlohmann::json::array()))
-      if (excluded_subjects.insert(e.value("subject", "")).second)
-        table.excluded.emplace_back(e.value("subject", ""), e.value("reason", ""));
-    row.auroc.push_back(r.at("auroc").get<double>());
-    row.auprc.push_back(r.at("auprc").get<double>());
-    row.splits.emplace_back(r.value("repeat", 0), r.value("fold", 0));
-    row.constant_score_folds += r.value("constant_scores", false) ? 1 : 0;
-    table.folds_per_repeat = std::max(table.folds_per_repeat, r.value("fold", 0) + 1);
+      row.aggregation = r->aggregation;
+    for (const auto& e : r->excluded)
+      if (excluded_subjects.insert(e.subject).second)
+        table.excluded.emplace_back(e.subject, e.reason);
+    row.auroc.push_back(r->auroc);
+    row.auprc.push_back(r->auprc);
+    row.splits.emplace_back(r->repeat, r->fold);
+    row.constant_score_folds += r->constant_scores ? 1 : 0;
+    table.folds_per_repeat = std::max(table.folds_per_repeat, r->fold + 1);
   }
   // One cell per column: a configuration without a key (or whose rows carry no axes) shows "–".
   for (auto& [id, row] : by_config) {
@@ -172,13 +176,14 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
     }
   }
   // A configuration's cox row: the survival and calibration columns.
-  for (const auto& r : rows) {
-    if (r.value("kind", "") != "cox" || r.value("status", "") != "ok")
+  for (const auto& row : rows) {
+    const auto* r = std::get_if<CoxRow>(&row);
+    if (!r || !r->ok())
       continue;
-    const auto it = by_config.find(r.value("config_id", ""));
+    const auto it = by_config.find(r->config_id);
     if (it == by_config.end())
       continue;
-    read_analysis(r, it->second, table);
+    read_analysis(*r, it->second, table);
   }
   for (auto& [id, row] : by_config)
     table.rows.push_back(row);
@@ -187,11 +192,10 @@ Table aggregate(const std::vector<nlohmann::json>& rows) {
   // Nested selections follow the configurations they chose among.
   std::set<std::string> seen_groups;
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) { // the latest row of each group
-    const auto& r = *it;
-    if (r.value("kind", "") != "selection" || r.value("status", "") != "ok" ||
-        !seen_groups.insert(r.value("task_id", "")).second)
+    const auto* r = std::get_if<SelectionRow>(&*it);
+    if (!r || !r->ok() || !seen_groups.insert(r->task_id).second)
       continue;
-    table.rows.push_back(selected_row(r, by_config, table));
+    table.rows.push_back(selected_row(*r, by_config, table));
   }
   std::stable_sort(table.rows.begin(), table.rows.end(),
                    [](const TableRow& a, const TableRow& b) { return !a.selected && b.selected; });

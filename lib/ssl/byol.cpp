@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace vfp::ssl {
@@ -17,8 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The config schema validates every option; these cheap checks catch a caller that skipped it.
 [[noreturn]] void bad_option(const std::string& option, const std::string& what) {
-  throw InputError("BYOL option " + option + ": " + what);
+  throw std::logic_error("BYOL option " + option + ": " + what + " (passed the config schema)");
 }
 
 std::string text(double v) {
@@ -33,28 +35,28 @@ void check_range(const std::string& option, double v, double lo, double hi) {
 }
 
 void validate(const ByolOptions& o, const Patches& p) {
-  if (o.schedule != "cosine" && o.schedule != "constant")
-    bad_option("schedule", "unknown '" + o.schedule + "' (expected cosine or constant)");
-  if (o.optimizer != "adamw" && o.optimizer != "lars")
-    bad_option("optimizer", "unknown '" + o.optimizer + "' (expected adamw or lars)");
-  if (o.batch_size < 2)
+  if (o.ssl.schedule != "cosine" && o.ssl.schedule != "constant")
+    bad_option("schedule", "unknown '" + o.ssl.schedule + "' (expected cosine or constant)");
+  if (o.ssl.optimizer != "adamw" && o.ssl.optimizer != "lars")
+    bad_option("optimizer", "unknown '" + o.ssl.optimizer + "' (expected adamw or lars)");
+  if (o.ssl.batch_size < 2)
     bad_option("batch_size",
-               "must be at least 2 for batch norm, got " + std::to_string(o.batch_size));
-  if (o.epochs < 1)
-    bad_option("epochs", "must be at least 1, got " + std::to_string(o.epochs));
-  if (o.projector_hidden < 1 || o.projection_dim < 1)
-    bad_option(o.projector_hidden < 1 ? "projector_hidden" : "projection_dim",
+               "must be at least 2 for batch norm, got " + std::to_string(o.ssl.batch_size));
+  if (o.ssl.epochs < 1)
+    bad_option("epochs", "must be at least 1, got " + std::to_string(o.ssl.epochs));
+  if (o.ssl.projector_hidden < 1 || o.ssl.projection_dim < 1)
+    bad_option(o.ssl.projector_hidden < 1 ? "projector_hidden" : "projection_dim",
                "must be at least 1");
-  if (!(o.lr > 0) || !std::isfinite(o.lr))
-    bad_option("lr", "must be positive, got " + text(o.lr));
-  check_range("weight_decay", o.weight_decay, 0, 1);
-  check_range("tau_base", o.tau_base, 0, 1);
-  if (!(o.crop_min_scale > 0 && o.crop_min_scale <= 1))
-    bad_option("crop_min_scale", text(o.crop_min_scale) + " is outside (0, 1]");
-  check_range("brightness", o.brightness, 0, 1);
-  check_range("contrast", o.contrast, 0, 1);
-  check_range("blur_probability", o.blur_probability, 0, 1);
-  check_range("noise_std", o.noise_std, 0, 1);
+  if (!(o.ssl.lr > 0) || !std::isfinite(o.ssl.lr))
+    bad_option("lr", "must be positive, got " + text(o.ssl.lr));
+  check_range("weight_decay", o.ssl.weight_decay, 0, 1);
+  check_range("tau_base", o.ssl.tau_base, 0, 1);
+  if (!(o.ssl.crop_min_scale > 0 && o.ssl.crop_min_scale <= 1))
+    bad_option("crop_min_scale", text(o.ssl.crop_min_scale) + " is outside (0, 1]");
+  check_range("brightness", o.ssl.brightness, 0, 1);
+  check_range("contrast", o.ssl.contrast, 0, 1);
+  check_range("blur_probability", o.ssl.blur_probability, 0, 1);
+  check_range("noise_std", o.ssl.noise_std, 0, 1);
   if (!p.pixels || p.channels < 1 || p.depth < 0 || p.height < 1 || p.width < 1)
     throw InputError("BYOL patches: no pixels or a bad shape (channels " +
                      std::to_string(p.channels) + ", depth " + std::to_string(p.depth) +
@@ -89,13 +91,15 @@ void check_writable(const std::filesystem::path& file) {
 std::string fingerprint(const ByolOptions& o, const Patches& p) {
   std::ostringstream s;
   s.precision(17);
-  s << "vfp-byol-progress 1|" << o.arch << '|' << o.width << '|' << o.projector_hidden << '|'
-    << o.projection_dim << '|' << o.optimizer << '|' << o.lr << '|' << o.schedule << '|'
-    << o.weight_decay << '|' << o.batch_size << '|' << o.epochs << '|' << o.tau_base << '|'
-    << o.crop_min_scale << '|' << o.flips << '|' << o.brightness << '|' << o.contrast << '|'
-    << o.blur_probability << '|' << o.noise_std << '|' << o.seed << '|' << o.amp << '|' << p.count
-    << '|' << p.channels << '|' << p.depth << '|' << p.height << '|' << p.width << '|'
-    << p.items.size() << '|' << checksum64(p.items.data(), p.items.size() * sizeof(int)) << '|'
+  s << "vfp-byol-progress 1|" << o.model.arch << '|' << o.model.width << '|'
+    << o.ssl.projector_hidden << '|' << o.ssl.projection_dim << '|' << o.ssl.optimizer << '|'
+    << o.ssl.lr << '|' << o.ssl.schedule << '|' << o.ssl.weight_decay << '|' << o.ssl.batch_size
+    << '|' << o.ssl.epochs << '|' << o.ssl.tau_base << '|' << o.ssl.crop_min_scale << '|'
+    << o.ssl.flips << '|' << o.ssl.brightness << '|' << o.ssl.contrast << '|'
+    << o.ssl.blur_probability << '|' << o.ssl.noise_std << '|' << o.run.seed << '|' << o.run.amp
+    << '|' << p.count << '|' << p.channels << '|' << p.depth << '|' << p.height << '|' << p.width
+    << '|' << p.items.size() << '|' << checksum64(p.items.data(), p.items.size() * sizeof(int))
+    << '|'
     << checksum64(p.pixels, std::size_t(p.count) * p.channels * std::max(1, p.depth) * p.height *
                                 p.width * sizeof(float));
   return s.str();
@@ -107,128 +111,186 @@ void shuffle(std::vector<int>& v, std::mt19937_64& rng) {
     std::swap(v[i - 1], v[rng() % i]);
 }
 
+models::ModelSpec backbone_spec(const ByolOptions& o, const Patches& p) {
+  models::ModelSpec spec;
+  spec.arch = o.model.arch;
+  spec.width = o.model.width;
+  spec.dims = p.depth > 0 ? 3 : 2;
+  spec.in_channels = p.channels;
+  spec.outputs = 1;
+  return spec;
+}
+
+/// How every epoch is cut into steps.
+struct Batching {
+  std::int64_t n = 0;     ///< patches per epoch
+  std::int64_t batch = 0; ///< patches per step (a last, smaller step is never a single patch)
+  std::int64_t steps_per_epoch = 0;
+  std::int64_t total_steps = 0;
+  std::int64_t plane = 0; ///< floats per patch
+  torch::Tensor buffer;   ///< [batch, C, (D,) H, W], reused by every step
+};
+
+Batching batching(const ByolOptions& o, const Patches& p) {
+  Batching b;
+  b.n = std::int64_t(p.items.size());
+  b.batch = std::min<std::int64_t>(o.ssl.batch_size, b.n);
+  b.steps_per_epoch = b.n / b.batch + (b.n % b.batch >= 2 ? 1 : 0);
+  b.total_steps = b.steps_per_epoch * o.ssl.epochs;
+  b.plane = std::int64_t(p.channels) * std::max(1, p.depth) * p.height * p.width;
+  std::vector<std::int64_t> shape{b.batch, p.channels};
+  if (p.depth > 0)
+    shape.push_back(p.depth);
+  shape.insert(shape.end(), {p.height, p.width});
+  b.buffer = torch::empty(shape);
+  return b;
+}
+
+/// What every epoch of one run works with.
+struct Run {
+  const ByolOptions& o;
+  const Patches& p;
+  detail::ByolNet& net;
+  detail::ByolOptimizer& optimizer;
+  at::Generator& gen; ///< draws the views
+  const torch::Device& device;
+  Batching b;
+};
+
+/// The patches of step s of the epoch's `order`, copied into the run's buffer.
+torch::Tensor fill_batch(const Run& r, const std::vector<int>& order, std::int64_t s) {
+  const auto m = std::min(r.b.batch, r.b.n - s * r.b.batch);
+  float* dst = r.b.buffer.data_ptr<float>();
+  for (std::int64_t k = 0; k < m; ++k)
+    std::copy_n(r.p.pixels + order[std::size_t(s * r.b.batch + k)] * r.b.plane, r.b.plane,
+                dst + k * r.b.plane);
+  return r.b.buffer.narrow(0, 0, m);
+}
+
+/// One optimizer step of the online network on two views of `x` (learning rate of run step
+/// `step`); returns the loss before the step. Step s of `epoch` names a failure.
+double online_step(const Run& r, const torch::Tensor& x, std::int64_t step, int epoch,
+                   std::int64_t s) {
+  // Views are drawn on the CPU from the run's generator: the same views on every device.
+  const auto v1 = detail::random_view(x, r.o, r.gen).to(r.device, /*non_blocking=*/true);
+  const auto v2 = detail::random_view(x, r.o, r.gen).to(r.device, /*non_blocking=*/true);
+  torch::Tensor loss;
+  {
+    models::Autocast autocast(r.device, r.o.run.amp);
+    loss = r.net.loss(v1, v2);
+  }
+  const double value = loss.item<double>();
+  if (!std::isfinite(value))
+    throw TaskError("BYOL loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") +
+                    " at epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
+                    " of " + std::to_string(r.b.steps_per_epoch) + " (lower lr?)");
+  r.optimizer.zero_grad();
+  loss.backward();
+  if (r.o.ssl.schedule == "cosine")
+    r.optimizer.set_lr(r.o.ssl.lr * 0.5 *
+                       (1 + std::cos(M_PI * double(step) / double(r.b.total_steps))));
+  r.optimizer.step();
+  return value;
+}
+
+/// One epoch over the reshuffled `order`; `steps` counts the run's steps. Returns its log.
+EpochLog train_epoch(const Run& r, std::vector<int>& order, std::mt19937_64& order_rng,
+                     std::int64_t& steps, int epoch) {
+  const auto t0 = Clock::now();
+  shuffle(order, order_rng);
+  double loss_sum = 0;
+  double tau = r.o.ssl.tau_base;
+  for (std::int64_t s = 0; s < r.b.steps_per_epoch; ++s) {
+    throw_if_stop_requested("in BYOL epoch " + std::to_string(epoch) +
+                            " (pretraining resumes from its last finished epoch)");
+    const double value = online_step(r, fill_batch(r, order, s), steps, epoch, s);
+    tau = detail::tau_at(r.o.ssl.tau_base, steps, r.b.total_steps);
+    r.net.update_target(tau);
+    ++steps;
+    loss_sum += value;
+  }
+  EpochLog log;
+  log.epoch = epoch;
+  log.loss = loss_sum / double(r.b.steps_per_epoch);
+  log.tau = tau;
+  log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return log;
+}
+
+/// Writes the pretrained networks with what is needed to rebuild and describe them.
+void write_checkpoint(const std::string& checkpoint, const Run& r, const models::ModelSpec& spec,
+                      std::int64_t steps) {
+  const auto& o = r.o;
+  try {
+    models::write_safetensors(checkpoint, r.net.checkpoint_state(),
+                              {{"format", "vfp-byol"},
+                               {"arch", spec.arch},
+                               {"dims", std::to_string(spec.dims)},
+                               {"in_channels", std::to_string(spec.in_channels)},
+                               {"width", std::to_string(spec.width)},
+                               {"projector_hidden", std::to_string(o.ssl.projector_hidden)},
+                               {"projection_dim", std::to_string(o.ssl.projection_dim)},
+                               {"optimizer", o.ssl.optimizer},
+                               {"schedule", o.ssl.schedule},
+                               {"device", r.device.str()},
+                               {"epochs", std::to_string(o.ssl.epochs)},
+                               {"steps", std::to_string(steps)},
+                               {"seed", std::to_string(o.run.seed)},
+                               {"vfp_version", std::string(version())}});
+  } catch (const IoError& e) {
+    throw IoError("cannot write the BYOL checkpoint '" + checkpoint + "': " + e.what());
+  }
+}
+
 } // namespace
 
 ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::string& checkpoint,
                           const std::function<void(const EpochLog&)>& on_epoch) {
   validate(o, p);
   check_writable(checkpoint);
-  if (!o.progress_file.empty())
-    check_writable(o.progress_file);
+  if (!o.run.checkpoint.empty())
+    check_writable(o.run.checkpoint);
   const auto started = Clock::now();
-  torch::set_num_threads(std::max(1, o.threads));
-  torch::manual_seed(o.seed);
+  torch::set_num_threads(std::max(1, o.run.threads));
+  torch::manual_seed(o.run.seed);
 
-  models::ModelSpec spec;
-  spec.arch = o.arch;
-  spec.width = o.width;
-  spec.dims = p.depth > 0 ? 3 : 2;
-  spec.in_channels = p.channels;
-  spec.outputs = 1;
-  const auto device = models::pick_device(o.device, o.local_rank, "device");
-  detail::ByolNet net(spec, o.projector_hidden, o.projection_dim);
+  const models::ModelSpec spec = backbone_spec(o, p);
+  const auto device = models::pick_device(o.run.device, o.run.local_rank, "device");
+  detail::ByolNet net(spec, o.ssl.projector_hidden, o.ssl.projection_dim);
   net.to(device);
   net.train();
   detail::ByolOptimizer optimizer(o, net.trainable_parameters());
-  auto gen = at::detail::createCPUGenerator(mix_seed(o.seed ^ 0x9e3779b97f4a7c15ULL));
-  std::mt19937_64 order_rng(mix_seed(o.seed));
+  auto gen = at::detail::createCPUGenerator(mix_seed(o.run.seed ^ 0x9e3779b97f4a7c15ULL));
+  std::mt19937_64 order_rng(mix_seed(o.run.seed));
 
-  const auto n = std::int64_t(p.items.size());
-  const auto batch = std::min<std::int64_t>(o.batch_size, n);
-  const std::int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
-  const std::int64_t total_steps = steps_per_epoch * o.epochs;
-  const std::int64_t plane = std::int64_t(p.channels) * std::max(1, p.depth) * p.height * p.width;
-  std::vector<std::int64_t> shape{batch, p.channels};
-  if (p.depth > 0)
-    shape.push_back(p.depth);
-  shape.insert(shape.end(), {p.height, p.width});
-  auto buffer = torch::empty(shape); // reused by every step
+  const Run run{o, p, net, optimizer, gen, device, batching(o, p)};
 
   ByolOutcome out;
-  const auto run_fingerprint = o.progress_file.empty() ? std::string() : fingerprint(o, p);
+  const auto run_fingerprint = o.run.checkpoint.empty() ? std::string() : fingerprint(o, p);
   detail::ByolProgress progress;
   progress.order = p.items;
-  if (detail::load_progress(o.progress_file, run_fingerprint, net, optimizer, gen, order_rng,
+  if (detail::load_progress(o.run.checkpoint, run_fingerprint, net, optimizer, gen, order_rng,
                             progress))
     out.resumed_from_epoch = progress.epoch;
   out.steps = progress.steps;
   out.history = progress.history;
-  auto& order = progress.order;
-  for (int epoch = progress.epoch + 1; epoch <= o.epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    shuffle(order, order_rng);
-    double loss_sum = 0;
-    double tau = o.tau_base;
-    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
-      throw_if_stop_requested("in BYOL epoch " + std::to_string(epoch) +
-                              " (pretraining resumes from its last finished epoch)");
-      const auto m = std::min(batch, n - s * batch);
-      float* dst = buffer.data_ptr<float>();
-      for (std::int64_t k = 0; k < m; ++k)
-        std::copy_n(p.pixels + order[std::size_t(s * batch + k)] * plane, plane, dst + k * plane);
-      const auto x = buffer.narrow(0, 0, m);
-      // Views are drawn on the CPU from the run's generator: the same views on every device.
-      const auto v1 = detail::random_view(x, o, gen).to(device, /*non_blocking=*/true);
-      const auto v2 = detail::random_view(x, o, gen).to(device, /*non_blocking=*/true);
-      torch::Tensor loss;
-      {
-        models::Autocast autocast(device, o.amp);
-        loss = net.loss(v1, v2);
-      }
-      const double value = loss.item<double>();
-      if (!std::isfinite(value))
-        throw TaskError("BYOL loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") +
-                        " at epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
-                        " of " + std::to_string(steps_per_epoch) + " (lower lr?)");
-      optimizer.zero_grad();
-      loss.backward();
-      if (o.schedule == "cosine")
-        optimizer.set_lr(o.lr * 0.5 *
-                         (1 + std::cos(M_PI * double(out.steps) / double(total_steps))));
-      optimizer.step();
-      tau = detail::tau_at(o.tau_base, out.steps, total_steps);
-      net.update_target(tau);
-      ++out.steps;
-      loss_sum += value;
-    }
-    EpochLog log;
-    log.epoch = epoch;
-    log.loss = loss_sum / double(steps_per_epoch);
-    log.tau = tau;
-    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (int epoch = progress.epoch + 1; epoch <= o.ssl.epochs; ++epoch) {
+    const EpochLog log = train_epoch(run, progress.order, order_rng, out.steps, epoch);
     out.history.push_back(log);
-    if (!o.progress_file.empty()) {
+    if (!o.run.checkpoint.empty()) {
       progress.epoch = epoch;
       progress.steps = out.steps;
       progress.history = out.history;
-      detail::save_progress(o.progress_file, run_fingerprint, net, optimizer, gen, order_rng,
+      detail::save_progress(o.run.checkpoint, run_fingerprint, net, optimizer, gen, order_rng,
                             progress);
     }
     if (on_epoch)
       on_epoch(log);
   }
 
-  try {
-    models::write_safetensors(checkpoint, net.checkpoint_state(),
-                              {{"format", "vfp-byol"},
-                               {"arch", spec.arch},
-                               {"dims", std::to_string(spec.dims)},
-                               {"in_channels", std::to_string(spec.in_channels)},
-                               {"width", std::to_string(spec.width)},
-                               {"projector_hidden", std::to_string(o.projector_hidden)},
-                               {"projection_dim", std::to_string(o.projection_dim)},
-                               {"optimizer", o.optimizer},
-                               {"schedule", o.schedule},
-                               {"device", device.str()},
-                               {"epochs", std::to_string(o.epochs)},
-                               {"steps", std::to_string(out.steps)},
-                               {"seed", std::to_string(o.seed)},
-                               {"vfp_version", std::string(version())}});
-  } catch (const IoError& e) {
-    throw IoError("cannot write the BYOL checkpoint '" + checkpoint + "': " + e.what());
-  }
-  if (!o.progress_file.empty())
-    std::filesystem::remove(o.progress_file); // everything it held is in the checkpoint
+  write_checkpoint(checkpoint, run, spec, out.steps);
+  if (!o.run.checkpoint.empty())
+    std::filesystem::remove(o.run.checkpoint); // everything it held is in the checkpoint
   out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return out;
 }

@@ -72,7 +72,7 @@ struct LarsOptions {
 };
 class Lars {
 public:
-  Lars(std::vector<torch::Tensor> adapted, std::vector<torch::Tensor> excluded,
+  Lars(const std::vector<torch::Tensor>& adapted, const std::vector<torch::Tensor>& excluded,
        LarsOptions options);
   void zero_grad();
   void step();

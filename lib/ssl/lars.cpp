@@ -2,12 +2,12 @@
 
 namespace vfp::ssl::detail {
 
-Lars::Lars(std::vector<torch::Tensor> adapted, std::vector<torch::Tensor> excluded,
+Lars::Lars(const std::vector<torch::Tensor>& adapted, const std::vector<torch::Tensor>& excluded,
            LarsOptions options)
     : options_(options) {
-  for (auto& p : adapted)
+  for (const auto& p : adapted)
     slots_.push_back({p, torch::zeros_like(p), true});
-  for (auto& p : excluded)
+  for (const auto& p : excluded)
     slots_.push_back({p, torch::zeros_like(p), false});
 }
 

@@ -6,16 +6,18 @@ ByolOptimizer::ByolOptimizer(const ByolOptions& o, const std::vector<torch::Tens
   std::vector<torch::Tensor> weights, others;
   for (const auto& p : params)
     (decays(p) ? weights : others).push_back(p);
-  if (o.optimizer == "lars") {
-    lars_ = std::make_unique<Lars>(weights, others, LarsOptions{o.lr, 0.9, o.weight_decay, 0.001});
+  if (o.ssl.optimizer == "lars") {
+    lars_ = std::make_unique<Lars>(weights, others,
+                                   LarsOptions{o.ssl.lr, 0.9, o.ssl.weight_decay, 0.001});
     return;
   }
   using torch::optim::AdamWOptions;
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(
-      weights, std::make_unique<AdamWOptions>(AdamWOptions(o.lr).weight_decay(o.weight_decay)));
-  groups.emplace_back(others, std::make_unique<AdamWOptions>(AdamWOptions(o.lr).weight_decay(0)));
-  adamw_ = std::make_unique<torch::optim::AdamW>(std::move(groups), AdamWOptions(o.lr));
+  groups.emplace_back(weights, std::make_unique<AdamWOptions>(
+                                   AdamWOptions(o.ssl.lr).weight_decay(o.ssl.weight_decay)));
+  groups.emplace_back(others,
+                      std::make_unique<AdamWOptions>(AdamWOptions(o.ssl.lr).weight_decay(0)));
+  adamw_ = std::make_unique<torch::optim::AdamW>(std::move(groups), AdamWOptions(o.ssl.lr));
 }
 
 void ByolOptimizer::set_lr(double lr) {

@@ -4,6 +4,8 @@
 // (prefix `online.backbone.`).
 #pragma once
 
+#include "config/sections.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -11,36 +13,27 @@
 
 namespace vfp::ssl {
 
-/// Everything that shapes one BYOL run.
+/// Everything that shapes one BYOL run: the config's sections as they are (one source of every
+/// option and default, validated by the config schema), and how the run runs.
 struct ByolOptions {
-  std::string arch = "fnet";       ///< backbone from the model registry (its head is not trained)
-  int width = 16;                  ///< fNet's first-stage channels (other architectures ignore it)
-  int projector_hidden = 512;      ///< hidden units of the projector and predictor MLPs
-  int projection_dim = 128;        ///< output of the projector and predictor
-  std::string optimizer = "adamw"; ///< adamw, or lars (momentum 0.9, trust coefficient 0.001)
-  double lr = 1e-3;                ///< peak rate; LARS steps lr · 0.001 · ‖w‖, so give it ~1
-  std::string schedule = "cosine"; ///< cosine (from lr to 0 over the run, as BYOL) or constant
-  double weight_decay = 1e-6;      ///< not on biases and batch-norm parameters
-  int batch_size = 32;             ///< at least 2 (batch norm); a last batch of 1 is dropped
-  int epochs = 10;
-  /// EMA rate of the target: tau_k = 1 − (1 − tau_base)·(cos(πk/K) + 1)/2 at step k of K.
-  double tau_base = 0.996;
-  // Two views per patch: random resized crop, flips, intensity jitter, blur, noise.
-  double crop_min_scale = 0.5;   ///< crop area (volume in 3D) drawn from [this, 1] of the patch
-  bool flips = true;             ///< mirror each spatial axis with probability ½
-  double brightness = 0.2;       ///< intensity shift drawn from ±this
-  double contrast = 0.2;         ///< contrast factor drawn from 1 ± this (about the mean)
-  double blur_probability = 0.5; ///< Gaussian blur, σ drawn from [0.1, 1.5] pixels
-  double noise_std = 0.02;       ///< additive Gaussian noise
-  std::uint64_t seed = 0;        ///< initialisation, epoch order and views: one seed, one result
-  int threads = 1;               ///< torch intra-op threads
-  std::string device = "auto";   ///< auto, cpu or cuda (models::pick_device)
-  int local_rank = 0;            ///< CUDA device local_rank % visible devices
-  bool amp = true;               ///< CUDA only: bfloat16 autocast of the forward passes
-  /// Written after every epoch, atomically: a run that finds it (same options and patches)
-  /// continues after its last whole epoch and ends with the checkpoint an uninterrupted run
-  /// writes; removed once the checkpoint is written. Empty: no resume.
-  std::string progress_file;
+  /// The backbone: arch from the model registry (its head is not trained) and width (fNet's
+  /// first-stage channels); the other keys are not read.
+  config::ModelConfig model;
+  /// projector/predictor MLPs, optimizer (adamw, or lars: momentum 0.9, trust coefficient
+  /// 0.001, so give it lr ~1), cosine (lr to 0 over the run, as BYOL) or constant schedule,
+  /// weight decay (not on biases and batch-norm parameters), batch_size (≥ 2 for batch norm;
+  /// a last batch of 1 is dropped), the EMA rate tau_k = 1 − (1 − tau_base)·(cos(πk/K) + 1)/2
+  /// at step k of K, and the two views per patch (random resized crop of [crop_min_scale, 1]
+  /// of the area or volume, flips of each axis with probability ½, intensity shift ±brightness,
+  /// contrast 1 ± contrast about the mean, Gaussian blur with σ in [0.1, 1.5] pixels, noise).
+  /// `data` is the task's business.
+  config::SslConfig ssl;
+  /// seed (initialisation, epoch order and views), threads, device, amp (CUDA: bfloat16
+  /// autocast of the forward passes) and `checkpoint`: the progress file, written after every
+  /// epoch, atomically: a run that finds it (same options and patches) continues after its
+  /// last whole epoch and ends with the checkpoint an uninterrupted run writes; removed once
+  /// the checkpoint is written. Empty: no resume.
+  config::RunSettings run;
 };
 
 /// Unlabelled patches: a buffer of `count` patches [count][channels][(depth)][height][width]
@@ -75,9 +68,10 @@ struct ByolOutcome {
 /// `online.backbone.*` (the registry's names, head left out), `online.projector.*`,
 /// `online.predictor.*`, `target.backbone.*`, `target.projector.*`, and metadata (format
 /// "vfp-byol", arch, dims, in_channels, width, projector_hidden, projection_dim, optimizer,
-/// epochs, steps, seed, vfp_version). Throws vfp::InputError naming a bad option, vfp::IoError
-/// naming a checkpoint path that cannot be written (checked before training; an existing file
-/// is never left half-written) and vfp::TaskError on a NaN/inf loss (naming epoch and step).
+/// epochs, steps, seed, vfp_version). Throws vfp::InputError naming bad patches,
+/// std::logic_error naming an option the config schema refuses, vfp::IoError naming a
+/// checkpoint path that cannot be written (checked before training; an existing file is never
+/// left half-written) and vfp::TaskError on a NaN/inf loss (naming epoch and step).
 ByolOutcome pretrain_byol(const ByolOptions& options, const Patches& patches,
                           const std::string& checkpoint,
                           const std::function<void(const EpochLog&)>& on_epoch = {});

@@ -15,7 +15,7 @@ constexpr std::int64_t kBlurRadius = 3;               // 2σ_max: the kernel has
 /// flips as affine_grid's theta [N, d, d + 1], from uniforms u [N, 1 + 3d].
 torch::Tensor crop_theta(const torch::Tensor& u, std::int64_t d, const ByolOptions& o) {
   using torch::indexing::Slice;
-  const auto area = o.crop_min_scale + (1.0 - o.crop_min_scale) * u.select(1, 0);
+  const auto area = o.ssl.crop_min_scale + (1.0 - o.ssl.crop_min_scale) * u.select(1, 0);
   // Aspect: log-extents drawn per axis and centred, so that their product is the area.
   auto log_aspect = (u.index({Slice(), Slice(1, 1 + d)}) * 2 - 1) * (kMaxLogAspect / 2);
   log_aspect = log_aspect - log_aspect.mean(1, /*keepdim=*/true);
@@ -27,7 +27,7 @@ torch::Tensor crop_theta(const torch::Tensor& u, std::int64_t d, const ByolOptio
   auto extent = (area.pow(1.0 / double(d)).unsqueeze(1) * log_aspect.exp()).clamp_max(1.0);
   auto centre = (u.index({Slice(), Slice(1 + d, 1 + 2 * d)}) * 2 - 1) * (1 - extent);
   auto sign = torch::ones_like(extent);
-  if (o.flips)
+  if (o.ssl.flips)
     sign = torch::where(u.index({Slice(), Slice(1 + 2 * d, 1 + 3 * d)}) < 0.5, -sign, sign);
   auto theta = torch::zeros({u.size(0), d, d + 1}, u.options());
   theta.index_put_({Slice(), Slice(), d}, centre);
@@ -80,18 +80,18 @@ torch::Tensor random_view(const torch::Tensor& batch, const ByolOptions& o, at::
 
   std::vector<std::int64_t> per_sample(std::size_t(batch.dim()), 1);
   per_sample[0] = n;
-  const auto shift = ((at(0) * 2 - 1) * o.brightness).view(per_sample);
-  const auto gain = (1 + (at(1) * 2 - 1) * o.contrast).view(per_sample);
+  const auto shift = ((at(0) * 2 - 1) * o.ssl.brightness).view(per_sample);
+  const auto gain = (1 + (at(1) * 2 - 1) * o.ssl.contrast).view(per_sample);
   std::vector<std::int64_t> all_but_batch;
   for (std::int64_t a = 1; a < batch.dim(); ++a)
     all_but_batch.push_back(a);
   const auto mean = x.mean(all_but_batch, /*keepdim=*/true);
   x = ((x - mean) * gain + mean + shift).clamp(0.0, 1.0);
 
-  if (o.blur_probability > 0)
-    x = blur(x, at(2) < o.blur_probability, kSigmaMin + (kSigmaMax - kSigmaMin) * at(3));
-  if (o.noise_std > 0)
-    x = x + o.noise_std * torch::randn(x.sizes(), gen, opts);
+  if (o.ssl.blur_probability > 0)
+    x = blur(x, at(2) < o.ssl.blur_probability, kSigmaMin + (kSigmaMax - kSigmaMin) * at(3));
+  if (o.ssl.noise_std > 0)
+    x = x + o.ssl.noise_std * torch::randn(x.sizes(), gen, opts);
   return x;
 }
 

@@ -30,7 +30,7 @@ std::vector<std::string> read_over(const YAML::Node& node, const std::string& fi
   const auto add = [&](const YAML::Node& item) {
     if (!item.IsScalar())
       throw InputError(where(item, file) + usage);
-    const auto key = item.Scalar();
+    const auto& key = item.Scalar();
     if (key == kVariantAxis)
       throw InputError(where(item, file) +
                        ": selection.over: 'variant' cannot be selected (a variant sets several "

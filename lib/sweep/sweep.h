@@ -2,7 +2,7 @@
 // stable ids. A task's id and seed derive from its resolved inputs, never from a rank.
 #pragma once
 
-#include "config/config.h"
+#include "config/yaml.h" // the base config, parsed from YAML
 
 #include <cstdint>
 #include <filesystem>

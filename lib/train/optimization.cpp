@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace vfp::train::detail {
 namespace {
@@ -38,7 +39,7 @@ std::unique_ptr<torch::optim::Optimizer> build(const std::vector<models::LayerGr
 } // namespace
 
 std::vector<GroupRates> layer_rates(const std::vector<models::LayerGroup>& groups,
-                                    const TrainOptions& o) {
+                                    const config::TrainConfig& o) {
   std::vector<GroupRates> rates;
   const auto n = groups.size();
   for (std::size_t g = 0; g < n; ++g) {
@@ -50,7 +51,7 @@ std::vector<GroupRates> layer_rates(const std::vector<models::LayerGroup>& group
 }
 
 std::unique_ptr<torch::optim::Optimizer>
-make_optimizer(const TrainOptions& o, const std::vector<models::LayerGroup>& groups,
+make_optimizer(const config::TrainConfig& o, const std::vector<models::LayerGroup>& groups,
                const std::vector<GroupRates>& rates) {
   if (o.optimizer == "adamw")
     return build(groups, rates, torch::optim::AdamWOptions(o.lr));
@@ -58,14 +59,15 @@ make_optimizer(const TrainOptions& o, const std::vector<models::LayerGroup>& gro
     return build(groups, rates, torch::optim::AdamOptions(o.lr));
   if (o.optimizer == "sgd") {
     if (o.nesterov && o.momentum <= 0)
-      throw InputError("train.nesterov needs train.momentum > 0");
+      throw std::logic_error("train.nesterov without momentum passed the config schema");
     return build(groups, rates,
                  torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov));
   }
-  throw InputError("unknown train.optimizer '" + o.optimizer + "' (adamw, adam or sgd)");
+  throw std::logic_error("train.optimizer '" + o.optimizer + "' passed the config schema");
 }
 
-double schedule_factor(const TrainOptions& o, std::int64_t step, std::int64_t steps_per_epoch) {
+double schedule_factor(const config::TrainConfig& o, std::int64_t step,
+                       std::int64_t steps_per_epoch) {
   const std::int64_t warmup = std::int64_t(o.warmup_epochs) * steps_per_epoch;
   if (step < warmup)
     return double(step + 1) / double(warmup);
@@ -73,14 +75,16 @@ double schedule_factor(const TrainOptions& o, std::int64_t step, std::int64_t st
     return 1.0;
   if (o.schedule == "step") {
     const auto epoch_index = step / std::max<std::int64_t>(steps_per_epoch, 1);
-    return std::pow(o.step_gamma, double(epoch_index / std::max(o.step_epochs, 1)));
+    // Integer division on purpose: the rate drops once per whole step_epochs.
+    const std::int64_t decays = epoch_index / std::max(o.step_epochs, 1);
+    return std::pow(o.step_gamma, double(decays));
   }
   if (o.schedule == "cosine") {
     const double total = double(std::int64_t(o.max_epochs) * steps_per_epoch - warmup);
     const double t = total > 0 ? double(step - warmup) / total : 0.0;
     return 0.5 * (1.0 + std::cos(M_PI * std::min(t, 1.0)));
   }
-  throw InputError("unknown train.schedule '" + o.schedule + "' (constant, step or cosine)");
+  throw std::logic_error("train.schedule '" + o.schedule + "' passed the config schema");
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<GroupRates>& rates,
@@ -99,7 +103,7 @@ void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<Gr
   }
 }
 
-std::vector<bool> trainable_groups(const TrainOptions& o, std::size_t n, int epoch) {
+std::vector<bool> trainable_groups(const config::TrainConfig& o, std::size_t n, int epoch) {
   std::vector<bool> trainable(n, false);
   if (n == 0)
     return trainable;
@@ -113,15 +117,14 @@ std::vector<bool> trainable_groups(const TrainOptions& o, std::size_t n, int epo
     for (std::size_t k = 0; k < open; ++k)
       trainable[n - 1 - k] = true;
   } else {
-    throw InputError("unknown train.finetune '" + o.finetune +
-                     "' (full, linear_probe, layerwise or bn_only)");
+    throw std::logic_error("train.finetune '" + o.finetune + "' passed the config schema");
   }
   return trainable;
 }
 
 std::size_t apply_finetuning(models::Classifier& model,
-                             const std::vector<models::LayerGroup>& groups, const TrainOptions& o,
-                             int epoch) {
+                             const std::vector<models::LayerGroup>& groups,
+                             const config::TrainConfig& o, int epoch) {
   const auto trainable = trainable_groups(o, groups.size(), epoch);
   model.train();
   std::size_t count = 0;
@@ -142,7 +145,7 @@ std::size_t apply_finetuning(models::Classifier& model,
   return count;
 }
 
-torch::Tensor batch_loss(const TrainOptions& o, const torch::Tensor& logits,
+torch::Tensor batch_loss(const config::TrainConfig& o, const torch::Tensor& logits,
                          const torch::Tensor& targets, const torch::Tensor& pos_weight) {
   namespace F = torch::nn::functional;
   if (o.loss == "bce") {
@@ -161,7 +164,7 @@ torch::Tensor batch_loss(const TrainOptions& o, const torch::Tensor& logits,
       loss = loss * (o.focal_alpha * targets + (1 - o.focal_alpha) * (1 - targets));
     return loss.mean();
   }
-  throw InputError("unknown train.loss '" + o.loss + "' (bce or focal)");
+  throw std::logic_error("train.loss '" + o.loss + "' passed the config schema");
 }
 
 } // namespace vfp::train::detail

@@ -21,17 +21,17 @@ struct GroupRates {
   double weight_decay = 0;
 };
 std::vector<GroupRates> layer_rates(const std::vector<models::LayerGroup>& groups,
-                                    const TrainOptions& options);
+                                    const config::TrainConfig& options);
 
 /// The optimizer, one parameter group per layer group (in layer-group order), every
 /// parameter registered from the start: frozen ones simply have no gradient.
 std::unique_ptr<torch::optim::Optimizer>
-make_optimizer(const TrainOptions& options, const std::vector<models::LayerGroup>& groups,
+make_optimizer(const config::TrainConfig& options, const std::vector<models::LayerGroup>& groups,
                const std::vector<GroupRates>& rates);
 
 /// Multiplier of the base rates at `step` (0-based, counted over the whole run) of
 /// `steps_per_epoch` × options.max_epochs: linear warm-up, then constant, step or cosine.
-double schedule_factor(const TrainOptions& options, std::int64_t step,
+double schedule_factor(const config::TrainConfig& options, std::int64_t step,
                        std::int64_t steps_per_epoch);
 
 /// Sets each parameter group's learning rate to rates[g].lr × factor.
@@ -42,7 +42,8 @@ void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<Gr
 /// linear_probe (head), layerwise (the head, then one more group from the top every
 /// options.unfreeze_every epochs), bn_only (the head; plus normalisation parameters, see
 /// apply_finetuning).
-std::vector<bool> trainable_groups(const TrainOptions& options, std::size_t groups, int epoch);
+std::vector<bool> trainable_groups(const config::TrainConfig& options, std::size_t groups,
+                                   int epoch);
 
 /// Sets requires_grad for `epoch` and puts the model in training mode, except frozen
 /// groups under linear_probe and layerwise, which stay in eval mode so that their
@@ -50,11 +51,11 @@ std::vector<bool> trainable_groups(const TrainOptions& options, std::size_t grou
 /// everywhere (statistics update as usual). Returns the number of trainable tensors.
 std::size_t apply_finetuning(models::Classifier& model,
                              const std::vector<models::LayerGroup>& groups,
-                             const TrainOptions& options, int epoch);
+                             const config::TrainConfig& options, int epoch);
 
 /// Mean training loss of a batch: BCE with logits (pos_weight when given) or sigmoid focal
 /// loss (as torchvision.ops.sigmoid_focal_loss: alpha < 0 disables the class weight).
-torch::Tensor batch_loss(const TrainOptions& options, const torch::Tensor& logits,
+torch::Tensor batch_loss(const config::TrainConfig& options, const torch::Tensor& logits,
                          const torch::Tensor& targets, const torch::Tensor& pos_weight);
 
 } // namespace vfp::train::detail

@@ -2,6 +2,7 @@
 // patches. The API is torch-free so that tasks and the runner never include torch.
 #pragma once
 
+#include "config/sections.h"
 #include "loader/loader.h"
 
 #include <cstdint>
@@ -11,64 +12,17 @@
 
 namespace vfp::train {
 
-/// Pretrained weights for the model (the config's `pretrained` section); see
-/// models::PretrainedOptions, which this mirrors without torch types.
-struct PretrainedWeights {
-  std::string file;    ///< empty: random initialisation
-  std::string key_map; ///< a foreign checkpoint's names onto ours (lib/models/key_maps/)
-  std::string prefix;  ///< only keys under this prefix, stripped (e.g. "online.backbone.")
-  std::string inflation = "mean"; ///< 2D file, 3D model: mean (I3D) or centre (Merlin)
-  std::string channels = "sum";   ///< first layer, RGB → CT: sum or mean
-  bool strict = true;             ///< every backbone key must load
-  bool keep_head = false;         ///< load the file's head too (same outputs)
-};
-
-/// Everything that shapes one training run (mirrors the config's model/train sections).
+/// Everything that shapes one training run: the config's sections as they are (one source of
+/// every option and default, validated by the config schema), and how the run runs.
 struct TrainOptions {
-  std::string arch = "fnet";
-  int width = 16;
-  double dropout = 0.2;
-  int head_hidden = 0; ///< 0: linear head; > 0: MLP with this many hidden units
-  PretrainedWeights pretrained;
+  config::ModelConfig model; ///< arch, width, dropout, head_hidden (dims: from the patches)
+  /// The weights to start from, resolved by the task: `file` empty means random
+  /// initialisation (whatever the mode), and `mode` itself is not read here.
+  config::PretrainedConfig pretrained;
+  config::TrainConfig train;               ///< its threads, device and amp: see `run`
+  config::AugmentationConfig augmentation; ///< used when train.augment
+  config::RunSettings run;                 ///< seed, threads, device, amp, checkpoint
   std::string save_model; ///< when set: the best epoch's weights go here (safetensors)
-  /// When set: the training state is saved here after every epoch, and a run that finds the
-  /// file resumes after its last epoch, ending as an uninterrupted run would.
-  std::string checkpoint;
-  std::string optimizer = "adamw"; ///< adamw, adam or sgd
-  double momentum = 0.9;           ///< sgd
-  bool nesterov = false;           ///< sgd
-  double lr = 1e-4;
-  double weight_decay = 1e-4;
-  std::string schedule = "constant"; ///< constant, step or cosine (per step, to 0 at the end)
-  int warmup_epochs = 0;             ///< linear warm-up from lr / steps to lr first
-  int step_epochs = 10;              ///< step: multiply by step_gamma every step_epochs
-  double step_gamma = 0.1;
-  /// full, linear_probe (frozen backbone, batch-norm statistics too), layerwise (gradual
-  /// unfreezing from the head down, one group every unfreeze_every epochs), bn_only
-  /// (normalisation affine parameters and the head).
-  std::string finetune = "full";
-  int unfreeze_every = 1;
-  double layer_lr_decay = 1.0; ///< lr of the group at depth d below the head: lr · decay^d
-  double layer_wd_decay = 1.0; ///< weight decay likewise
-  std::string loss = "bce";    ///< bce (pos_weight with balanced_loss) or focal
-  double focal_gamma = 2.0;
-  double focal_alpha = 0.25; ///< weight of positives in the focal loss; < 0: none
-  int batch_size = 16;
-  int max_epochs = 50;
-  int patience = 8;
-  double min_delta = 0.0;
-  std::string stop_on = "auroc"; ///< early stopping on validation auroc (patient) or loss
-  bool augment = true;
-  loader::AugmentOptions augmentation; ///< used when `augment` (its `enabled` is ignored)
-  std::string sampling = "shuffle";    ///< shuffle, or balanced (each class half the draws)
-  int loader_threads = 1;              ///< background batch makers; 0 = in the training thread
-  bool balanced_loss = true; ///< BCE pos_weight = negatives / positives (shuffle sampling only)
-  std::string aggregation = "max"; ///< patient level: max, mean or noisy_or over patches
-  std::uint64_t seed = 0;          ///< from the task id
-  int threads = 1;
-  std::string device = "auto"; ///< auto (CUDA when LibTorch has it, else CPU), cpu or cuda
-  int local_rank = 0;          ///< CUDA device: local_rank % number of devices
-  bool amp = true;             ///< on CUDA: bfloat16 autocast for forward and loss
 };
 
 /// Patches and the split of one outer fold. Indices refer to patches.

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace {
 
 using vfp::dispatch::Graph;
@@ -73,6 +75,15 @@ TEST(DispatchGraph, JobsMarkedDoneBeforeTheRunAreSkippedAndUnblock) {
   const auto c = g.counts();
   EXPECT_EQ(c.done, 1);
   EXPECT_EQ(c.waiting, 1);
+}
+
+TEST(DispatchGraph, MarkingDoneAJobNotInTheGraphThrowsAndChangesNothing) {
+  Graph g;
+  const int a = g.add(job("a"));
+  EXPECT_THROW(g.mark_done(a + 1), std::out_of_range);
+  EXPECT_THROW(g.mark_done(-1), std::out_of_range);
+  EXPECT_EQ(g.counts().done, 0);
+  EXPECT_EQ(g.next_ready(), a);
 }
 
 TEST(DispatchGraph, AFailedJobIsRetriedThenFailsWithEverythingThatNeedsIt) {

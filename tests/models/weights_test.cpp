@@ -323,6 +323,40 @@ TEST(Safetensors, CorruptFilesAreInputErrorsNamingTheFileAndTheKey) {
   }
 }
 
+TEST(Safetensors, HeaderDecodesEveryJsonEscapeAndNamesABadOneAtItsByte) {
+  const auto file = scratch() / "escapes.safetensors";
+  write_bytes(file,
+              safetensors_bytes(R"({"__metadata__":{"k":"\"\\\/\b\f\n\r\t\u00aF\u00Af"}})", ""));
+  EXPECT_EQ(vfp::models::read_safetensors_metadata(file).at("k"),
+            "\"\\/\b\f\n\r\t\xc2\xaf\xc2\xaf");
+
+  struct Case {
+    std::string name, header, message;
+  };
+  const std::string bad_escape = R"({"__metadata__":{"k":"\x"}})";
+  const std::string bad_hex = R"({"__metadata__":{"k":"\u00g0"}})";
+  const std::vector<Case> cases{
+      {"bad_escape", bad_escape,
+       "bad JSON header at byte " + std::to_string(8 + bad_escape.find("x\"")) +
+           ": bad escape: backslash then 'x'"},
+      {"bad_hex", bad_hex,
+       "bad JSON header at byte " + std::to_string(8 + bad_hex.find('g') + 1) +
+           ": bad hex digit in a \\u escape"},
+      {"not_object", "[1, 2]", "the header must be a JSON object, not an array"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto bad = scratch() / (c.name + ".safetensors");
+    write_bytes(bad, safetensors_bytes(c.header, ""));
+    try {
+      vfp::models::read_safetensors_metadata(bad);
+      ADD_FAILURE() << "no vfp::InputError";
+    } catch (const vfp::InputError& e) {
+      EXPECT_EQ(std::string(e.what()), "safetensors file '" + bad.string() + "': " + c.message);
+    }
+  }
+}
+
 TEST(Safetensors, WritingAnUnsupportedDtypeIsAnInputErrorNamingTheKey) {
   StateDict state;
   state.insert("ok", torch::ones({2}));

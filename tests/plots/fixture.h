@@ -3,10 +3,12 @@
 
 #include "core/core.h"
 #include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <regex>
@@ -65,6 +67,29 @@ inline std::string unescape(std::string s) {
     for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + 1))
       s.replace(pos, from.size(), to);
   return s;
+}
+
+/// Report options that write the figures' data and scripts but run no gnuplot.
+inline plots::ReportOptions without_drawing() {
+  plots::ReportOptions options;
+  options.figures = false;
+  return options;
+}
+
+/// The page's <section id="…"> … </section> of one configuration or selection (sections of
+/// rows are not nested).
+inline std::string section(const std::string& html, const std::string& id) {
+  const auto at = html.find("<section id=\"" + id + "\">");
+  if (at == std::string::npos)
+    return "";
+  return html.substr(at, html.find("</section>", at) - at);
+}
+
+/// A fraction as the page writes a percentage, "%.1f" of 100 v.
+inline std::string percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", 100 * v);
+  return buf;
 }
 
 struct Config {

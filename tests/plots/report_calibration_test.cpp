@@ -38,12 +38,6 @@ void add_fnet_selection(const fs::path& dir, std::vector<nlohmann::json>& rows) 
   add_selection(dir, rows, kSelection, {"aaaa1111", "bbbb2222"}, {0, 1, 0, 0});
 }
 
-plots::ReportOptions without_drawing() {
-  plots::ReportOptions options;
-  options.figures = false;
-  return options;
-}
-
 /// A data file's lines that are neither comments nor blank.
 std::vector<std::string> data_lines(const fs::path& file) {
   std::vector<std::string> out;
@@ -68,21 +62,6 @@ int count(const std::string& text, const std::string& what) {
   for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
     ++n;
   return n;
-}
-
-/// The page's <section id="…"> … </section> of one configuration or selection (sections of
-/// rows are not nested).
-std::string section(const std::string& html, const std::string& id) {
-  const auto at = html.find("<section id=\"" + id + "\">");
-  if (at == std::string::npos)
-    return "";
-  return html.substr(at, html.find("</section>", at) - at);
-}
-
-std::string percent(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", 100 * v);
-  return buf;
 }
 
 TEST(ReportCalibration, DataFileHoldsTheCrossFittedBinsAndTheScriptTheirSummary) {

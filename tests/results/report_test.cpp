@@ -83,6 +83,19 @@ TEST(Report, CoxRowsAddTheSurvivalColumnsAndTheBestValuesAreBold) {
       << md;
 }
 
+TEST(Report, EveryFormatShowsTheSameCellsAndFootnote) {
+  const auto table = aggregate(two_configurations());
+  const auto md = to_markdown(table), html = to_html(table), tex = to_latex(table);
+  const std::string note = "mean ± sample SD over folds; patient-level scores";
+  for (const auto* text : {&md, &html, &tex})
+    EXPECT_NE(text->find(note), std::string::npos) << *text;
+  EXPECT_NE(md.find("**75.8 ± 3.1**"), std::string::npos) << md;
+  EXPECT_NE(html.find("<strong>75.8 ± 3.1</strong>"), std::string::npos) << html;
+  EXPECT_NE(tex.find("\\textbf{75.8 $\\pm$ 3.1}"), std::string::npos) << tex;
+  for (const auto* text : {&md, &html, &tex})
+    EXPECT_NE(text->find("2.50 (2.10"), std::string::npos) << *text;
+}
+
 TEST(Report, LatexIsBooktabsWithEscapedNames) {
   auto rows = two_configurations();
   for (auto& r : rows)

@@ -349,3 +349,17 @@ TEST(Aggregate, ConstantScoresAreNamedInTheFootnote) {
       << md;
   EXPECT_EQ(vfp::results::to_json(t)["rows"][0]["constant_score_folds"], 1);
 }
+
+TEST(Aggregate, ARowWithAKeyOfTheWrongTypeIsAnInputErrorNamingKeyAndTask) {
+  auto bad = row("t2", "c1", 0, 0.001, 0.7, 0.1);
+  bad["fold"] = "1"; // a hand-edited results.jsonl
+  const std::vector<nlohmann::json> rows{row("t1", "c1", 0, 0.001, 0.8, 0.2), bad};
+  try {
+    vfp::results::aggregate(rows);
+    FAIL() << "a string fold was read";
+  } catch (const vfp::InputError& e) {
+    EXPECT_STREQ(e.what(), "results row of task t2 (kind train_eval): 'fold' is string, expected "
+                           "an integer");
+  }
+  EXPECT_THROW(vfp::results::finished_task_ids(rows), vfp::InputError);
+}

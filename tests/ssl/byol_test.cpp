@@ -31,13 +31,13 @@ protected:
 
   static ByolOptions tiny() {
     ByolOptions o;
-    o.width = 4;
-    o.projector_hidden = 32;
-    o.projection_dim = 16;
-    o.batch_size = 8;
-    o.epochs = 2;
-    o.seed = 3;
-    o.device = "cpu"; // bit-for-bit promises are CPU ones; the CUDA test opts in
+    o.model.width = 4;
+    o.ssl.projector_hidden = 32;
+    o.ssl.projection_dim = 16;
+    o.ssl.batch_size = 8;
+    o.ssl.epochs = 2;
+    o.run.seed = 3;
+    o.run.device = "cpu"; // bit-for-bit promises are CPU ones; the CUDA test opts in
     return o;
   }
   /// 20 patches, of which items 0 … 17 train (the last batch has 2).
@@ -113,7 +113,7 @@ TEST_F(Byol, TheSameSeedGivesTheSameCheckpointAndAnotherSeedAnother) {
   auto o = tiny();
   pretrain_byol(o, patches(), file("a.safetensors"));
   pretrain_byol(o, patches(), file("b.safetensors"));
-  o.seed = 4;
+  o.run.seed = 4;
   pretrain_byol(o, patches(), file("c.safetensors"));
   const auto a = vfp::models::read_weights(file("a.safetensors"));
   const auto b = vfp::models::read_weights(file("b.safetensors"));
@@ -131,12 +131,12 @@ TEST_F(Byol, ARunInterruptedAfterAnEpochResumesToTheUninterruptedCheckpoint) {
   struct Interrupted {};
   for (const std::string optimizer : {"adamw", "lars"}) {
     auto o = tiny();
-    o.epochs = 4;
-    o.optimizer = optimizer;
-    o.lr = optimizer == "lars" ? 0.5 : 1e-3;
+    o.ssl.epochs = 4;
+    o.ssl.optimizer = optimizer;
+    o.ssl.lr = optimizer == "lars" ? 0.5 : 1e-3;
     fs::remove(file("resumed.safetensors"));
     pretrain_byol(o, patches(), file("whole.safetensors"));
-    o.progress_file = file("progress.pt");
+    o.run.checkpoint = file("progress.pt");
     try {
       pretrain_byol(o, patches(), file("resumed.safetensors"), [](const EpochLog& e) {
         if (e.epoch == 2)
@@ -145,7 +145,7 @@ TEST_F(Byol, ARunInterruptedAfterAnEpochResumesToTheUninterruptedCheckpoint) {
       FAIL() << "not interrupted";
     } catch (const Interrupted&) {
     }
-    ASSERT_TRUE(fs::exists(o.progress_file));
+    ASSERT_TRUE(fs::exists(o.run.checkpoint));
     EXPECT_FALSE(fs::exists(file("resumed.safetensors")));
     std::vector<int> epochs_run;
     const auto out = pretrain_byol(o, patches(), file("resumed.safetensors"),
@@ -154,7 +154,7 @@ TEST_F(Byol, ARunInterruptedAfterAnEpochResumesToTheUninterruptedCheckpoint) {
     EXPECT_EQ(epochs_run, (std::vector<int>{3, 4}));
     EXPECT_EQ(out.history.size(), 4u);
     EXPECT_EQ(out.steps, 4 * 3);
-    EXPECT_FALSE(fs::exists(o.progress_file)) << "removed once the checkpoint is written";
+    EXPECT_FALSE(fs::exists(o.run.checkpoint)) << "removed once the checkpoint is written";
     const auto whole = vfp::models::read_weights(file("whole.safetensors"));
     const auto resumed = vfp::models::read_weights(file("resumed.safetensors"));
     ASSERT_EQ(whole.size(), resumed.size());
@@ -167,29 +167,29 @@ TEST_F(Byol, ARunInterruptedAfterAnEpochResumesToTheUninterruptedCheckpoint) {
 TEST_F(Byol, AProgressFileOfAnotherRunIsRefusedNamingIt) {
   struct Interrupted {};
   auto o = tiny();
-  o.progress_file = file("progress.pt");
+  o.run.checkpoint = file("progress.pt");
   try {
     pretrain_byol(o, patches(), file("byol.safetensors"),
                   [](const EpochLog&) { throw Interrupted{}; });
   } catch (const Interrupted&) {
   }
-  o.seed = 4;
+  o.run.seed = 4;
   try {
     pretrain_byol(o, patches(), file("byol.safetensors"));
     FAIL() << "resumed another run";
   } catch (const vfp::TaskError& e) {
-    EXPECT_NE(std::string(e.what()).find(o.progress_file + " belongs to another pretraining"),
+    EXPECT_NE(std::string(e.what()).find(o.run.checkpoint + " belongs to another pretraining"),
               std::string::npos)
         << e.what();
   }
-  EXPECT_TRUE(fs::exists(o.progress_file)) << "left for the run it belongs to";
+  EXPECT_TRUE(fs::exists(o.run.checkpoint)) << "left for the run it belongs to";
 }
 
 TEST_F(Byol, TrainsA3DBackboneWithLars) {
   auto o = tiny();
-  o.optimizer = "lars";
-  o.lr = 0.5;
-  o.epochs = 1;
+  o.ssl.optimizer = "lars";
+  o.ssl.lr = 0.5;
+  o.ssl.epochs = 1;
   const auto out = pretrain_byol(o, patches(/*depth=*/16), file("byol3d.safetensors"));
   EXPECT_EQ(out.steps, 3);
   const auto meta = vfp::models::read_safetensors_metadata(file("byol3d.safetensors"));
@@ -198,37 +198,41 @@ TEST_F(Byol, TrainsA3DBackboneWithLars) {
   EXPECT_TRUE(load_backbone("byol3d.safetensors", 3).report.complete());
 }
 
-TEST_F(Byol, BadOptionsAreRejectedNamingTheOption) {
-  auto expect_error = [&](ByolOptions o, Patches p, const std::string& needle) {
+TEST_F(Byol, BadOptionsAreProgrammingErrorsAndBadPatchesInputErrors_NamingWhich) {
+  auto expect_error = [&](ByolOptions o, Patches p, const std::string& needle, bool option) {
     try {
       pretrain_byol(o, p, file("x.safetensors"));
       ADD_FAILURE() << "no error for " << needle;
     } catch (const vfp::InputError& e) {
+      EXPECT_FALSE(option) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    } catch (const std::logic_error& e) { // the config schema refuses these first
+      EXPECT_TRUE(option) << e.what();
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
     EXPECT_FALSE(fs::exists(file("x.safetensors")));
   };
   auto o = tiny();
-  o.optimizer = "sgd";
-  expect_error(o, patches(), "optimizer: unknown 'sgd'");
+  o.ssl.optimizer = "sgd";
+  expect_error(o, patches(), "optimizer: unknown 'sgd'", true);
   o = tiny();
-  o.batch_size = 1;
-  expect_error(o, patches(), "batch_size");
+  o.ssl.batch_size = 1;
+  expect_error(o, patches(), "batch_size", true);
   o = tiny();
-  o.schedule = "linear";
-  expect_error(o, patches(), "schedule: unknown 'linear'");
+  o.ssl.schedule = "linear";
+  expect_error(o, patches(), "schedule: unknown 'linear'", true);
   o = tiny();
-  o.tau_base = 1.5;
-  expect_error(o, patches(), "tau_base: 1.5 is outside [0, 1]");
+  o.ssl.tau_base = 1.5;
+  expect_error(o, patches(), "tau_base: 1.5 is outside [0, 1]", true);
   o = tiny();
-  o.crop_min_scale = 0;
-  expect_error(o, patches(), "crop_min_scale");
+  o.ssl.crop_min_scale = 0;
+  expect_error(o, patches(), "crop_min_scale", true);
   auto p = patches();
   p.items.push_back(20);
-  expect_error(tiny(), p, "item 20 is outside the buffer of 20 patches");
+  expect_error(tiny(), p, "item 20 is outside the buffer of 20 patches", false);
   p = patches();
   p.items = {3};
-  expect_error(tiny(), p, "at least 2 are needed");
+  expect_error(tiny(), p, "at least 2 are needed", false);
 }
 
 TEST_F(Byol, AnUnwritableCheckpointFailsBeforeTraining) {
@@ -269,9 +273,9 @@ TEST_F(Byol, OnCudaItPretrainsUnderBfloat16AndResumes) {
     GTEST_SKIP() << "no CUDA device visible: this checks the CUDA path on a GPU machine";
   struct Interrupted {};
   auto o = tiny();
-  o.device = "cuda";
-  o.epochs = 3;
-  o.progress_file = file("progress.pt");
+  o.run.device = "cuda";
+  o.ssl.epochs = 3;
+  o.run.checkpoint = file("progress.pt");
   EXPECT_THROW(pretrain_byol(o, patches(), file("byol.safetensors"),
                              [](const EpochLog& e) {
                                if (e.epoch == 2)
@@ -293,7 +297,7 @@ TEST_F(Byol, AskingForCudaWithoutADeviceFailsSayingWhy) {
   if (torch::cuda::is_available())
     GTEST_SKIP() << "a CUDA device is visible";
   auto o = tiny();
-  o.device = "cuda";
+  o.run.device = "cuda";
   EXPECT_THROW(pretrain_byol(o, patches(), file("byol.safetensors")), vfp::TaskError);
 }
 

@@ -72,9 +72,9 @@ TEST(Views, WithoutAugmentationAViewIsThePatchItself) {
   auto gen = at::detail::createCPUGenerator(1);
   const auto x = torch::rand({3, 2, 9, 11}, gen);
   ByolOptions o;
-  o.crop_min_scale = 1;
-  o.flips = false;
-  o.brightness = o.contrast = o.blur_probability = o.noise_std = 0;
+  o.ssl.crop_min_scale = 1;
+  o.ssl.flips = false;
+  o.ssl.brightness = o.ssl.contrast = o.ssl.blur_probability = o.ssl.noise_std = 0;
   auto g = at::detail::createCPUGenerator(7);
   EXPECT_TRUE(torch::allclose(bd::random_view(x, o, g), x, 0, 1e-5));
 }
@@ -85,7 +85,7 @@ TEST(Views, KeepTheShapeStayInRangeAndFollowTheGenerator) {
        std::vector<std::vector<std::int64_t>>{{4, 1, 16, 16}, {2, 1, 8, 8, 8}}) {
     const auto x = torch::rand(shape, gen);
     ByolOptions o;
-    o.noise_std = 0; // the rest is clamped to [0, 1]
+    o.ssl.noise_std = 0; // the rest is clamped to [0, 1]
     auto g1 = at::detail::createCPUGenerator(5), g2 = at::detail::createCPUGenerator(5);
     auto g3 = at::detail::createCPUGenerator(6);
     const auto a = bd::random_view(x, o, g1), b = bd::random_view(x, o, g2);
@@ -104,8 +104,8 @@ TEST(Views, AFullSizeFlippedCropMirrorsThePatch) {
   auto gen = at::detail::createCPUGenerator(3);
   const auto x = torch::rand({16, 1, 6, 7}, gen);
   ByolOptions o;
-  o.crop_min_scale = 1;
-  o.brightness = o.contrast = o.blur_probability = o.noise_std = 0;
+  o.ssl.crop_min_scale = 1;
+  o.ssl.brightness = o.ssl.contrast = o.ssl.blur_probability = o.ssl.noise_std = 0;
   auto g = at::detail::createCPUGenerator(11);
   const auto v = bd::random_view(x, o, g);
   int flipped = 0;

@@ -103,21 +103,21 @@ ProbeResult probe(std::uint64_t seed, const fs::path& dir) {
     (i < n / 2 ? train_y : test_y).push_back(phantom.labels[std::size_t(i)]);
   }
   vfp::ssl::ByolOptions o;
-  o.width = 8;
-  o.projector_hidden = 128;
-  o.projection_dim = 32;
-  o.epochs = 20;
-  o.batch_size = 32;
-  o.lr = 1e-3;
-  o.tau_base = 0.99;
-  o.seed = seed;
-  o.threads = 1;
-  o.device = "cpu";
+  o.model.width = 8;
+  o.ssl.projector_hidden = 128;
+  o.ssl.projection_dim = 32;
+  o.ssl.epochs = 20;
+  o.ssl.batch_size = 32;
+  o.ssl.lr = 1e-3;
+  o.ssl.tau_base = 0.99;
+  o.run.seed = seed;
+  o.run.threads = 1;
+  o.run.device = "cpu";
   vfp::models::ModelSpec spec;
-  spec.width = o.width;
-  // pretrain_byol seeds torch with o.seed before building its online backbone first: the
+  spec.width = o.model.width;
+  // pretrain_byol seeds torch with o.run.seed before building its online backbone first: the
   // random baseline is the very network BYOL starts from.
-  torch::manual_seed(o.seed);
+  torch::manual_seed(o.run.seed);
   auto random_model = vfp::models::make_model(spec);
   ProbeResult r;
   r.random = probe_auroc(features_of(*random_model, phantom, train), train_y,

@@ -1,4 +1,5 @@
-// Pooling the out-of-fold predictions (tasks/<id>/oof.csv) for the cox and selection tasks:
+// Pooling the out-of-fold predictions (tasks/<id>/oof.csv; results::pool_predictions) for the
+// cox and selection tasks:
 // ids that need CSV quoting survive the round trip, an event at time 0 is analysed, and a
 // refused row names the file, its line and the subject.
 #include "tasks/pooled.h"
@@ -20,6 +21,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using namespace vfp::tasks::detail;
+using vfp::results::pool_predictions;
+using vfp::results::pooled_csv;
+using vfp::results::PooledSubject;
 
 /// A sweep folder with two tasks' oof.csv (one per fold) of 40 subjects, written as
 /// train_eval writes them; subject 0 is `first_id`, an event at time 0. Higher score, earlier
@@ -51,7 +55,7 @@ fs::path sweep_with_oof(const std::string& name, const std::string& first_id,
 
 std::string error_of(const fs::path& dir) {
   try {
-    pool_out_of_fold(dir, {"t0", "t1"});
+    pool_predictions(dir, {"t0", "t1"});
   } catch (const vfp::InputError& e) {
     return e.what();
   }
@@ -63,7 +67,7 @@ std::string error_of(const fs::path& dir) {
 TEST(PooledOutOfFold, IdWithCommaAndQuoteRoundTripsAndTimeZeroIsAnalysed) {
   const std::string id = "S1,\"x\"";
   const auto dir = sweep_with_oof("comma", id);
-  const auto pooled = pool_out_of_fold(dir, {"t0", "t1"});
+  const auto pooled = pool_predictions(dir, {"t0", "t1"});
   ASSERT_EQ(pooled.size(), 40u);
   const auto it = std::find_if(pooled.begin(), pooled.end(),
                                [&](const PooledSubject& p) { return p.id == id; });
