@@ -33,13 +33,10 @@ double median_of(std::vector<double> v) {
 /// cumulative hazard (covariates centred at their means, as the linear predictor is).
 nlohmann::json fit_cox_model(const std::vector<results::PooledSubject>& pooled) {
   const auto columns = results::columns_of(pooled);
-  const auto& score = columns.score;
   const auto& time = columns.time;
-  const auto& age = columns.age;
-  const auto& bmi = columns.bmi;
   const auto& event = columns.event;
   const std::vector<std::string> names{"score", "age", "bmi"};
-  const std::vector<std::vector<double>> x{score, age, bmi};
+  const std::vector<std::vector<double>> x{columns.score, columns.age, columns.bmi};
   const auto fit = survival::fit_cox(time, event, x, names);
   nlohmann::json terms = nlohmann::json::array();
   std::vector<double> coef, mean, sd;

@@ -7,6 +7,8 @@
 // position) alone, so the same task gives the same batches with 0, 1 or 8 threads.
 #pragma once
 
+#include "config/sections.h"
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -26,14 +28,10 @@ struct Shape {
 };
 
 /// On-the-fly augmentation. Ranges are uniform and symmetric; 0 switches a part off.
-struct AugmentOptions {
+/// The config's augmentation section (its keys and defaults, one source) and whether to apply
+/// it (train.augment).
+struct AugmentOptions : config::AugmentationConfig {
   bool enabled = false;
-  double flip = 0.5;             ///< probability of mirroring the last (width) axis
-  double rotate_deg = 10.0;      ///< 2D: in-plane angle; 3D: an angle about each axis
-  double scale = 0.1;            ///< zoom in [1 - scale, 1 + scale]
-  double intensity_shift = 0.02; ///< added, in [-shift, shift] (values are in [0, 1])
-  double intensity_scale = 0.05; ///< gain in [1 - s, 1 + s]
-  double noise_std = 0.01;       ///< Gaussian noise per voxel
 };
 
 /// Writes an augmented copy of one patch to `dst` (not aliasing `src`); the same seed

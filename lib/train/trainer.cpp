@@ -100,13 +100,8 @@ void check_split(const FoldData& d, const std::vector<int>& patches, const char*
 /// The augmentation section as the loader takes it.
 loader::AugmentOptions augment_options(const config::AugmentationConfig& a, bool enabled) {
   loader::AugmentOptions l;
+  static_cast<config::AugmentationConfig&>(l) = a;
   l.enabled = enabled;
-  l.flip = a.flip;
-  l.rotate_deg = a.rotate_deg;
-  l.scale = a.scale;
-  l.intensity_shift = a.intensity_shift;
-  l.intensity_scale = a.intensity_scale;
-  l.noise_std = a.noise_std;
   return l;
 }
 
