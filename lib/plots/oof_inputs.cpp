@@ -3,6 +3,7 @@
 
 #include "core/core.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -23,15 +24,9 @@ std::optional<Pooled> pooled_of_row(const results::SweepFolder& sweep,
   if (!fs::exists(file))
     return std::nullopt;
   Pooled p;
-  p.has_time = true;
-  for (const auto& s : results::read_pooled(file)) {
-    p.score.push_back(s.score);
-    p.event.push_back(s.event);
-    p.fold.push_back(s.fold);
-    p.time.push_back(s.time);
-    p.has_time = p.has_time && std::isfinite(s.time);
-  }
-  p.has_time = p.has_time && !p.time.empty();
+  static_cast<results::PooledColumns&>(p) = results::columns_of(results::read_pooled(file));
+  p.has_time = !p.time.empty() &&
+               std::all_of(p.time.begin(), p.time.end(), [](double t) { return std::isfinite(t); });
   return p;
 }
 

@@ -11,10 +11,8 @@
 
 namespace vfp::plots {
 
-/// A pooled out-of-fold file as columns: one entry per subject.
-struct Pooled {
-  std::vector<double> score, time;
-  std::vector<int> event, fold;
+/// A pooled out-of-fold file as columns (results::columns_of): one entry per subject.
+struct Pooled : results::PooledColumns {
   bool has_time = false; ///< every subject has a follow-up time (files of older vfp had none)
 };
 
