@@ -24,7 +24,9 @@ configure: setup
 build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-run: build
+# The demo needs only vfp: not the test suites and benchmarks (most of a full build's time).
+run: configure
+	@cmake --build --preset $(PRESET) --target vfp -j $(JOBS)
 	@scripts/demo.sh $(BUILD)/runner/vfp
 
 test: build

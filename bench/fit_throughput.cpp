@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -53,6 +54,7 @@ Options parse(int argc, char** argv) {
 /// Smooth random patches in [0, 1], two per subject, 20 % of subjects positive.
 struct Data {
   std::vector<float> pixels;
+  std::unique_ptr<vfp::loader::MemorySource> source; // over `pixels`; moves with the data
   vfp::train::FoldData fold;
 };
 
@@ -65,7 +67,8 @@ Data make_data(int patches, int depth, int size) {
   for (auto& v : d.pixels)
     v = u(rng);
   auto& f = d.fold;
-  f.pixels = d.pixels.data();
+  d.source = std::make_unique<vfp::loader::MemorySource>(d.pixels.data(), std::int64_t(values));
+  f.source = d.source.get();
   f.depth = depth;
   f.height = f.width = size;
   for (int s = 0; s < patches / 2; ++s)

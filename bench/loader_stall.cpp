@@ -59,8 +59,8 @@ Figures train(const std::vector<float>& pixels, const std::vector<float>& labels
   lo.threads = loader_threads;
   lo.seed = 42;
   lo.augment.enabled = true;
-  vfp::loader::Loader loader(pixels.data(), vfp::loader::Shape{1, 0, size, size}, items, labels,
-                             lo);
+  const vfp::loader::MemorySource source(pixels.data(), std::int64_t(size) * size);
+  vfp::loader::Loader loader(source, vfp::loader::Shape{1, 0, size, size}, items, labels, lo);
   auto run_epoch = [&](int epoch, Figures* f) {
     loader.start_epoch(epoch);
     const double waited_before = loader.wait_seconds();

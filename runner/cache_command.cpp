@@ -5,6 +5,7 @@
 #include "data/data.h"
 #include "log/log.h"
 #include "sweep/sweep.h"
+#include "tasks/plan.h"
 
 #include <CLI/CLI.hpp>
 
@@ -33,11 +34,12 @@ int cache_command(const CacheArgs& args) {
                                         : std::filesystem::path(args.cache_dir);
   const auto entries = data::list_caches(dir);
   if (args.action == "ls") {
-    std::printf("%-16s  %-18s  %9s  %-20s  %s\n", "key", "shape", "MB", "created", "file");
+    std::printf("%-16s  %-18s  %-7s  %9s  %-20s  %s\n", "key", "shape", "dtype", "MB", "created",
+                "file");
     for (const auto& e : entries)
-      std::printf("%-16s  %-18s  %9.1f  %-20s  %s%s\n", e.key.c_str(), shape_text(e.shape).c_str(),
-                  e.bytes / 1e6, e.created.c_str(), e.file.filename().c_str(),
-                  e.problem.empty() ? "" : ("  " + e.problem).c_str());
+      std::printf("%-16s  %-18s  %-7s  %9.1f  %-20s  %s%s\n", e.key.c_str(),
+                  shape_text(e.shape).c_str(), e.dtype.c_str(), e.bytes / 1e6, e.created.c_str(),
+                  e.file.filename().c_str(), e.problem.empty() ? "" : ("  " + e.problem).c_str());
     return 0;
   }
   // verify and gc read every patch and check its checksum.
@@ -46,9 +48,10 @@ int cache_command(const CacheArgs& args) {
   if (args.action == "gc")
     for (const auto& file : args.keep) {
       const auto sweep = sweep::load(file);
-      for (const auto& c : sweep.configurations) {
-        std::vector<data::Exclusion> excluded;
-        keep_keys.insert(data::cache_key(c.config, data::read_cohort(c.config, &excluded)));
+      for (const auto& use : tasks::cache_uses(sweep)) { // BYOL's external cohorts' too
+        keep_keys.insert(use.key);
+        if (!use.external_key.empty())
+          keep_keys.insert(use.external_key);
       }
     }
   std::uintmax_t freed = 0;

@@ -56,6 +56,8 @@ struct SynthArgs {
   std::uint64_t seed = 1;
   double event_rate = 0.15;
   int threads = 0;
+  bool unlabelled = false;
+  std::string vertebrae;
 };
 int synth_command(const SynthArgs& args);
 

@@ -87,6 +87,8 @@ int synth_command(const SynthArgs& args) {
   o.out = args.out;
   o.seed = args.seed;
   o.event_rate = args.event_rate;
+  o.unlabelled = args.unlabelled;
+  o.vertebrae = args.vertebrae;
   o.threads = args.threads > 0 ? args.threads : cpus_in_affinity();
   // Thousands of subjects take minutes: a progress line now and then (none on short runs).
   log::Progress progress("vfp synth: subjects written", std::uint64_t(std::max(0, o.subjects)));
@@ -119,6 +121,17 @@ int preprocess_command(const PreprocessArgs& args) {
     auto row = tasks::run_preprocess(cfg.config, ctx);
     std::cout << row["cache_file"].get<std::string>() << "  " << row["patches"] << " patches\n";
   }
+  for (const auto& cfg : sweep.configurations) { // BYOL's external cohorts (ssl.cohort)
+    if (!cfg.config.runs_pretraining() || cfg.config.ssl.data != "external")
+      continue;
+    std::vector<data::Exclusion> excluded;
+    const auto subjects = data::read_unlabelled_cohort(cfg.config.ssl.cohort, &excluded);
+    if (!done.insert(data::cache_key(config::external_cohort_config(cfg.config), subjects)).second)
+      continue;
+    auto row = tasks::run_preprocess_external(cfg.config, ctx);
+    std::cout << row["cache_file"].get<std::string>() << "  " << row["patches"]
+              << " patches (ssl.cohort)\n";
+  }
   return 0;
 }
 
@@ -133,6 +146,11 @@ void add_synth_command(CLI::App& app, Commands& commands) {
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "writer threads (0 = CPU affinity)")
       ->capture_default_str();
+  cmd->add_flag("--unlabelled", args->unlabelled,
+                "no outcomes: a table of ids only and a centroid for every vertebra of each "
+                "scan (an external pretraining cohort, ssl.cohort)");
+  cmd->add_option("--vertebrae", args->vertebrae,
+                  "vertebrae in each scan, e.g. T12-L3 (the default; T10-L4 with --unlabelled)");
   commands.push_back({cmd, [args] { return synth_command(*args); }});
 }
 

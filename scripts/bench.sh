@@ -57,6 +57,13 @@ if [[ -x "$build/bench/bench_data" ]]; then
   echo "== data layer: preprocessing throughput and cached patch reads =="
   "$build/bench/bench_data"
 fi
+if [[ -x "$build/bench/bench_out_of_core" ]]; then
+  echo
+  echo "== out-of-core data: worker RSS and samples/s over 1k/10k/40k 3D patch caches, mapped vs in memory; BYOL =="
+  # Writes each cache (up to 21 GB: 40k x 64^3 stored as float16) under /tmp, measures, deletes
+  # it; 10-20 min on 2 cores.
+  "$build/bench/bench_out_of_core"
+fi
 if [[ -x "$build/bench/bench_predict" ]]; then
   echo
   echo "== vfp predict: patients/s on CPU, CT file to report (preprocessing included) =="
@@ -68,5 +75,5 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installe
 "$build/bench/bench_report" "$VFP_BENCH_RECORD" --out "$report" \
   --machine-note "vfp $(git describe --always --dirty 2>/dev/null || echo '(no git)'); LibTorch (Debian libtorch-dev) $(version libtorch-dev); PyTorch (python3-torch) $(version python3-torch); R survival $(version r-cran-survival); scikit-learn $(version python3-sklearn); h5py $(version python3-h5py)" \
   --machine-note "load average before the run $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - started )) s" \
-  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit as vfp sets it at start-up; the others glibc defaults" \
+  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit and bench_out_of_core's workers as vfp sets it at start-up; the others glibc defaults" \
   --machine-note "bench_model_step: each side runs twice per case (--rounds 2), alternating which goes first; each side's faster median counts"

@@ -10,6 +10,11 @@ dir=${2:-data/smoke}
 if [ ! -f "$dir/cohort.csv" ]; then
   "$vfp" synth --subjects 40 --event-rate 0.3 --seed 3 --out "$dir"
 fi
+# BYOL's external pretraining cohort (ssl.cohort of sweeps/ssl_3d.yaml): no outcomes, a
+# centroid for every vertebra T10–L4 of each scan.
+if [ ! -f "$dir/unlabelled/cohort.csv" ]; then
+  "$vfp" synth --unlabelled --subjects 6 --seed 4 --out "$dir/unlabelled"
+fi
 mkdir -p "$dir/weights"
 save() { # file, then vfp models options
   local file=$dir/weights/$1

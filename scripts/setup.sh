@@ -17,8 +17,10 @@ packages=(
   python3-torchvision
   # SLURM for `vfp slurm` and its real single-node cluster test (tests/slurm)
   slurm-wlm munge
-  # silences ITK's CMake warnings about GDCM's command-line tools
+  # GDCM's command-line tools: ITK's CMake looks for them; the DICOM archive tests use gdcmconv
   libgdcm-tools
+  # compressed DICOM transfer syntaxes in the DICOM archive tests (dcmcjpeg, dcmcjpls, dcmcrle)
+  dcmtk
   # the report's figures (vfp report, the end of vfp run); without it only the tables
   gnuplot-nox
 )

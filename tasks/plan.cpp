@@ -64,36 +64,47 @@ private:
 
   /// How many blocks a missing cache is preprocessed in: one per worker, so that ranks split
   /// the subjects; none (a single build) when alone, when it exists, or for tiny cohorts.
-  int shards_for(const CacheUse& cache) const {
+  int shards_for(const std::string& key, std::size_t subjects) const {
     const int workers = options_.workers;
-    if (workers < 2 || cache.subjects < 2 * std::size_t(workers))
+    if (workers < 2 || subjects < 2 * std::size_t(workers))
       return 0;
-    return on_disk_.cache_present(cache.key) ? 0 : workers;
+    return on_disk_.cache_present(key) ? 0 : workers;
   }
 
-  /// One preprocess job per distinct cache key, shared by every configuration that uses it.
+  /// The preprocess job of cache `key` (first use: configuration `c`), and its shards; added
+  /// once, shared by every configuration that uses it. `external`: the cohort BYOL pretrains on.
+  int preprocess_job(const std::string& key, std::size_t subjects, std::size_t c, bool external) {
+    if (job_of_key_.count(key))
+      return job_of_key_[key];
+    auto& graph = plan_.graph;
+    const int shards = shards_for(key, subjects);
+    std::vector<int> shard_jobs;
+    for (int s = 0; s < shards; ++s) {
+      auto shard =
+          job("preprocess_shard", "preprocess-" + key + "-shard-" + std::to_string(s), int(c));
+      shard.assignment["shard"] = s;
+      shard.assignment["shards"] = shards;
+      if (external)
+        shard.assignment["cohort"] = "ssl";
+      shard_jobs.push_back(graph.add(std::move(shard)));
+    }
+    auto merge = job("preprocess", "preprocess-" + key, int(c), shard_jobs);
+    merge.assignment["shards"] = shards;
+    if (external)
+      merge.assignment["cohort"] = "ssl";
+    return job_of_key_[key] = graph.add(std::move(merge));
+  }
+
+  /// One preprocess job per distinct cache key, the external pretraining cohorts' included.
   void add_preprocessing(const std::vector<CacheUse>& caches) {
     if (caches.size() != sweep_.configurations.size())
       throw Error("planning: " + std::to_string(caches.size()) + " caches for " +
                   std::to_string(sweep_.configurations.size()) + " configurations");
-    auto& graph = plan_.graph;
     for (std::size_t c = 0; c < caches.size(); ++c) {
-      const auto& key = caches[c].key;
-      if (!job_of_key_.count(key)) {
-        const int shards = shards_for(caches[c]);
-        std::vector<int> shard_jobs;
-        for (int s = 0; s < shards; ++s) {
-          auto shard =
-              job("preprocess_shard", "preprocess-" + key + "-shard-" + std::to_string(s), int(c));
-          shard.assignment["shard"] = s;
-          shard.assignment["shards"] = shards;
-          shard_jobs.push_back(graph.add(std::move(shard)));
-        }
-        auto merge = job("preprocess", "preprocess-" + key, int(c), shard_jobs);
-        merge.assignment["shards"] = shards;
-        job_of_key_[key] = graph.add(std::move(merge));
-      }
-      prep_of_config_.push_back(job_of_key_[key]);
+      prep_of_config_.push_back(preprocess_job(caches[c].key, caches[c].subjects, c, false));
+      const auto& external = caches[c].external_key;
+      external_prep_of_config_.push_back(
+          external.empty() ? -1 : preprocess_job(external, caches[c].external_subjects, c, true));
     }
   }
 
@@ -110,10 +121,13 @@ private:
       const int prep = prep_of_config_[std::size_t(task.configuration)];
       std::vector<int> depends_on{prep};
       if (configuration.config.runs_pretraining()) {
-        // An inner task uses its outer fold's pretraining, which the outer tasks added.
+        // An inner task uses its outer fold's pretraining, which the outer tasks added. An
+        // external pretraining reads the external cohort's cache, not this one.
         const auto id = pretrain_id(configuration.config, task);
+        const int external = external_prep_of_config_[std::size_t(task.configuration)];
         if (!job_of_pretraining_.count(id))
-          job_of_pretraining_[id] = graph.add(job("pretrain", id, int(t), {prep}));
+          job_of_pretraining_[id] =
+              graph.add(job("pretrain", id, int(t), {external >= 0 ? external : prep}));
         depends_on.push_back(job_of_pretraining_[id]);
       }
       auto training = job(kind, task.id, int(t), depends_on);
@@ -178,15 +192,17 @@ private:
   /// checkpoint exists or that no task needs is not run.
   void skip_unneeded() {
     auto& graph = plan_.graph;
+    for (const auto& [id, j] : job_of_pretraining_)
+      if (!pretraining_needed_.count(j) || on_disk_.pretrained(id))
+        graph.mark_done(j);
+      else // the cache it reads (an external cohort's is needed by nothing else)
+        prep_needed_.insert(graph.job(j).depends_on.front());
     for (const auto& [key, j] : job_of_key_)
       if (!prep_needed_.count(j)) {
         graph.mark_done(j);
         for (int s : graph.job(j).depends_on)
           graph.mark_done(s);
       }
-    for (const auto& [id, j] : job_of_pretraining_)
-      if (!pretraining_needed_.count(j) || on_disk_.pretrained(id))
-        graph.mark_done(j);
   }
 
   const sweep::Sweep& sweep_;
@@ -197,6 +213,7 @@ private:
   Plan plan_;
   std::map<std::string, int> job_of_key_;
   std::vector<int> prep_of_config_;
+  std::vector<int> external_prep_of_config_; ///< -1: the configuration pretrains on none
   std::map<std::string, int> job_of_pretraining_;
   std::set<int> prep_needed_, pretraining_needed_;
 };
@@ -206,9 +223,18 @@ private:
 std::vector<CacheUse> cache_uses(const sweep::Sweep& sweep) {
   std::vector<CacheUse> out;
   for (const auto& configuration : sweep.configurations) {
+    const auto& c = configuration.config;
     std::vector<data::Exclusion> excluded;
-    const auto subjects = data::read_cohort(configuration.config, &excluded);
-    out.push_back({data::cache_key(configuration.config, subjects), subjects.size()});
+    const auto subjects = data::read_cohort(c, &excluded);
+    CacheUse use;
+    use.key = data::cache_key(c, subjects);
+    use.subjects = subjects.size();
+    if (c.runs_pretraining() && c.ssl.data == "external") {
+      const auto external = data::read_unlabelled_cohort(c.ssl.cohort, &excluded);
+      use.external_key = data::cache_key(config::external_cohort_config(c), external);
+      use.external_subjects = external.size();
+    }
+    out.push_back(use);
   }
   return out;
 }
@@ -223,10 +249,15 @@ nlohmann::json run_job(const sweep::Sweep& sweep, const nlohmann::json& assignme
   const auto kind = assignment.at("kind").get<std::string>();
   const int index = assignment.at("index").get<int>();
   const int shard = assignment.value("shard", 0), shards = assignment.value("shards", 0);
+  const bool external = assignment.value("cohort", "") == "ssl"; // BYOL's external cohort
   if (kind == "preprocess_shard")
-    return run_preprocess_shard(sweep.configurations.at(index).config, ctx, shard, shards);
+    return external
+               ? run_preprocess_external_shard(sweep.configurations.at(index).config, ctx, shard,
+                                               shards)
+               : run_preprocess_shard(sweep.configurations.at(index).config, ctx, shard, shards);
   if (kind == "preprocess")
-    return run_preprocess(sweep.configurations.at(index).config, ctx, shards);
+    return external ? run_preprocess_external(sweep.configurations.at(index).config, ctx, shards)
+                    : run_preprocess(sweep.configurations.at(index).config, ctx, shards);
   if (kind == "pretrain")
     return run_pretrain(sweep, sweep.tasks.at(index), ctx);
   if (kind == "train_eval")

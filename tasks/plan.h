@@ -19,6 +19,11 @@ namespace vfp::tasks {
 struct CacheUse {
   std::string key;          ///< data::cache_key: configurations with equal keys share a build
   std::size_t subjects = 0; ///< the cohort's subjects (after exclusions)
+  /// The cache of the external cohort BYOL pretrains on (ssl.data: external, when the
+  /// configuration runs pretraining; config::external_cohort_config), and its subjects;
+  /// empty when none.
+  std::string external_key;
+  std::size_t external_subjects = 0;
 };
 
 /// The cache key and cohort size of every configuration, in sweep order (reads the cohorts).
@@ -49,7 +54,9 @@ struct Plan {
 
 /// The sweep's jobs: one `preprocess` per distinct cache key (split in one `preprocess_shard`
 /// per worker and a merge when the cache is missing, there are ≥ 2 workers and ≥ 2 subjects a
-/// worker); one `pretrain` per distinct BYOL setting; `train_eval` and `inner` jobs depending
+/// worker), external pretraining cohorts' caches alike (assignment "cohort": "ssl"); one
+/// `pretrain` per distinct BYOL setting (after the cache it reads: an external pretraining's
+/// is the external cohort's, so it is shared by every fold and waits for no labelled cache); `train_eval` and `inner` jobs depending
 /// on them (estimates from the configuration's earlier rows); per selection group a
 /// `selection` job on the coordinator after its members' outer and inner jobs; per
 /// configuration `cox` and `aggregate` (on the coordinator) after its `train_eval` jobs.

@@ -5,8 +5,10 @@
 #include "log/log.h"
 #include "results/results.h"
 #include "ssl/ssl.h"
+#include "tasks/patch_source.h"
 #include "tasks/split.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -20,6 +22,38 @@ ssl::ByolOptions byol_options(const config::ExperimentConfig& c, std::uint64_t s
   o.ssl = c.ssl;
   o.run = config::run_settings(c.train, seed, ctx.threads, ctx.local_rank);
   return o;
+}
+
+/// The configuration whose cache BYOL reads: the external cohort's (ssl.data external), else
+/// the labelled cohort's own.
+config::ExperimentConfig pretraining_source(const config::ExperimentConfig& c) {
+  return c.ssl.data == "external" ? config::external_cohort_config(c) : c;
+}
+
+/// The subjects of that cache: the external cohort's ids (its table or its images folder), or
+/// the labelled cohort, whose table is never read for an external pretraining.
+std::vector<data::Subject> pretraining_subjects(const config::ExperimentConfig& c,
+                                                std::vector<data::Exclusion>* excluded) {
+  return c.ssl.data == "external" ? data::read_unlabelled_cohort(c.ssl.cohort, excluded)
+                                  : data::read_cohort(c, excluded);
+}
+
+/// What data the pretraining saw, for its config.json and its row (the report's notes).
+nlohmann::json data_record(const config::ExperimentConfig& c,
+                           const std::vector<data::Subject>& subjects, std::size_t patches,
+                           std::size_t excluded, const std::string& cache_key) {
+  const auto& cohort = c.ssl.data == "external" ? c.ssl.cohort : c.cohort;
+  nlohmann::json d = {{"ssl_data", c.ssl.data},
+                      {"images", cohort.images},
+                      {"table", cohort.csv.string()},
+                      {"scans", subjects.size() - std::min(excluded, subjects.size())},
+                      {"patches", patches},
+                      {"cache_key", cache_key}};
+  if (excluded > 0)
+    d["excluded_scans"] = excluded;
+  if (c.ssl.data == "external")
+    d["vertebrae"] = c.ssl.vertebrae;
+  return d;
 }
 
 /// Everything the pretraining of `task` reads: its id is their hash.
@@ -64,16 +98,20 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
           2));
 
   std::vector<data::Exclusion> excluded;
-  const auto cohort = data::read_cohort(c, &excluded);
-  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
+  // An external pretraining never touches the labelled cohort's cache (nor its table).
+  const auto source = pretraining_source(c);
+  const auto cohort = pretraining_subjects(c, &excluded);
+  const auto cache = open_task_patches(source, cohort, ctx);
+  const auto& patches = cache.index();
   ssl::Patches unlabelled;
-  unlabelled.pixels = patches.pixels.data();
+  unlabelled.source = &cache.source;
+  unlabelled.identity = cache.source.identity(); // not a pass over every pixel
   unlabelled.count = static_cast<int>(patches.size());
   unlabelled.channels = patches.channels;
   unlabelled.depth = patches.depth;
   unlabelled.height = patches.height;
   unlabelled.width = patches.width;
-  if (c.ssl.data == "all") {
+  if (c.ssl.data != "outer_train") { // all, external: every patch of the cache
     for (size_t p = 0; p < patches.size(); ++p)
       unlabelled.items.push_back(static_cast<int>(p));
   } else { // the outer fold's training and validation subjects; its test subjects stay unseen
@@ -84,6 +122,15 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   }
   spdlog::info("pretrain {}: BYOL on {} of {} patches ({}), {} epochs", id, unlabelled.items.size(),
                patches.size(), c.ssl.data, c.ssl.epochs);
+  // The record says which data BYOL saw (written again, now that the cache is known).
+  const auto seen =
+      data_record(c, cohort, unlabelled.items.size(), excluded.size() + patches.excluded.size(),
+                  data::cache_key(source, cohort));
+  write_file_atomically(files.config, nlohmann::json{{"task_id", id},
+                                                     {"seed", seed},
+                                                     {"inputs", pretrain_inputs(c, task)},
+                                                     {"data", seen}}
+                                          .dump(2));
 
   auto options = byol_options(c, seed, ctx);
   // After every epoch: a pretraining killed (node failure, time limit) continues from it.
@@ -103,6 +150,7 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
     all_epochs << e.epoch << "," << e.loss << "," << e.tau << "," << e.seconds << "\n";
   write_file_atomically(files.history, all_epochs.str());
   row["seed"] = seed;
+  row["data"] = seen;
   row["patches"] = unlabelled.items.size();
   row["epochs"] = outcome.history.size();
   row["steps"] = outcome.steps;

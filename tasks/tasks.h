@@ -32,17 +32,29 @@ nlohmann::json run_preprocess(const config::ExperimentConfig& config, const Task
 nlohmann::json run_preprocess_shard(const config::ExperimentConfig& config, const TaskContext& ctx,
                                     int shard, int shards);
 
+/// run_preprocess for the external pretraining cohort of `config` (ssl.cohort, its subjects
+/// from data::read_unlabelled_cohort): builds the cache of config::external_cohort_config.
+nlohmann::json run_preprocess_external(const config::ExperimentConfig& config,
+                                       const TaskContext& ctx, int shards = 0);
+
+/// run_preprocess_shard for the external pretraining cohort of `config`.
+nlohmann::json run_preprocess_external_shard(const config::ExperimentConfig& config,
+                                             const TaskContext& ctx, int shard, int shards);
+
 /// The id of the BYOL pretraining that `task` needs (its configuration runs_pretraining()):
 /// "pretrain-" and a hash of config::pretrain_json, plus the fold and repeat for
-/// ssl.data: outer_train. Configurations and folds that ask for the same one share it.
+/// ssl.data: outer_train. Configurations and folds that ask for the same one share it (an
+/// external one, ssl.data: external, is shared by every fold and repeat).
 std::string pretrain_id(const config::ExperimentConfig& config, const sweep::TrainTask& task);
 
 /// Where pretraining `id` writes its backbone: results/<sweep>/pretrain/<id>/byol.safetensors.
 std::filesystem::path pretrain_checkpoint(const TaskContext& ctx, const std::string& id);
 
 /// BYOL on the cache's patches (all of them, or the outer training subjects of `task`'s fold
-/// for ssl.data: outer_train) with the seed of its id; writes the checkpoint, history.csv and
-/// config.json in its folder. Returns at once when the checkpoint is already there.
+/// for ssl.data: outer_train; for ssl.data: external every patch of the external cohort's
+/// cache, the labelled cohort's never read) with the seed of its id; writes the checkpoint,
+/// history.csv and config.json (with "data": which cohort, scans, patches and cache key) in
+/// its folder. Returns at once when the checkpoint is already there.
 nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& task,
                             const TaskContext& ctx);
 

@@ -5,6 +5,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "results/results.h"
+#include "tasks/patch_source.h"
 #include "tasks/split.h"
 #include "train/train.h"
 
@@ -33,10 +34,12 @@ train::TrainOptions options_for(const config::ExperimentConfig& c, std::uint64_t
   return o;
 }
 
-/// The patches of the task's split: its training, validation and test parts, by patch index.
-train::FoldData fold_data(const data::PatchSet& patches, const detail::PatchSplit& split) {
+/// The patches of the task's split: its training, validation and test parts, by patch index,
+/// read through the cache's source.
+train::FoldData fold_data(const TaskPatches& cache, const detail::PatchSplit& split) {
+  const auto& patches = cache.index();
   train::FoldData fold;
-  fold.pixels = patches.pixels.data();
+  fold.source = &cache.source;
   fold.channels = patches.channels;
   fold.depth = patches.depth;
   fold.height = patches.height;
@@ -148,11 +151,12 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
 
   std::vector<data::Exclusion> excluded;
   const auto cohort = data::read_cohort(c, &excluded);
-  const auto patches = data::load_or_build_cache(c, cohort, ctx.cache_dir, ctx.threads);
+  const auto cache = open_task_patches(c, cohort, ctx);
+  const auto& patches = cache.index();
   const auto split = detail::split_patches(c, cohort, patches, task.fold, task.repeat,
                                            task.inner_fold, task.inner_folds);
   excluded.insert(excluded.end(), patches.excluded.begin(), patches.excluded.end());
-  const auto fold = fold_data(patches, split);
+  const auto fold = fold_data(cache, split);
   spdlog::info("task {} fold {}{}: {} train / {} validation / {} test patches", task.id, task.fold,
                task.inner() ? " inner fold " + std::to_string(task.inner_fold) : std::string(),
                fold.train.size(), fold.validation.size(), fold.test.size());
@@ -188,6 +192,8 @@ nlohmann::json run_train_eval(const sweep::Sweep& sweep, const sweep::TrainTask&
   std::filesystem::remove(files.checkpoint); // everything it held is in the files above
 
   auto row = result_row(sweep, task, options, fold, outcome, test);
+  if (c.runs_pretraining()) // the report finds what its pretraining saw by this id
+    row.extra["pretrain_id"] = pretrain_id(c, task);
   row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Who took no part and why (cohort rows and failed images alike): the report lists them.
   for (const auto& e : excluded)

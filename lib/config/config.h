@@ -55,8 +55,14 @@ nlohmann::json preprocess_json(const ExperimentConfig& config);
 /// InputError naming it.
 PreprocessConfig preprocess_from_json(const nlohmann::json& preprocess);
 
-/// What the pretrain task reads: preprocessing, the backbone (arch, dims, width), the ssl
-/// section, and for ssl.data outer_train the cross-validation split.
+/// For ssl.data external: the configuration whose cache holds the external cohort's patches,
+/// `config` with cohort = ssl.cohort and preprocess.vertebrae = ssl.vertebrae (the same
+/// preprocessing otherwise), so that its cache is keyed like every cache.
+ExperimentConfig external_cohort_config(const ExperimentConfig& config);
+
+/// What the pretrain task reads: preprocessing (of the external cohort for ssl.data external),
+/// the backbone (arch, dims, width), the ssl section, and for ssl.data outer_train the
+/// cross-validation split.
 nlohmann::json pretrain_json(const ExperimentConfig& config);
 
 /// Expands a path pattern's {id}.

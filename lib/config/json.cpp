@@ -41,6 +41,8 @@ PreprocessConfig preprocess_from_json(const nlohmann::json& j) {
     if (f.section() != "preprocess")
       continue;
     const auto it = j.find(f.name());
+    if (it == j.end() && f.in_json == detail::InJson::kUnlessDefault)
+      continue; // a key added later is written only when not at its default
     if (it == j.end())
       throw InputError("the preprocessing settings lack '" + f.name() + "' (" + f.key + ")");
     try {
@@ -53,8 +55,17 @@ PreprocessConfig preprocess_from_json(const nlohmann::json& j) {
   return c.preprocess;
 }
 
+ExperimentConfig external_cohort_config(const ExperimentConfig& c) {
+  auto external = c;
+  external.cohort = c.ssl.cohort;
+  external.preprocess.vertebrae = c.ssl.vertebrae;
+  return external;
+}
+
 nlohmann::json pretrain_json(const ExperimentConfig& c) {
-  auto j = preprocess_json(c);
+  // An external pretraining reads the external cohort's cache only: the labelled cohort is
+  // not among its inputs, so every fold (and labelled cohort) shares it.
+  auto j = preprocess_json(c.ssl.data == "external" ? external_cohort_config(c) : c);
   const auto model = sections_json(c, {"model"}).at("model");
   j["model"] = {
       {"arch", model.at("arch")}, {"dims", model.at("dims")}, {"width", model.at("width")}};

@@ -80,8 +80,13 @@ template <class S, class T> struct Slot {
   const char* key;
   S C::*section;
   T S::*member;
-  T& of(C& c) const { return c.*section.*member; }
-  const T& of(const C& c) const { return c.*section.*member; }
+  /// A section inside a section (ssl.cohort): reached through this instead of `section`.
+  S& (*nested)(C&) = nullptr;
+  S& part(C& c) const { return nested ? nested(c) : c.*section; }
+  // `nested` only locates the part; nothing is written through the cast.
+  const S& part(const C& c) const { return nested ? nested(const_cast<C&>(c)) : c.*section; }
+  T& of(C& c) const { return part(c).*member; }
+  const T& of(const C& c) const { return part(c).*member; }
 };
 template <class S, class T> Slot<S, T> slot(const char* key, S C::*section, T S::*member) {
   return {key, section, member};
@@ -89,6 +94,15 @@ template <class S, class T> Slot<S, T> slot(const char* key, S C::*section, T S:
 #define VFP_KEY(section, member)                                                                   \
   slot(#section "." #member, &ExperimentConfig::section,                                           \
        &decltype(ExperimentConfig::section)::member)
+
+CohortConfig& ssl_cohort(C& c) {
+  return c.ssl.cohort;
+}
+/// A key of the external pretraining cohort: ssl.cohort.<member>, a member of CohortConfig.
+#define VFP_SSL_COHORT_KEY(member)                                                                 \
+  Slot<CohortConfig, decltype(CohortConfig::member)> {                                             \
+    "ssl.cohort." #member, nullptr, &CohortConfig::member, &ssl_cohort                             \
+  }
 
 // Paths travel through JSON as strings; everything else as itself.
 template <class T> Json json_value(const T& v) {
@@ -174,7 +188,7 @@ template <class S> Field flag(Slot<S, bool> s, InJson in_json = InJson::kAlways)
 /// A non-empty list of names from `allowed`; `what` describes the list in the error.
 template <class S>
 Field names(Slot<S, std::vector<std::string>> s, const std::vector<std::string>& allowed,
-            const std::string& what) {
+            const std::string& what, InJson in_json = InJson::kAlways) {
   return field<S, std::vector<std::string>>(
       s,
       [=](const Located& at, const std::string& key, Problems& p, const Base&,
@@ -192,7 +206,7 @@ Field names(Slot<S, std::vector<std::string>> s, const std::vector<std::string>&
         }
         return true;
       },
-      InJson::kAlways);
+      in_json);
 }
 
 /// A path key that must name an existing file (relative to the config's folder).
@@ -215,7 +229,9 @@ template <class S> Field existing_file(Slot<S, std::filesystem::path> s) {
 }
 
 /// A path (pattern) resolved against the config's folder; `need_id`: it must hold {id}.
-template <class S, class T> Field path(Slot<S, T> s, bool need_id, const std::string& expected) {
+template <class S, class T>
+Field path(Slot<S, T> s, bool need_id, const std::string& expected,
+           InJson in_json = InJson::kAlways) {
   return field<S, T>(
       s,
       [=](const Located& at, const std::string& key, Problems& p, const Base& base, T& out) {
@@ -227,7 +243,7 @@ template <class S, class T> Field path(Slot<S, T> s, bool need_id, const std::st
         out = T(resolve(base, at.node.Scalar()).string());
         return true;
       },
-      InJson::kAlways);
+      in_json);
 }
 
 Field sweep_name() {
@@ -270,6 +286,59 @@ Field cohort_dir() {
   return f;
 }
 
+/// ssl.cohort.dir: as cohort.dir, for the external pretraining cohort, whose table is optional:
+/// csv defaults to <dir>/cohort.csv only when that file exists (else every image of
+/// <dir>/images is a subject). Read before the explicit ssl.cohort keys, which win.
+Field ssl_cohort_dir() {
+  Field f;
+  f.key = "ssl.cohort.dir";
+  f.in_json = InJson::kNever;
+  f.read = [](C& c, const Located& at, Problems& p, const Base& base) {
+    if (!at.node.IsScalar() || at.node.Scalar().empty())
+      return p.add(at, "ssl.cohort.dir", "expected a folder path");
+    auto dir = resolve(base, at.node.Scalar());
+    auto& cohort = c.ssl.cohort;
+    if (cohort.csv.empty() && std::filesystem::is_regular_file(dir / "cohort.csv"))
+      cohort.csv = dir / "cohort.csv";
+    if (cohort.images.empty())
+      cohort.images = (dir / "images" / "{id}.nii.gz").string();
+    if (cohort.centroids.empty())
+      cohort.centroids = (dir / "centroids" / "{id}.json").string();
+  };
+  f.write = [](const C&) { return Json(); };
+  f.load = [](C&, const Json&) {};
+  return f;
+}
+
+/// Vertebrae a patch may be cut at; `all`: every one of them the centroids label.
+const std::vector<std::string>& vertebra_names() {
+  static const std::vector<std::string> v{"all", "T1",  "T2",  "T3",  "T4", "T5", "T6", "T7", "T8",
+                                          "T9",  "T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5"};
+  return v;
+}
+
+/// cohort.dicom_series: largest, uid:<SeriesInstanceUID> or desc:<glob>. In the JSON only
+/// when not largest, so that caches and ids made before the key keep theirs.
+template <class S> Field dicom_series_rule(Slot<S, std::string> s) {
+  return field<S, std::string>(
+      s,
+      [](const Located& at, const std::string& key, Problems& p, const Base&, std::string& out) {
+        const auto v = at.node.IsScalar() ? at.node.Scalar() : std::string();
+        const bool ok = v == "largest" || (v.rfind("uid:", 0) == 0 && v.size() > 4) ||
+                        (v.rfind("desc:", 0) == 0 && v.size() > 5);
+        if (!ok) {
+          p.add(at, key,
+                "expected largest, uid:<SeriesInstanceUID> or desc:<pattern> (* and ? "
+                "wildcards), got '" +
+                    scalar_text(at.node) + "'");
+          return false;
+        }
+        out = v;
+        return true;
+      },
+      InJson::kUnlessDefault);
+}
+
 std::vector<Field> make_table() {
   constexpr auto later = InJson::kUnlessDefault;
   const std::vector<std::string> axes{"sagittal", "coronal", "axial"};
@@ -282,6 +351,7 @@ std::vector<Field> make_table() {
       choice(VFP_KEY(cohort, centroid_format), {"verse", "csv", "labelmap"}),
       choice(VFP_KEY(cohort, centroid_space), {"lps", "ras"}),
       choice(VFP_KEY(cohort, on_bad_subject), {"error", "exclude"}),
+      dicom_series_rule(VFP_KEY(cohort, dicom_series)),
       number(VFP_KEY(preprocess, spacing_mm), 0.1, 10),
       number(VFP_KEY(preprocess, patch_mm), 4, 512),
       number(VFP_KEY(preprocess, hu_min), -4096, 4096),
@@ -294,9 +364,10 @@ std::vector<Field> make_table() {
       names(VFP_KEY(preprocess, channels), axes, "axes, e.g. [sagittal, coronal, axial]"),
       choice(VFP_KEY(preprocess, output), {"2d", "3d"}),
       integer(VFP_KEY(preprocess, compression), 0, 9),
+      // In the cache key only when not float32, so that existing caches keep their keys.
+      choice(VFP_KEY(preprocess, dtype), {"float32", "float16", "uint16"}, later),
       flag(VFP_KEY(preprocess, content_hash)),
-      names(VFP_KEY(preprocess, vertebrae), {"T11", "T12", "L1", "L2", "L3", "L4", "L5"},
-            "vertebrae, e.g. [L1, L2]"),
+      names(VFP_KEY(preprocess, vertebrae), vertebra_names(), "vertebrae, e.g. [L1, L2]"),
       integer(VFP_KEY(cv, folds), 2, 20),
       integer(VFP_KEY(cv, repeats), 1, 100),
       integer(VFP_KEY(cv, seed), 0, 2147483647L),
@@ -327,7 +398,19 @@ std::vector<Field> make_table() {
       number(VFP_KEY(train, focal_alpha), -1, 1, later),
       choice(VFP_KEY(train, device), {"auto", "cpu", "cuda"}, later),
       flag(VFP_KEY(train, amp), later),
-      choice(VFP_KEY(ssl, data), {"all", "outer_train"}),
+      choice(VFP_KEY(ssl, data), {"all", "outer_train", "external"}),
+      // The external pretraining cohort: written only when set, so that older ids stay.
+      ssl_cohort_dir(),
+      path(VFP_SSL_COHORT_KEY(csv), false, "a file path", later),
+      path(VFP_SSL_COHORT_KEY(images), true, "a path pattern containing {id}", later),
+      path(VFP_SSL_COHORT_KEY(centroids), false, "a path pattern containing {id}, or a CSV file",
+           later),
+      choice(VFP_SSL_COHORT_KEY(centroid_format), {"verse", "csv", "labelmap"}, later),
+      choice(VFP_SSL_COHORT_KEY(centroid_space), {"lps", "ras"}, later),
+      choice(VFP_SSL_COHORT_KEY(on_bad_subject), {"error", "exclude"}, later),
+      dicom_series_rule(VFP_SSL_COHORT_KEY(dicom_series)),
+      names(VFP_KEY(ssl, vertebrae), vertebra_names(), "vertebrae, e.g. [all] or [T12, L1, L2]",
+            later),
       integer(VFP_KEY(ssl, epochs), 1, 10000),
       integer(VFP_KEY(ssl, batch_size), 2, 4096),
       choice(VFP_KEY(ssl, optimizer), {"adamw", "lars"}),
@@ -371,6 +454,7 @@ std::vector<Field> make_table() {
   };
 }
 
+#undef VFP_SSL_COHORT_KEY
 #undef VFP_KEY
 
 } // namespace

@@ -8,6 +8,70 @@
 #include <algorithm>
 
 namespace vfp::config {
+namespace {
+
+/// Where a key was written, or the file's top when it was not.
+const Located& where_of(const FlatConfig& flat, const std::string& key, const Located& top) {
+  const auto it = flat.find(key);
+  return it != flat.end() ? it->second : top;
+}
+
+/// `all` stands for every vertebra: with others beside it the list means nothing clear.
+void check_vertebrae(const std::vector<std::string>& names, const std::string& key,
+                     const FlatConfig& flat, const Located& top, detail::Problems& problems) {
+  if (names.size() > 1 && std::find(names.begin(), names.end(), "all") != names.end())
+    problems.add(where_of(flat, key, top), key,
+                 "'all' (every vertebra the centroids label) stands alone in the list");
+}
+
+/// The external pretraining cohort (ssl.cohort) and ssl.data, which defaults to external when
+/// the cohort is set. Pretraining on the labelled cohort beside an external one is refused:
+/// which data BYOL saw must be one thing.
+void resolve_ssl(ExperimentConfig& c, const FlatConfig& flat, const Located& top,
+                 detail::Problems& problems) {
+  const bool any_key = std::any_of(flat.begin(), flat.end(), [](const auto& kv) {
+    return kv.first.rfind("ssl.cohort.", 0) == 0;
+  });
+  auto& cohort = c.ssl.cohort;
+  if (any_key && cohort.images.empty())
+    problems.add(top, "ssl.cohort",
+                 "missing key 'ssl.cohort.dir' (or ssl.cohort.images and ssl.cohort.centroids)");
+  else if (any_key && cohort.centroids.empty())
+    problems.add(top, "ssl.cohort", "ssl.cohort.centroids is required with ssl.cohort.images");
+  if (cohort.centroid_format != "csv" && !cohort.centroids.empty() &&
+      cohort.centroids.find("{id}") == std::string::npos)
+    problems.add(where_of(flat, "ssl.cohort.centroids", top), "ssl.cohort.centroids",
+                 "a " + cohort.centroid_format +
+                     " centroid source is one file per subject: the path needs {id}");
+  // Without a table the subjects are the images of one folder: {id} names the file.
+  const auto images = std::filesystem::path(cohort.images);
+  if (cohort.csv.empty() && !cohort.images.empty() &&
+      (images.filename().string().find("{id}") == std::string::npos ||
+       images.parent_path().string().find("{id}") != std::string::npos))
+    problems.add(where_of(flat, "ssl.cohort.images", top), "ssl.cohort.images",
+                 "without ssl.cohort.csv the subjects are the entries of one folder, so {id} "
+                 "must be in the last part of the pattern only (e.g. images/{id}.nii.gz); "
+                 "give ssl.cohort.csv (a subject_id column) for other layouts");
+  const bool data_given = flat.count("ssl.data") > 0;
+  if (c.ssl.external() && !data_given)
+    c.ssl.data = "external";
+  else if (c.ssl.external() && c.ssl.data != "external")
+    problems.add(flat.at("ssl.data"), "ssl.data",
+                 "'" + c.ssl.data +
+                     "' pretrains on the labelled cohort, but ssl.cohort names an external "
+                     "one: use external (the default with ssl.cohort) or drop ssl.cohort");
+  else if (!c.ssl.external() && c.ssl.data == "external" && !any_key)
+    problems.add(where_of(flat, "ssl.data", top), "ssl.data",
+                 "external needs ssl.cohort (ssl.cohort.dir, or ssl.cohort.images and "
+                 "ssl.cohort.centroids)");
+  if (flat.count("ssl.vertebrae") && !c.ssl.external() && !any_key)
+    problems.add(flat.at("ssl.vertebrae"), "ssl.vertebrae",
+                 "names the external cohort's vertebrae: it needs ssl.cohort");
+  check_vertebrae(c.ssl.vertebrae, "ssl.vertebrae", flat, top, problems);
+  check_vertebrae(c.preprocess.vertebrae, "preprocess.vertebrae", flat, top, problems);
+}
+
+} // namespace
 
 bool is_3d_only(const std::string& arch) {
   // The registry's Architecture::dims, mirrored here because config stays torch-free.
@@ -124,6 +188,7 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
     problems.add(it != flat.end() ? it->second : top, "preprocess.slab_mm",
                  "the slab cannot be wider than the patch (preprocess.patch_mm)");
   }
+  resolve_ssl(c, flat, top, problems);
   problems.throw_if_any();
   return c;
 }

@@ -20,6 +20,10 @@ struct CohortConfig {
   std::string centroid_format = "verse"; ///< verse (JSON), csv (world mm) or labelmap
   std::string centroid_space = "lps";    ///< csv coordinates: lps (ITK, DICOM) or ras (NIfTI)
   std::string on_bad_subject = "error";  ///< error, or exclude (warn, leave the subject out)
+  /// Which series of a DICOM folder is the CT: largest (the axial series with the most
+  /// slices), uid:<SeriesInstanceUID> or desc:<SeriesDescription glob>; a cohort table's
+  /// `dicom_series` cell overrides it per subject.
+  std::string dicom_series = "largest";
 };
 
 /// Patch extraction; the defaults follow the study group's published pipeline.
@@ -35,8 +39,13 @@ struct PreprocessConfig {
   int patch_voxels = 0;              ///< cube edge in voxels; 0 = patch_mm / spacing_mm
   std::vector<std::string> channels; ///< several projection axes as channels; empty = {axis}
   std::string output = "2d";         ///< 2d (projections) or 3d (the resampled cube)
+  /// Vertebrae to cut, each a patch; [all]: every vertebra T1–L5 a subject's centroids label
+  /// (an unlabelled pretraining cohort: more patches per scan).
   std::vector<std::string> vertebrae{"L1", "L2"};
   int compression = 0;       ///< gzip level of the cache's chunks (0 = none)
+  /// How the cache stores pixel values: float32 (as computed), float16 or uint16 (the [0, 1]
+  /// window × 65535), each half the bytes, converted back to float on read.
+  std::string dtype = "float32";
   bool content_hash = false; ///< key sources by content hash, not only size and mtime
 
   /// Voxels per cube edge and their spacing, from patch_mm, spacing_mm and patch_voxels.
@@ -141,8 +150,19 @@ struct AugmentationConfig {
 /// One pretraining serves every configuration and fold that asks for the same one.
 struct SslConfig {
   /// all: every patch of the cache (BYOL uses no labels, so test subjects may take part);
-  /// outer_train: only each outer fold's training subjects (one pretraining per fold).
+  /// outer_train: only each outer fold's training subjects (one pretraining per fold);
+  /// external: the patches of `cohort`, a separate unlabelled cohort (the default when it is
+  /// set), one pretraining shared by every fold.
   std::string data = "all";
+  /// The external pretraining cohort (ssl.cohort.*, the keys of `cohort:`): its table needs
+  /// only a subject_id column, or none (csv empty: every image the `images` pattern's folder
+  /// holds). Unset (images empty) when BYOL pretrains on the labelled cohort.
+  CohortConfig cohort;
+  /// The external cohort's vertebrae, each a patch (preprocess.vertebrae of its cache);
+  /// [all]: every vertebra T1–L5 a subject's centroids label.
+  std::vector<std::string> vertebrae{"all"};
+  /// True when BYOL pretrains on an external cohort (ssl.cohort is set).
+  bool external() const { return !cohort.images.empty(); }
   int epochs = 20;
   int batch_size = 32;
   std::string optimizer = "adamw"; ///< adamw or lars

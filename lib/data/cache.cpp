@@ -1,5 +1,5 @@
 // The HDF5 cache of a cohort's patches: its key (what it is a function of), building it
-// under a lock (whole or in shards, then merged), listing and lock cleanup. Writing one file:
+// under a lock (whole or in shards, then merged, streaming). Writing one file:
 // cache_write.cpp; reading: cache_reader.cpp.
 #include "data/data.h"
 
@@ -105,6 +105,8 @@ nlohmann::json cache_identity(const config::ExperimentConfig& c,
         {"id", s.id}, {"image", fingerprint(config::subject_path(c.cohort.images, s.id), content)}};
     if (c.cohort.centroid_format != "csv")
       source["centroids"] = fingerprint(config::subject_path(c.cohort.centroids, s.id), content);
+    if (!s.dicom_series.empty() && s.dicom_series != "largest") // keeps every earlier key
+      source["dicom_series"] = s.dicom_series;
     sources.push_back(source);
   }
   if (c.cohort.centroid_format == "csv")
@@ -115,13 +117,54 @@ nlohmann::json cache_identity(const config::ExperimentConfig& c,
 }
 
 /// The provenance attribute: the identity plus what the build found.
-std::string provenance_of(nlohmann::json identity, std::size_t subjects, const PatchSet& patches,
-                          int shards) {
+std::string provenance_of(nlohmann::json identity, std::size_t subjects, std::size_t patches,
+                          std::size_t excluded, int shards) {
   identity["subjects"] = subjects;
-  identity["excluded"] = patches.excluded.size();
-  identity["patches"] = patches.size();
+  identity["excluded"] = excluded;
+  identity["patches"] = patches;
   identity["shards"] = shards;
   return identity.dump();
+}
+
+/// A writer for the patches `c` makes, in its storage type and compression.
+std::unique_ptr<CacheWriter> writer_for(const std::filesystem::path& file, const std::string& key,
+                                        const config::ExperimentConfig& c) {
+  const auto shape = empty_patch_set(c.preprocess);
+  return std::make_unique<CacheWriter>(file, shape.channels, shape.depth, shape.height, shape.width,
+                                       c.preprocess.dtype, key, "{}", c.preprocess.compression);
+}
+
+/// True when `file` opens under `key` and every patch matches its checksum (read one at a
+/// time: constant memory).
+bool cache_is_sound(const std::filesystem::path& file, const std::string& key) {
+  if (!std::filesystem::exists(file))
+    return false;
+  try {
+    CacheReader reader(file, key);
+    std::vector<float> patch(reader.index().patch_values());
+    for (std::size_t i = 0; i < reader.index().size(); ++i)
+      reader.read(i, patch.data());
+    return true;
+  } catch (const CacheError& e) {
+    spdlog::warn("{}; rebuilding it", e.what());
+    return false;
+  }
+}
+
+/// Preprocesses `subjects` into `file`, streaming (the caller holds the file's lock).
+void build_cache(const std::filesystem::path& file, const nlohmann::json& identity,
+                 const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
+                 int threads) {
+  spdlog::info("preprocessing {} subjects into cache {}", subjects.size(), file.string());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto writer = writer_for(file, stable_id(identity.dump()), c);
+  const auto excluded = preprocess_cohort_into(subjects, c, threads, *writer);
+  writer->set_provenance(
+      provenance_of(identity, subjects.size(), writer->size(), excluded.size(), 1));
+  writer->commit();
+  const auto shape = empty_patch_set(c.preprocess);
+  spdlog::info("cached {} patches of {}x{} in {:.1f} s", writer->size(), shape.height, shape.width,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 } // namespace
 
@@ -153,15 +196,31 @@ void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subj
   const auto end = subjects.size() * size_t(index + 1) / size_t(count);
   const std::vector<Subject> part(subjects.begin() + long(begin), subjects.begin() + long(end));
   const auto file = shard_file(cache_file(cache_dir, key), index, count);
-  try { // a shard finished before (the job was relaunched) is reused
-    read_cache(file, shard_key(key, index, count));
+  if (cache_is_sound(file, shard_key(key, index, count))) // finished before (a relaunched job)
     return;
-  } catch (const CacheError&) {
-  }
   remove_stale_temporaries(file, /*any_writer=*/false); // a killed build's of this shard
-  auto patches = preprocess_cohort(part, c, threads, /*allow_empty=*/true);
-  write_cache(file, patches, shard_key(key, index, count), "{}", c.preprocess.compression);
+  auto writer = writer_for(file, shard_key(key, index, count), c);
+  preprocess_cohort_into(part, c, threads, *writer, /*allow_empty=*/true);
+  writer->commit();
 }
+
+namespace {
+/// Appends every patch of a shard to `out`, one at a time, each verified as it is read.
+void copy_shard(const CacheReader& shard, const PatchSet& shape, const std::filesystem::path& name,
+                CacheWriter& out) {
+  const auto& in = shard.index();
+  if (in.size() > 0 && (in.channels != shape.channels || in.depth != shape.depth ||
+                        in.height != shape.height || in.width != shape.width))
+    throw CacheError("cache shard " + name.string() + " holds patches of another shape");
+  std::vector<float> patch(in.patch_values());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    shard.read(i, patch.data());
+    out.append(in.subject_ids[i], in.vertebrae[i],
+               {in.origin[3 * i], in.origin[3 * i + 1], in.origin[3 * i + 2]},
+               {in.spacing[3 * i], in.spacing[3 * i + 1], in.spacing[3 * i + 2]}, patch.data());
+  }
+}
+} // namespace
 
 PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
                             const std::filesystem::path& cache_dir, int count) {
@@ -170,119 +229,71 @@ PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector
   const auto file = cache_file(cache_dir, key);
   FileLock lock(file);
   remove_stale_temporaries(file, /*any_writer=*/true); // a killed merge's; we hold the lock
-  if (std::filesystem::exists(file)) {
-    try {
-      return read_cache(file, key);
-    } catch (const CacheError& e) {
-      spdlog::warn("{}; rebuilding it", e.what());
-    }
-  }
-  PatchSet all;
+  if (cache_is_sound(file, key))
+    return CacheReader(file, key).index();
+  const auto shape = empty_patch_set(c.preprocess);
+  auto writer = writer_for(file, key, c);
+  std::vector<Exclusion> excluded;
   for (int i = 0; i < count; ++i) {
-    auto part = read_cache(shard_file(file, i, count), shard_key(key, i, count));
-    all.excluded.insert(all.excluded.end(), part.excluded.begin(), part.excluded.end());
-    if (part.size() == 0)
-      continue;
-    all.channels = part.channels;
-    all.depth = part.depth;
-    all.height = part.height;
-    all.width = part.width;
-    all.pixels.insert(all.pixels.end(), part.pixels.begin(), part.pixels.end());
-    all.subject_ids.insert(all.subject_ids.end(), part.subject_ids.begin(), part.subject_ids.end());
-    all.vertebrae.insert(all.vertebrae.end(), part.vertebrae.begin(), part.vertebrae.end());
-    all.origin.insert(all.origin.end(), part.origin.begin(), part.origin.end());
-    all.spacing.insert(all.spacing.end(), part.spacing.begin(), part.spacing.end());
+    const auto name = shard_file(file, i, count);
+    const CacheReader shard(name, shard_key(key, i, count));
+    excluded.insert(excluded.end(), shard.index().excluded.begin(), shard.index().excluded.end());
+    copy_shard(shard, shape, name, *writer);
   }
-  if (all.size() == 0)
-    throw InputError("preprocessing left no usable subject (" +
-                     std::to_string(all.excluded.size()) + " excluded)");
-  write_cache(file, all, key, provenance_of(identity, subjects.size(), all, count),
-              c.preprocess.compression);
+  if (writer->size() == 0)
+    throw InputError("preprocessing left no usable subject (" + std::to_string(excluded.size()) +
+                     " excluded)");
+  for (const auto& e : excluded)
+    writer->exclude(e);
+  writer->set_provenance(
+      provenance_of(identity, subjects.size(), writer->size(), excluded.size(), count));
+  writer->commit();
   for (int i = 0; i < count; ++i) {
     std::filesystem::remove(shard_file(file, i, count));
     remove_stale_temporaries(shard_file(file, i, count), /*any_writer=*/false);
   }
-  spdlog::info("merged {} shards into {} ({} patches)", count, file.string(), all.size());
-  return all;
+  spdlog::info("merged {} shards into {} ({} patches)", count, file.string(), writer->size());
+  return CacheReader(file, key).index();
 }
 
-bool remove_lock_if_free(const std::filesystem::path& file, bool dry_run) {
-  const auto name = file.filename().string();
-  if (name.rfind("patches-", 0) != 0 || file.extension() != ".lock")
-    return false;
-  const int fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  // A FileLock that wakes up holding a file unlinked meanwhile retries on a new one, so
-  // removing it while we hold it cannot give two builders the lock at once.
-  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-  if (free && !dry_run)
-    ::unlink(file.c_str());
-  ::close(fd);
-  return free;
-}
-
-std::vector<CacheEntry> list_caches(const std::filesystem::path& cache_dir) {
-  std::vector<CacheEntry> out;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(cache_dir, ec))
-    throw InputError("cache folder not found: " + cache_dir.string());
-  for (const auto& e : std::filesystem::directory_iterator(cache_dir)) {
-    const auto name = e.path().filename().string();
-    if (name.rfind("patches-", 0) != 0 || e.path().extension() != ".h5")
-      continue;
-    CacheEntry entry;
-    entry.file = e.path();
-    entry.bytes = e.file_size(ec);
-    try {
-      H5::Exception::dontPrint();
-      H5::H5File in(entry.file.string(), H5F_ACC_RDONLY);
-      const auto root = in.openGroup("/");
-      entry.key = read_string_attribute(root, "key");
-      entry.created = read_string_attribute(root, "created");
-      entry.vfp_version = read_string_attribute(root, "vfp_version");
-      const auto space = in.openDataSet("patches").getSpace();
-      std::vector<hsize_t> dims(static_cast<size_t>(space.getSimpleExtentNdims()));
-      space.getSimpleExtentDims(dims.data());
-      entry.shape.assign(dims.begin(), dims.end());
-    } catch (const H5::Exception& err) {
-      // Named here: `vfp cache verify` prints the problem alone.
-      entry.problem = "cache " + entry.file.string() +
-                      ": unreadable (truncated, or not an HDF5 file): " + err.getDetailMsg();
-    }
-    out.push_back(entry);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const CacheEntry& a, const CacheEntry& b) { return a.file < b.file; });
-  return out;
-}
-
-PatchSet load_or_build_cache(const config::ExperimentConfig& c,
-                             const std::vector<Subject>& subjects,
-                             const std::filesystem::path& cache_dir, int threads) {
+std::unique_ptr<CacheReader> open_or_build_cache(const config::ExperimentConfig& c,
+                                                 const std::vector<Subject>& subjects,
+                                                 const std::filesystem::path& cache_dir,
+                                                 int threads, bool verify_pixels) {
   std::filesystem::create_directories(cache_dir);
   const auto identity = cache_identity(c, subjects);
   const auto key = stable_id(identity.dump());
   const auto file = cache_file(cache_dir, key);
-  FileLock lock(file); // one process builds a key; the others wait here, then read it
+  FileLock lock(file); // one process builds a key; the others wait here, then open it
   remove_stale_temporaries(file, /*any_writer=*/true); // a killed build's
   if (std::filesystem::exists(file)) {
     try {
-      return read_cache(file, key);
+      // The index is checked now; each patch against its checksum as it is read.
+      auto reader = std::make_unique<CacheReader>(file, key);
+      if (verify_pixels) {
+        std::vector<float> patch(reader->index().patch_values());
+        for (std::size_t i = 0; i < reader->index().size(); ++i)
+          reader->read(i, patch.data()); // throws CacheError on a checksum mismatch
+      }
+      return reader;
     } catch (const CacheError& e) {
       spdlog::warn("{}; rebuilding it", e.what());
       std::filesystem::remove(file);
     }
   }
-  spdlog::info("preprocessing {} subjects into cache {}", subjects.size(), file.string());
-  auto t0 = std::chrono::steady_clock::now();
-  auto patches = preprocess_cohort(subjects, c, threads);
-  write_cache(file, patches, key, provenance_of(identity, subjects.size(), patches, 1),
-              c.preprocess.compression);
-  spdlog::info("cached {} patches of {}x{} in {:.1f} s", patches.size(), patches.height,
-               patches.width,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  return patches;
+  build_cache(file, identity, c, subjects, threads);
+  return std::make_unique<CacheReader>(file, key);
+}
+
+PatchSet load_or_build_cache(const config::ExperimentConfig& c,
+                             const std::vector<Subject>& subjects,
+                             const std::filesystem::path& cache_dir, int threads) {
+  try {
+    return read_every_patch(*open_or_build_cache(c, subjects, cache_dir, threads));
+  } catch (const CacheError&) { // a bad patch: verified again under the lock, rebuilt, read
+    return read_every_patch(
+        *open_or_build_cache(c, subjects, cache_dir, threads, /*verify_pixels=*/true));
+  }
 }
 
 } // namespace vfp::data

@@ -6,49 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 
 namespace vfp::data {
-
-std::uint64_t patch_checksum(const float* data, std::size_t count) {
-  return checksum64(data, count * sizeof(float));
-}
-
-std::string read_string_attribute(const H5::H5Object& obj, const std::string& name) {
-  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
-  std::string value;
-  obj.openAttribute(name).read(type, value);
-  return value;
-}
-
-std::string excluded_subject_with_patches(const PatchSet& patches) {
-  if (patches.excluded.empty() || patches.subject_ids.empty())
-    return "";
-  std::map<std::string, const Exclusion*> excluded;
-  for (const auto& e : patches.excluded)
-    excluded.emplace(e.subject, &e);
-  std::map<std::string, std::size_t> count;
-  const Exclusion* first = nullptr;
-  for (const auto& id : patches.subject_ids) {
-    const auto it = excluded.find(id);
-    if (it == excluded.end())
-      continue;
-    ++count[id];
-    if (!first)
-      first = it->second;
-  }
-  if (!first)
-    return "";
-  const auto n = count[first->subject];
-  return "subject " + first->subject + " is listed as excluded (" + first->reason + ") yet has " +
-         std::to_string(n) + " patch" + (n == 1 ? "" : "es");
-}
 
 struct CacheReader::Impl {
   std::filesystem::path file;
@@ -56,22 +23,24 @@ struct CacheReader::Impl {
   H5::DataSet patches;
   H5::DataSpace space;
   std::vector<hsize_t> dims;
-  // Uncompressed native floats, one chunk per patch: a direct chunk read hands over the
-  // stored bytes, skipping selections and type conversion.
+  StoredType type = StoredType::kFloat32;
+  std::size_t patch_bytes = 0; ///< stored bytes of one patch
+  // Uncompressed, one chunk per patch: a direct chunk read hands over the stored bytes,
+  // skipping selections and type conversion.
   bool direct = false;
   PatchSet index;
   std::vector<std::uint64_t> sums;
-  // When the chunks lie back to back (as write_cache allocates them), the file is mapped
-  // and patch i is read at `base + i * patch_bytes`: a copy with no library call. Every
-  // read is still checked against its checksum, and a mismatch retries through HDF5.
-  const unsigned char* map = nullptr;
-  std::size_t map_bytes = 0;
+  // When the chunks lie back to back (as CacheWriter allocates them), patch i is read with
+  // pread at `base + i * patch_bytes`: no library call and no lock, and unlike a memory map
+  // it does not add the file's pages to this process's resident set (the page cache is
+  // still the one copy shared by every process on the node). Every read is still checked
+  // against its checksum, and a mismatch retries through HDF5.
+  int fd = -1;
   std::size_t base = 0;
-  std::size_t patch_bytes = 0;
 
   ~Impl() {
-    if (map)
-      ::munmap(const_cast<unsigned char*>(map), map_bytes);
+    if (fd >= 0)
+      ::close(fd);
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -110,7 +79,7 @@ struct CacheReader::Impl {
     for (std::size_t d = 1; d < dims.size(); ++d)
       values *= dims[d]; // at most 64 * 4096^3 = 2^42: no overflow
     const auto stored = std::min<std::uint64_t>(patches.getStorageSize(), file_bytes);
-    const long double raw = static_cast<long double>(dims[0]) * values * sizeof(float);
+    const long double raw = static_cast<long double>(dims[0]) * values * stored_size(type);
     if (raw > 1100.0L * stored + 65536.0L)
       fail("'patches' declares " + std::to_string(dims[0]) + " patches of " +
            std::to_string(values) + " values, more than its " + std::to_string(stored) +
@@ -119,19 +88,17 @@ struct CacheReader::Impl {
 
   bool direct_reads_possible(int rank) const {
     const auto props = patches.getCreatePlist();
-    if (props.getLayout() != H5D_CHUNKED || props.getNfilters() != 0 ||
-        !(patches.getDataType() == H5::PredType::NATIVE_FLOAT))
+    if (props.getLayout() != H5D_CHUNKED || props.getNfilters() != 0)
       return false;
     std::vector<hsize_t> chunk(dims.size());
     props.getChunk(rank, chunk.data());
     return chunk[0] == 1 && std::equal(chunk.begin() + 1, chunk.end(), dims.begin() + 1);
   }
 
-  // Maps the file when the chunk addresses of a sample of patches (first, last and a
-  // spread between) follow base + i * patch_bytes and the last one ends inside the file.
-  void map_if_back_to_back() {
+  // Opens the file for direct reads when the chunk addresses of a sample of patches (first,
+  // last and a spread between) follow base + i * patch_bytes and the last one ends inside it.
+  void open_if_back_to_back() {
     const hsize_t n = dims[0];
-    patch_bytes = index.patch_values() * sizeof(float);
     auto address_of = [&](hsize_t i, haddr_t& address) {
       std::vector<hsize_t> offset(dims.size(), 0);
       offset[0] = i;
@@ -150,22 +117,34 @@ struct CacheReader::Impl {
       if (!address_of(i, address) || address != first + i * patch_bytes)
         return;
     }
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    const int f = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f < 0)
       return;
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && first + n * patch_bytes <= std::size_t(st.st_size)) {
-      void* p = ::mmap(nullptr, std::size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-      if (p != MAP_FAILED) {
-        map = static_cast<const unsigned char*>(p);
-        map_bytes = std::size_t(st.st_size);
-        base = first;
-      }
+    if (::fstat(f, &st) == 0 && first + n * patch_bytes <= std::size_t(st.st_size)) {
+      fd = f;
+      base = first;
+    } else {
+      ::close(f);
     }
-    ::close(fd);
   }
 
-  void read_through_hdf5(std::size_t i, float* out) const {
+  // Patch i's stored bytes by offset; false when the file ends early or a read fails (the
+  // caller then goes through HDF5, which names the problem).
+  bool read_direct(std::size_t i, unsigned char* out) const {
+    const off_t at = off_t(base + i * patch_bytes);
+    for (std::size_t got = 0; got < patch_bytes;) {
+      const auto r = ::pread(fd, out + got, patch_bytes - got, at + off_t(got));
+      if (r == 0 || (r < 0 && errno != EINTR))
+        return false;
+      got += r > 0 ? std::size_t(r) : 0;
+    }
+    return true;
+  }
+
+  // Patch i's stored bytes through HDF5, under the process-wide HDF5 lock.
+  void read_through_hdf5(std::size_t i, unsigned char* out) const {
+    const std::lock_guard<std::mutex> lock(hdf5_mutex());
     try {
       if (direct) {
         std::vector<hsize_t> offset(dims.size(), 0);
@@ -180,15 +159,15 @@ struct CacheReader::Impl {
         H5::DataSpace file_space = space;
         file_space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
         H5::DataSpace memory(int(count.size()), count.data());
-        patches.read(out, H5::PredType::NATIVE_FLOAT, memory, file_space);
+        patches.read(out, hdf5_file_type(type), memory, file_space); // stored bytes as they are
       }
     } catch (const H5::Exception& e) {
       fail("patch " + std::to_string(i) + " is unreadable: " + e.getDetailMsg());
     }
   }
 
-  bool intact(std::size_t i, const float* patch) const {
-    return patch_checksum(patch, index.patch_values()) == sums[i];
+  bool intact(std::size_t i, const unsigned char* stored) const {
+    return checksum64(stored, patch_bytes) == sums[i];
   }
 };
 
@@ -196,6 +175,7 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.file = file;
+  const std::lock_guard<std::mutex> lock(hdf5_mutex());
   try {
     H5::Exception::dontPrint();
     m.h5.openFile(file.string(), H5F_ACC_RDONLY);
@@ -211,6 +191,10 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
              " dimensions, expected [N, C, H, W] or [N, C, D, H, W]");
     m.dims.resize(static_cast<size_t>(rank));
     m.space.getSimpleExtentDims(m.dims.data());
+    const auto stored = stored_type_of(m.patches.getDataType().getId());
+    if (!stored)
+      m.fail("'patches' holds values of a type vfp does not write (float32, float16, uint16)");
+    m.type = *stored;
     m.check_declared_sizes(std::filesystem::file_size(file));
     auto& out = m.index;
     out.channels = static_cast<int>(m.dims[1]);
@@ -256,8 +240,9 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
     out.spacing.resize(3 * n_ids);
     origin_set.read(out.origin.data(), H5::PredType::NATIVE_DOUBLE);
     spacing_set.read(out.spacing.data(), H5::PredType::NATIVE_DOUBLE);
+    m.patch_bytes = out.patch_values() * stored_size(m.type);
     if (m.direct)
-      m.map_if_back_to_back();
+      m.open_if_back_to_back();
   } catch (const H5::Exception& e) {
     throw CacheError("cache " + file.string() + " is unreadable: " + e.getDetailMsg());
   } catch (const nlohmann::json::exception& e) { // the 'excluded' attribute
@@ -265,7 +250,10 @@ CacheReader::CacheReader(const std::filesystem::path& file, const std::string& e
   }
 }
 
-CacheReader::~CacheReader() = default;
+CacheReader::~CacheReader() {
+  const std::lock_guard<std::mutex> lock(hdf5_mutex()); // closing calls HDF5 too
+  impl_.reset();
+}
 
 const PatchSet& CacheReader::index() const {
   return impl_->index;
@@ -275,23 +263,41 @@ void CacheReader::read(std::size_t i, float* out) const {
   const auto& m = *impl_;
   if (i >= m.index.size())
     m.fail("patch " + std::to_string(i) + " requested of " + std::to_string(m.index.size()));
-  if (m.map) {
-    std::memcpy(out, m.map + m.base + i * m.patch_bytes, m.patch_bytes);
-    if (m.intact(i, out))
-      return;
+  // float32 lands in `out` as stored; other types go through a per-thread buffer (no
+  // allocation per read once it has grown).
+  thread_local std::vector<unsigned char> scratch;
+  unsigned char* stored = reinterpret_cast<unsigned char*>(out);
+  if (m.type != StoredType::kFloat32) {
+    scratch.resize(m.patch_bytes);
+    stored = scratch.data();
   }
-  m.read_through_hdf5(i, out);
-  if (!m.intact(i, out))
-    m.fail("checksum mismatch in patch " + std::to_string(i) + " (subject " +
-           m.index.subject_ids[i] + ")");
+  if (m.fd < 0 || !m.read_direct(i, stored) || !m.intact(i, stored)) {
+    m.read_through_hdf5(i, stored);
+    if (!m.intact(i, stored))
+      m.fail("checksum mismatch in patch " + std::to_string(i) + " (subject " +
+             m.index.subject_ids[i] + ")");
+  }
+  if (m.type != StoredType::kFloat32)
+    decode_values(stored, m.index.patch_values(), m.type, out);
 }
 
 bool CacheReader::mapped() const {
-  return impl_->map != nullptr;
+  return impl_->fd >= 0;
+}
+
+std::string CacheReader::dtype() const {
+  return dtype_name(impl_->type);
+}
+
+std::size_t CacheReader::stored_patch_bytes() const {
+  return impl_->patch_bytes;
 }
 
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key) {
-  CacheReader reader(file, expected_key);
+  return read_every_patch(CacheReader(file, expected_key));
+}
+
+PatchSet read_every_patch(const CacheReader& reader) {
   PatchSet out = reader.index();
   out.pixels.resize(out.size() * out.patch_values());
   // Patch by patch: HDF5 1.10 reads a whole chunked dataset several times slower than

@@ -2,6 +2,8 @@
 
 #include "core/core.h"
 
+#include "data/dicom_series.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -70,6 +72,12 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
       s.event = event == "1";
       if (column.count("site"))
         s.site = cells[column.at("site")];
+      if (column.count("dicom_series")) {
+        s.dicom_series = cells[column.at("dicom_series")];
+        if (const auto p = dicom_series_rule_problem(s.dicom_series);
+            !s.dicom_series.empty() && !p.empty())
+          throw InputError(where + ": column 'dicom_series' of subject " + s.id + ": " + p);
+      }
     } catch (const InputError& e) {
       if (!exclusions)
         throw;
@@ -89,7 +97,12 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
 
 std::vector<Subject> read_cohort(const config::ExperimentConfig& c,
                                  std::vector<Exclusion>* exclusions) {
-  return read_cohort(c.cohort.csv, c.cohort.on_bad_subject == "exclude" ? exclusions : nullptr);
+  auto subjects =
+      read_cohort(c.cohort.csv, c.cohort.on_bad_subject == "exclude" ? exclusions : nullptr);
+  for (auto& s : subjects)
+    if (s.dicom_series.empty())
+      s.dicom_series = c.cohort.dicom_series;
+  return subjects;
 }
 
 } // namespace vfp::data

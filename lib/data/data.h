@@ -25,6 +25,9 @@ struct Subject {
   int event = 0;         ///< 1 = incident vertebral fracture within follow-up
   double time_years = 0; ///< time to fracture or censoring
   std::string site;
+  /// Which series of a DICOM folder is the CT (cohort.dicom_series syntax): the table's
+  /// optional `dicom_series` cell, else cohort.dicom_series; "" = largest.
+  std::string dicom_series;
   int line = 0; ///< line in the CSV, for error messages
 };
 
@@ -43,9 +46,18 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
                                  std::vector<Exclusion>* exclusions = nullptr);
 
 /// Reads the cohort as `c.cohort` says: bad rows are errors, or exclusions when
-/// cohort.on_bad_subject is "exclude".
+/// cohort.on_bad_subject is "exclude"; a subject without a `dicom_series` cell gets
+/// cohort.dicom_series.
 std::vector<Subject> read_cohort(const config::ExperimentConfig& c,
                                  std::vector<Exclusion>* exclusions);
+
+/// Reads an unlabelled cohort (ssl.cohort, BYOL's external pretraining data): subjects with
+/// ids only. With `cohort.csv` set, its subject_id column (other columns ignored; a bad id is
+/// an exclusion when cohort.on_bad_subject is "exclude" and `exclusions` is given); with csv
+/// empty, every entry of the `images` pattern's folder whose name matches the pattern around
+/// {id} ("images/{id}.nii.gz": S1.nii.gz gives S1), sorted by id. Errors name the file or folder.
+std::vector<Subject> read_unlabelled_cohort(const config::CohortConfig& cohort,
+                                            std::vector<Exclusion>* exclusions);
 
 /// Vertebra label in VerSe numbering: L1 = 20, L2 = 21, T12 = 19, ...
 int vertebra_label(const std::string& name);
@@ -120,9 +132,10 @@ void register_image_formats();
 /// cube (3d) or project its central slab per channel axis (2d). Appends the subject's patches
 /// to `out` only once every requested vertebra succeeded: on an error `out` is left as it was
 /// (a subject is kept whole or not at all). Errors name the subject, file and vertebra.
+/// `dicom_series` picks the series of a DICOM folder (cohort.dicom_series rules; empty: largest).
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
                         const CentroidSource& centroids, const config::PreprocessConfig& params,
-                        PatchSet& out);
+                        PatchSet& out, const std::string& dicom_series = "");
 
 /// Same, with a VerSe-style centroid JSON.
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image,
@@ -162,7 +175,8 @@ public:
   using IoError::IoError;
 };
 
-/// Writes a patch set to HDF5 atomically (temporary name, fsync, rename) with provenance.
+/// Writes a patch set to HDF5 atomically (temporary name, fsync, rename) with provenance, as
+/// float32, through a CacheWriter.
 /// Refuses (IoError, nothing written) a set whose lists disagree in length or that holds
 /// patches of a subject it lists as excluded.
 void write_cache(const std::filesystem::path& file, const PatchSet& patches, const std::string& key,
@@ -174,11 +188,13 @@ void write_cache(const std::filesystem::path& file, const PatchSet& patches, con
 PatchSet read_cache(const std::filesystem::path& file, const std::string& expected_key);
 
 /// Random access to single patches of a cache file, for cohorts larger than memory: the
-/// index (ids, vertebrae, checksums) is read once; each read() fetches one patch (from a memory map
-/// of the file when uncompressed) and verifies its checksum. Not thread-safe (HDF5 is not).
-/// Cache files are immutable once in place; one truncated while mapped would fault. The
-/// constructor refuses what read_cache refuses before any pixel is read (a wrong key, an
-/// index that does not fit, an excluded subject that still has patches) with CacheError.
+/// index (ids, vertebrae, checksums) is read once; each read() fetches one patch (uncompressed:
+/// a pread at its offset, which neither locks nor grows the process's resident set; else
+/// through HDF5), verifies the checksum of its stored bytes and converts them to float
+/// (preprocess.dtype). read() may be called from several threads at once (reads through HDF5
+/// are serialised inside, direct reads are not). The constructor refuses what read_cache
+/// refuses before any pixel is read (a wrong key, an index that does not fit, an excluded
+/// subject that still has patches, a storage type vfp does not write) with CacheError.
 class CacheReader {
 public:
   CacheReader(const std::filesystem::path& file, const std::string& expected_key);
@@ -190,22 +206,86 @@ public:
   /// Writes patch `i` (patch_values() floats) to `out`; throws CacheError when it is bad.
   void read(std::size_t i, float* out) const;
   std::uint64_t checksum(std::size_t i) const;
-  /// True when reads copy from a memory map of the file (uncompressed caches written by
-  /// this version) rather than going through HDF5.
+  /// True when reads are direct offset reads of the file (uncompressed caches, chunks back
+  /// to back as vfp writes them) rather than HDF5 calls.
   bool mapped() const;
+  /// The storage type: float32, float16 or uint16.
+  std::string dtype() const;
+  /// Bytes one patch takes in the file (uncompressed).
+  std::size_t stored_patch_bytes() const;
 
 private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
+/// Writes a cache patch by patch, for cohorts larger than memory: memory holds one patch (and
+/// the index: ids, vertebrae, geometry, checksums), never the archive; the patches wait in an
+/// unlinked temporary file beside `file`. Pixels are stored as `dtype` (preprocess.dtype:
+/// float32, float16, uint16) and converted back to float on read; checksums cover the stored
+/// bytes. Nothing appears at `file` until commit() puts the finished file in place atomically
+/// (temporary name, fsync, rename); a writer destroyed without commit(), or a process killed
+/// while writing, leaves nothing behind. Errors (a full disk, a patch of an excluded subject)
+/// are IoError naming the file.
+class CacheWriter {
+public:
+  /// `compression`: gzip level of the chunks (preprocess.compression; 0 = none, and then
+  /// the chunks lie back to back for CacheReader's direct reads).
+  CacheWriter(const std::filesystem::path& file, int channels, int depth, int height, int width,
+              const std::string& dtype, const std::string& key, const std::string& provenance_json,
+              int compression = 0);
+  ~CacheWriter();
+  CacheWriter(const CacheWriter&) = delete;
+  CacheWriter& operator=(const CacheWriter&) = delete;
+  /// Appends one patch (channels × (depth) × height × width floats in [0, 1]).
+  void append(const std::string& subject_id, int vertebra, const std::array<double, 3>& origin,
+              const std::array<double, 3>& spacing, const float* pixels);
+  /// Records a subject left out; it must have no patch in the cache.
+  void exclude(const Exclusion& excluded);
+  /// Replaces the provenance given at construction (what a build found is known at its end).
+  void set_provenance(const std::string& provenance_json);
+  std::size_t size() const;
+  /// Finishes the file and renames it into place.
+  void commit();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// An empty patch set with the shape of the patches `p` makes ([C, H, W] or [C, D, H, W]).
+PatchSet empty_patch_set(const config::PreprocessConfig& p);
+
+/// Like preprocess_cohort, but streaming: each subject's patches are appended to `out` in
+/// cohort order as soon as they and every earlier subject's are made (memory: a few subjects'
+/// patches, whatever the cohort's size), and excluded subjects are recorded with
+/// out.exclude. Returns the exclusions. `out` is not committed: on an error the caller drops
+/// it and nothing is written.
+std::vector<Exclusion> preprocess_cohort_into(const std::vector<Subject>& subjects,
+                                              const config::ExperimentConfig& c, int threads,
+                                              CacheWriter& out, bool allow_empty = false);
+
+/// Like load_or_build_cache, but returns a reader instead of the pixels: the cache is built
+/// (streaming, under the same inter-process lock) when missing or corrupt, then opened for
+/// random access. What every task uses, so that a worker's memory does not grow with the
+/// number of patches. With `verify_pixels` (the preprocess job, once per run), an existing
+/// cache's every patch is checked against its checksum first, one patch in memory at a time,
+/// and a cache that fails is rebuilt; without it, the index is checked at open and each patch
+/// as it is read (a bad patch then fails the task naming the file and subject).
+std::unique_ptr<CacheReader> open_or_build_cache(const config::ExperimentConfig& c,
+                                                 const std::vector<Subject>& subjects,
+                                                 const std::filesystem::path& cache_dir,
+                                                 int threads, bool verify_pixels = false);
+
 /// Preprocesses shard `index` of `count` (a contiguous block of `subjects`) into
 /// `<cache file>.shard-<index>-of-<count>.h5`, so that ranks can split a cohort.
 void build_cache_shard(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
                        const std::filesystem::path& cache_dir, int index, int count, int threads);
 
-/// Concatenates the shards in order into the cache file (the same bytes of patches as a
-/// single build), verifies it and removes the shards. Returns the cache.
+/// Concatenates the shards in order into the cache file, patch by patch (the same bytes of
+/// patches as a single build; memory: one patch), verifying each, and removes the shards.
+/// Returns the cache's index: shape, ids, vertebrae, geometry, exclusions, no pixels (read
+/// them with CacheReader).
 PatchSet merge_cache_shards(const config::ExperimentConfig& c, const std::vector<Subject>& subjects,
                             const std::filesystem::path& cache_dir, int count);
 
@@ -216,6 +296,7 @@ struct CacheEntry {
   std::string created;
   std::string vfp_version;
   std::vector<std::size_t> shape; ///< dataset dims, [N, C, H, W] or [N, C, D, H, W]
+  std::string dtype;              ///< storage type (float32, float16, uint16)
   std::uintmax_t bytes = 0;
   std::string problem; ///< empty when the header reads back; else why not
 };
@@ -233,8 +314,9 @@ std::string verify_cache(const CacheEntry& entry,
 /// killed): it is then removed, unless `dry_run`. Safe against a builder taking it meanwhile.
 bool remove_lock_if_free(const std::filesystem::path& file, bool dry_run);
 
-/// Returns the verified cache for `c`, building it (under an inter-process lock, so that one
-/// process builds while the others wait) when missing or corrupt.
+/// Returns the verified cache for `c` with its pixels, building it (streaming, under an
+/// inter-process lock, so that one process builds while the others wait) when missing or
+/// corrupt. Holds every pixel in memory: tasks use open_or_build_cache.
 PatchSet load_or_build_cache(const config::ExperimentConfig& c,
                              const std::vector<Subject>& subjects,
                              const std::filesystem::path& cache_dir, int threads);

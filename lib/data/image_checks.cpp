@@ -266,6 +266,67 @@ std::size_t count_non_finite(const float* voxels, std::size_t n) {
       std::count_if(voxels, voxels + n, [](float v) { return !std::isfinite(v); }));
 }
 
+SliceStack slice_stack(const std::array<double, 6>& o,
+                       const std::vector<std::array<double, 3>>& positions) {
+  SliceStack s;
+  s.normal = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+  const double norm =
+      std::sqrt(s.normal[0] * s.normal[0] + s.normal[1] * s.normal[1] + s.normal[2] * s.normal[2]);
+  if (!(norm > 0))
+    return s;
+  for (auto& v : s.normal)
+    v /= norm;
+  for (const auto& p : positions)
+    s.positions.push_back(p[0] * s.normal[0] + p[1] * s.normal[1] + p[2] * s.normal[2]);
+  for (std::size_t i = 1; i < s.positions.size(); ++i)
+    s.gaps.push_back(s.positions[i] - s.positions[i - 1]);
+  if (s.gaps.empty())
+    return s;
+  auto sorted = s.gaps;
+  std::nth_element(sorted.begin(), sorted.begin() + long(sorted.size() / 2), sorted.end());
+  s.median_gap = sorted[sorted.size() / 2];
+  for (const double g : s.gaps)
+    s.uneven = s.uneven || std::abs(g - s.median_gap) > 0.01 * std::abs(s.median_gap);
+  // A tilted gantry moves each slice within the slice plane as the table advances: the
+  // offset of the last slice from the first, less its part along the normal, is that drift.
+  const auto& a = positions.front();
+  const auto& b = positions.back();
+  const std::array<double, 3> d{b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+  const double along = d[0] * s.normal[0] + d[1] * s.normal[1] + d[2] * s.normal[2];
+  double drift2 = 0;
+  for (int i = 0; i < 3; ++i)
+    drift2 += (d[i] - along * s.normal[i]) * (d[i] - along * s.normal[i]);
+  s.drift_mm = std::sqrt(drift2);
+  s.tilt_degrees = std::atan2(s.drift_mm, std::abs(along)) * 180.0 / M_PI;
+  return s;
+}
+
+std::string slice_stack_problem(const SliceStack& s, double pixel_mm) {
+  for (std::size_t i = 0; i < s.gaps.size(); ++i)
+    if (std::abs(s.gaps[i]) < 1e-3 * std::max(1.0, std::abs(s.median_gap)))
+      return "slices " + std::to_string(i + 1) + " and " + std::to_string(i + 2) +
+             " lie at the same position (" + number_text(s.positions[i]) +
+             " mm along the normal): a duplicated slice or two series in one";
+  // Two missing slices are bridged by interpolation; a wider hole (or slices scattered
+  // around a tiny median gap) would be invented anatomy rather than resampling.
+  if (!s.gaps.empty()) {
+    const double widest = *std::max_element(s.gaps.begin(), s.gaps.end());
+    if (widest > 3.0 * s.median_gap * (1 + 1e-6))
+      return "a gap of " + number_text(widest) + " mm between slices, more than 3 × the usual " +
+             number_text(s.median_gap) + " mm: slices are missing";
+  }
+  if (s.drift_mm > 0.1 * pixel_mm) {
+    std::ostringstream m;
+    m.precision(3);
+    m << "gantry tilt of " << s.tilt_degrees << "° (the slices drift " << s.drift_mm
+      << " mm within their plane over " << std::abs(s.positions.back() - s.positions.front())
+      << " mm): vfp does not correct tilt; reconstruct without tilt or resample the series "
+         "first (e.g. dcm2niix corrects it)";
+    return m.str();
+  }
+  return "";
+}
+
 itk::ImageIOBase::Pointer check_image_file(const std::string& subject, const fs::path& path,
                                            const char* what) {
   const std::string where = "subject " + subject + ": " + what + " " + path.string();

@@ -99,4 +99,28 @@ std::size_t count_non_finite(const float* voxels, std::size_t n);
 itk::ImageIOBase::Pointer check_image_file(const std::string& subject,
                                            const std::filesystem::path& path, const char* what);
 
+/// How the slices of a DICOM series lie, from each slice's ImagePositionPatient and the
+/// series' ImageOrientationPatient: ITK's series reader assumes evenly spaced slices stacked
+/// along the slice normal, which a tilted gantry or a missing slice breaks.
+struct SliceStack {
+  std::array<double, 3> normal{}; ///< row × column direction cosines
+  std::vector<double> positions;  ///< each slice's position along the normal (mm), as given
+  std::vector<double> gaps;       ///< between neighbouring slices, in the order given
+  double median_gap = 0;          ///< mm
+  double tilt_degrees = 0;        ///< angle between the normal and the stack's axis
+  double drift_mm = 0;            ///< first-to-last slice offset within the slice plane
+  bool uneven = false;            ///< some gap differs from the median by more than 1 %
+};
+
+/// The geometry of slices at `positions` (LPS mm, sorted along the normal) with direction
+/// cosines `orientation` (row x, y, z then column x, y, z).
+SliceStack slice_stack(const std::array<double, 6>& orientation,
+                       const std::vector<std::array<double, 3>>& positions);
+
+/// What stops a stack from being one regular volume: two slices at one position, a gap of
+/// more than 3 × the median (slices missing), or a gantry tilt (the slices drift within their
+/// plane by more than a tenth of `pixel_mm`, the in-plane spacing). Smaller uneven gaps are
+/// not a problem here: the reader resamples them.
+std::string slice_stack_problem(const SliceStack& s, double pixel_mm);
+
 } // namespace vfp::data

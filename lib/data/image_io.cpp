@@ -2,17 +2,19 @@
 
 #include "core/core.h"
 
+#include "data/dicom_series.h"
 #include "data/image_checks.h"
+#include "log/log.h"
 
 #include <itkGDCMImageIO.h>
 #include <itkGDCMImageIOFactory.h>
-#include <itkGDCMSeriesFileNames.h>
 #include <itkImageFileReader.h>
 #include <itkImageSeriesReader.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <type_traits>
@@ -32,29 +34,75 @@ void register_image_formats() {
 
 namespace {
 
-/// Reads the one DICOM series in `folder`; GDCM applies rescale slope/intercept (→ HU) and
-/// sorts slices by position along the slice normal.
-CtImage::Pointer read_dicom_series(const std::string& subject,
-                                   const std::filesystem::path& folder) {
+/// Puts slices read at uneven positions along the slice normal (a missing slice, a series
+/// acquired in parts) onto an even grid at the median gap, linearly between the two nearest
+/// slices: ITK's series reader would space them evenly and misplace every one after a gap.
+CtImage::Pointer even_slices(const CtImage::Pointer& in, const SliceStack& stack) {
+  const double extent = stack.positions.back() - stack.positions.front();
+  const auto n_out = static_cast<std::size_t>(std::lround(extent / stack.median_gap)) + 1;
+  const double step = extent / double(n_out - 1);
+  auto size = in->GetLargestPossibleRegion().GetSize();
+  const std::size_t plane = size[0] * size[1];
+  size[2] = n_out;
+  auto out = CtImage::New();
+  out->SetRegions(CtImage::RegionType(size));
+  auto spacing = in->GetSpacing();
+  spacing[2] = step;
+  out->SetSpacing(spacing);
+  out->SetOrigin(in->GetOrigin());
+  out->SetDirection(in->GetDirection());
+  out->Allocate();
+  const float* src = in->GetBufferPointer();
+  float* dst = out->GetBufferPointer();
+  std::size_t k = 0; // the input slice at or below the output one
+  for (std::size_t j = 0; j < n_out; ++j) {
+    const double z = stack.positions.front() + double(j) * step;
+    while (k + 2 < stack.positions.size() && stack.positions[k + 1] <= z)
+      ++k;
+    const double w = std::clamp((z - stack.positions[k]) / stack.gaps[k], 0.0, 1.0);
+    for (std::size_t i = 0; i < plane; ++i)
+      dst[j * plane + i] =
+          static_cast<float>((1 - w) * src[k * plane + i] + w * src[(k + 1) * plane + i]);
+  }
+  return out;
+}
+
+/// Reads the CT series of `folder` that `rule` picks (cohort.dicom_series: "" = largest);
+/// GDCM applies rescale slope/intercept (→ HU). Slices are ordered along their normal, a
+/// tilted or duplicated stack is refused and an uneven one put on an even grid.
+CtImage::Pointer read_dicom_series(const std::string& subject, const std::filesystem::path& folder,
+                                   const std::string& rule) {
   // GDCM opens every entry of the folder to read its header: a FIFO or a link to /dev/zero
   // among them would block or never end, so each is checked first (subfolders are not read).
   for (const auto& entry : std::filesystem::directory_iterator(folder))
     if (!entry.is_directory())
       require_regular_file(entry.path(), "subject " + subject + ": DICOM folder entry");
-  auto names = itk::GDCMSeriesFileNames::New();
-  names->SetUseSeriesDetails(true);
-  names->SetDirectory(folder.string());
-  const auto& series = names->GetSeriesUIDs();
-  if (series.empty())
-    throw InputError("subject " + subject + ": no DICOM series in folder " + folder.string());
+  const auto series = scan_dicom_folder(folder);
+  std::string why;
+  const auto& chosen = choose_dicom_series(series, rule, subject, folder, why);
   if (series.size() > 1)
-    throw InputError("subject " + subject + ": folder " + folder.string() + " holds " +
-                     std::to_string(series.size()) + " DICOM series; give one series per folder");
+    spdlog::info("{}", why);
+  const auto stack = slice_stack(chosen.orientation, chosen.positions);
+  if (const auto problem = slice_stack_problem(stack, chosen.pixel_mm); !problem.empty())
+    throw InputError("subject " + subject + ": DICOM series " + chosen.label() + " in " +
+                     folder.string() + ": " + problem);
   auto reader = itk::ImageSeriesReader<CtImage>::New();
   reader->SetImageIO(itk::GDCMImageIO::New());
-  reader->SetFileNames(names->GetFileNames(series.front()));
+  reader->SetFileNames(chosen.files);
   reader->Update();
-  return reader->GetOutput();
+  CtImage::Pointer image = reader->GetOutput();
+  if (stack.uneven) {
+    const auto [lo, hi] = std::minmax_element(stack.gaps.begin(), stack.gaps.end());
+    spdlog::warn("subject {}: DICOM series {}: uneven slice spacing ({} to {} mm); resampled "
+                 "to an even grid at the median gap, {} mm",
+                 subject, chosen.label(), number_text(*lo), number_text(*hi),
+                 number_text(stack.median_gap));
+    return even_slices(image, stack);
+  }
+  auto spacing = image->GetSpacing();
+  spacing[2] = (stack.positions.back() - stack.positions.front()) / double(stack.gaps.size());
+  image->SetSpacing(spacing);
+  return image;
 }
 
 /// Refuses an image that ITK read but vfp cannot use: not 3D, spacing or direction unusable
@@ -92,11 +140,13 @@ typename Image::Pointer read_file(const std::string& subject, const std::filesys
 
 } // namespace
 
-CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path& path) {
+CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path& path,
+                         const std::string& dicom_series) {
   try {
     if (std::filesystem::is_directory(path)) {
       register_image_formats();
-      return checked<CtImage>(read_dicom_series(subject, path), subject, path, "image");
+      return checked<CtImage>(read_dicom_series(subject, path, dicom_series), subject, path,
+                              "image");
     }
     return read_file<CtImage>(subject, path, "image");
   } catch (const itk::ExceptionObject& e) {

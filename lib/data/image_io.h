@@ -10,9 +10,11 @@ namespace vfp::data {
 using CtImage = itk::Image<float, 3>;
 using LabelImage = itk::Image<short, 3>;
 
-/// Reads a CT in HU: a file in any registered format, or a folder holding one DICOM series.
-/// Errors name the subject and path.
-CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path& path);
+/// Reads a CT in HU: a file in any registered format, or a DICOM folder, of which the series
+/// `dicom_series` picks (a cohort.dicom_series rule; "" = largest). Errors name the subject
+/// and path.
+CtImage::Pointer read_ct(const std::string& subject, const std::filesystem::path& path,
+                         const std::string& dicom_series = "");
 
 /// Reads a label map (nearest-neighbour data, integer labels).
 LabelImage::Pointer read_label_map(const std::string& subject, const std::filesystem::path& path);

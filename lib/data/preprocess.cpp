@@ -10,11 +10,9 @@
 #include <itkLinearInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cmath>
 #include <map>
-#include <mutex>
-#include <thread>
 
 namespace vfp::data {
 namespace {
@@ -157,23 +155,45 @@ void append_whole(PatchSet& out, const PatchSet& part) {
   }
 }
 
+/// The vertebrae to cut: `names`, or for [all] every label T1–L5 the centroids hold, from the
+/// top down (an unlabelled pretraining cohort: as many patches as the scan shows).
+std::vector<std::string> vertebrae_to_cut(const std::string& subject_id,
+                                          const std::vector<std::string>& names,
+                                          const std::vector<WorldCentroid>& centres,
+                                          const CentroidSource& source) {
+  if (names.size() != 1 || names.front() != "all")
+    return names;
+  std::vector<int> labels;
+  for (const auto& c : centres)
+    if (c.label >= vertebra_label("T1") && c.label <= vertebra_label("L5"))
+      labels.push_back(c.label);
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  if (labels.empty())
+    throw InputError("subject " + subject_id + ": no centroid of T1-L5 (labels 8-24) in " +
+                     source_name(source) + " (vertebrae: [all])");
+  std::vector<std::string> out(labels.size());
+  std::transform(labels.begin(), labels.end(), out.begin(), vertebra_name);
+  return out;
+}
+
 } // namespace
 
 void preprocess_subject(const std::string& subject_id, const std::filesystem::path& image_path,
                         const CentroidSource& source, const config::PreprocessConfig& params,
-                        PatchSet& result) {
+                        PatchSet& result, const std::string& dicom_series) {
   // Every vertebra goes to a buffer of this subject first, and reaches `result` only once all
   // of them succeeded: a subject whose L2 fails leaves no L1 patch behind (issue 22).
   PatchSet out;
   if (source.format == "verse" && !std::filesystem::exists(source.path))
     throw InputError("subject " + subject_id +
                      ": centroid file not found: " + source.path.string());
-  const auto image = read_ct(subject_id, image_path);
+  const auto image = read_ct(subject_id, image_path, dicom_series);
   const auto centres = locate(subject_id, source, image.GetPointer());
   const int n = params.cube_voxels();
   const auto axes =
       params.channels.empty() ? std::vector<std::string>{params.axis} : params.channels;
-  for (const auto& name : params.vertebrae) {
+  for (const auto& name : vertebrae_to_cut(subject_id, params.vertebrae, centres, source)) {
     const int label = vertebra_label(name);
     const WorldCentroid* found = nullptr;
     for (const auto& c : centres)
@@ -229,96 +249,6 @@ void preprocess_subject(const std::string& subject_id, const std::filesystem::pa
   CentroidSource source;
   source.path = verse_json;
   preprocess_subject(subject_id, image, source, params, out);
-}
-
-PatchSet preprocess_cohort(const std::vector<Subject>& subjects, const config::ExperimentConfig& c,
-                           int threads, bool allow_empty) {
-  CentroidTable table;
-  if (c.cohort.centroid_format == "csv")
-    table = read_centroid_csv(c.cohort.centroids, c.cohort.centroid_space);
-  std::vector<PatchSet> parts(subjects.size());
-  std::vector<std::string> errors(subjects.size());
-  // Apart from `errors`: an exception with an empty message still fails its subject.
-  std::vector<char> subject_failed(subjects.size(), 0);
-  std::atomic<size_t> next{0};
-  // A big cohort takes minutes: a progress line now and then (none for a short run).
-  log::Progress progress("preprocessing: subjects done", subjects.size());
-  std::mutex progress_mutex;
-  std::size_t done = 0;
-  auto work = [&] {
-    // A stop request leaves the subjects not started: the cache is written whole or not at all.
-    for (size_t i = next++; i < subjects.size() && !stop_signal(); i = next++) {
-      try {
-        CentroidSource source;
-        source.format = c.cohort.centroid_format;
-        source.path = config::subject_path(c.cohort.centroids, subjects[i].id);
-        source.table = &table;
-        PatchSet mine; // the subject's patches reach parts[i] only when it succeeded whole
-        preprocess_subject(subjects[i].id, config::subject_path(c.cohort.images, subjects[i].id),
-                           source, c.preprocess, mine);
-        fault_point("preprocess.subject"); // test-only (docs/hardening.md): between subjects
-        parts[i] = std::move(mine);
-      } catch (const std::exception& e) {
-        subject_failed[i] = 1;
-        errors[i] = e.what();
-      } catch (...) {
-        subject_failed[i] = 1;
-      }
-      if (subject_failed[i]) {
-        parts[i] = PatchSet{}; // whatever the subject made, none of it is kept
-        if (errors[i].empty())
-          errors[i] = "subject " + subjects[i].id + ": preprocessing failed (no message)";
-      }
-      const std::lock_guard<std::mutex> lock(progress_mutex);
-      progress.update(++done);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t)
-    pool.emplace_back(work);
-  work();
-  for (auto& t : pool)
-    t.join();
-  progress.finish();
-  throw_if_stop_requested("while preprocessing (the cache is built again from the start)");
-  PatchSet all;
-  if (c.cohort.on_bad_subject == "exclude") {
-    for (size_t i = 0; i < subjects.size(); ++i)
-      if (subject_failed[i] && !errors[i].empty()) {
-        spdlog::warn("excluding subject {}: {}", subjects[i].id, errors[i]);
-        all.excluded.push_back({subjects[i].id, errors[i]});
-        errors[i].clear();
-      }
-  }
-  // Report every failing subject at once: a user fixes a cohort in one pass.
-  std::string failed;
-  int n_failed = 0;
-  for (const auto& e : errors)
-    if (!e.empty()) {
-      if (n_failed < 10)
-        failed += "\n  " + e;
-      ++n_failed;
-    }
-  if (n_failed > 0)
-    throw InputError("preprocessing failed for " + std::to_string(n_failed) + " subject" +
-                     (n_failed > 1 ? "s" : "") + ":" + failed + (n_failed > 10 ? "\n  ..." : ""));
-  // The patch shape comes from the parameters, so that even an empty shard has one.
-  const int n = c.preprocess.cube_voxels();
-  all.channels = c.preprocess.output == "3d"     ? 1
-                 : c.preprocess.channels.empty() ? 1
-                                                 : static_cast<int>(c.preprocess.channels.size());
-  all.depth = c.preprocess.output == "3d" ? n : 0;
-  all.height = all.width = n;
-  if (!allow_empty &&
-      std::all_of(parts.begin(), parts.end(), [](const PatchSet& p) { return p.size() == 0; }))
-    throw InputError("preprocessing left no usable subject (" +
-                     std::to_string(all.excluded.size()) + " excluded; the first: " +
-                     (all.excluded.empty() ? std::string("none") : all.excluded.front().reason) +
-                     ")");
-  for (size_t i = 0; i < parts.size(); ++i)
-    if (!subject_failed[i]) // an excluded subject is absent from the patches, whatever it made
-      append_whole(all, parts[i]);
-  return all;
 }
 
 } // namespace vfp::data

@@ -65,6 +65,27 @@ struct LoaderOptions {
   AugmentOptions augment;
 };
 
+/// Where the loader finds its patches: an array in memory, or a cache file read patch by
+/// patch (the tasks' data path: memory does not grow with the number of patches).
+class PatchSource {
+public:
+  virtual ~PatchSource() = default;
+  /// Writes patch `item` (the shape's values() floats) to `out`. Called from the loader's
+  /// threads at once: implementations must be safe for concurrent reads.
+  virtual void read(std::int64_t item, float* out) const = 0;
+};
+
+/// Patches held in one array: patch i at `pixels + i * values`.
+class MemorySource : public PatchSource {
+public:
+  MemorySource(const float* pixels, std::int64_t values) : pixels_(pixels), values_(values) {}
+  void read(std::int64_t item, float* out) const override;
+
+private:
+  const float* pixels_;
+  std::int64_t values_;
+};
+
 /// One batch; its pointers stay valid until the next call to Loader::next or start_epoch.
 struct Batch {
   const float* x = nullptr; ///< [size][shape.values()]
@@ -73,12 +94,14 @@ struct Batch {
   int size = 0;
 };
 
-/// Serves batches of `items` (indices into `pixels`, which holds patches of `shape`) with
-/// their `labels` (indexed like `pixels`). Keeps its buffers for its lifetime: no
-/// allocation per step.
+/// Serves batches of `items` (patch numbers of `source`, which holds patches of `shape`) with
+/// their `labels` (indexed by patch number). `source` must outlive the loader. Keeps its
+/// buffers for its lifetime (a batch slot per prefetched batch, and one patch per thread when
+/// augmenting): no allocation per step, and memory independent of the number of patches.
+/// An error reading a patch (a corrupt cache) is rethrown by the next() that serves its batch.
 class Loader {
 public:
-  Loader(const float* pixels, Shape shape, std::vector<int> items, std::vector<float> labels,
+  Loader(const PatchSource& source, Shape shape, std::vector<int> items, std::vector<float> labels,
          LoaderOptions options);
   ~Loader();
   Loader(const Loader&) = delete;

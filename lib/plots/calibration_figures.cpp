@@ -37,8 +37,8 @@ ZoomedAxis zoomed_unit_axis(double hi) {
 /// Both axes of a calibration figure: equal ranges from 0, square, the ideal diagonal visible.
 std::string calibration_axes(double hi, const std::string& x_label, const std::string& y_label) {
   const auto axis = zoomed_unit_axis(hi);
-  return "set size ratio -1\nset xrange [0:" + num(axis.max) + "]\nset yrange [0:" + num(axis.max) +
-         "]\nset xtics " + num(axis.step) + "\nset ytics " + num(axis.step) + "\nset format " +
+  return "set xrange [0:" + num(axis.max) + "]\nset yrange [0:" + num(axis.max) + "]\nset xtics " +
+         num(axis.step) + "\nset ytics " + num(axis.step) + "\nset format " +
          (axis.step < 0.1 ? "'%.2f'" : "'%.1f'") + "\nset xlabel " + gp_quote(x_label) +
          "\nset ylabel " + gp_quote(y_label) + "\n";
 }
@@ -48,9 +48,12 @@ std::string two_line_title(const std::string& label, const std::string& subtitle
   return "set title " + gp_quote(label) + R"( . "\n" . )" + gp_quote(subtitle) + "\n";
 }
 
-/// The key of a calibration figure: inside, top left, where a calibrated model leaves the plot
-/// empty (observed far above predicted).
-constexpr const char* kKeyTopLeft = "set key inside top left Left reverse nobox noopaque\n";
+/// The layout of a calibration figure: a square plot under a two-line title, the key (the
+/// points and the ideal line) under it.
+Layout calibration_layout(const std::string& label, const std::string& subtitle,
+                          const std::string& points_title) {
+  return layout({440, 440, 2, points_title.size(), std::max(label.size(), subtitle.size()), 2});
+}
 
 /// A calibration point as a data line: n events predicted observed lower upper.
 std::string point_columns(const CalibrationPoint& p) {
@@ -116,11 +119,11 @@ FigureText calibration_figure(const CalibrationInput& in) {
            ? " (" + std::to_string(in.n) + " subjects, " + std::to_string(in.events) + " events)"
            : std::string());
   std::ostringstream gp;
-  gp << script_header(f.name, "calibration of " + in.label,
-                      width_for_title(std::max(in.label.size(), subtitle.size())), 700)
+  const auto l = calibration_layout(in.label, subtitle, points_title);
+  gp << script_header(f.name, "calibration of " + in.label, l.width, l.height)
      << calibration_axes(hi, "Predicted probability (recalibrated on the other folds)",
                          "Observed event fraction")
-     << two_line_title(in.label, subtitle) << kKeyTopLeft << "plot " << gp_quote(file)
+     << two_line_title(in.label, subtitle) << l.script << "plot " << gp_quote(file)
      << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb \"" << palette()[0] << "\" title "
      << gp_quote(points_title) << ", \\\n     "
      << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'ideal'\n"
@@ -188,11 +191,12 @@ FigureText risk_figure(const RiskInput& in) {
       "Risk at " + years + " years by " + groups_text + " of score + age + BMI";
   const std::string points_title = "Kaplan–Meier observed, 95 % CI";
   std::ostringstream gp;
+  const auto l = calibration_layout(in.label, subtitle, points_title);
   gp << script_header(f.name, "predicted vs observed risk at " + years + " years of " + in.label,
-                      width_for_title(std::max(in.label.size(), subtitle.size())), 700)
+                      l.width, l.height)
      << calibration_axes(hi, "Cox-predicted risk at " + years + " years (group mean)",
                          "Observed risk at " + years + " years (1 − Kaplan–Meier)")
-     << two_line_title(in.label, subtitle) << kKeyTopLeft << "plot " << gp_quote(file)
+     << two_line_title(in.label, subtitle) << l.script << "plot " << gp_quote(file)
      << " using 4:5:6:7 with yerrorlines lw 2 pt 7 ps 1.3 lc rgb \"" << palette()[1] << "\" title "
      << gp_quote(points_title) << ", \\\n     " << gp_quote(file)
      << " using 4:5:8 with labels left offset char 1,0.6 textcolor rgb \"#333333\" notitle, "

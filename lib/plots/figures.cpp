@@ -1,6 +1,7 @@
-// The ROC and PR figures with the fold spread, and the ROC overview. Data files hold plain
-// columns in gnuplot's index blocks (separated by two blank lines), so they are readable by any
-// tool. The other figures: km_figure.cpp, calibration_figures.cpp, sensitivity_figure.cpp.
+// The ROC and PR figures with the fold spread. Data files hold plain columns in gnuplot's index
+// blocks (separated by two blank lines), so they are readable by any tool. The other figures:
+// overview.cpp, km_figure.cpp, calibration_figures.cpp, sensitivity_figure.cpp,
+// learning_curves.cpp.
 #include "figures.h"
 
 #include "core/core.h"
@@ -44,12 +45,16 @@ std::string percent(double v, int decimals = 1) {
   return buf;
 }
 
+} // namespace
+
 std::string mean_sd_percent(const std::vector<double>& v) {
   if (v.empty())
     return "–";
   const auto m = metrics::mean_std(v);
   return percent(m.mean) + " ± " + percent(m.std) + " %";
 }
+
+namespace {
 
 /// The first block of a fold-band data file: grid, mean, mean − SD, mean + SD (clipped to
 /// [0, 1]), min, max.
@@ -110,9 +115,10 @@ constexpr AxisLabels kRocAxes{"False-positive rate (1 − specificity)",
                               "True-positive rate (sensitivity)"};
 constexpr AxisLabels kPrAxes{"Recall (sensitivity)", "Precision (positive predictive value)"};
 
-/// ROC and PR figures: [0, 1] on x, `yrange` on y, square, ticks every 0.2.
+/// ROC and PR figures: [0, 1] on x, `yrange` on y, ticks every 0.2 (the layout makes the plot
+/// area square).
 std::string unit_square_axes(const char* yrange, const AxisLabels& labels) {
-  return std::string("set size ratio -1\nset xrange [0:1]\nset yrange ") + yrange +
+  return std::string("set xrange [0:1]\nset yrange ") + yrange +
          "\nset xtics 0.2\nset ytics 0.2\nset format '%.1f'\nset xlabel '" + labels.x +
          "'\nset ylabel '" + labels.y + "'\n";
 }
@@ -142,7 +148,6 @@ std::string pooled_percent(double v) {
 struct FoldFigure {
   const char* kind;              ///< "ROC", "PR": the data file's heading of the pooled curve
   std::string name, title, what; ///< file stem, plot title, what it shows (its alt text)
-  int width;                     ///< of the canvas, room for the key
   const char* yrange;
   AxisLabels axes;
   const char* style; ///< of the fold curves and the pooled one: lines or fsteps
@@ -159,10 +164,14 @@ FigureText fold_figure(const FoldFigure& f, const ConfigCurves& c, const FoldBan
                        const std::vector<Point>& pooled, std::vector<Point> SplitCurve::*curve,
                        double Point::*x, double Point::*y, const std::string& columns) {
   const auto file = f.name + ".dat";
+  // Five key entries: single folds, band, mean, pooled, the reference line.
+  const auto l =
+      layout({460, 460, 5, std::max({f.mean_title.size(), f.pooled_title.size(), std::size_t(28)}),
+              f.title.size()});
   std::ostringstream gp;
-  gp << script_header(f.name, f.what, f.width, 760) << unit_square_axes(f.yrange, f.axes)
+  gp << script_header(f.name, f.what, l.width, l.height) << unit_square_axes(f.yrange, f.axes)
      << "set title " << gp_quote(f.title) << "\n"
-     << key_below(5, 760) << f.before_plot << "plot "
+     << l.script << f.before_plot << "plot "
      << fold_curves_clause(file, 2, c.splits.size(), f.style, palette()[0])
      << band_mean_and_pooled(file, f.style, f.mean_title, f.pooled_title) << ", \\\n     "
      << f.reference << "\n"
@@ -175,11 +184,14 @@ FigureText fold_figure(const FoldFigure& f, const ConfigCurves& c, const FoldBan
 
 } // namespace
 
+std::string roc_axes() {
+  return unit_square_axes("[0:1]", kRocAxes);
+}
+
 FigureText roc_figure(const ConfigCurves& c) {
   return fold_figure(
-      {"ROC", "roc-" + c.name_stem, "ROC · " + c.label, "ROC curves of " + c.label,
-       width_for_key(c.label.size() + 6, 640), "[0:1]", kRocAxes, "lines",
-       "mean of folds: AUROC " + mean_sd_percent(c.auroc),
+      {"ROC", "roc-" + c.name_stem, "ROC · " + c.label, "ROC curves of " + c.label, "[0:1]",
+       kRocAxes, "lines", "mean of folds: AUROC " + mean_sd_percent(c.auroc),
        "pooled out-of-fold: AUROC " + pooled_percent(c.pooled_auroc), "",
        "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'chance'",
        "ROC: mean of the folds' curves (interpolated at every 1 % of false-positive rate) with "
@@ -192,8 +204,7 @@ FigureText pr_figure(const ConfigCurves& c) {
   const auto steps = "\n# Curves are steps: at recall r the precision of the first threshold "
                      "reaching r (their\n# area is the average precision).\n";
   return fold_figure({"PR", "pr-" + c.name_stem, "Precision–recall · " + c.label,
-                      "precision-recall curves of " + c.label,
-                      width_for_key(c.label.size() + 20, 640), "[0:1.02]", kPrAxes, "fsteps",
+                      "precision-recall curves of " + c.label, "[0:1.02]", kPrAxes, "fsteps",
                       "mean of folds: AP " + mean_sd_percent(c.auprc),
                       "pooled out-of-fold: AP " + pooled_percent(c.pooled_ap),
                       "prevalence = " + num(c.prevalence) + steps,
@@ -204,39 +215,6 @@ FigureText pr_figure(const ConfigCurves& c) {
                       "prevalence."},
                      c, c.pr, c.pooled_pr, &SplitCurve::pr, &metrics::PrPoint::recall,
                      &metrics::PrPoint::precision, "recall precision");
-}
-
-FigureText overview_figure(const std::vector<const ConfigCurves*>& configs) {
-  const std::string name = "roc-overview", file = name + ".dat";
-  std::vector<std::string> blocks, titles;
-  std::size_t longest = 0;
-  for (const auto* c : configs) {
-    std::string b = "# " + c->label + ": fpr mean_tpr\n";
-    for (std::size_t i = 0; i < c->roc.grid.size(); ++i)
-      b += num(c->roc.grid[i]) + " " + num(c->roc.mean[i]) + "\n";
-    blocks.push_back(b);
-    titles.push_back(c->label + ": AUROC " + mean_sd_percent(c->auroc));
-    longest = std::max(longest, titles.back().size());
-  }
-  const auto& col = palette();
-  std::ostringstream gp;
-  const int height = 580 + 28 * int(configs.size() + 1);
-  gp << script_header(name, "mean ROC curve of every configuration", width_for_key(longest, 640),
-                      height)
-     << unit_square_axes("[0:1]", kRocAxes)
-     << "set title 'Mean ROC curve over folds, per configuration'\n"
-     << key_below(int(configs.size()) + 1, height) << "plot ";
-  for (std::size_t k = 0; k < configs.size(); ++k) {
-    // Colours first, then dash patterns, so that up to 7 × 5 curves stay apart.
-    const auto& colour = col[k % (col.size() - 1)];
-    const auto dash = 1 + int(k / (col.size() - 1)) % 5;
-    gp << gp_quote(file) << " index " << k << " using 1:2 with lines lw 2.5 dt " << dash
-       << " lc rgb \"" << colour << "\" title " << gp_quote(titles[k]) << ", \\\n     ";
-  }
-  gp << "x with lines lw 1.5 dt 3 lc rgb \"#777777\" title 'chance'\n" << script_footer();
-  return {name, join_blocks(blocks), gp.str(), "Mean ROC curves of every configuration",
-          "Mean ROC curve over folds of every configuration; the legend gives AUROC mean ± SD "
-          "over folds."};
 }
 
 } // namespace vfp::plots

@@ -5,6 +5,7 @@
 #include "survival/survival.h"
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct FigureText {
   std::string data, script;
   std::string alt;     ///< one-line description (the image's alt text)
   std::string caption; ///< what the page says under it
+  bool wide = false;   ///< shown at the page's wide figure width (several panels)
 };
 
 /// One configuration's out-of-fold predictions, as the figures need them.
@@ -38,8 +40,44 @@ struct ConfigCurves {
 
 FigureText roc_figure(const ConfigCurves& c);
 FigureText pr_figure(const ConfigCurves& c);
-/// Every configuration's mean ROC curve in one figure.
-FigureText overview_figure(const std::vector<const ConfigCurves*>& configs);
+
+/// What the ROC overview draws: a few configurations' mean curves, best first, and the
+/// baseline's; how many configurations had curves and the rule that chose them (a caption).
+struct OverviewInput {
+  std::vector<const ConfigCurves*> shown;
+  const ConfigCurves* baseline = nullptr; ///< drawn last, in black and dashed; may be null
+  std::size_t total = 0;                  ///< configurations with curves, shown or not
+  std::string rule;                       ///< "by mean AUROC over folds", …
+};
+/// The mean ROC curves of `in` in one figure, with the chance line; its caption says how many
+/// configurations were left out and by what rule the shown ones were chosen.
+FigureText overview_figure(const OverviewInput& in);
+/// The axes of a ROC figure (false-positive rate on x, true-positive rate on y, [0, 1]).
+std::string roc_axes();
+/// "69.6 ± 3.2 %": fractions' mean ± sample SD in %; "–" when there is none.
+std::string mean_sd_percent(const std::vector<double>& v);
+
+/// One outer task's epochs from its history.csv, as a learning-curve figure draws them.
+struct FoldHistory {
+  int repeat = 0, fold = 0;
+  int best_epoch = 0; ///< the epoch early stopping kept (its row's; else the top val AUROC)
+  std::vector<int> epoch;
+  std::vector<double> train_loss, val_loss, val_auroc; ///< NaN where the epoch has none
+};
+/// Reads a history.csv (columns epoch, train_loss, val_auroc, val_loss; others ignored). "nan"
+/// reads as NaN (no point). Throws InputError naming the file (and line and column) when it
+/// is missing, has no epoch, a missing column, a cell that is not a number or epochs that do
+/// not increase.
+FoldHistory read_history(const std::filesystem::path& file);
+
+/// A configuration's learning curves: its outer tasks' histories in (repeat, fold) order.
+struct LearningInput {
+  std::string name_stem, label;
+  std::vector<FoldHistory> folds;
+};
+/// Training loss, validation loss and validation AUROC per epoch in three panels, one line per
+/// task (colour: fold, dash: repeat), each task's best epoch marked.
+FigureText learning_figure(const LearningInput& in);
 
 /// Kaplan–Meier curves by risk group of the pooled out-of-fold score, with the log-rank test.
 struct KmInput {

@@ -103,29 +103,29 @@ std::string script_footer() {
   return "unset output\n}\n";
 }
 
-/// The legend under the plot, one entry per line, so that it never hides a curve: placed
-/// at the bottom of the canvas with the plot's bottom margin made room for it (gnuplot's own
-/// `key below` can overlap the x label).
-std::string key_below(int entries, int height) {
-  // An entry is 1.1 lines of the 15 px font (about 25 px in the SVG, more in the PNG, whose
-  // font gnuplot measures wider); below the plot come the tick labels and the x label (about
-  // 70 px), above the key's 9 px from the canvas' edge.
-  const double bottom = (28.0 * entries + 90) / height;
-  return "set key at screen 0.5, screen 0.012 center bottom Left reverse vertical maxcols 1\n"
-         "set bmargin at screen " +
-         num(bottom) + "\n";
-}
-
-/// A canvas width (SVG pixels) that fits key entries of `longest` characters under the plot.
-int width_for_key(std::size_t longest, int at_least) {
-  // gnuplot sizes the key from its estimate of the text's width, about 9 px a character in the
-  // SVG and more in the PNG; a key wider than the canvas loses its entries in the PNG.
-  return std::max(at_least, int(10 * double(longest)) + 170);
-}
-
-/// A canvas width (SVG pixels) that fits a title of `longest` characters over a square plot.
-int width_for_title(std::size_t longest) {
-  return std::max(640, int(8.5 * double(longest)) + 100);
+Layout layout(const LayoutSpec& s) {
+  // SVG pixels of the 15 px font. The PNG's font (cairo, at twice the size) measures about 20 %
+  // wider and a little taller than the SVG's estimate: every allowance is the PNG's.
+  const int title = 24 + 26 * s.title_lines, left = s.left, right = 40;
+  const int axis = 92; // tick marks and labels and the x label, under the plot area
+  const int key = s.key_entries > 0 ? 30 * s.key_entries + 24 : 0, pad = 12;
+  Layout out;
+  out.width = std::max({left + s.plot_width + right, int(12 * double(s.key_chars)) + 120,
+                        int(10.5 * double(s.title_chars)) + 60});
+  out.height = title + s.plot_height + axis + s.below + key + pad;
+  const double w = out.width, h = out.height;
+  const double x0 = (out.width - s.plot_width + left - right) / 2.0; // the plot area centred
+  out.pixel_y = 1 / h;
+  out.under_x_label = (h - title - s.plot_height - axis) / h;
+  out.script = "# The plot area at fixed screen coordinates; the key under the x label.\n"
+               "set lmargin at screen " +
+               num(x0 / w) + "\nset rmargin at screen " + num((x0 + s.plot_width) / w) +
+               "\nset tmargin at screen " + num(1 - title / h) + "\nset bmargin at screen " +
+               num(1 - (title + s.plot_height) / h) + "\n";
+  out.script += s.key_entries > 0 ? "set key at screen 0.5, screen " + num((key + pad) / h) +
+                                        " center top Left reverse vertical maxcols 1\n"
+                                  : "set key off\n";
+  return out;
 }
 
 /// A data file's blocks joined as gnuplot's `index` expects.

@@ -27,15 +27,28 @@ const std::vector<std::string>& palette();
 std::string script_header(const std::string& name, const std::string& what, int width, int height);
 std::string script_footer();
 
-/// The key under the plot, one entry per line, so that it never hides a curve; the bottom margin
-/// makes room for `entries` entries on a canvas `height` pixels high.
-std::string key_below(int entries, int height);
+/// What a figure's layout must make room for (SVG pixels; the PNG is twice the size).
+struct LayoutSpec {
+  int plot_width = 460, plot_height = 460; ///< the plot area (inside the axes)
+  int key_entries = 0;                     ///< 0: no key
+  std::size_t key_chars = 0;               ///< characters of the longest key entry
+  std::size_t title_chars = 0;             ///< characters of the title's longest line
+  int title_lines = 1;
+  int below = 0;  ///< room between the x label and the key, for rows the figure draws itself
+  int left = 100; ///< room left of the plot area: tick labels, y label (and row labels)
+};
 
-/// A canvas width (SVG pixels) that fits key entries of `longest` characters under the plot.
-int width_for_key(std::size_t longest, int at_least);
-
-/// A canvas width (SVG pixels) that fits a title of `longest` characters over a square plot.
-int width_for_title(std::size_t longest);
+/// A figure's canvas with the plot area at fixed screen coordinates (so that neither
+/// terminal's font metrics can move it), the x axis' tick labels and label under it, then the
+/// `below` rows, then the key: outside the plot, its top just under them, one entry per line,
+/// centred. Nothing overlaps whatever the key holds: the canvas grows with it.
+struct Layout {
+  int width = 0, height = 0; ///< the canvas, for script_header
+  std::string script;        ///< margins and key: after script_header, before the plot
+  double pixel_y = 0;        ///< one SVG pixel as a fraction of the height
+  double under_x_label = 0;  ///< screen y where the `below` rows start (top), a fraction
+};
+Layout layout(const LayoutSpec& spec);
 
 /// A data file's blocks joined as gnuplot's `index` expects (two blank lines between).
 std::string join_blocks(const std::vector<std::string>& blocks);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace vfp::plots {
@@ -123,27 +124,32 @@ FigureText km_figure(const KmInput& in) {
   const double y_min = std::max(0.0, std::floor((lowest - 0.05) * 10) / 10);
   const std::vector<std::string> colours =
       k == 3 ? std::vector<std::string>{"#0072B2", "#E69F00", "#D55E00"} : palette();
-  // Below the plot: the x label, then "Number at risk" and one row per group, then the key.
-  const int height = 620 + 26 * (2 * k + 1);
-  const double row = 26.0 / height;
-  const double bottom = 0.09 + row * (2 * k + 2.5);
+  // Under the x label: "Number at risk" and one row per group, then the key.
+  const int row_px = 26;
+  std::size_t longest_name = 9; // "censored"
+  for (const auto& g : groups)
+    longest_name = std::max(longest_name, g.name.size());
+  const std::string subtitle = "Kaplan–Meier by predicted-risk group";
+  const auto l = layout({520, 380, k + 1, longest_name,
+                         std::max({in.label.size(), subtitle.size(), std::strlen(p_text)}), 3,
+                         row_px * (k + 1) + 12, 130}); // the groups' names left of the rows
+  const double row = row_px * l.pixel_y;
   std::ostringstream gp;
-  const std::string subtitle = std::string("Kaplan–Meier by predicted-risk group · ") + p_text;
-  gp << script_header(name, "Kaplan-Meier curves by predicted-risk group of " + in.label,
-                      width_for_key(std::max(in.label.size(), subtitle.size()), 720), height)
+  gp << script_header(name, "Kaplan-Meier curves by predicted-risk group of " + in.label, l.width,
+                      l.height)
      << "set xrange [0:" << num(x_max) << "]\nset yrange [" << num(y_min) << ":1.0]\n"
      << "set xtics " << num(step) << "\n"
      << (1 - y_min <= 0.3 + 1e-9 ? "set ytics 0.05\nset format y '%.2f'\n"
                                  : "set ytics 0.1\nset format y '%.1f'\n")
      << "set xlabel 'Years since the baseline CT'\n"
      << "set ylabel 'Fracture-free survival'\n"
-     << "set title " << gp_quote(in.label) << " . \"\\n\" . " << gp_quote(subtitle) << "\n"
-     << "set key at screen 0.5, screen 0.012 center bottom Left reverse vertical maxcols 1\n"
-     << "set bmargin at screen " << num(bottom) << "\nset lmargin 14\n"
-     << "# Numbers at risk under the plot, one row per group.\n"
-     << "set label 'Number at risk' at graph 0, screen " << num(bottom - 3.2 * row) << " left\n";
+     << "set title " << gp_quote(in.label) << " . \"\\n\" . " << gp_quote(subtitle)
+     << " . \"\\n\" . " << gp_quote(p_text) << "\n"
+     << l.script << "# Numbers at risk under the x label, one row per group.\n"
+     << "set label 'Number at risk' at graph 0, screen " << num(l.under_x_label - 0.5 * row)
+     << " left\n";
   for (int g = 0; g < k; ++g) {
-    const double y = bottom - (4.2 + g) * row;
+    const double y = l.under_x_label - (1.5 + g) * row;
     const auto& colour = colours[std::size_t(g) % colours.size()];
     gp << "set label " << gp_quote(groups[std::size_t(g)].short_name) << " at graph 0, screen "
        << num(y) << " right offset -3,0 textcolor rgb \"" << colour << "\"\n";

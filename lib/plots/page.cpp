@@ -106,12 +106,15 @@ void add_analysis_figure(RowReport& r, FigureSet& set, bool (*read)(const nlohma
     r.notes.push_back(missing + note);
 }
 
-/// A table row's figures: ROC, PR and Kaplan–Meier from its predictions, then calibration and
+/// A table row's figures: the learning curves from its tasks' histories, ROC, PR and
+/// Kaplan–Meier from its predictions, then calibration and
 /// predicted vs observed risk from its pooled analysis (the cox or selection row) itself,
 /// drawn whenever it has them.
 void add_row_figures(RowReport& r, const results::TableRow& row, FigureSet& set,
                      ReportOutcome& outcome) {
   try {
+    if (r.learning) // first: what a researcher checks first after a sweep
+      r.figures.push_back(set.add(learning_figure(*r.learning)));
     if (r.has_curves) {
       r.figures.push_back(set.add(roc_figure(r.curves)));
       r.figures.push_back(set.add(pr_figure(r.curves)));
@@ -162,13 +165,9 @@ ReportOutcome write_report_page(const results::SweepFolder& sweep, const results
   configurations.rows.erase(std::remove_if(configurations.rows.begin(), configurations.rows.end(),
                                            [](const results::TableRow& r) { return r.selected; }),
                             configurations.rows.end());
-  std::vector<const ConfigCurves*> with_curves;
-  for (std::size_t i = 0; i < table.rows.size(); ++i)
-    if (!table.rows[i].selected && !sections[i].curves.roc.mean.empty())
-      with_curves.push_back(&sections[i].curves);
   std::vector<const Drawn*> overview, sensitivity;
-  if (with_curves.size() >= 2)
-    overview.push_back(set.add(overview_figure(with_curves)));
+  if (const auto chosen = choose_overview(table, sections); chosen.total >= 2)
+    overview.push_back(set.add(overview_figure(chosen)));
   for (std::size_t a = 0; a < configurations.axes.size(); ++a)
     if (sensitivity_applies(configurations, a))
       sensitivity.push_back(set.add(sensitivity_figure(

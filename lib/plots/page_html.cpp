@@ -155,7 +155,7 @@ std::string figure_html(const Drawn& d, bool wide = false) {
   std::string out = std::string("<figure") + (wide ? " class=\"wide\"" : "") + ">";
   if (d.rendered)
     out += "<a href=\"" + html_escape(png) + "\"><img src=\"" + html_escape(svg) + "\" alt=\"" +
-           html_escape(d.text.alt) + "\"></a>";
+           html_escape(d.text.alt) + "\" loading=\"lazy\"></a>"; // a page of 100 sections
   else
     out += "<p class=\"note\">" + html_escape(d.text.alt) + ": not drawn.</p>";
   out += "<figcaption>" + html_escape(d.text.caption) + " ";
@@ -216,11 +216,14 @@ std::string row_section(const PageInput& in, std::size_t i,
                          selection_metric(in.table, s.analysis));
   for (const auto& note : s.notes)
     html << "<p class=\"note\">" << html_escape(note) << "</p>\n";
-  if (!s.figures.empty()) {
-    html << "<div class=\"figures\">";
+  // Wide figures (the learning curves) on a row of their own, then the others side by side.
+  for (const bool wide : {true, false}) {
+    std::string row;
     for (const auto* d : s.figures)
-      html << figure_html(*d);
-    html << "</div>\n";
+      if (d->text.wide == wide)
+        row += figure_html(*d, wide);
+    if (!row.empty())
+      html << "<div class=\"figures\">" << row << "</div>\n";
   }
   html << "</section>\n";
   return html.str();

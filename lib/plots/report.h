@@ -24,6 +24,7 @@ struct RowReport {
   ConfigCurves curves;                      ///< label, file stem, fold and pooled curves
   bool has_curves = false;                  ///< predictions read: ROC and PR can be drawn
   std::optional<KmInput> km;                ///< pooled predictions with enough for risk groups
+  std::optional<LearningInput> learning;    ///< a configuration's readable histories
   const nlohmann::json* analysis = nullptr; ///< its finished cox or selection row
   std::vector<std::string> notes;           ///< what the section says is missing, in order
   std::vector<const Drawn*> figures;
@@ -36,6 +37,23 @@ std::vector<RowReport> gather_rows(const results::SweepFolder& sweep, const resu
                                    const std::vector<nlohmann::json>& rows,
                                    const ReportOptions& options,
                                    std::vector<std::string>& warnings);
+
+/// A configuration's learning curves: the history.csv of each of its finished outer tasks
+/// (the latest ok row per repeat and fold, whose best_epoch is marked). A missing history is
+/// left out with a note naming the files; a malformed one with a note and a line in `warnings`
+/// naming the file and line. `out.learning` stays empty when no history is readable.
+void read_learning(RowReport& out, const results::SweepFolder& sweep, const results::TableRow& row,
+                   const std::vector<nlohmann::json>& rows, std::vector<std::string>& warnings);
+
+/// How many configurations the ROC overview draws besides the baseline.
+constexpr std::size_t kOverviewBest = 6;
+
+/// The ROC overview's curves: of the configuration rows with curves (not the nested
+/// selections), the table's baseline and the `best` others — first those a nested selection
+/// chose (most folds first), then by the mean over folds of the selection's metric (AUPRC
+/// when it chose on AUPRC, else AUROC); ties keep the table's order.
+OverviewInput choose_overview(const results::Table& table, const std::vector<RowReport>& sections,
+                              std::size_t best = kOverviewBest);
 
 /// A file-name-safe form of a configuration id (letters, digits, '-' and '_'), at most 16.
 std::string safe_stem(const std::string& id);

@@ -140,6 +140,36 @@ void read_curves(RowReport& out, const results::SweepFolder& sweep, const result
   out.has_curves = true;
 }
 
+/// What the BYOL pretraining of a configuration's tasks saw (its row's "data"), as a note; ""
+/// when its tasks used none or the pretraining's row is not there.
+std::string pretraining_note(const results::TableRow& row,
+                             const std::vector<nlohmann::json>& rows) {
+  std::set<std::string> ids; // one pretraining, or one per outer fold (ssl.data outer_train)
+  for (const auto& r : rows)
+    if (r.value("kind", "") == "train_eval" && r.value("config_id", "") == row.config_id &&
+        r.contains("pretrain_id"))
+      ids.insert(r.value("pretrain_id", ""));
+  for (const auto& r : rows) {
+    if (r.value("kind", "") != "pretrain" || !ids.count(r.value("task_id", "")) ||
+        !r.contains("data") || !r["data"].is_object())
+      continue;
+    const auto& d = r["data"];
+    const auto data = d.value("ssl_data", "");
+    std::string note = ids.size() > 1 ? std::to_string(ids.size()) +
+                                            " pretrainings, one per outer fold; e.g. " +
+                                            r.value("task_id", "")
+                                      : "Pretraining " + r.value("task_id", "");
+    note += " (BYOL, ssl.data " + data + "): " + std::to_string(d.value("patches", 0)) +
+            " patches of " + std::to_string(d.value("scans", 0)) + " scans, " +
+            d.value("images", "") + " (cache " + d.value("cache_key", "") + ").";
+    if (data == "all") // transductive: say so, it is a choice a reviewer must see
+      note += " Its images include every outer test fold's (no labels): the test scans were "
+              "seen, unlabelled, before training.";
+    return note;
+  }
+  return "";
+}
+
 } // namespace
 
 std::vector<RowReport> gather_rows(const results::SweepFolder& sweep, const results::Table& table,
@@ -163,6 +193,11 @@ std::vector<RowReport> gather_rows(const results::SweepFolder& sweep, const resu
     } catch (const Error& e) {
       out[i].notes.push_back(std::string("Figures failed: ") + e.what());
       warnings.push_back("report figures of " + row.config_id + ": " + e.what());
+    }
+    if (!row.selected) { // a selection's tasks are its members': drawn in their sections
+      read_learning(out[i], sweep, row, rows, warnings);
+      if (auto note = pretraining_note(row, rows); !note.empty())
+        out[i].notes.push_back(std::move(note));
     }
   }
   return out;

@@ -108,11 +108,13 @@ FigureText sensitivity_figure(const results::Table& table, std::size_t axis,
   const auto data = sensitivity_data(lines, key, axis, log_x);
   const auto& col = palette();
   std::ostringstream gp;
-  const int height = 500 + (line_labels.size() > 1 ? 28 * int(line_labels.size()) : 0);
   std::size_t longest = 0;
   for (const auto& l : line_labels)
     longest = std::max(longest, l.size());
-  gp << script_header(name, "AUROC against " + key, width_for_key(longest, 720), height)
+  const auto title = "Sensitivity of AUROC to " + key;
+  const auto l = layout(
+      {560, 340, line_labels.size() > 1 ? int(line_labels.size()) : 0, longest, title.size()});
+  gp << script_header(name, "AUROC against " + key, l.width, l.height)
      << (log_x ? "set logscale x\n" : "") << "set xtics (";
   std::size_t t = 0;
   for (const auto& [v, text] : lines.ticks)
@@ -126,9 +128,8 @@ FigureText sensitivity_figure(const results::Table& table, std::size_t axis,
     gp << "set xrange [" << num(lo - pad) << ":" << num(hi + pad) << "]\n";
   gp << "set xlabel " << gp_quote(key + (log_x ? " (log scale)" : "")) << "\n"
      << "set ylabel 'AUROC (%), mean ± SD over folds'\n"
-     << "set title " << gp_quote("Sensitivity of AUROC to " + key) << "\n"
-     << (line_labels.size() > 1 ? key_below(int(line_labels.size()), height) : "set key off\n")
-     << "plot ";
+     << "set title " << gp_quote(title) << "\n"
+     << l.script << "plot ";
   for (std::size_t l = 0; l < line_labels.size(); ++l)
     gp << (l ? ", \\\n     " : "") << gp_quote(file) << " index " << l
        << " using 5:2:3 with yerrorlines lw 2.5 pt 7 ps 1.1 lc rgb \"" << col[l % (col.size() - 1)]

@@ -65,6 +65,16 @@ std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::j
     else if (header_of(typed).kind == "train_eval")
       ++others; // the rows the table would have shown (a configuration's cox row is not one)
   }
+  // The pretrainings the kept tasks used (their rows' pretrain_id): the report says what data
+  // each saw.
+  std::set<std::string> pretrainings;
+  for (const auto& row : out)
+    if (row.contains("pretrain_id") && row["pretrain_id"].is_string())
+      pretrainings.insert(row["pretrain_id"].get<std::string>());
+  if (!config_ids.empty() && !pretrainings.empty())
+    for (const auto& row : rows)
+      if (row.value("kind", "") == "pretrain" && pretrainings.count(row.value("task_id", "")))
+        out.push_back(row);
   if (left_out)
     *left_out = others;
   return out;

@@ -175,7 +175,8 @@ void save_current_configurations(const SweepFolder& sweep,
 std::set<std::string> current_configurations(const SweepFolder& sweep);
 /// The rows of the given configurations (all rows when `config_ids` is empty); `left_out`
 /// counts the train_eval rows of other configurations. Rows of no configuration (a pretraining's)
-/// are left out without being counted.
+/// are left out without being counted, but for those of the pretrainings a kept row names
+/// (pretrain_id), which come last.
 std::vector<nlohmann::json> rows_of_configurations(const std::vector<nlohmann::json>& rows,
                                                    const std::set<std::string>& config_ids,
                                                    int* left_out = nullptr);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -57,8 +58,8 @@ void validate(const ByolOptions& o, const Patches& p) {
   check_range("contrast", o.ssl.contrast, 0, 1);
   check_range("blur_probability", o.ssl.blur_probability, 0, 1);
   check_range("noise_std", o.ssl.noise_std, 0, 1);
-  if (!p.pixels || p.channels < 1 || p.depth < 0 || p.height < 1 || p.width < 1)
-    throw InputError("BYOL patches: no pixels or a bad shape (channels " +
+  if (!p.source || p.channels < 1 || p.depth < 0 || p.height < 1 || p.width < 1)
+    throw InputError("BYOL patches: no patch source or a bad shape (channels " +
                      std::to_string(p.channels) + ", depth " + std::to_string(p.depth) +
                      ", height " + std::to_string(p.height) + ", width " + std::to_string(p.width) +
                      ")");
@@ -86,12 +87,24 @@ void check_writable(const std::filesystem::path& file) {
     throw IoError(at + "the folder " + folder.string() + " is not writable");
 }
 
+/// The items' pixels, read patch by patch through the source (one patch in memory).
+std::string pixels_checksum(const Patches& p) {
+  const auto values = std::size_t(p.channels) * std::max(1, p.depth) * p.height * p.width;
+  std::vector<float> patch(values);
+  std::uint64_t h = values;
+  for (int i : p.items) {
+    p.source->read(i, patch.data());
+    h = mix_seed(h ^ checksum64(patch.data(), values * sizeof(float)));
+  }
+  return hex64(h);
+}
+
 /// What a progress file must match to be resumed: every option that shapes the result
-/// (not threads or device) and the patches (shape, items, pixel checksum).
+/// (not threads or device) and the patches (shape, items, their pixels' identity).
 std::string fingerprint(const ByolOptions& o, const Patches& p) {
   std::ostringstream s;
   s.precision(17);
-  s << "vfp-byol-progress 1|" << o.model.arch << '|' << o.model.width << '|'
+  s << "vfp-byol-progress 2|" << o.model.arch << '|' << o.model.width << '|'
     << o.ssl.projector_hidden << '|' << o.ssl.projection_dim << '|' << o.ssl.optimizer << '|'
     << o.ssl.lr << '|' << o.ssl.schedule << '|' << o.ssl.weight_decay << '|' << o.ssl.batch_size
     << '|' << o.ssl.epochs << '|' << o.ssl.tau_base << '|' << o.ssl.crop_min_scale << '|'
@@ -99,9 +112,7 @@ std::string fingerprint(const ByolOptions& o, const Patches& p) {
     << o.ssl.blur_probability << '|' << o.ssl.noise_std << '|' << o.run.seed << '|' << o.run.amp
     << '|' << p.count << '|' << p.channels << '|' << p.depth << '|' << p.height << '|' << p.width
     << '|' << p.items.size() << '|' << checksum64(p.items.data(), p.items.size() * sizeof(int))
-    << '|'
-    << checksum64(p.pixels, std::size_t(p.count) * p.channels * std::max(1, p.depth) * p.height *
-                                p.width * sizeof(float));
+    << '|' << (p.identity.empty() ? "pixels " + pixels_checksum(p) : "source " + p.identity);
   return s.str();
 }
 
@@ -127,8 +138,8 @@ struct Batching {
   std::int64_t batch = 0; ///< patches per step (a last, smaller step is never a single patch)
   std::int64_t steps_per_epoch = 0;
   std::int64_t total_steps = 0;
-  std::int64_t plane = 0; ///< floats per patch
-  torch::Tensor buffer;   ///< [batch, C, (D,) H, W], reused by every step
+  loader::Shape shape;
+  std::vector<float> labels; ///< one per patch of the source, unused (the loader's signature)
 };
 
 Batching batching(const ByolOptions& o, const Patches& p) {
@@ -137,12 +148,8 @@ Batching batching(const ByolOptions& o, const Patches& p) {
   b.batch = std::min<std::int64_t>(o.ssl.batch_size, b.n);
   b.steps_per_epoch = b.n / b.batch + (b.n % b.batch >= 2 ? 1 : 0);
   b.total_steps = b.steps_per_epoch * o.ssl.epochs;
-  b.plane = std::int64_t(p.channels) * std::max(1, p.depth) * p.height * p.width;
-  std::vector<std::int64_t> shape{b.batch, p.channels};
-  if (p.depth > 0)
-    shape.push_back(p.depth);
-  shape.insert(shape.end(), {p.height, p.width});
-  b.buffer = torch::empty(shape);
+  b.shape = loader::Shape{p.channels, p.depth, p.height, p.width};
+  b.labels.assign(std::size_t(p.count), 0.0F);
   return b;
 }
 
@@ -157,14 +164,25 @@ struct Run {
   Batching b;
 };
 
-/// The patches of step s of the epoch's `order`, copied into the run's buffer.
-torch::Tensor fill_batch(const Run& r, const std::vector<int>& order, std::int64_t s) {
-  const auto m = std::min(r.b.batch, r.b.n - s * r.b.batch);
-  float* dst = r.b.buffer.data_ptr<float>();
-  for (std::int64_t k = 0; k < m; ++k)
-    std::copy_n(r.p.pixels + order[std::size_t(s * r.b.batch + k)] * r.b.plane, r.b.plane,
-                dst + k * r.b.plane);
-  return r.b.buffer.narrow(0, 0, m);
+/// The epoch's batches, `order` cut into steps: a background thread reads the next batch
+/// through the source while the network trains on this one (the loader drops a last batch of
+/// one patch, as Batching counts).
+std::unique_ptr<loader::Loader> epoch_batches(const Run& r, const std::vector<int>& order) {
+  loader::LoaderOptions lo;
+  lo.batch_size = int(r.b.batch);
+  lo.sampling = loader::Sampling::kSequential;
+  lo.threads = 1;
+  lo.prefetch = 1;
+  return std::make_unique<loader::Loader>(*r.p.source, r.b.shape, order, r.b.labels, lo);
+}
+
+/// A view of the loader's batch as [n, C, (D,) H, W], valid until its next batch.
+torch::Tensor batch_tensor(const Run& r, const loader::Batch& batch) {
+  std::vector<std::int64_t> shape{batch.size, r.b.shape.channels};
+  if (r.b.shape.is_3d())
+    shape.push_back(r.b.shape.depth);
+  shape.insert(shape.end(), {r.b.shape.height, r.b.shape.width});
+  return torch::from_blob(const_cast<float*>(batch.x), shape); // never written
 }
 
 /// One optimizer step of the online network on two views of `x` (learning rate of run step
@@ -198,12 +216,17 @@ EpochLog train_epoch(const Run& r, std::vector<int>& order, std::mt19937_64& ord
                      std::int64_t& steps, int epoch) {
   const auto t0 = Clock::now();
   shuffle(order, order_rng);
+  const auto batches = epoch_batches(r, order);
+  batches->start_epoch(epoch);
+  VFP_CHECK(batches->batches_per_epoch() == r.b.steps_per_epoch, "BYOL: loader batches differ");
   double loss_sum = 0;
   double tau = r.o.ssl.tau_base;
+  loader::Batch batch;
   for (std::int64_t s = 0; s < r.b.steps_per_epoch; ++s) {
     throw_if_stop_requested("in BYOL epoch " + std::to_string(epoch) +
                             " (pretraining resumes from its last finished epoch)");
-    const double value = online_step(r, fill_batch(r, order, s), steps, epoch, s);
+    VFP_CHECK(batches->next(batch), "BYOL: the loader ran out of batches");
+    const double value = online_step(r, batch_tensor(r, batch), steps, epoch, s);
     tau = detail::tau_at(r.o.ssl.tau_base, steps, r.b.total_steps);
     r.net.update_target(tau);
     ++steps;

@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 
@@ -76,7 +77,14 @@ bool load_progress(const std::string& file, const std::string& fingerprint, Byol
     // land on another one).
     const auto device = net.parameters().front().device();
     archive.load_from(file, device);
-    if (text_of(read(archive, "fingerprint")) != fingerprint)
+    const auto stored = text_of(read(archive, "fingerprint"));
+    const auto format = [](const std::string& f) { return f.substr(0, f.find('|')); };
+    if (format(stored) != format(fingerprint)) { // an older vfp's file: its run starts over
+      std::cerr << "warning: " << what << " was written by another vfp version ("
+                << format(stored) << ", now " << format(fingerprint) << "); starting over\n";
+      return false;
+    }
+    if (stored != fingerprint)
       throw TaskError(what + " belongs to another pretraining (other options or patches); "
                              "delete it to start over");
     torch::NoGradGuard no_grad;

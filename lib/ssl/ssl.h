@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config/sections.h"
+#include "loader/loader.h"
 
 #include <cstdint>
 #include <functional>
@@ -36,16 +37,22 @@ struct ByolOptions {
   config::RunSettings run;
 };
 
-/// Unlabelled patches: a buffer of `count` patches [count][channels][(depth)][height][width]
-/// and the ones to train on (`items`, indices into the buffer; BYOL never sees labels).
+/// Unlabelled patches: a source of `count` patches [channels][(depth)][height][width] and the
+/// ones to train on (`items`, patch numbers; BYOL never sees labels). Each step reads its batch
+/// through the source (a cache read patch by patch: memory does not grow with `count`).
 struct Patches {
-  const float* pixels = nullptr;
-  int count = 0; ///< patches in the buffer; every item must be below it
+  const loader::PatchSource* source = nullptr; ///< must outlive pretrain_byol
+  int count = 0; ///< patches in the source; every item must be below it
   int channels = 1;
   int depth = 0; ///< 0: 2D patches and a 2D backbone; > 0: 3D
   int height = 0;
   int width = 0;
   std::vector<int> items;
+  /// Names the patches' pixels for the resume check (a progress file is continued only over
+  /// the same pixels), e.g. a hash of a cache's per-patch checksums, which its reads verify.
+  /// Empty: pretrain_byol reads every item through the source once, before training, to
+  /// checksum it (only when run.checkpoint is set).
+  std::string identity;
 };
 
 /// One epoch's figures.

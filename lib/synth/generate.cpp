@@ -8,6 +8,30 @@
 #include <thread>
 
 namespace vfp::synth {
+namespace {
+
+/// An unlabelled cohort's table (ids only) and truth (no outcomes, no survival model).
+SynthSummary finish_unlabelled(const SynthOptions& o, const std::vector<SubjectDraw>& subjects,
+                               const ScanLayout& layout) {
+  std::ostringstream csv;
+  csv << "subject_id\n";
+  for (const auto& s : subjects)
+    csv << csv_field(s.id) << "\n";
+  nlohmann::json truth = {{"generator", "vfp synth " + std::string(version())},
+                          {"seed", o.seed},
+                          {"subjects", o.subjects},
+                          {"unlabelled", true},
+                          {"vertebrae_labels", {layout.first, layout.last}},
+                          {"image",
+                           {{"vertebrae", "every label from the first to the last, 35 mm apart, "
+                                          "each with a centroid"},
+                            {"cortical_hu", 850}}}};
+  write_file_atomically(o.out / "truth.json", truth.dump(2) + "\n");
+  write_file_atomically(o.out / "cohort.csv", csv.str());
+  return {o.subjects, 0, 0.0, o.out};
+}
+
+} // namespace
 
 SynthSummary generate_cohort(const SynthOptions& o) {
   if (o.subjects < 1)
@@ -18,6 +42,7 @@ SynthSummary generate_cohort(const SynthOptions& o) {
                      std::to_string(o.event_rate) + ")");
   if (o.out.empty())
     throw InputError("synth: --out must name an output folder");
+  const auto layout = scan_layout(o.vertebrae, o.unlabelled);
   std::error_code ec;
   std::filesystem::create_directories(o.out / "images", ec);
   std::filesystem::create_directories(o.out / "centroids", ec);
@@ -25,7 +50,10 @@ SynthSummary generate_cohort(const SynthOptions& o) {
     throw IoError("synth: cannot create " + o.out.string() + ": " + ec.message());
 
   CohortModel model;
-  const auto subjects = draw_subjects(o.subjects, o.seed, o.event_rate, model);
+  auto subjects = draw_subjects(o.subjects, o.seed, o.event_rate, model);
+  if (o.unlabelled) // ids apart from a labelled cohort's (S0001, ...)
+    for (auto& s : subjects)
+      s.id[0] = 'U';
 
   std::atomic<size_t> next{0};
   std::vector<std::string> errors(subjects.size());
@@ -33,7 +61,7 @@ SynthSummary generate_cohort(const SynthOptions& o) {
     for (size_t i = next++; i < subjects.size(); i = next++) {
       try {
         write_subject(subjects[i], o.out / "images" / (subjects[i].id + ".nii.gz"),
-                      o.out / "centroids" / (subjects[i].id + ".json"));
+                      o.out / "centroids" / (subjects[i].id + ".json"), layout);
         if (o.on_subject_written)
           o.on_subject_written();
       } catch (const std::exception& e) {
@@ -52,6 +80,8 @@ SynthSummary generate_cohort(const SynthOptions& o) {
       throw IoError(e);
 
   // The table and the truth come last, so a killed run never lists missing images.
+  if (o.unlabelled)
+    return finish_unlabelled(o, subjects, layout);
   std::ostringstream csv;
   csv << "subject_id,age,bmi,event,time_years,site\n";
   nlohmann::json truth_subjects = nlohmann::json::array();

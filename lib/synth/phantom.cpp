@@ -7,6 +7,7 @@
 #include <itkNiftiImageIOFactory.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -52,24 +53,65 @@ double arch_hu(const Vertebra& v, double dx, double dy, double dz) {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
+/// Centre (LPS mm) of vertebra `label`: L1 and L2 are the subject's own (jittered); the others
+/// are stacked 35 mm apart above L1 and below L2.
+std::array<double, 3> centre_of(const SubjectDraw& s, int label) {
+  auto c = vertebra_centre(s, label <= 20 ? 0 : 1);
+  if (label < 20)
+    c[2] += 35.0 * (20 - label);
+  if (label > 21)
+    c[2] -= 35.0 * (label - 21);
+  return c;
+}
+
+int parse_vertebra(const std::string& name, const std::string& option) {
+  const int n = name.size() >= 2 ? std::atoi(name.c_str() + 1) : 0;
+  if (name.size() >= 2 && name[0] == 'T' && n >= 1 && n <= 12)
+    return 7 + n;
+  if (name.size() >= 2 && name[0] == 'L' && n >= 1 && n <= 5)
+    return 19 + n;
+  throw InputError("synth: --vertebrae " + option + ": '" + name +
+                   "' is not a vertebra T1-T12 or L1-L5");
+}
+
 } // namespace
 
+ScanLayout scan_layout(const std::string& vertebrae, bool all_centroids) {
+  ScanLayout layout;
+  layout.all_centroids = all_centroids;
+  if (vertebrae.empty()) {
+    if (all_centroids)
+      layout = {17, 23, true}; // T10-L4 (VerSe labels 17-23), a scan of the lower spine
+    return layout;
+  }
+  const auto dash = vertebrae.find('-');
+  if (dash == std::string::npos)
+    throw InputError("synth: --vertebrae " + vertebrae + ": expected a range such as T12-L3");
+  layout.first = parse_vertebra(vertebrae.substr(0, dash), vertebrae);
+  layout.last = parse_vertebra(vertebrae.substr(dash + 1), vertebrae);
+  if (layout.first > 20 || layout.last < 21)
+    throw InputError("synth: --vertebrae " + vertebrae +
+                     ": the range must hold L1 and L2 (the subject's own pair), e.g. T10-L4");
+  return layout;
+}
+
 void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path,
-                   const std::filesystem::path& centroid_path) {
+                   const std::filesystem::path& centroid_path, const ScanLayout& layout) {
   const auto& site = sites()[s.site];
   Rng rng(s.image_seed);
-  // Four vertebrae: T12, L1, L2, L3 (L1 and L2 carry the subject's jittered centres).
+  // The vertebrae top down, T12 to L3 by default (L1 and L2 carry the subject's jittered
+  // centres).
   std::vector<Vertebra> vertebrae;
   const auto l1 = vertebra_centre(s, 0), l2 = vertebra_centre(s, 1);
   const double a = 20.0 * s.body_scale, b = 15.0 * s.body_scale, h = 13.0 * s.body_scale;
-  for (int k = 0; k < 4; ++k) {
-    std::array<double, 3> c = k == 1 ? l1 : k == 2 ? l2 : k == 0 ? l1 : l2;
-    if (k == 0)
-      c[2] += 35.0;
-    if (k == 3)
-      c[2] -= 35.0;
-    vertebrae.push_back({c, a, b, h, s.trabecular_hu + 8.0 * rng.normal()});
-  }
+  for (int label = layout.first; label <= layout.last; ++label)
+    vertebrae.push_back({centre_of(s, label), a, b, h, s.trabecular_hu + 8.0 * rng.normal()});
+  // Discs between neighbouring bodies.
+  std::vector<double> discs;
+  for (int k = layout.first; k < layout.last; ++k)
+    discs.push_back(k + 1 <= 20 ? centre_of(s, k + 1)[2] + 17.5
+                    : k >= 21   ? centre_of(s, k)[2] - 17.5
+                                : 0.5 * (l1[2] + l2[2]));
   // Weaker bone: coarser, more heterogeneous trabeculae.
   const double amplitude = 25.0 + 12.0 * std::max(-2.0, std::min(2.0, -s.bone_strength));
   const double period = 3.5 + 0.6 * std::max(-2.0, std::min(2.0, -s.bone_strength));
@@ -80,12 +122,18 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
   Image::PointType origin;
   Image::DirectionType direction;
   direction.SetIdentity();
+  // A 110 mm cube around L1/L2, taller by a vertebra's pitch per vertebra above T12 or below
+  // L3, and a margin then, so that the outermost centroid (jittered ±3 mm) stays in the scan.
+  const int below = std::max(0, layout.last - 22), above = std::max(0, 19 - layout.first);
+  const double lo[3] = {-kHalfFov, -kHalfFov, -kHalfFov - (below > 0 ? 35.0 * below + 10 : 0)};
+  const double hi[3] = {kHalfFov, kHalfFov, kHalfFov + (above > 0 ? 35.0 * above + 10 : 0)};
   for (int i = 0; i < 3; ++i) {
     spacing[i] = site.spacing[i];
-    size[i] = static_cast<itk::SizeValueType>(std::lround(2 * kHalfFov / site.spacing[i]));
+    size[i] = static_cast<itk::SizeValueType>(std::lround((hi[i] - lo[i]) / site.spacing[i]));
     direction[i][i] = site.flip[i];
     const double half = 0.5 * (size[i] - 1) * spacing[i];
-    origin[i] = -site.flip[i] * half; // the same physical box whatever the orientation
+    // The same physical box whatever the orientation.
+    origin[i] = 0.5 * (lo[i] + hi[i]) - site.flip[i] * half;
   }
   auto image = Image::New();
   image->SetRegions(Image::RegionType(size));
@@ -130,7 +178,7 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
         const double dx = x - l1[0], dy = y - 0.5 * (l1[1] + l2[1]);
         const double r = std::sqrt((dx / a) * (dx / a) + (dy / b) * (dy / b));
         if (r < 0.97 && hu < 100.0) {
-          for (double zc : {l1[2] + 17.5, 0.5 * (l1[2] + l2[2]), l2[2] - 17.5})
+          for (double zc : discs)
             if (std::abs(z - zc) < 17.5 - h)
               hu = 80.0;
         }
@@ -159,18 +207,18 @@ void write_subject(const SubjectDraw& s, const std::filesystem::path& image_path
   for (int i = 0; i < 3; ++i)
     codes.push_back(std::string(1, site.flip[i] > 0 ? codes_pos[i] : codes_neg[i]));
   centroids.push_back({{"direction", codes}});
-  for (int which = 0; which < 2; ++which) {
-    const auto c = vertebra_centre(s, which);
+  const int first = layout.all_centroids ? layout.first : 20;
+  const int last = layout.all_centroids ? layout.last : 21;
+  for (int label = first; label <= last; ++label) {
+    const auto c = centre_of(s, label);
     Image::PointType p;
     for (int i = 0; i < 3; ++i)
       p[i] = c[i];
     itk::ContinuousIndex<double, 3> idx;
     image->TransformPhysicalPointToContinuousIndex(p, idx);
     auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-    centroids.push_back({{"label", 20 + which},
-                         {"X", round3(idx[0])},
-                         {"Y", round3(idx[1])},
-                         {"Z", round3(idx[2])}});
+    centroids.push_back(
+        {{"label", label}, {"X", round3(idx[0])}, {"Y", round3(idx[1])}, {"Z", round3(idx[2])}});
   }
   write_file_atomically(centroid_path, centroids.dump(1) + "\n");
 }

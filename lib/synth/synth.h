@@ -16,6 +16,13 @@ struct SynthOptions {
   std::uint64_t seed = 1;
   double event_rate = 0.15; ///< target share of events, in (0, 1)
   int threads = 1;          ///< image writers; the output does not depend on it
+  /// Without outcomes: cohort.csv holds subject_id only (ids U0001, ...), truth.json no
+  /// survival model, and every vertebra of the scan has a centroid (a pretraining cohort).
+  bool unlabelled = false;
+  /// The vertebrae in each scan, top to bottom, as "T12-L3"; they must include L1 and L2 (the
+  /// subject's own pair; the others are stacked above and below at 35 mm). Empty: T12-L3
+  /// (centroids for L1 and L2), or T10-L4 when unlabelled.
+  std::string vertebrae;
   /// Called once per subject whose image is written, from the writer thread that wrote it.
   std::function<void()> on_subject_written;
 };

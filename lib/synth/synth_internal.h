@@ -85,8 +85,17 @@ std::vector<SubjectDraw> draw_subjects(int n, std::uint64_t seed, double event_r
 /// Physical (LPS, mm) centre of L1 (index 0) or L2 (index 1) for a subject.
 std::array<double, 3> vertebra_centre(const SubjectDraw& s, int which);
 
+/// The vertebrae of a scan (VerSe labels, first above last) and which carry centroids.
+struct ScanLayout {
+  int first = 19, last = 22;  ///< T12 … L3
+  bool all_centroids = false; ///< false: L1 and L2 only (the labelled cohort)
+};
+
+/// The layout that `vertebrae` ("T12-L3") names; InputError naming the option when bad.
+ScanLayout scan_layout(const std::string& vertebrae, bool all_centroids);
+
 /// Writes the subject's CT (NIfTI, int16 HU) and its VerSe-style centroid JSON.
 void write_subject(const SubjectDraw& s, const std::filesystem::path& image,
-                   const std::filesystem::path& centroids);
+                   const std::filesystem::path& centroids, const ScanLayout& layout = {});
 
 } // namespace vfp::synth

@@ -27,7 +27,10 @@ struct TrainOptions {
 
 /// Patches and the split of one outer fold. Indices refer to patches.
 struct FoldData {
-  const float* pixels = nullptr; ///< [n][channels][(depth)][height][width], values in [0, 1]
+  /// Patch i: [channels][(depth)][height][width], values in [0, 1]. Training, validation and
+  /// test scoring read through it, a batch at a time (a cache read patch by patch: memory does
+  /// not grow with the number of patches). Must outlive fit_and_score.
+  const loader::PatchSource* source = nullptr;
   int channels = 1;
   int depth = 0; ///< 0: 2D patches and a 2D model; > 0: 3D patches and a 3D model
   int height = 0;

@@ -44,7 +44,7 @@ std::vector<int64_t> batch_shape(const FoldData& d, int64_t n) {
   return {n, d.channels, d.height, d.width};
 }
 
-/// Scores patches in eval mode, in batches.
+/// Scores patches in eval mode, in batches read through the fold's source (one batch in memory).
 std::vector<float> score(models::Classifier& model, const FoldData& d, const std::vector<int>& idx,
                          const torch::Device& device) {
   torch::NoGradGuard no_grad;
@@ -58,7 +58,7 @@ std::vector<float> score(models::Classifier& model, const FoldData& d, const std
     const size_t n = std::min(chunk, idx.size() - start);
     float* dst = batch.data_ptr<float>();
     for (size_t k = 0; k < n; ++k)
-      std::copy_n(d.pixels + idx[start + k] * plane, plane, dst + k * plane);
+      d.source->read(idx[start + k], dst + k * plane);
     // Scores in fp32 even when training uses bf16 autocast: bf16's 8-bit mantissa ties
     // nearby scores, which distorts rank statistics (AUROC, DeLong) and the Cox fit.
     const auto logits = model.forward(batch.narrow(0, 0, int64_t(n)).to(device));
@@ -343,6 +343,8 @@ std::vector<ArchitectureInfo> list_architectures(int dims, int in_channels, int 
 
 Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
                       const std::function<void(const EpochLog&)>& on_epoch) {
+  if (d.source == nullptr)
+    throw std::logic_error("fit_and_score: FoldData::source is not set");
   check_split(d, d.train, "training");
   check_split(d, d.validation, "validation");
   check_split(d, d.test, "test"); // before training: its AUROC would be undefined after it
@@ -365,7 +367,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
     throw std::logic_error("train.stop_on '" + o.train.stop_on + "' passed the config schema");
 
   // The loader keeps its batch buffers across steps: no allocation (or page faults) per step.
-  loader::Loader batches(d.pixels, loader::Shape{d.channels, d.depth, d.height, d.width}, d.train,
+  loader::Loader batches(*d.source, loader::Shape{d.channels, d.depth, d.height, d.width}, d.train,
                          patch_labels(d), loader_options(o, d));
   const Fit fit{o,          d,      *model,     groups,  rates,
                 *optimizer, device, pos_weight, batches, batches.batches_per_epoch()};

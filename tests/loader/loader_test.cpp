@@ -1,5 +1,7 @@
 #include "loader/loader.h"
 
+#include "core/core.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,6 +10,7 @@
 using vfp::loader::Batch;
 using vfp::loader::Loader;
 using vfp::loader::LoaderOptions;
+using vfp::loader::MemorySource;
 using vfp::loader::Sampling;
 using vfp::loader::Shape;
 
@@ -18,12 +21,30 @@ struct Patches {
   Shape shape;
   std::vector<float> pixels;
   std::vector<float> labels;
-  Patches(int n, Shape s) : shape(s), pixels(size_t(n * s.values())), labels(size_t(n)) {
+  MemorySource source;
+  Patches(int n, Shape s)
+      : shape(s), pixels(size_t(n * s.values())), labels(size_t(n)),
+        source(pixels.data(), s.values()) {
     for (int i = 0; i < n; ++i) {
       std::fill_n(pixels.begin() + i * s.values(), s.values(), float(i));
       labels[size_t(i)] = i % 3 == 0 ? 1.0F : 0.0F;
     }
   }
+};
+
+/// Reads from a MemorySource, but fails on one patch, as a corrupt cache patch does.
+class FailingSource : public vfp::loader::PatchSource {
+public:
+  FailingSource(const PatchSource& inner, std::int64_t bad) : inner_(inner), bad_(bad) {}
+  void read(std::int64_t item, float* out) const override {
+    if (item == bad_)
+      throw vfp::IoError("checksum mismatch in patch " + std::to_string(item));
+    inner_.read(item, out);
+  }
+
+private:
+  const PatchSource& inner_;
+  std::int64_t bad_;
 };
 
 std::vector<int> iota(int n) {
@@ -58,7 +79,7 @@ TEST(Loader, ServesEveryItemOncePerEpochWithItsLabelAndPixels) {
   LoaderOptions o;
   o.batch_size = 5;
   o.seed = 4;
-  Loader loader(p.pixels.data(), p.shape, items, p.labels, o);
+  Loader loader(p.source, p.shape, items, p.labels, o);
   EXPECT_EQ(loader.batches_per_epoch(), 5);
   const auto e = read_epoch(loader, 1, p.shape);
   EXPECT_EQ(e.sizes, (std::vector<int>{5, 5, 5, 5, 3}));
@@ -77,7 +98,7 @@ TEST(Loader, DropsALastBatchOfOneSample) {
   const Patches p(21, Shape{1, 0, 2, 2});
   LoaderOptions o;
   o.batch_size = 5;
-  Loader loader(p.pixels.data(), p.shape, iota(21), p.labels, o);
+  Loader loader(p.source, p.shape, iota(21), p.labels, o);
   EXPECT_EQ(loader.batches_per_epoch(), 4);
   EXPECT_EQ(read_epoch(loader, 1, p.shape).sizes, (std::vector<int>{5, 5, 5, 5}));
 }
@@ -94,7 +115,7 @@ TEST(Loader, GivesTheSameBatchesWithZeroOneOrFourThreads) {
     o.seed = 99;
     o.sampling = Sampling::kBalanced;
     o.augment.enabled = true;
-    Loader loader(p.pixels.data(), p.shape, iota(50), p.labels, o);
+    Loader loader(p.source, p.shape, iota(50), p.labels, o);
     runs.push_back(read_epoch(loader, 3, p.shape));
   }
   for (size_t r = 1; r < runs.size(); ++r) {
@@ -110,7 +131,7 @@ TEST(Loader, RestartingAnEpochMidwayStartsTheNewOneFromItsFirstBatch) {
   o.batch_size = 4;
   o.threads = 3;
   o.prefetch = 4;
-  Loader loader(p.pixels.data(), p.shape, iota(64), p.labels, o);
+  Loader loader(p.source, p.shape, iota(64), p.labels, o);
   const auto full = read_epoch(loader, 2, p.shape);
   loader.start_epoch(1);
   Batch b;
@@ -124,7 +145,7 @@ TEST(Loader, ServesThreeDimensionalPatchesWithAugmentation) {
   o.batch_size = 4;
   o.augment.enabled = true;
   o.augment.noise_std = 0;
-  Loader loader(p.pixels.data(), p.shape, iota(10), p.labels, o);
+  Loader loader(p.source, p.shape, iota(10), p.labels, o);
   const auto e = read_epoch(loader, 1, p.shape);
   ASSERT_EQ(e.items.size(), 10u);
   // A constant patch stays constant under flips, rotations and zoom: only gain and shift act.
@@ -133,5 +154,30 @@ TEST(Loader, ServesThreeDimensionalPatchesWithAugmentation) {
     for (int v = 0; v < 216; ++v)
       ASSERT_FLOAT_EQ(e.x[k * 216 + size_t(v)], first);
     EXPECT_NEAR(first, float(e.items[k]), 0.05 * e.items[k] + 0.021);
+  }
+}
+
+TEST(Loader, RethrowsAPatchReadErrorWhereItsBatchIsServed_WithZeroOrTwoThreads) {
+  // A worker thread cannot throw: the error travels with its batch to the consumer.
+  const Patches p(12, Shape{1, 0, 2, 2});
+  const FailingSource failing(p.source, 7);
+  for (int threads : {0, 2}) {
+    for (bool augment : {false, true}) {
+      LoaderOptions o;
+      o.batch_size = 4;
+      o.threads = threads;
+      o.sampling = Sampling::kSequential;
+      o.augment.enabled = augment;
+      Loader loader(failing, p.shape, iota(12), p.labels, o);
+      loader.start_epoch(1);
+      Batch b;
+      ASSERT_TRUE(loader.next(b)); // patches 0-3
+      try {
+        loader.next(b); // patches 4-7
+        ADD_FAILURE() << "no error, threads " << threads;
+      } catch (const vfp::IoError& e) {
+        EXPECT_STREQ(e.what(), "checksum mismatch in patch 7");
+      }
+    }
   }
 }

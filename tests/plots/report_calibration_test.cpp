@@ -83,9 +83,8 @@ TEST(ReportCalibration, DataFileHoldsTheCrossFittedBinsAndTheScriptTheirSummary)
   EXPECT_NE(gp.find("Calibration · Brier 0.123 · intercept 0.10 · slope 0.90"), std::string::npos)
       << gp;
   EXPECT_NE(gp.find("'observed, 95 % CI (180 subjects, 42 events)'"), std::string::npos);
-  // Both axes from 0 to a round value above the highest interval (0.575), square.
-  EXPECT_NE(gp.find("set size ratio -1\nset xrange [0:0.8]\nset yrange [0:0.8]\n"),
-            std::string::npos);
+  // Both axes from 0 to a round value above the highest interval (0.575).
+  EXPECT_NE(gp.find("set xrange [0:0.8]\nset yrange [0:0.8]\n"), std::string::npos);
   EXPECT_NE(gp.find("using 4:5:6:7 with yerrorlines"), std::string::npos);
   EXPECT_NE(gp.find("x with lines"), std::string::npos); // the ideal diagonal
 }
@@ -159,8 +158,9 @@ TEST(ReportCalibration, PageShowsCalibrationAndRiskBesideRocPrAndKaplanMeier) {
   add_fnet_selection(dir, rows);
   const auto out = plots::write_report_page(dir, results::aggregate(rows), rows);
   EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
-  // Five per configuration and per selection, the overview and the sensitivity to train.lr.
-  EXPECT_EQ(out.figures.size(), 5u * 5 + 1 + 1);
+  // Five per configuration and per selection, the learning curves per configuration, the
+  // overview and the sensitivity to train.lr.
+  EXPECT_EQ(out.figures.size(), 5u * 5 + 4 + 1 + 1);
   const auto figures = dir / "report" / "figures";
   // gnuplot's plot elements: the bins with their intervals and the diagonal; the groups, their
   // names and the diagonal.

@@ -36,8 +36,9 @@ TEST(ReportCommand, PrintsTheTableAndWritesTablesFiguresAndThePage) {
       << out.err;
   if (plots::find_program("gnuplot").empty())
     GTEST_SKIP() << "gnuplot is not installed: figures not checked";
-  // ROC, PR and Kaplan–Meier of both, the overview, AUROC against train.lr.
-  EXPECT_NE(out.err.find("(8 figures)"), std::string::npos) << out.err;
+  // Learning curves, ROC, PR and Kaplan–Meier of both, the overview, AUROC against train.lr.
+  EXPECT_NE(out.err.find("(10 figures)"), std::string::npos) << out.err;
+  EXPECT_TRUE(fs::exists(report / "figures" / "learning-aaaa1111.png"));
   EXPECT_TRUE(fs::exists(report / "figures" / "sensitivity-1-train_lr.png"));
   EXPECT_NE(html.find("<img src=\"figures/km-aaaa1111.svg\""), std::string::npos);
 }

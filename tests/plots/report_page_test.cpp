@@ -59,9 +59,9 @@ TEST(ReportPage, DrawsEveryFigureAsSvgAndPngWithTheExpectedCurves) {
   const auto out = plots::write_report_page(dir, table, rows);
   EXPECT_FALSE(out.figures_skipped);
   EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
-  // Per configuration ROC, PR, Kaplan–Meier; the overview; AUROC against train.lr (model.arch
-  // is not numeric).
-  ASSERT_EQ(out.figures.size(), 4u * 3 + 1 + 1);
+  // Per configuration learning curves, ROC, PR, Kaplan–Meier; the overview; AUROC against
+  // train.lr (model.arch is not numeric).
+  ASSERT_EQ(out.figures.size(), 4u * 4 + 1 + 1);
   const auto figures = dir / "report" / "figures";
   for (const auto& svg : out.figures) {
     auto png = svg;
@@ -72,7 +72,8 @@ TEST(ReportPage, DrawsEveryFigureAsSvgAndPngWithTheExpectedCurves) {
     EXPECT_TRUE(fs::exists(figures / (svg.stem().string() + ".dat")));
   }
   // PNGs are drawn at twice the SVG's size.
-  EXPECT_EQ(png_size(figures / "roc-aaaa1111.png"), std::make_pair(1280, 1520));
+  // (600 × 788: the 460 px square plot area, the title above, the key under the x label.)
+  EXPECT_EQ(png_size(figures / "roc-aaaa1111.png"), std::make_pair(1200, 1576));
   // gnuplot puts each plotted element in <g id="gnuplot_plot_N">: ROC = 4 folds, band, mean,
   // pooled, chance; PR the same with the prevalence line.
   EXPECT_EQ(plots_in(figures / "roc-aaaa1111.svg"), 8u);
@@ -105,8 +106,8 @@ TEST(ReportPage, IndexLinksOnlyFilesThatExistAndShowsTheTable) {
   const auto out = plots::write_report_page(dir, results::aggregate(rows), rows);
   const auto html = slurp(out.index);
   const auto targets = links(html);
-  EXPECT_EQ(count(html, "<img src="), 14);
-  EXPECT_GE(targets.size(), 14u * 4 + 1);
+  EXPECT_EQ(count(html, "<img src="), 18);
+  EXPECT_GE(targets.size(), 18u * 4 + 1);
   for (const auto& t : targets) {
     EXPECT_EQ(t.find("://"), std::string::npos) << t; // nothing from the network
     EXPECT_TRUE(fs::exists(dir / "report" / unescape(t))) << t;
@@ -141,7 +142,7 @@ TEST(ReportPage, EscapesHostileSweepNamesAndAxisValues) {
   for (const auto& t : links(html))
     EXPECT_TRUE(fs::exists(dir / "report" / unescape(t))) << t;
   // The figures were still drawn, and gnuplot's SVG escapes the label too.
-  ASSERT_EQ(out.figures.size(), 2u * 3 + 1) << (out.warnings.empty() ? "" : out.warnings.front());
+  ASSERT_EQ(out.figures.size(), 2u * 4 + 1) << (out.warnings.empty() ? "" : out.warnings.front());
   const auto svg = slurp(dir / "report" / "figures" / "roc-bbbb2222.svg");
   EXPECT_EQ(svg.find("<img"), std::string::npos);
   EXPECT_NE(svg.find("model.arch = &lt;img src=x"), std::string::npos);

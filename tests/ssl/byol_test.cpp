@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <unistd.h>
 
@@ -40,10 +41,13 @@ protected:
     o.run.device = "cpu"; // bit-for-bit promises are CPU ones; the CUDA test opts in
     return o;
   }
-  /// 20 patches, of which items 0 … 17 train (the last batch has 2).
+  /// 20 patches, of which items 0 … 17 train (the last batch has 2). The source reads
+  /// pixels_, so a test may change a pixel after the call.
   Patches patches(int depth = 0) {
     pixels_ = smooth_noise(20, depth, 16, 9);
-    Patches p{pixels_.data(), 20, 1, depth, 16, 16, {}};
+    source_ = std::make_unique<vfp::loader::MemorySource>(pixels_.data(),
+                                                          std::int64_t(pixels_.size() / 20));
+    Patches p{source_.get(), 20, 1, depth, 16, 16, {}, {}};
     p.items.resize(18);
     std::iota(p.items.begin(), p.items.end(), 0);
     return p;
@@ -70,6 +74,7 @@ protected:
 
   fs::path dir_;
   std::vector<float> pixels_;
+  std::unique_ptr<vfp::loader::MemorySource> source_;
 };
 
 TEST_F(Byol, ItsCheckpointLoadsIntoAClassifierThroughTheSslPrefix) {
@@ -183,6 +188,33 @@ TEST_F(Byol, AProgressFileOfAnotherRunIsRefusedNamingIt) {
         << e.what();
   }
   EXPECT_TRUE(fs::exists(o.run.checkpoint)) << "left for the run it belongs to";
+}
+
+TEST_F(Byol, AProgressFileOverOtherPixelsIsRefused_ChecksummedThroughTheSourceOrByIdentity) {
+  struct Interrupted {};
+  auto o = tiny();
+  o.run.checkpoint = file("progress.pt");
+  auto interrupt = [](const EpochLog&) { throw Interrupted{}; };
+  auto expect_refused = [&](const Patches& p, const std::string& what) {
+    try {
+      pretrain_byol(o, p, file("byol.safetensors"));
+      ADD_FAILURE() << "resumed over other pixels: " << what;
+    } catch (const vfp::TaskError& e) {
+      EXPECT_NE(std::string(e.what()).find("belongs to another pretraining"), std::string::npos)
+          << e.what();
+    }
+  };
+  EXPECT_THROW(pretrain_byol(o, patches(), file("byol.safetensors"), interrupt), Interrupted);
+  auto p = patches();
+  pixels_[17 * 16 * 16 + 3] += 0.01F; // item 17, the last one trained on
+  expect_refused(p, "one pixel changed");
+  // With an identity, the pixels are not read: the identity alone names them.
+  fs::remove(o.run.checkpoint);
+  p = patches();
+  p.identity = "cache abc";
+  EXPECT_THROW(pretrain_byol(o, p, file("byol.safetensors"), interrupt), Interrupted);
+  p.identity = "cache abd";
+  expect_refused(p, "another identity");
 }
 
 TEST_F(Byol, TrainsA3DBackboneWithLars) {

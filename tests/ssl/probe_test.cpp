@@ -124,7 +124,8 @@ ProbeResult probe(std::uint64_t seed, const fs::path& dir) {
                          features_of(*random_model, phantom, test), test_y);
 
   const auto file = (dir / ("byol_" + std::to_string(seed) + ".safetensors")).string();
-  vfp::ssl::pretrain_byol(o, {phantom.pixels.data(), n, 1, 0, kSize, kSize, train}, file);
+  const vfp::loader::MemorySource source(phantom.pixels.data(), kSize * kSize);
+  vfp::ssl::pretrain_byol(o, {&source, n, 1, 0, kSize, kSize, train, {}}, file);
   auto byol_model = vfp::models::make_model(spec);
   vfp::models::PretrainedOptions po;
   po.file = file;

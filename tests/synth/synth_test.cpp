@@ -192,3 +192,56 @@ TEST(SynthOptions, BadValuesNameTheOption) {
             "synth: --event-rate must be between 0 and 1 (got 1.500000)");
   EXPECT_EQ(error_of(5, 0.1, ""), "synth: --out must name an output folder");
 }
+
+// An external pretraining cohort (ssl.cohort): ids only, and a centroid for every vertebra of
+// each scan, each of which preprocessing with vertebrae [all] cuts into a patch.
+TEST(SynthUnlabelled, WritesIdsOnlyAndACentroidForEveryVertebraOfTheScan) {
+  const auto out = dir_for("unlabelled");
+  vfp::synth::SynthOptions o;
+  o.subjects = 2;
+  o.out = out;
+  o.seed = 4;
+  o.unlabelled = true;
+  o.vertebrae = "T11-L3";
+  const auto summary = vfp::synth::generate_cohort(o);
+  EXPECT_EQ(summary.events, 0);
+  EXPECT_EQ(vfp::read_text_file(out / "cohort.csv"), "subject_id\nU0001\nU0002\n");
+  const auto truth = nlohmann::json::parse(vfp::read_text_file(out / "truth.json"));
+  EXPECT_TRUE(truth.at("unlabelled").get<bool>());
+  EXPECT_EQ(truth.count("cox"), 0u);
+  const auto centroids = vfp::data::read_verse_centroids(out / "centroids" / "U0002.json");
+  std::vector<int> labels;
+  for (const auto& c : centroids.centroids)
+    labels.push_back(c.label);
+  EXPECT_EQ(labels, (std::vector<int>{18, 19, 20, 21, 22})); // T11 … L3
+  vfp::config::PreprocessConfig params;
+  params.spacing_mm = 3.0;
+  params.patch_mm = 48;
+  params.vertebrae = {"all"};
+  vfp::data::PatchSet patches;
+  vfp::data::preprocess_subject("U0002", out / "images" / "U0002.nii.gz",
+                                out / "centroids" / "U0002.json", params, patches);
+  EXPECT_EQ(patches.vertebrae, labels);
+  // Neighbours 35 mm apart along the body axis (z, LPS), as the phantom stacks them.
+  for (std::size_t i = 1; i < patches.size(); ++i)
+    EXPECT_NEAR(patches.origin[3 * (i - 1) + 2] - patches.origin[3 * i + 2], 35.0, 3.5);
+}
+
+TEST(SynthOptions, ABadVertebraRangeNamesTheOption) {
+  vfp::synth::SynthOptions o;
+  o.out = dir_for("bad_range");
+  for (const auto& [range, error] : std::vector<std::pair<std::string, std::string>>{
+           {"L2-L4", "synth: --vertebrae L2-L4: the range must hold L1 and L2 (the subject's own "
+                     "pair), e.g. T10-L4"},
+           {"T10", "synth: --vertebrae T10: expected a range such as T12-L3"},
+           {"C7-L2", "synth: --vertebrae C7-L2: 'C7' is not a vertebra T1-T12 or L1-L5"}}) {
+    o.vertebrae = range;
+    try {
+      vfp::synth::generate_cohort(o);
+      ADD_FAILURE() << range << " must be refused";
+    } catch (const vfp::InputError& e) {
+      EXPECT_EQ(std::string(e.what()), error);
+    }
+  }
+  EXPECT_FALSE(fs::exists(o.out)) << "nothing is written for a bad option";
+}

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <random>
 #include <sys/wait.h>
 #include <thread>
@@ -23,6 +24,7 @@ namespace fs = std::filesystem;
 /// n subjects, 2 patches each; positives have a brighter disc in the centre.
 struct Toy {
   std::vector<float> pixels;
+  std::unique_ptr<vfp::loader::MemorySource> source; // over `pixels`; moves with the toy
   vfp::train::FoldData data;
 };
 
@@ -44,7 +46,8 @@ Toy make_toy(int subjects, int size, std::uint64_t seed) {
       (s % 5 == 0 ? t.data.validation : s % 5 == 1 ? t.data.test : t.data.train).push_back(p);
     }
   }
-  t.data.pixels = t.pixels.data();
+  t.source = std::make_unique<vfp::loader::MemorySource>(t.pixels.data(), size * size);
+  t.data.source = t.source.get();
   t.data.height = t.data.width = size;
   return t;
 }
@@ -258,7 +261,8 @@ TEST(Trainer, Learns3DPatchesWithA3DModelAndSavesItsBestEpoch) {
     d.patch_subject.push_back(s);
     (s % 5 == 0 ? d.validation : s % 5 == 1 ? d.test : d.train).push_back(s);
   }
-  d.pixels = pixels.data();
+  const vfp::loader::MemorySource source(pixels.data(), side * side * side);
+  d.source = &source;
   d.depth = d.height = d.width = side;
   auto options = quick_options();
   options.train.augment = false;
