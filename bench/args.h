@@ -126,4 +126,17 @@ private:
   std::string program_;
 };
 
+/// main()'s first step: `o = parse(argc, argv)`; false, with the usage error (which names the
+/// program and its --help) printed to stderr, when the command line is wrong.
+template <typename Options, typename Parse>
+bool parse_or_report(const Parse& parse, int argc, char** argv, Options& o) {
+  try {
+    o = parse(argc, argv);
+    return true;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return false;
+  }
+}
+
 } // namespace vfp::bench

@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "record.h"
 #include "train/train.h"
+#include "train_options.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -86,12 +87,8 @@ Data make_data(int patches, int depth, int size) {
 
 int main(int argc, char** argv) {
   Options o;
-  try {
-    o = parse(argc, argv);
-  } catch (const vfp::InputError& e) {
-    std::fprintf(stderr, "%s\n", e.what()); // names the program and its --help
+  if (!vfp::bench::parse_or_report(parse, argc, argv, o))
     return 1;
-  }
   try {
     const auto allocator = vfp::keep_freed_memory().describe();
     const int threads = o.threads > 0 ? o.threads : vfp::cpus_in_affinity();
@@ -108,14 +105,7 @@ int main(int argc, char** argv) {
       for (int dims : o.dims) {
         const int size = dims == 3 ? o.size3d : o.size2d;
         const auto data = make_data(o.patches, dims == 3 ? size : 0, size);
-        vfp::train::TrainOptions t;
-        t.model.arch = arch;
-        t.train.batch_size = o.batch;
-        t.train.max_epochs = o.epochs;
-        t.train.patience = o.epochs + 1;
-        t.run.threads = threads;
-        t.train.loader_threads = 1;
-        t.run.device = o.device;
+        auto t = vfp::bench::fixed_epochs(arch, o.batch, o.epochs, threads, o.device);
         t.run.checkpoint = (dir / (arch + std::to_string(dims) + ".pt")).string();
         const auto out = vfp::train::fit_and_score(t, data.fold);
         if (o.device != "cpu")

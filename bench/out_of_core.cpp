@@ -9,46 +9,22 @@
 // does at start-up (core::keep_freed_memory). Targets: peak RSS flat within 100 MB from the
 // smallest to the largest archive; warm samples/s within 5 % of the in-memory path.
 // Usage: bench_out_of_core [--dir D] [--patches 1000,10000,40000] [--edges 47,64] ... (--help)
-#include "args.h"
+#include "out_of_core.h"
+
 #include "core/core.h"
-#include "data/data.h"
 #include "record.h"
-#include "ssl/ssl.h"
-#include "train/train.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
-namespace fs = std::filesystem;
-
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct Options {
-  fs::path dir = fs::temp_directory_path() / "vfp_out_of_core";
-  std::vector<int> patches{1000, 10000, 40000};
-  std::vector<int> edges{47, 64};
-  std::vector<int> byol_patches{1000, 40000}; ///< archives BYOL pretrains on (from the cache)
-  std::string dtype = "float32";
-  int max_cache_gb = 20;   ///< an edge whose largest cache is larger is stored as float16
-  int memory_limit_gb = 8; ///< the in-memory path is skipped above this many GB of float32
-  // Sized for a 2-core machine: fNet 3D at 64³ trains at a few samples/s there.
-  int steps = 6, epochs = 3, batch = 8, threads = 2, rounds = 2, byol_steps = 4;
-  // Worker mode (internal): what one measurement runs.
-  std::string worker, cache, key, path;
-};
-
-const vfp::bench::Args kArgs("bench_out_of_core");
+using namespace vfp::bench::out_of_core;
 
 constexpr const char* kUsage =
     "bench_out_of_core [--dir /tmp/vfp_out_of_core] [--patches 1000,10000,40000] [--edges 47,64]\n"
@@ -84,262 +60,12 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
 }
-
-// ---- the synthetic archive --------------------------------------------------------------
-
-/// Subject of patch p (two vertebrae, L1 and L2, per subject) and its label: every 5th
-/// subject is positive (20 %, as in the study) and its patches carry the planted blob.
-int subject_of(std::int64_t p) {
-  return int(p / 2);
-}
-bool positive(int subject) {
-  return subject % 5 == 0;
-}
-
-/// Patch p: smooth noise (a random low-frequency cosine along each axis, plus a little
-/// per-voxel noise) and, for positive subjects, a bright Gaussian blob near the centre. Built
-/// from separable factors so that 40k patches of 64³ take seconds, not minutes.
-void make_patch(std::int64_t p, int edge, std::vector<float>& out) {
-  std::mt19937_64 rng(0x9E3779B97F4A7C15ULL ^ std::uint64_t(p));
-  std::uniform_real_distribution<float> u(0.F, 1.F);
-  std::vector<float> wave[3], blob[3];
-  for (int a = 0; a < 3; ++a) {
-    const float freq = 1 + 2 * u(rng), phase = 6.2832F * u(rng);
-    const float centre = float(edge) * (0.4F + 0.2F * u(rng)), sigma = float(edge) * 0.12F;
-    for (int i = 0; i < edge; ++i) {
-      wave[a].push_back(0.1F * std::cos(6.2832F * freq * float(i) / float(edge) + phase));
-      blob[a].push_back(std::exp(-(float(i) - centre) * (float(i) - centre) / (2 * sigma * sigma)));
-    }
-  }
-  const float amplitude = positive(subject_of(p)) ? 0.4F : 0.F;
-  std::uint64_t state = rng() | 1;
-  std::size_t k = 0;
-  for (int z = 0; z < edge; ++z)
-    for (int y = 0; y < edge; ++y) {
-      const float base = 0.4F + wave[0][size_t(z)] + wave[1][size_t(y)];
-      const float zy = amplitude * blob[0][size_t(z)] * blob[1][size_t(y)];
-      for (int x = 0; x < edge; ++x) {
-        state ^= state << 13; // xorshift: far cheaper than a distribution per voxel
-        state ^= state >> 7;
-        state ^= state << 17;
-        const float noise = float(state >> 40) * (0.04F / 16777216.F) - 0.02F;
-        const float v = base + wave[2][size_t(x)] + zy * blob[2][size_t(x)] + noise;
-        out[k++] = std::clamp(v, 0.F, 1.F);
-      }
-    }
-}
-
-struct Written {
-  double seconds = 0, generate_seconds = 0, gb = 0;
-};
-
-Written write_archive(const fs::path& file, int count, int edge, const std::string& dtype,
-                      const std::string& key) {
-  const auto t0 = Clock::now();
-  Written w;
-  vfp::data::CacheWriter writer(file, 1, edge, edge, edge, dtype, key,
-                                R"j({"source":"bench_out_of_core (synthetic)"})j");
-  std::vector<float> patch(std::size_t(edge) * edge * edge);
-  for (std::int64_t p = 0; p < count; ++p) {
-    const auto g0 = Clock::now();
-    make_patch(p, edge, patch);
-    w.generate_seconds += seconds_since(g0);
-    writer.append("s" + std::to_string(subject_of(p)), 20 + int(p % 2), {0, 0, 0}, {1, 1, 1},
-                  patch.data());
-  }
-  writer.commit();
-  w.seconds = seconds_since(t0);
-  w.gb = double(fs::file_size(file)) / 1e9;
-  return w;
-}
-
-// ---- one measurement (worker process) ---------------------------------------------------
-
-/// Reads patches through a cache reader (memory map of the file).
-class ReaderSource : public vfp::loader::PatchSource {
-public:
-  explicit ReaderSource(const vfp::data::CacheReader& reader) : reader_(reader) {}
-  void read(std::int64_t item, float* out) const override { reader_.read(std::size_t(item), out); }
-
-private:
-  const vfp::data::CacheReader& reader_;
-};
-
-/// The worker's patches: read from the cache file (a reader) or in memory (read_cache's PatchSet).
-struct Held {
-  std::unique_ptr<vfp::data::CacheReader> reader;
-  vfp::data::PatchSet pixels;
-  std::unique_ptr<vfp::loader::PatchSource> source;
-  const vfp::data::PatchSet* index = nullptr;
-};
-
-void open_patches(const Options& o, Held& h) {
-  if (o.path == "cache") {
-    h.reader = std::make_unique<vfp::data::CacheReader>(o.cache, o.key);
-    h.source = std::make_unique<ReaderSource>(*h.reader);
-    h.index = &h.reader->index();
-  } else if (o.path == "memory") {
-    h.pixels = vfp::data::read_cache(o.cache, o.key);
-    h.source = std::make_unique<vfp::loader::MemorySource>(h.pixels.pixels.data(),
-                                                           std::int64_t(h.pixels.patch_values()));
-    h.index = &h.pixels;
-  } else {
-    kArgs.fail("--path: '" + o.path + "' is neither cache nor memory");
-  }
-}
-
-/// VmHWM (peak), RssAnon (private) and RssFile (mapped files) of this process, in MB.
-std::map<std::string, double> memory_mb() {
-  std::map<std::string, double> out;
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    for (const char* key : {"VmHWM", "RssAnon", "RssFile"})
-      if (line.rfind(std::string(key) + ":", 0) == 0)
-        out[key] = std::stod(line.substr(std::string(key).size() + 1)) / 1024;
-  return out;
-}
-
-/// Subjects in a seeded order: 2 positive and 6 negative for validation, as many for test,
-/// then training patches of the following subjects, about `train_patches` of them (20 %
-/// positive), spread over the whole archive (so that a larger archive is read from more places,
-/// not more often).
-vfp::train::FoldData make_fold(int count, int train_patches) {
-  vfp::train::FoldData f;
-  const int subjects = count / 2;
-  std::vector<int> order(std::size_t(subjects), 0);
-  for (int s = 0; s < subjects; ++s) {
-    order[size_t(s)] = s;
-    f.subject_label.push_back(positive(s) ? 1 : 0);
-  }
-  for (std::int64_t p = 0; p < count; ++p)
-    f.patch_subject.push_back(subject_of(p));
-  std::shuffle(order.begin(), order.end(), std::mt19937(11));
-  int validation[2] = {0, 0}, test[2] = {0, 0};         // subjects taken, [negative, positive]
-  const int positives = std::max(2, train_patches / 5); // the study's 20 %, at least one subject
-  const int train_quota[2] = {train_patches - positives, positives}; // patches
-  int train[2] = {0, 0};
-  for (int s : order) {
-    const int label = positive(s) ? 1 : 0, quota = label ? 2 : 6;
-    std::vector<int>* split = &f.train;
-    if (validation[label] < quota) {
-      split = &f.validation;
-      ++validation[label];
-    } else if (test[label] < quota) {
-      split = &f.test;
-      ++test[label];
-    } else if (train[label] >= train_quota[label]) {
-      continue;
-    } else {
-      train[label] += 2;
-    }
-    split->push_back(2 * s);
-    split->push_back(2 * s + 1);
-  }
-  std::sort(f.train.begin(), f.train.end()); // read in archive order, as the loader shuffles
-  return f;
-}
-
-/// Prints the worker's figures as one "OOC key=value ..." line for the parent.
-void print_result(const std::map<std::string, double>& figures) {
-  std::string line = "OOC";
-  for (const auto& [k, v] : figures)
-    line += " " + k + "=" + std::to_string(v);
-  std::printf("%s\n", line.c_str());
-}
-
-void train_worker(const Options& o, const Held& h, std::map<std::string, double>& fig) {
-  auto fold = make_fold(int(h.index->size()), o.steps * o.batch);
-  fold.source = h.source.get();
-  fold.channels = h.index->channels;
-  fold.depth = h.index->depth;
-  fold.height = h.index->height;
-  fold.width = h.index->width;
-  vfp::train::TrainOptions t;
-  t.model.arch = "fnet";
-  t.train.batch_size = o.batch;
-  t.train.max_epochs = o.epochs;
-  t.train.patience = o.epochs + 1;
-  t.train.loader_threads = 1;
-  t.run.threads = o.threads;
-  t.run.device = "cpu";
-  t.run.seed = 1;
-  const auto out = vfp::train::fit_and_score(t, fold);
-  double warm_loop = 0, warm_wait = 0;
-  for (const auto& e : out.history)
-    if (e.epoch > 1) { // the first epoch is the warm-up
-      warm_loop += e.step_seconds + e.data_wait_seconds;
-      warm_wait += e.data_wait_seconds;
-    }
-  const double warm_samples = double(fold.train.size()) * (out.epochs_run - 1);
-  fig["warm_sps"] = warm_samples / warm_loop;
-  fig["wait_pct"] = 100 * warm_wait / warm_loop;
-  fig["all_sps"] = double(fold.train.size()) * out.epochs_run / out.train_seconds;
-}
-
-void byol_worker(const Options& o, const Held& h, std::map<std::string, double>& fig) {
-  vfp::ssl::ByolOptions b;
-  b.model.arch = "fnet";
-  b.ssl.epochs = o.epochs;
-  b.ssl.batch_size = o.batch;
-  b.run.threads = o.threads;
-  b.run.device = "cpu";
-  b.run.seed = 1;
-  vfp::ssl::Patches p;
-  p.source = h.source.get();
-  p.count = int(h.index->size());
-  p.channels = h.index->channels;
-  p.depth = h.index->depth;
-  p.height = h.index->height;
-  p.width = h.index->width;
-  std::vector<int> all(h.index->size());
-  for (size_t i = 0; i < all.size(); ++i)
-    all[i] = int(i);
-  std::shuffle(all.begin(), all.end(), std::mt19937(5)); // spread over the whole archive
-  all.resize(std::min(all.size(), size_t(o.byol_steps) * size_t(o.batch)));
-  p.items = all;
-  const auto checkpoint = fs::path(o.cache).replace_extension(".byol.safetensors");
-  double warm_seconds = 0;
-  const auto out = vfp::ssl::pretrain_byol(b, p, checkpoint.string(), [&](const auto& e) {
-    if (e.epoch > 1)
-      warm_seconds += e.seconds;
-  });
-  fs::remove(checkpoint);
-  fig["warm_sps"] = double(p.items.size()) * (o.epochs - 1) / warm_seconds;
-  fig["all_sps"] = double(p.items.size()) * o.epochs / out.seconds;
-}
-
-int worker(const Options& o) {
-  vfp::keep_freed_memory(); // as vfp does at start-up, on both paths
-  std::map<std::string, double> fig;
-  const auto t0 = Clock::now();
-  Held h;
-  open_patches(o, h);
-  fig["load_s"] = seconds_since(t0);
-  if (o.worker == "train")
-    train_worker(o, h, fig);
-  else if (o.worker == "byol")
-    byol_worker(o, h, fig);
-  else
-    kArgs.fail("--worker: '" + o.worker + "' is neither train nor byol");
-  const auto m = memory_mb();
-  fig["hwm_mb"] = m.at("VmHWM");
-  fig["anon_mb"] = m.at("RssAnon");
-  fig["file_mb"] = m.at("RssFile");
-  print_result(fig);
-  return 0;
-}
-
-// ---- the parent: archives, workers, the table and the figures ---------------------------
 
 struct Case {
   int count = 0, edge = 0;
@@ -580,12 +306,8 @@ int drive(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  try {
-    o = parse(argc, argv);
-  } catch (const vfp::InputError& e) {
-    std::fprintf(stderr, "%s\n", e.what()); // names the program and its --help
+  if (!vfp::bench::parse_or_report(parse, argc, argv, o))
     return 1;
-  }
   try {
     return o.worker.empty() ? drive(o) : worker(o);
   } catch (const std::exception& e) {

@@ -69,6 +69,8 @@ struct RunArgs {
   int retries = 1;
   std::string log_level = "info";
   bool smoke = false; ///< the sweep file's smoke: values, results in <name>-smoke
+  /// Refuse to add rows to a sweep whose rows come from another code version (else: a warning).
+  bool require_same_version = false;
 };
 int run_command(const RunArgs& args, int* argc, char*** argv);
 
@@ -111,7 +113,10 @@ struct SlurmStatusArgs {
 int slurm_status_command(const SlurmStatusArgs& args);
 
 struct ReportArgs {
-  std::string sweep_dir;
+  std::vector<std::string> sweep_dirs; ///< one: its own report/; several (or --out): one table
+  std::string out;                     ///< the study folder of a multi-sweep table
+  std::string study;                   ///< a study file: every table it lays out, under --out
+  std::string results_root = "results"; ///< where a study file's sweeps are
   std::string format = "md"; ///< md, latex or csv
   bool all = false;          ///< also configurations no longer in the sweep
   std::string sort = "sweep";
@@ -167,11 +172,17 @@ struct MetricsArgs {
 };
 int metrics_command(const MetricsArgs& args);
 
-/// `vfp export results/<sweep> --config ID --out BUNDLE`.
+/// `vfp export results/<sweep> (--config ID | --group ID) --out BUNDLE`.
 struct ExportArgs {
   std::string sweep_dir;
   std::string config_id; ///< an id or a unique prefix
+  std::string group_id;  ///< a nested selection's group id (or prefix), instead of config_id
   std::string out;
+  // Retraining the fold tasks whose models the sweep did not save:
+  int threads = 0;         ///< 0: as each task trained (its row)
+  std::string device;      ///< empty: the configuration's train.device
+  double tolerance = -1;   ///< < 0: inference::kRetrainTolerance
+  std::string cache_dir;   ///< empty: <sweep>/../cache, as vfp run's default
 };
 int export_command(const ExportArgs& args);
 

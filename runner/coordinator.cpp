@@ -202,6 +202,8 @@ private:
     row.status = "failed";
     row.rank = graph_.rank_of(j);
     row.reason = graph_.reason(j);
+    row.provenance = tasks::process_provenance(ctx_); // the coordinator's: no device, no start
+    row.provenance->ended = tasks::utc_now();
     append(results::to_json(row));
   }
 

@@ -5,11 +5,13 @@
 #include "core/core.h"
 #include "inference/inference.h"
 #include "log/log.h"
+#include "tasks/tasks.h"
 
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -23,14 +25,71 @@ namespace {
 /// apart from 1 (a refusal: nothing predicted) and 2 (an unexpected error).
 constexpr int kSomePatientsFailed = 3;
 
+/// ExportOptions::retrain for vfp export: tasks::retrain_task in-process, with the thread
+/// count the task trained with (the same numbers; docs/inference.md) unless --threads says.
+inference::ExportOptions export_options(const ExportArgs& args) {
+  inference::ExportOptions options;
+  if (args.tolerance >= 0) {
+    options.tolerance = args.tolerance;
+    spdlog::warn("vfp export: --tolerance {} replaces the default {}: a retrained model whose "
+                 "out-of-fold scores differ by up to that much is bundled as the sweep's",
+                 args.tolerance, inference::kRetrainTolerance);
+  }
+  auto sweep_dir = std::filesystem::absolute(args.sweep_dir).lexically_normal();
+  if (!sweep_dir.has_filename()) // results/demo/
+    sweep_dir = sweep_dir.parent_path();
+  const auto cache_dir = args.cache_dir.empty() ? sweep_dir.parent_path() / "cache"
+                                                : std::filesystem::path(args.cache_dir);
+  options.retrain = [args, sweep_dir, cache_dir](const inference::RetrainJob& job) {
+    tasks::RetrainRequest request;
+    request.sweep_dir = sweep_dir;
+    request.cache_dir = cache_dir;
+    request.scratch = job.scratch;
+    request.task = job.task;
+    request.threads = args.threads > 0   ? args.threads
+                      : job.threads > 0 ? job.threads
+                                        : std::max(1, cpus_in_affinity());
+    request.device = args.device;
+    const auto max_epochs =
+        job.task.at("config").at("train").value("max_epochs", nlohmann::json()).dump();
+    // Minutes per task on real data: one line per epoch.
+    request.progress = [&job, max_epochs](const nlohmann::json& e) {
+      spdlog::info("vfp export: task {} epoch {} of {}: loss {:.4f}, validation AUROC {:.3f}",
+                   job.task_id, e.at("epoch").get<int>(), max_epochs,
+                   e.at("train_loss").get<double>(), e.at("val_auroc").get<double>());
+    };
+    const auto done = tasks::retrain_task(request);
+    inference::RetrainedModel model;
+    model.model = done.model;
+    model.predictions = done.predictions;
+    model.threads = request.threads;
+    model.device = args.device.empty()
+                       ? job.task.at("config").at("train").value("device", std::string("auto"))
+                       : args.device;
+    return model;
+  };
+  return options;
+}
+
 } // namespace
 
 int export_command(const ExportArgs& args) {
-  const auto bundle = inference::export_bundle(args.sweep_dir, args.config_id, args.out);
-  std::cout << "bundle " << args.out << ": configuration "
+  if (args.config_id.empty() == args.group_id.empty())
+    throw InputError("vfp export: give one of --config ID and --group ID");
+  const auto options = export_options(args);
+  const auto bundle =
+      args.group_id.empty()
+          ? inference::export_bundle(args.sweep_dir, args.config_id, args.out, options)
+          : inference::export_group_bundle(args.sweep_dir, args.group_id, args.out, options);
+  std::size_t retrained = 0;
+  for (const auto& m : bundle.at("models"))
+    retrained += m.contains("retrained") ? 1 : 0;
+  std::cout << "bundle " << args.out << ": "
+            << (bundle.contains("selection") ? "nested selection " : "configuration ")
             << bundle.at("config_id").get<std::string>() << ", " << bundle.at("models").size()
             << " fold models (" << bundle.at("config").at("model").at("arch").get<std::string>()
-            << ", " << bundle.at("preprocess").at("output").get<std::string>() << " patches)"
+            << ", " << bundle.at("preprocess").at("output").get<std::string>() << " patches"
+            << (retrained ? ", " + std::to_string(retrained) + " trained again" : "") << ")"
             << (bundle.at("cox").is_null()
                     ? ", no Cox model (" + bundle.value("cox_problem", std::string()) + ")"
                     : ", Cox model score + age + BMI")
@@ -122,8 +181,20 @@ void add_export_command(CLI::App& app, Commands& commands) {
       "export", "Write a configuration's fold models, preprocessing, Cox model and validation "
                 "figures as a self-contained bundle (docs/inference.md)");
   cmd->add_option("sweep_dir", args->sweep_dir, "results/<sweep>")->required();
-  cmd->add_option("--config", args->config_id, "configuration id (or unique prefix)")->required();
+  cmd->add_option("--config", args->config_id, "configuration id (or unique prefix)");
+  cmd->add_option("--group", args->group_id,
+                  "a nested selection's group id (or unique prefix): per outer fold its "
+                  "selected model");
   cmd->add_option("--out", args->out, "the bundle folder (new or empty)")->required();
+  cmd->add_option("--threads", args->threads,
+                  "threads to train a task again when the sweep saved no model (default: as "
+                  "it trained)");
+  cmd->add_option("--device", args->device, "device to train again on (default: the task's)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--tolerance", args->tolerance,
+                  "largest accepted difference of retrained out-of-fold scores (default 1e-6)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cache", args->cache_dir, "cache folder (default <sweep>/../cache)");
   commands.push_back({cmd, [args] { return export_command(*args); }});
 }
 

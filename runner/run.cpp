@@ -1,6 +1,7 @@
 // `vfp run`: rank 0 coordinates (and works when alone), other ranks work.
 #include "commands.h"
 #include "coordinator.h"
+#include "stored_ids.h"
 
 #include "core/core.h"
 #include "dispatch/dispatch.h"
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <unistd.h>
 
@@ -90,6 +92,26 @@ void take_sweep_folder(std::optional<RunLock>& lock, const std::filesystem::path
                  dir.string());
 }
 
+/// Rank 0, before anything is written: the code versions of the sweep's rows so far. Rows of
+/// another version than this build's are a warning (a table mixing the two says so in its
+/// footnote), or with --require-same-version an error.
+void check_code_versions(const RunArgs& args, const std::string& sweep_name) {
+  const auto sweep = results::SweepFolder::of_sweep(args.results_root, sweep_name, false);
+  if (!std::filesystem::exists(sweep.results()))
+    return;
+  const auto message = results::other_versions_message(
+      results::code_versions(results::read_rows(sweep)), std::string(version()));
+  if (message.empty())
+    return;
+  if (args.require_same_version)
+    throw Error("sweep '" + sweep_name + "' (" + sweep.results().string() + "): " + message +
+                ". --require-same-version refuses to add to it: run it with the vfp it was run "
+                "with, or into another --results-root");
+  spdlog::warn("sweep {} ({}): {}; its table's footnote will name both (--require-same-version "
+               "refuses)",
+               sweep_name, sweep.results().string(), message);
+}
+
 /// MPI_Init, then this rank's place in the world and on its node.
 World join_world(int* argc, char*** argv) {
   MPI_Init(argc, argv);
@@ -116,11 +138,16 @@ World join_world(int* argc, char*** argv) {
 bool load_on_every_rank(const RunArgs& args, const World& world, std::string& text,
                         sweep::Sweep& sweep, std::optional<RunLock>& run_lock) {
   std::string error;
+  nlohmann::json stored_ids = nlohmann::json::object(); // configuration index → id on file
   if (world.rank == 0) {
     try {
       sweep = sweep::load(args.sweep_file, {args.smoke});
       text = read_text_file(args.sweep_file);
+      check_code_versions(args, sweep.name);
       take_sweep_folder(run_lock, args.results_root, sweep.name);
+      for (const auto& [index, id] : keep_stored_ids(
+               sweep, results::SweepFolder::of_sweep(args.results_root, sweep.name, false)))
+        stored_ids[std::to_string(index)] = id;
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -132,9 +159,16 @@ bool load_on_every_rank(const RunArgs& args, const World& world, std::string& te
     return false;
   }
   text = broadcast_text(text, world.rank);
-  if (world.rank != 0)
+  const auto ids_text = broadcast_text(stored_ids.dump(), world.rank);
+  if (world.rank != 0) {
     sweep =
         sweep::expand(config::load_yaml_text(text, args.sweep_file), args.sweep_file, {args.smoke});
+    std::map<int, std::string> ids; // as rank 0 found them: workers need the same task ids
+    const auto parsed = nlohmann::json::parse(ids_text);
+    for (const auto& [index, id] : parsed.items())
+      ids.emplace(std::stoi(index), id.get<std::string>());
+    sweep::use_configuration_ids(sweep, ids);
+  }
   return true;
 }
 
@@ -148,6 +182,7 @@ tasks::TaskContext task_context(const RunArgs& args, const World& world,
                                          : std::filesystem::path(args.cache_dir);
   ctx.rank = world.rank;
   ctx.local_rank = world.local_rank;
+  ctx.world_size = world.size;
   // Rank 0 mostly sleeps when there are workers, so the workers share the node's CPUs.
   ctx.threads = threads_for_rank(world.size > 1 ? std::max(1, world.ranks_on_node - 1) : 1);
   spdlog::debug("rank {} of {}: local rank {} of {} on this node, {} thread(s)", world.rank,
@@ -214,6 +249,9 @@ void add_run_command(CLI::App& app, Commands& commands, const Invocation& invoca
   cmd->add_option("--retries", args->retries, "retries of a failed task")->capture_default_str();
   cmd->add_flag("--smoke", args->smoke,
                 "a tiny run with the file's smoke: values, into <results-root>/<name>-smoke");
+  cmd->add_flag("--require-same-version", args->require_same_version,
+                "refuse to resume a sweep whose rows come from another vfp version (by default "
+                "a warning, and the table's footnote names the versions)");
   // Per-rank logging is set up once MPI says which rank this is.
   commands.push_back({cmd,
                       [args, &invocation] {

@@ -28,6 +28,7 @@ struct ModelsArgs {
   train::InitialWeights model;
   bool json = false;
   std::string save; ///< write `model`'s freshly initialised weights here (safetensors)
+  std::vector<std::string> sizes; ///< --size KEY=VALUE: an encoder's sizes for --save
   ModelsArgs() {
     model.in_channels = 1;
     model.outputs = 1;
@@ -35,7 +36,14 @@ struct ModelsArgs {
 };
 
 int models_command(const ModelsArgs& args) {
-  const auto& m = args.model;
+  auto m = args.model;
+  for (const auto& size : args.sizes) {
+    const auto eq = size.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("vfp models --size '" + shorten_for_message(size) +
+                       "': expected KEY=VALUE, e.g. model.vit.dim=32");
+    m.sizes[size.substr(0, eq)] = size.substr(eq + 1);
+  }
   if (!args.save.empty()) {
     if (m.arch.empty())
       throw InputError("vfp models --save needs --arch (one of vfp models' names)");
@@ -188,6 +196,9 @@ void add_models_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--prefix", m.prefix,
                   "with --save: put before every key (encode_image.i3_resnet. gives "
                   "Merlin's checkpoint layout)");
+  cmd->add_option("--size", args->sizes,
+                  "with --save: an encoder size as KEY=VALUE, repeatable (model.vit.dim=32, "
+                  "model.segresnet.init_filters=8)");
   commands.push_back({cmd, [args] { return models_command(*args); }});
 }
 

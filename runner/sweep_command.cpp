@@ -1,5 +1,6 @@
 // `vfp sweep`: the expanded sweep, its jobs and which of them are done, without running any.
 #include "commands.h"
+#include "stored_ids.h"
 
 #include "core/core.h"
 #include "results/results.h"
@@ -152,7 +153,9 @@ void print_pooled_jobs(const sweep::Sweep& sweep, const Progress& p) {
 } // namespace
 
 int sweep_command(const SweepArgs& args) {
-  const auto sweep = sweep::load(args.sweep_file, {args.smoke});
+  auto sweep = sweep::load(args.sweep_file, {args.smoke});
+  // The ids `vfp run` would resume under (results of an older vfp keep theirs); reads only.
+  keep_stored_ids(sweep, results::SweepFolder::of_sweep(args.results_root, sweep.name, false));
   const auto progress = progress_of(sweep, args.results_root);
   if (args.json) {
     print_json(sweep, progress);

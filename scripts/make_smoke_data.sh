@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the sweeps' `smoke:` settings read: a small phantom cohort and seeded stand-ins for the
-# published weights (torchvision ImageNet layout, Merlin's checkpoint layout), made by vfp
-# itself, nothing downloaded. Usage: scripts/make_smoke_data.sh [VFP] [DIR]
+# published weights (torchvision ImageNet layout; Merlin's, VISTA3D's and CT-CLIP's checkpoint
+# layouts), made by vfp itself, nothing downloaded. Usage: scripts/make_smoke_data.sh [VFP] [DIR]
 #   VFP defaults to build/release/runner/vfp, DIR to data/smoke (what sweeps/*.yaml name).
 # Then: mpirun -np 3 vfp run sweeps/<file>.yaml --smoke   (results in results/<name>-smoke)
 set -euo pipefail
@@ -28,3 +28,11 @@ done
 # Merlin: its image encoder under encode_image.i3_resnet., as the published checkpoint.
 save merlin_ct_reports.safetensors --arch merlin_resnet152 --dims 3 --in-channels 3 --outputs 1 \
   --seed 2 --prefix encode_image.i3_resnet.
+# VISTA3D and CT-CLIP: tiny encoders at the sizes of the sweeps' smoke: settings, under their
+# checkpoints' prefixes (image_encoder.encoder., visual_transformer.), for their key maps.
+save vista3d_model.safetensors --arch vista3d_segresnet --dims 3 --in-channels 1 --outputs 1 \
+  --seed 5 --prefix image_encoder.encoder. --size model.segresnet.init_filters=4
+save ctclip_v2.safetensors --arch ctclip_vit --dims 3 --in-channels 1 --outputs 1 --seed 6 \
+  --prefix visual_transformer. --size model.vit.patch_size=4 --size model.vit.temporal_patch_size=4 \
+  --size model.vit.dim=32 --size model.vit.spatial_depth=1 --size model.vit.temporal_depth=1 \
+  --size model.vit.heads=2 --size model.vit.dim_head=16

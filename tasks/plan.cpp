@@ -244,8 +244,10 @@ Plan plan_jobs(const sweep::Sweep& sweep, const std::vector<CacheUse>& caches,
   return Planner(sweep, on_disk, options).plan(caches);
 }
 
-nlohmann::json run_job(const sweep::Sweep& sweep, const nlohmann::json& assignment,
-                       const TaskContext& ctx) {
+namespace {
+
+nlohmann::json run_job_of_kind(const sweep::Sweep& sweep, const nlohmann::json& assignment,
+                               const TaskContext& ctx) {
   const auto kind = assignment.at("kind").get<std::string>();
   const int index = assignment.at("index").get<int>();
   const int shard = assignment.value("shard", 0), shards = assignment.value("shards", 0);
@@ -267,6 +269,14 @@ nlohmann::json run_job(const sweep::Sweep& sweep, const nlohmann::json& assignme
   if (kind == "cox")
     return run_cox(sweep, index, ctx);
   throw Error("unknown job kind '" + kind + "'");
+}
+
+} // namespace
+
+nlohmann::json run_job(const sweep::Sweep& sweep, const nlohmann::json& assignment,
+                       const TaskContext& ctx) {
+  const auto started = utc_now();
+  return with_provenance(run_job_of_kind(sweep, assignment, ctx), ctx, started);
 }
 
 } // namespace vfp::tasks

@@ -157,6 +157,7 @@ nlohmann::json run_pretrain(const sweep::Sweep& sweep, const sweep::TrainTask& t
   row["resumed_from_epoch"] = outcome.resumed_from_epoch;
   row["final_loss"] = outcome.history.empty() ? 0.0 : outcome.history.back().loss;
   row["threads"] = options.run.threads;
+  row["provenance"] = {{"device", outcome.device}}; // run_job adds the rest
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return row;
 }

@@ -14,6 +14,7 @@ namespace vfp::tasks {
 nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
                              const std::vector<nlohmann::json>& rows, const TaskContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
+  const auto started = utc_now();
   const auto& g = sweep.groups.at(std::size_t(group));
   const auto& s = *sweep.selection;
   std::vector<std::string> members;
@@ -45,7 +46,7 @@ nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
   row.update(detail::analyse_pooled(pooled, first, sweep::seed_from_id(g.id), "selection " + g.id));
   write_file_atomically(files.analysis, row.dump(2));
   row["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return row;
+  return with_provenance(std::move(row), ctx, started); // the coordinator runs it, not run_job
 }
 
 } // namespace vfp::tasks

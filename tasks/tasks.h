@@ -18,10 +18,24 @@ struct TaskContext {
   int threads = 1;
   int rank = 0;
   int local_rank = 0; ///< among the ranks on this node: CUDA device local_rank % devices
+  int world_size = 1; ///< the run's MPI ranks (the rows' provenance)
   /// Progress of a long task (e.g. {"epoch": 3, "of": 20}), sent to the coordinator as a
   /// heartbeat; may be empty.
   std::function<void(const nlohmann::json&)> progress;
 };
+
+/// This process's part of a row's provenance (tasks/provenance.cpp): vfp and LibTorch
+/// versions, host, world size and the Slurm ids of the environment; no device, no times.
+results::Provenance process_provenance(const TaskContext& ctx);
+
+/// `row` (a job's result) with its provenance completed: what the job set (its device) kept,
+/// process_provenance added, the device's CUDA details when it ran on CUDA, `started` and now
+/// as its end. A result that is not a JSON object is returned as it is.
+nlohmann::json with_provenance(nlohmann::json row, const TaskContext& ctx,
+                               const std::string& started);
+
+/// Now in UTC, ISO 8601 ("2026-12-02T19:52:11Z").
+std::string utc_now();
 
 /// Builds (or verifies) the patch cache of a configuration. With `shards` > 0 it merges the
 /// blocks that run_preprocess_shard built instead of preprocessing the whole cohort.
@@ -89,5 +103,32 @@ nlohmann::json run_cox(const sweep::Sweep& sweep, int configuration, const TaskC
 /// selections/<group id>/{oof.csv,selection.json} and returns a "selection" row.
 nlohmann::json run_selection(const sweep::Sweep& sweep, int group,
                              const std::vector<nlohmann::json>& rows, const TaskContext& ctx);
+
+/// A finished outer task to train again (vfp export of a sweep run without train.save_model):
+/// its stored config.json, and where and how to train it.
+struct RetrainRequest {
+  std::filesystem::path sweep_dir; ///< the sweep's folder: its pretraining checkpoints
+  std::filesystem::path cache_dir; ///< the patch caches (built when missing)
+  /// A folder of this call's own, laid out as a sweep folder: the task trains in
+  /// scratch/tasks/<id>/ (the sweep's folder is only read).
+  std::filesystem::path scratch;
+  nlohmann::json task; ///< tasks/<id>/config.json: task_id, config_id, fold, repeat, seed, config
+  int threads = 1;     ///< torch intra-op threads (the same as training's: the same numbers)
+  std::string device;  ///< empty: the configuration's train.device
+  std::function<void(const nlohmann::json&)> progress; ///< per epoch, as run_train_eval's
+};
+
+/// What retraining wrote in the scratch folder.
+struct RetrainedTask {
+  std::filesystem::path model;       ///< the best epoch's weights (safetensors)
+  std::filesystem::path predictions; ///< its oof.csv: the test fold's scores
+  nlohmann::json row;                ///< the row run_train_eval returned
+};
+
+/// Trains the outer task of `request.task` again exactly as run_train_eval did (the same
+/// configuration, split, seed from its id and cache), with its model saved. Throws
+/// vfp::InputError naming the task when config.json cannot be read back into the configuration
+/// it holds, its seed is not its id's, or a pretraining checkpoint it needs is missing.
+RetrainedTask retrain_task(const RetrainRequest& request);
 
 } // namespace vfp::tasks

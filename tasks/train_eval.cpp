@@ -119,6 +119,7 @@ results::TrainEvalRow result_row(const sweep::Sweep& sweep, const sweep::TrainTa
   row.best_val_loss = outcome.best_val_loss;
   row.aggregation = c.train.aggregation;
   row.threads = options.run.threads;
+  row.provenance.emplace().device = outcome.device; // run_job adds the rest
   row.train_seconds = outcome.train_seconds;
   const bool timed = outcome.train_seconds > 0;
   row.data_wait_share = timed ? outcome.data_wait_seconds / outcome.train_seconds : 0.0;

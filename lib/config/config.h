@@ -44,8 +44,26 @@ const std::vector<std::string>& known_keys();
 /// "did you mean 'train.lr'?" or empty when nothing is close.
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates);
 
-/// Canonical JSON (sorted keys) of a config: the basis of configuration ids.
+/// Canonical JSON (sorted keys) of a config with the values it runs with: what a task's
+/// config.json records. Runtime settings included; identical to identity_json (the
+/// configuration id of vfp 0.1) otherwise.
 nlohmann::json to_json(const ExperimentConfig& config);
+
+/// The basis of configuration ids: to_json with every runtime setting at its default, so that
+/// settings that change how a task runs but not its result (train.threads, train.device, ...;
+/// runtime_keys()) never change an id, and ids of configurations at those defaults are those
+/// of vfp 0.1.
+nlohmann::json identity_json(const ExperimentConfig& config);
+
+/// The dotted keys of the runtime settings, in key-table order.
+const std::vector<std::string>& runtime_keys();
+bool is_runtime_key(const std::string& key);
+
+/// `config` with the runtime settings that `recorded` (a to_json, e.g. an older task's
+/// config.json "config") holds, and defaults for those it lacks: how configuration ids were
+/// computed before runtime settings left them. A mistyped value is an InputError naming it.
+ExperimentConfig with_recorded_runtime_settings(const ExperimentConfig& config,
+                                                const nlohmann::json& recorded);
 
 /// The subset of `config` that preprocessing reads (cohort + preprocess).
 nlohmann::json preprocess_json(const ExperimentConfig& config);
@@ -54,6 +72,12 @@ nlohmann::json preprocess_json(const ExperimentConfig& config);
 /// carries), through the same key table that wrote it. A missing or mistyped key is an
 /// InputError naming it.
 PreprocessConfig preprocess_from_json(const nlohmann::json& preprocess);
+
+/// A whole configuration back from to_json(...) (what tasks/<id>/config.json stores), through
+/// the same key table: a key absent from the JSON keeps its default (keys written only when not
+/// at their default; sections to_json leaves out). A mistyped value is an InputError naming
+/// the key. vfp export retrains a task from it.
+ExperimentConfig experiment_from_json(const nlohmann::json& config);
 
 /// For ssl.data external: the configuration whose cache holds the external cohort's patches,
 /// `config` with cohort = ssl.cohort and preprocess.vertebrae = ssl.vertebrae (the same

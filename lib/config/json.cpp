@@ -1,5 +1,6 @@
 // ExperimentConfig ↔ JSON through the key table: the canonical JSON behind configuration ids
-// and cache keys, and the preprocessing a bundle carries, read back by the same entries.
+// (runtime settings at their defaults) and cache keys, the configuration a task records, and
+// the preprocessing a bundle carries, read back by the same entries.
 #include "config/config.h"
 #include "config/key_table.h"
 
@@ -10,10 +11,17 @@ namespace {
 
 using detail::InJson;
 
+/// What a configuration's JSON is for.
+enum class Purpose {
+  kRecord,   ///< the values used: config.json, cache keys, what a pretraining reads
+  kIdentity, ///< the configuration id: runtime settings at their defaults (Field::runtime)
+};
+
 /// The keys of `sections` ("" holds the top-level ones) as JSON, nested by section. Keys
 /// added after 0.1 appear only when they differ from their defaults, so that results already
 /// written keep their configuration ids (the id is a hash of this JSON).
-nlohmann::json sections_json(const ExperimentConfig& c, const std::vector<std::string>& sections) {
+nlohmann::json sections_json(const ExperimentConfig& c, const std::vector<std::string>& sections,
+                             Purpose purpose = Purpose::kRecord) {
   static const ExperimentConfig defaults;
   nlohmann::json j = nlohmann::json::object();
   for (const auto& f : detail::key_table()) {
@@ -21,7 +29,9 @@ nlohmann::json sections_json(const ExperimentConfig& c, const std::vector<std::s
     if (f.in_json == InJson::kNever ||
         std::find(sections.begin(), sections.end(), section) == sections.end())
       continue;
-    auto value = f.write(c);
+    // A runtime setting counts as its default: a key written always keeps the value 0.1 ids
+    // hashed for it, one written unless default drops out.
+    auto value = f.write(purpose == Purpose::kIdentity && f.runtime ? defaults : c);
     if (f.in_json == InJson::kUnlessDefault && value == f.write(defaults))
       continue;
     (section.empty() ? j : j[section])[f.name()] = std::move(value);
@@ -55,6 +65,26 @@ PreprocessConfig preprocess_from_json(const nlohmann::json& j) {
   return c.preprocess;
 }
 
+ExperimentConfig experiment_from_json(const nlohmann::json& j) {
+  ExperimentConfig c;
+  for (const auto& f : detail::key_table()) {
+    const auto section = f.section();
+    if (!section.empty() && !(j.contains(section) && j.at(section).is_object()))
+      continue; // a section to_json leaves out (pretrained, ssl) is at its defaults
+    const auto& holder = section.empty() ? j : j.at(section);
+    const auto it = holder.find(f.name());
+    if (it == holder.end())
+      continue;
+    try {
+      f.load(c, *it);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError("the configuration setting " + f.key + " = " + it->dump() +
+                       " is not what the key holds: " + e.what());
+    }
+  }
+  return c;
+}
+
 ExperimentConfig external_cohort_config(const ExperimentConfig& c) {
   auto external = c;
   external.cohort = c.ssl.cohort;
@@ -69,6 +99,9 @@ nlohmann::json pretrain_json(const ExperimentConfig& c) {
   const auto model = sections_json(c, {"model"}).at("model");
   j["model"] = {
       {"arch", model.at("arch")}, {"dims", model.at("dims")}, {"width", model.at("width")}};
+  for (const auto& [key, value] : model.items()) // encoder sizes, written only when set
+    if (key.rfind("vit.", 0) == 0 || key.rfind("segresnet.", 0) == 0)
+      j["model"][key] = value;
   j["ssl"] = sections_json(c, {"ssl"}).at("ssl");
   if (c.ssl.data == "outer_train") {
     const auto cv = sections_json(c, {"cv"}).at("cv");
@@ -77,14 +110,66 @@ nlohmann::json pretrain_json(const ExperimentConfig& c) {
   return j;
 }
 
-nlohmann::json to_json(const ExperimentConfig& c) {
+namespace {
+/// The sections a configuration's JSON holds.
+std::vector<std::string> configuration_sections(const ExperimentConfig& c) {
   std::vector<std::string> sections{"",      "cohort", "preprocess",  "cv",
                                     "model", "train",  "augmentation"};
   if (c.pretrained.effective_mode() != "none")
     sections.emplace_back("pretrained");
   if (c.runs_pretraining()) // only then does the ssl section change the result
     sections.emplace_back("ssl");
-  return sections_json(c, sections);
+  return sections;
+}
+} // namespace
+
+nlohmann::json to_json(const ExperimentConfig& c) {
+  return sections_json(c, configuration_sections(c));
+}
+
+nlohmann::json identity_json(const ExperimentConfig& c) {
+  return sections_json(c, configuration_sections(c), Purpose::kIdentity);
+}
+
+const std::vector<std::string>& runtime_keys() {
+  static const auto keys = [] {
+    std::vector<std::string> out;
+    for (const auto& f : detail::key_table())
+      if (f.runtime)
+        out.push_back(f.key);
+    return out;
+  }();
+  return keys;
+}
+
+bool is_runtime_key(const std::string& key) {
+  const auto& keys = runtime_keys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+ExperimentConfig with_recorded_runtime_settings(const ExperimentConfig& c,
+                                                const nlohmann::json& recorded) {
+  static const ExperimentConfig defaults;
+  auto out = c;
+  for (const auto& f : detail::key_table()) {
+    if (!f.runtime)
+      continue;
+    f.load(out, f.write(defaults)); // absent: at its default (written only when set)
+    const auto section = f.section();
+    const auto* holder = section.empty() ? &recorded : nullptr;
+    if (!section.empty() && recorded.is_object() && recorded.contains(section))
+      holder = &recorded.at(section);
+    if (!holder || !holder->is_object() || !holder->contains(f.name()))
+      continue;
+    const auto& value = holder->at(f.name());
+    try {
+      f.load(out, value);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError("the recorded setting " + f.key + " = " + value.dump() +
+                       " is not what the key holds: " + e.what());
+    }
+  }
+  return out;
 }
 
 } // namespace vfp::config

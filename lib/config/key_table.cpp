@@ -104,6 +104,18 @@ CohortConfig& ssl_cohort(C& c) {
     "ssl.cohort." #member, nullptr, &CohortConfig::member, &ssl_cohort                             \
   }
 
+ModelConfig::Vit& model_vit(C& c) {
+  return c.model.vit;
+}
+ModelConfig::SegResNet& model_segresnet(C& c) {
+  return c.model.segresnet;
+}
+/// A size of one encoder: model.<part>.<member>, a member of ModelConfig's struct `Part`.
+#define VFP_MODEL_PART_KEY(part, Part, member)                                                     \
+  Slot<ModelConfig::Part, decltype(ModelConfig::Part::member)> {                                   \
+    "model." #part "." #member, nullptr, &ModelConfig::Part::member, &model_##part                 \
+  }
+
 // Paths travel through JSON as strings; everything else as itself.
 template <class T> Json json_value(const T& v) {
   return v;
@@ -339,6 +351,12 @@ template <class S> Field dicom_series_rule(Slot<S, std::string> s) {
       InJson::kUnlessDefault);
 }
 
+/// Marks `f` a runtime setting (Field::runtime): it changes how a task runs, never its result.
+Field runtime(Field f) {
+  f.runtime = true;
+  return f;
+}
+
 std::vector<Field> make_table() {
   constexpr auto later = InJson::kUnlessDefault;
   const std::vector<std::string> axes{"sagittal", "coronal", "axial"};
@@ -363,10 +381,13 @@ std::vector<Field> make_table() {
       integer(VFP_KEY(preprocess, patch_voxels), 0, 1024),
       names(VFP_KEY(preprocess, channels), axes, "axes, e.g. [sagittal, coronal, axial]"),
       choice(VFP_KEY(preprocess, output), {"2d", "3d"}),
-      integer(VFP_KEY(preprocess, compression), 0, 9),
+      // Runtime: lossless gzip of the cache's chunks; the patches read back are the same.
+      runtime(integer(VFP_KEY(preprocess, compression), 0, 9)),
       // In the cache key only when not float32, so that existing caches keep their keys.
       choice(VFP_KEY(preprocess, dtype), {"float32", "float16", "uint16"}, later),
-      flag(VFP_KEY(preprocess, content_hash)),
+      // Runtime: how the cache recognises its sources (content or size and mtime), not what
+      // it holds.
+      runtime(flag(VFP_KEY(preprocess, content_hash))),
       names(VFP_KEY(preprocess, vertebrae), vertebra_names(), "vertebrae, e.g. [L1, L2]"),
       integer(VFP_KEY(cv, folds), 2, 20),
       integer(VFP_KEY(cv, repeats), 1, 100),
@@ -374,6 +395,15 @@ std::vector<Field> make_table() {
       number(VFP_KEY(cv, val_fraction), 0.05, 0.5),
       choice(VFP_KEY(model, arch), model_architectures()),
       integer(VFP_KEY(model, head_hidden), 0, 65536),
+      // Encoder sizes added later: written only when set, so that older ids stay.
+      integer(VFP_MODEL_PART_KEY(vit, Vit, patch_size), 1, 512, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, temporal_patch_size), 1, 512, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, dim), 1, 8192, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, spatial_depth), 1, 64, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, temporal_depth), 1, 64, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, heads), 1, 256, later),
+      integer(VFP_MODEL_PART_KEY(vit, Vit, dim_head), 1, 1024, later),
+      integer(VFP_MODEL_PART_KEY(segresnet, SegResNet, init_filters), 1, 256, later),
       existing_file(VFP_KEY(pretrained, file)),
       existing_file(VFP_KEY(pretrained, key_map)),
       choice(VFP_KEY(pretrained, prefix), {}),
@@ -396,7 +426,9 @@ std::vector<Field> make_table() {
       choice(VFP_KEY(train, loss), {"bce", "focal"}, later),
       number(VFP_KEY(train, focal_gamma), 0, 10, later),
       number(VFP_KEY(train, focal_alpha), -1, 1, later),
-      choice(VFP_KEY(train, device), {"auto", "cpu", "cuda"}, later),
+      // Runtime: moving a sweep from a CPU test to the GPU cluster must not retrain it (the
+      // numbers agree within floating-point tolerance; amp, below, does change them).
+      runtime(choice(VFP_KEY(train, device), {"auto", "cpu", "cuda"}, later)),
       flag(VFP_KEY(train, amp), later),
       choice(VFP_KEY(ssl, data), {"all", "outer_train", "external"}),
       // The external pretraining cohort: written only when set, so that older ids stay.
@@ -428,7 +460,8 @@ std::vector<Field> make_table() {
       number(VFP_KEY(ssl, noise_std), 0, 1),
       integer(VFP_KEY(cox, bootstrap), 0, 100000, InJson::kNever),
       choice(VFP_KEY(train, stop_on), {"auroc", "loss"}, later),
-      flag(VFP_KEY(train, save_model)),
+      // Runtime: keeping the best epoch's weights on disk changes no number.
+      runtime(flag(VFP_KEY(train, save_model))),
       integer(VFP_KEY(model, dims), 2, 3),
       integer(VFP_KEY(model, width), 4, 256),
       number(VFP_KEY(model, dropout), 0, 0.9),
@@ -442,7 +475,8 @@ std::vector<Field> make_table() {
       flag(VFP_KEY(train, augment)),
       flag(VFP_KEY(train, balanced_loss)),
       choice(VFP_KEY(train, sampling), {"shuffle", "balanced"}),
-      integer(VFP_KEY(train, loader_threads), 0, 64),
+      // Runtime: each sample's augmentation is seeded by epoch and position, not by thread.
+      runtime(integer(VFP_KEY(train, loader_threads), 0, 64)),
       number(VFP_KEY(augmentation, flip), 0, 1),
       number(VFP_KEY(augmentation, rotate_deg), 0, 180),
       number(VFP_KEY(augmentation, scale), 0, 0.9),
@@ -450,10 +484,12 @@ std::vector<Field> make_table() {
       number(VFP_KEY(augmentation, intensity_scale), 0, 0.9),
       number(VFP_KEY(augmentation, noise_std), 0, 1),
       choice(VFP_KEY(train, aggregation), {"max", "mean", "noisy_or"}),
-      integer(VFP_KEY(train, threads), 0, 1024),
+      // Runtime: torch's intra-op threads (0: the rank's CPUs), a property of the machine.
+      runtime(integer(VFP_KEY(train, threads), 0, 1024)),
   };
 }
 
+#undef VFP_MODEL_PART_KEY
 #undef VFP_SSL_COHORT_KEY
 #undef VFP_KEY
 

@@ -34,6 +34,10 @@ enum class InJson {
 struct Field {
   std::string key; ///< dotted: "section.name", or "name" at the top level
   InJson in_json = InJson::kAlways;
+  /// A runtime setting: how a task runs, not what it computes (threads, device, files it
+  /// keeps). The configuration id holds it at its default whatever its value (identity_json),
+  /// so that changing it reruns nothing; config.json records the value used (to_json).
+  bool runtime = false;
   /// Reads and checks the YAML value into the config; `base` resolves relative paths.
   std::function<void(ExperimentConfig&, const Located&, Problems&,
                      const std::filesystem::path& base)>

@@ -6,6 +6,8 @@
 #include "core/core.h"
 
 #include <algorithm>
+#include <sstream>
+#include <utility>
 
 namespace vfp::config {
 namespace {
@@ -69,6 +71,35 @@ void resolve_ssl(ExperimentConfig& c, const FlatConfig& flat, const Located& top
                  "names the external cohort's vertebrae: it needs ssl.cohort");
   check_vertebrae(c.ssl.vertebrae, "ssl.vertebrae", flat, top, problems);
   check_vertebrae(c.preprocess.vertebrae, "preprocess.vertebrae", flat, top, problems);
+}
+
+/// CTViT cuts each cube into temporal_patch_size × patch_size × patch_size patches: both must
+/// divide the cube's edge, else torch would stop the task with a shape error mid-sweep.
+void check_vit_patches(const ExperimentConfig& c, const FlatConfig& flat, const Located& top,
+                       detail::Problems& problems) {
+  if (c.model.arch != "ctclip_vit" || c.preprocess.output != "3d")
+    return;
+  const auto& p = c.preprocess;
+  const int edge = p.cube_voxels();
+  std::ostringstream source;
+  if (p.patch_voxels > 0)
+    source << "preprocess.patch_voxels";
+  else
+    source << "preprocess.patch_mm " << p.patch_mm << " / spacing_mm " << p.spacing_mm;
+  const std::pair<std::string, int> sizes[] = {
+      {"model.vit.patch_size", c.model.vit.patch_size},
+      {"model.vit.temporal_patch_size", c.model.vit.temporal_patch_size}};
+  for (const auto& [key, size] : sizes) {
+    if (edge % size == 0)
+      continue;
+    const bool given = flat.count(key) > 0;
+    problems.add(given ? flat.at(key) : where_of(flat, "model.arch", top), key,
+                 std::to_string(size) + (given ? "" : " (the default)") +
+                     " does not divide the patch's edge of " + std::to_string(edge) +
+                     " voxels (" + source.str() +
+                     "): CTViT cuts the cube into temporal_patch_size × patch_size × "
+                     "patch_size patches");
+  }
 }
 
 } // namespace
@@ -150,6 +181,13 @@ ExperimentConfig parse_experiment(const FlatConfig& flat, const std::filesystem:
                  it != flat.end() ? "model.dims" : "model.arch",
                  c.model.arch + " is a 3D encoder: it needs model.dims: 3 and 3d patches");
   }
+  check_vit_patches(c, flat, top, problems);
+  // Sizes of an encoder this configuration does not build change nothing: back to their
+  // defaults, so that they stay out of its id (a sweep may set them beside a model.arch axis).
+  if (c.model.arch != "ctclip_vit")
+    c.model.vit = {};
+  if (c.model.arch != "vista3d_segresnet")
+    c.model.segresnet = {};
   if (c.pretrained.file.empty() && c.pretrained.effective_mode() != "none" &&
       c.pretrained.effective_mode() != "ssl") { // ssl without a file: the pretrain task
     auto it = flat.find("pretrained.mode");

@@ -71,6 +71,24 @@ struct ModelConfig {
   int width = 16; ///< fNet: channels of the first stage
   double dropout = 0.2;
   int head_hidden = 0; ///< 0: a linear head; > 0: an MLP head with this many hidden units
+  /// ctclip_vit (CT-CLIP's CTViT encoder), named as CTViT's constructor arguments. The
+  /// defaults make a small model (tests, `vfp models`); CT-CLIP's published encoder is
+  /// patch_size 20, temporal_patch_size 10, dim 512, spatial_depth 4, temporal_depth 4,
+  /// heads 8, dim_head 32 (docs/foundation_encoders.md).
+  struct Vit {
+    int patch_size = 8;          ///< in-plane patch side (voxels); H, W must be multiples
+    int temporal_patch_size = 4; ///< patch extent along depth (slices); D must be a multiple
+    int dim = 64;                ///< token width
+    int spatial_depth = 2;       ///< transformer layers attending within each slab of slices
+    int temporal_depth = 2;      ///< transformer layers attending along depth
+    int heads = 4;
+    int dim_head = 16;
+  } vit;
+  /// vista3d_segresnet (VISTA3D's SegResNetDS2 encoder): channels of its first level, doubled
+  /// at each of the four downsamplings (MONAI's init_filters; vista3d132 has 48).
+  struct SegResNet {
+    int init_filters = 48;
+  } segresnet;
 };
 
 /// Pretrained weights loaded into the model before training (lib/models: load_pretrained).

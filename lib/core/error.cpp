@@ -4,10 +4,6 @@
 
 namespace vfp {
 
-std::string_view version() {
-  return VFP_VERSION;
-}
-
 namespace {
 /// Length of the well-formed UTF-8 sequence at `at` (2 to 4 bytes), or 0.
 std::size_t utf8_sequence(std::string_view text, std::size_t at) {

@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include "data/dicom_series.h"
+#include "data/subject_id.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,18 @@
 #include <set>
 
 namespace vfp::data {
+
+void check_subject_id(const std::string& id, const std::string& where) {
+  if (id.empty())
+    throw InputError(where + ": empty subject_id");
+  // A ',' or '"' (quoted) is fine: written back quoted wherever vfp writes a CSV.
+  try {
+    checked_path_component(id, "subject_id");
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  }
+}
+
 std::vector<Subject> read_cohort(const std::filesystem::path& csv,
                                  std::vector<Exclusion>* exclusions) {
   const auto table = read_csv(csv.string(), {"cohort table",
@@ -39,16 +52,7 @@ std::vector<Subject> read_cohort(const std::filesystem::path& csv,
         throw InputError(where + ": expected " + std::to_string(header.size()) + " cells, found " +
                          std::to_string(cells.size()));
       const auto& id = cells[column.at("subject_id")];
-      if (id.empty())
-        throw InputError(where + ": empty subject_id");
-      // An id names files (images/{id}.nii.gz, predict's pictures <id>_<vertebra>.png): one
-      // path component, no control character. A ',' or '"' (quoted) is fine: written back
-      // quoted wherever vfp writes a CSV.
-      try {
-        checked_path_component(id, "subject_id");
-      } catch (const InputError& e) {
-        throw InputError(where + ": " + e.what());
-      }
+      check_subject_id(id, where);
       s.id = id;
       auto number = [&](const char* name, double lo, double hi) {
         double v = 0;

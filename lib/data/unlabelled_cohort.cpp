@@ -4,6 +4,8 @@
 
 #include "core/core.h"
 
+#include "data/subject_id.h"
+
 #include <algorithm>
 #include <set>
 
@@ -27,13 +29,7 @@ std::vector<std::string> ids_from_table(const std::filesystem::path& csv,
       throw InputError(where + ": duplicate subject_id '" + row.cells[column] + "'");
     try {
       const auto& id = table.text(row, column);
-      if (id.empty())
-        throw InputError(where + ": empty subject_id");
-      try {
-        checked_path_component(id, "subject_id");
-      } catch (const InputError& e) {
-        throw InputError(where + ": " + e.what());
-      }
+      check_subject_id(id, where);
       seen.insert(id);
       ids.push_back(id);
     } catch (const InputError& e) {

@@ -2,6 +2,7 @@
 
 #include "core/core.h"
 #include "inference/bundle_models.h"
+#include "inference/bundle_tasks.h"
 #include "metrics/metrics.h"
 #include "results/results.h"
 
@@ -28,14 +29,6 @@ nlohmann::json parse_json_file(const fs::path& p) {
   }
 }
 
-/// A finished train_eval task of the configuration, with its files.
-struct FoldTask {
-  std::string id;
-  int fold = 0, repeat = 0;
-  std::uint64_t seed = 0;
-  results::TaskFiles files;
-};
-
 std::string file_checksum(const std::string& bytes) {
   return hex64(checksum64(bytes.data(), bytes.size()));
 }
@@ -49,102 +42,52 @@ double CoxModel::baseline_at(double t) const {
 
 namespace {
 
-/// The configuration a bundle exports: its id, resolved configuration and fold tasks (repeat,
-/// fold order), each finished with its model saved.
-struct ExportedConfiguration {
-  std::string id;
-  nlohmann::json config;
-  std::vector<FoldTask> tasks;
-};
-
-/// Finds the configuration whose id starts with `config_id` among the sweep's task folders and
-/// checks that every fold task has finished and saved its model.
-ExportedConfiguration configuration_to_export(const results::SweepFolder& sweep,
-                                              const std::string& config_id) {
-  const auto tasks_dir = sweep.tasks_folder();
-  if (!fs::is_directory(tasks_dir))
-    throw InputError(sweep.root().string() + " holds no tasks/ folder: not a sweep's results");
-  std::map<std::string, std::vector<FoldTask>> by_config;
-  std::map<std::string, nlohmann::json> configs;
-  for (const auto& files : sweep.task_folders()) {
-    if (!fs::exists(files.config))
-      continue;
-    const auto j = parse_json_file(files.config);
-    const std::string id = j.value("config_id", "");
-    if (id.rfind(config_id, 0) != 0)
-      continue;
-    by_config[id].push_back({j.at("task_id").get<std::string>(), j.at("fold").get<int>(),
-                             j.at("repeat").get<int>(), j.at("seed").get<std::uint64_t>(), files});
-    configs[id] = j.at("config");
-  }
-  if (by_config.empty())
-    throw InputError("no configuration with id '" + config_id + "' in " + tasks_dir.string() +
-                     " (`vfp sweep SWEEP.yaml --dry-run` lists the ids)");
-  if (by_config.size() > 1)
-    throw InputError("configuration id prefix '" + config_id + "' is ambiguous in " +
-                     sweep.root().string() + " (" + by_config.begin()->first + ", " +
-                     std::next(by_config.begin())->first + ", ...)");
-  ExportedConfiguration e{by_config.begin()->first, configs[by_config.begin()->first],
-                          by_config.begin()->second};
-  std::sort(e.tasks.begin(), e.tasks.end(), [](const FoldTask& a, const FoldTask& b) {
-    return std::tie(a.repeat, a.fold) < std::tie(b.repeat, b.fold);
-  });
-  const int expected =
-      e.config.at("cv").at("folds").get<int>() * e.config.at("cv").at("repeats").get<int>();
-  for (const auto& t : e.tasks) {
-    if (!fs::exists(t.files.predictions))
-      throw InputError("task " + t.id + " (fold " + std::to_string(t.fold) +
-                       ") has not finished: no oof.csv in " + t.files.folder.string());
-    if (!fs::exists(t.files.model))
-      throw InputError("task " + t.id + " (fold " + std::to_string(t.fold) + ") saved no model (" +
-                       t.files.model.string() + "): rerun the sweep with train.save_model: true");
-  }
-  if (int(e.tasks.size()) != expected)
-    throw InputError("configuration " + e.id + " has " + std::to_string(e.tasks.size()) +
-                     " of its " + std::to_string(expected) + " fold tasks in " +
-                     tasks_dir.string() + ": finish the sweep first");
-  return e;
-}
-
 /// Copies each fold's model into the bundle; returns the bundle's list of models.
-nlohmann::json copy_models(const std::vector<FoldTask>& tasks, const fs::path& out) {
+nlohmann::json copy_models(const std::vector<detail::FoldTask>& tasks, const fs::path& out) {
   nlohmann::json models = nlohmann::json::array();
   for (const auto& t : tasks) {
     const std::string name =
         "model-r" + std::to_string(t.repeat) + "-f" + std::to_string(t.fold) + ".safetensors";
-    fs::copy_file(t.files.model, out / name, fs::copy_options::overwrite_existing);
-    models.push_back({{"file", name},
-                      {"task_id", t.id},
-                      {"fold", t.fold},
-                      {"repeat", t.repeat},
-                      {"seed", t.seed}});
+    fs::copy_file(t.model, out / name, fs::copy_options::overwrite_existing);
+    nlohmann::json m = {{"file", name},           {"task_id", t.id}, {"config_id", t.config_id},
+                        {"fold", t.fold},         {"repeat", t.repeat}, {"seed", t.seed}};
+    if (!t.retrained.is_null())
+      m["retrained"] = t.retrained;
+    models.push_back(std::move(m));
   }
   return models;
 }
 
-/// Fold figures as the sweep's table reports them (results.jsonl rows of this configuration,
-/// each task by its latest row), the pooled analysis of its cox job when there is one.
-/// Read only (results::read_rows): a torn last line is left out with a warning, a damaged row
-/// elsewhere is an error naming file:line.
-nlohmann::json validation_of(const results::SweepFolder& sweep, const std::string& id,
-                             std::size_t subjects) {
+/// Fold figures as the sweep's table reports them (the latest row of each exported task), and
+/// the pooled analysis of the configuration's cox job or the group's selection (`analysis`)
+/// when there is one. Read only (results::read_rows): a torn last line is left out with a
+/// warning, a damaged row elsewhere is an error naming file:line.
+nlohmann::json validation_of(const results::SweepFolder& sweep,
+                             const std::vector<detail::FoldTask>& tasks,
+                             const fs::path& analysis, std::size_t subjects) {
   std::map<std::string, results::TrainEvalRow> last; // a rerun task's latest success
+  for (const auto& t : tasks)
+    last[t.id];
+  std::map<std::string, bool> seen;
   for (const auto& row : results::typed_rows(results::read_rows(sweep)))
     if (const auto* r = std::get_if<results::TrainEvalRow>(&row);
-        r && r->kind == "train_eval" && r->config_id == id)
+        r && r->kind == "train_eval" && last.count(r->task_id)) {
       last[r->task_id] = *r;
+      seen[r->task_id] = true;
+    }
   std::vector<double> aurocs, auprcs;
-  for (const auto& [task, row] : last) {
-    aurocs.push_back(row.auroc);
-    auprcs.push_back(row.auprc);
-  }
+  for (const auto& [task, row] : last)
+    if (seen.count(task)) {
+      aurocs.push_back(row.auroc);
+      auprcs.push_back(row.auprc);
+    }
   const auto auroc = aurocs.empty() ? metrics::MeanStd{} : metrics::mean_std(aurocs);
   const auto auprc = auprcs.empty() ? metrics::MeanStd{} : metrics::mean_std(auprcs);
   nlohmann::json validation = {{"folds", aurocs.size()}, {"auroc_mean", auroc.mean},
                                {"auroc_sd", auroc.std},  {"auprc_mean", auprc.mean},
                                {"auprc_sd", auprc.std},  {"subjects", subjects}};
-  if (const auto cox_file = sweep.configuration(id).analysis; fs::exists(cox_file)) {
-    const auto cox = parse_json_file(cox_file);
+  if (fs::exists(analysis)) {
+    const auto cox = parse_json_file(analysis);
     validation["pooled"] = cox.value("pooled", nlohmann::json());
     validation["survival"] = cox.value("survival", nlohmann::json());
   }
@@ -169,24 +112,47 @@ void write_manifest(const fs::path& out, const nlohmann::json& models) {
                             .dump(2));
 }
 
-} // namespace
+/// What a bundle packs besides its models.
+struct Exported {
+  std::string id;        ///< configuration or selection group id
+  nlohmann::json config; ///< the configuration (a group's: its first fold's)
+  fs::path analysis;     ///< cox.json or selection.json
+  nlohmann::json selection; ///< a group's: which configuration each fold took
+};
 
-nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& config_id,
-                             const fs::path& out) {
-  const results::SweepFolder sweep(sweep_dir);
-  const auto exported = configuration_to_export(sweep, config_id);
-  const auto& id = exported.id;
-  const auto& config = exported.config;
+/// Removes a folder when it goes out of scope (the scratch of retraining, a partial bundle).
+struct RemoveOnExit {
+  fs::path dir;
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit() {
+    std::error_code ignored;
+    if (!dir.empty())
+      fs::remove_all(dir, ignored);
+  }
+};
+
+/// Finds or retrains the models, then writes the bundle into a partial folder beside `out`
+/// renamed to `out` once complete: an export that fails leaves no half-written bundle.
+nlohmann::json write_bundle(const results::SweepFolder& sweep, std::vector<detail::FoldTask> tasks,
+                            const Exported& what, const fs::path& out,
+                            const ExportOptions& options) {
   if (fs::exists(out) && !fs::is_empty(out))
     throw InputError("bundle folder " + out.string() + " exists and is not empty");
-  fs::create_directories(out);
+  const auto target = fs::absolute(out).lexically_normal();
+  const RemoveOnExit scratch{detail::provide_models(sweep, tasks, options, target)};
+  const RemoveOnExit partial{target.parent_path() / ("." + target.filename().string() + ".partial")};
+  fs::remove_all(partial.dir);
+  fs::create_directories(partial.dir);
 
-  const auto models = copy_models(exported.tasks, out);
+  const auto models = copy_models(tasks, partial.dir);
   std::vector<std::string> task_ids;
-  for (const auto& t : exported.tasks)
+  task_ids.reserve(tasks.size());
+  for (const auto& t : tasks)
     task_ids.push_back(t.id);
   const auto pooled = results::pool_predictions(sweep, task_ids);
-  auto validation = validation_of(sweep, id, pooled.size());
+  auto validation = validation_of(sweep, tasks, what.analysis, pooled.size());
+  const auto& config = what.config;
   nlohmann::json recalibration = nullptr;
   std::string recalibration_problem;
   try {
@@ -206,7 +172,7 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
                            {"format_version", kFormatVersion},
                            {"vfp_version", std::string(version())},
                            {"sweep", sweep.name()},
-                           {"config_id", id},
+                           {"config_id", what.id},
                            {"config", config},
                            {"preprocess", config.at("preprocess")},
                            {"aggregation", config.at("train").at("aggregation")},
@@ -216,13 +182,61 @@ nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& confi
                            {"recalibration", recalibration},
                            {"cox", cox},
                            {"validation", validation}};
+  if (!what.selection.is_null())
+    bundle["selection"] = what.selection;
   if (!recalibration_problem.empty())
     bundle["recalibration_problem"] = recalibration_problem;
   if (!cox_problem.empty())
     bundle["cox_problem"] = cox_problem;
-  write_file_atomically(out / "bundle.json", bundle.dump(2));
-  write_manifest(out, models);
+  write_file_atomically(partial.dir / "bundle.json", bundle.dump(2));
+  write_manifest(partial.dir, models);
+  if (fs::exists(target))
+    fs::remove(target); // empty (checked above)
+  fs::create_directories(target.parent_path());
+  fs::rename(partial.dir, target);
   return bundle;
+}
+
+} // namespace
+
+nlohmann::json export_bundle(const fs::path& sweep_dir, const std::string& config_id,
+                             const fs::path& out, const ExportOptions& options) {
+  const results::SweepFolder sweep(sweep_dir);
+  auto tasks = detail::configuration_tasks(sweep, config_id);
+  Exported what;
+  what.id = tasks.front().config_id;
+  what.config = tasks.front().task.at("config");
+  what.analysis = sweep.configuration(what.id).analysis;
+  return write_bundle(sweep, std::move(tasks), what, out, options);
+}
+
+nlohmann::json export_group_bundle(const fs::path& sweep_dir, const std::string& group_id,
+                                   const fs::path& out, const ExportOptions& options) {
+  const results::SweepFolder sweep(sweep_dir);
+  nlohmann::json row;
+  auto tasks = detail::group_tasks(sweep, group_id, row);
+  Exported what;
+  what.id = row.at("task_id").get<std::string>();
+  what.config = tasks.front().task.at("config");
+  what.analysis = sweep.selection(what.id).analysis;
+  nlohmann::json folds = nlohmann::json::array();
+  std::map<std::string, nlohmann::json> configs;
+  for (const auto& t : tasks) {
+    folds.push_back({{"repeat", t.repeat},
+                     {"fold", t.fold},
+                     {"config_id", t.config_id},
+                     {"task_id", t.id}});
+    configs[t.config_id] = t.task.at("config");
+  }
+  what.selection = {{"group_id", what.id},
+                    {"over", row.value("over", nlohmann::json::array())},
+                    {"metric", row.value("metric", "")},
+                    {"inner_folds", row.value("inner_folds", 0)},
+                    {"folds", folds},
+                    {"configs", configs},
+                    {"config_rule", "`config` is fold " + std::to_string(tasks.front().fold) +
+                                        "'s; every fold's is in `configs`"}};
+  return write_bundle(sweep, std::move(tasks), what, out, options);
 }
 
 Bundle load_bundle(const fs::path& dir) {

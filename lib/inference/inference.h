@@ -25,11 +25,53 @@ namespace vfp::inference {
 /// log(negatives/positives) when config.train.shifts_prior()) with its horizon (the cohort's
 /// follow-up) and cross-fitted calibration figures, and refits the Cox model score + age + BMI
 /// (raw scores) with its Breslow baseline. Either may be null with a reason in bundle.json
-/// (`recalibration_problem`, `cox_problem`) when the training data cannot carry it. Throws
-/// vfp::InputError naming what is missing (e.g. a task without a saved model). Returns
-/// bundle.json's content.
+/// (`recalibration_problem`, `cox_problem`) when the training data cannot carry it. A fold task
+/// without a saved model is trained again (options.retrain) and its out-of-fold scores must
+/// equal the stored ones within options.tolerance, else an InputError names the task, the
+/// largest difference and the tolerance; nothing is written before every model is there.
+/// Throws vfp::InputError naming what is missing. Returns bundle.json's content.
+/// A fold task whose model the sweep did not save (train.save_model: false), to train again.
+struct RetrainJob {
+  std::string task_id;
+  int fold = 0, repeat = 0;
+  nlohmann::json task;           ///< its tasks/<id>/config.json
+  int threads = 0;               ///< the thread count its row records (0: unknown)
+  std::filesystem::path scratch; ///< a folder of its own to train in (removed afterwards)
+};
+
+/// What training a task again wrote (in RetrainJob::scratch).
+struct RetrainedModel {
+  std::filesystem::path model;       ///< the best epoch's weights
+  std::filesystem::path predictions; ///< its oof.csv
+  int threads = 0;                   ///< as it trained
+  std::string device;
+};
+
+/// The largest |Δ| export accepts by default between a retrained model's out-of-fold scores
+/// and the stored ones (docs/inference.md: measured per device and thread count).
+constexpr double kRetrainTolerance = 1e-6;
+
+/// How export finds models the sweep did not save.
+struct ExportOptions {
+  /// Trains a task again (vfp export: tasks::retrain_task); empty: a fold task without its
+  /// saved model is refused, naming it.
+  std::function<RetrainedModel(const RetrainJob&)> retrain;
+  /// The largest |Δ| of out-of-fold scores accepted (unset: kRetrainTolerance).
+  std::optional<double> tolerance;
+};
+
 nlohmann::json export_bundle(const std::filesystem::path& sweep_dir, const std::string& config_id,
-                             const std::filesystem::path& out);
+                             const std::filesystem::path& out, const ExportOptions& options = {});
+
+/// The bundle of nested selection group `group_id` (an id or a unique prefix; the table's
+/// "nested" row): per outer fold (× CV repeat) the model of the configuration selected for it,
+/// retrained as export_bundle does when not saved. bundle.json's `selection` names each fold's
+/// configuration and task. The selected configurations must share the preprocessing and the
+/// patient-level aggregation (one pass per patient feeds every model); a difference is an
+/// InputError naming the key and both configurations.
+nlohmann::json export_group_bundle(const std::filesystem::path& sweep_dir,
+                                   const std::string& group_id, const std::filesystem::path& out,
+                                   const ExportOptions& options = {});
 
 /// The Cox model of a bundle: h(t | x) = h0(t)·exp(Σ β_i (x_i − mean_i)).
 struct CoxModel {

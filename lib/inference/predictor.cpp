@@ -53,6 +53,7 @@ std::shared_ptr<models::Classifier> load_model(const fs::path& file,
   spec.outputs = std::stoi(get("outputs"));
   spec.width = std::stoi(get("width"));
   spec.head_hidden = std::stoi(get("head_hidden"));
+  models::read_size_metadata(meta, "model " + file.string(), spec);
   check_model_fits(spec, preprocess, file);
   auto model = models::make_model(spec);
   models::load_state(*model, models::read_weights(file), models::LoadMode::kStrict, file.string());

@@ -26,19 +26,30 @@ struct ModelSpec {
   int width = 16;       ///< fNet: channels of the first stage (others ignore it)
   double dropout = 0.2; ///< before the head (and inside an MLP head)
   int head_hidden = 0; ///< 0: a linear head; > 0: Linear(features, head_hidden) → ReLU → Linear
-  /// ctclip_vit (CT-CLIP's CTViT encoder): patch and transformer sizes. The defaults make a
-  /// small model for tests; CT-CLIP's published encoder is patch 20, depth_patch 10, dim 512,
-  /// spatial_depth 4, temporal_depth 4, heads 8, dim_head 32 (docs/foundation_encoders.md).
-  struct Vit {
-    int patch = 8;          ///< in-plane patch side (pixels); H and W must be multiples of it
-    int depth_patch = 4;    ///< patch extent along depth (slices); D must be a multiple of it
-    int dim = 64;           ///< token width
-    int spatial_depth = 2;  ///< transformer layers attending within each slab of slices
-    int temporal_depth = 2; ///< transformer layers attending along depth
-    int heads = 4;
-    int dim_head = 16;
-  } vit;
+  /// ctclip_vit: CTViT's sizes (the config's model.vit; small defaults, for tests).
+  using Vit = config::ModelConfig::Vit;
+  Vit vit;
+  /// vista3d_segresnet: its first level's channels (model.segresnet).
+  using SegResNet = config::ModelConfig::SegResNet;
+  SegResNet segresnet;
 };
+
+/// The config's model section in the registry's terms (arch, width, dropout, head, encoder
+/// sizes); dims, channels and outputs come from the data, not the config.
+inline ModelSpec model_spec(const config::ModelConfig& m, int dims, int in_channels,
+                            int outputs = 1) {
+  ModelSpec spec;
+  spec.arch = m.arch;
+  spec.width = m.width;
+  spec.dropout = m.dropout;
+  spec.head_hidden = m.head_hidden;
+  spec.vit = m.vit;
+  spec.segresnet = m.segresnet;
+  spec.dims = dims;
+  spec.in_channels = in_channels;
+  spec.outputs = outputs;
+  return spec;
+}
 
 /// Modules that train together: the stem, each stage, the head.
 struct LayerGroup {
@@ -75,6 +86,15 @@ const std::vector<Architecture>& architectures();
 
 /// Number of trainable parameters.
 std::int64_t parameter_count(const torch::nn::Module& module);
+
+/// The sizes of `spec` its architecture reads beyond arch, dims, channels, outputs, width and
+/// head (model.vit.* for ctclip_vit, model.segresnet.* for vista3d_segresnet), keyed by their
+/// config keys, for a weight file's metadata; empty for the other architectures.
+std::map<std::string, std::string> size_metadata(const ModelSpec& spec);
+/// Those sizes back into `spec` from a weight file's metadata (`source` names it in errors);
+/// an absent key keeps the default, a non-integer one is a vfp::InputError.
+void read_size_metadata(const std::map<std::string, std::string>& metadata,
+                        const std::string& source, ModelSpec& spec);
 
 // ---- Weights: files, state dicts, key maps (weights.cpp, safetensors.cpp, key_map.cpp) ----
 

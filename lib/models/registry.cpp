@@ -44,20 +44,41 @@ Builder merlin() {
   return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
 }
 
+/// The integer sizes an architecture reads from its spec, by config key.
+std::vector<std::pair<std::string, int*>> sizes_of(ModelSpec& spec) {
+  auto& v = spec.vit;
+  if (spec.arch == "ctclip_vit")
+    return {{"model.vit.patch_size", &v.patch_size},
+            {"model.vit.temporal_patch_size", &v.temporal_patch_size},
+            {"model.vit.dim", &v.dim},
+            {"model.vit.spatial_depth", &v.spatial_depth},
+            {"model.vit.temporal_depth", &v.temporal_depth},
+            {"model.vit.heads", &v.heads},
+            {"model.vit.dim_head", &v.dim_head}};
+  if (spec.arch == "vista3d_segresnet")
+    return {{"model.segresnet.init_filters", &spec.segresnet.init_filters}};
+  return {};
+}
+
+/// Every size the architecture reads must be >= 1: else an InputError naming its config key.
+void check_sizes(const ModelSpec& spec) {
+  auto copy = spec;
+  for (const auto& [key, value] : sizes_of(copy))
+    if (*value < 1)
+      throw InputError("model '" + spec.arch + "': " + key + " must be >= 1, not " +
+                       std::to_string(*value));
+}
+
 std::shared_ptr<Classifier> ctclip_vit(const ModelSpec& spec) {
-  const auto& v = spec.vit;
-  const std::pair<const char*, int> sizes[] = {{"patch", v.patch},
-                                               {"depth_patch", v.depth_patch},
-                                               {"dim", v.dim},
-                                               {"heads", v.heads},
-                                               {"dim_head", v.dim_head},
-                                               {"spatial_depth", v.spatial_depth},
-                                               {"temporal_depth", v.temporal_depth}};
-  for (const auto& [name, value] : sizes)
-    if (value < 1)
-      throw InputError("model 'ctclip_vit': vit." + std::string(name) + " must be >= 1, not " +
-                       std::to_string(value));
+  check_sizes(spec);
   return std::make_shared<CtVitImpl>(spec);
+}
+
+std::shared_ptr<Classifier> vista3d_segresnet(const ModelSpec& spec) {
+  check_sizes(spec);
+  SegResNetDesign design;
+  design.init_filters = spec.segresnet.init_filters;
+  return std::make_shared<SegResNetEncoderImpl>(design, spec);
 }
 
 const std::vector<Entry>& registry() {
@@ -80,14 +101,12 @@ const std::vector<Entry>& registry() {
         {3}},
        merlin()},
       {{"vista3d_segresnet",
-        "VISTA3D's SegResNet encoder: blocks [1, 2, 2, 4, 4], 48 → 768 channels, instance "
-        "norm (key map vista3d.keymap)"},
-       [](const ModelSpec& s) {
-         return std::make_shared<SegResNetEncoderImpl>(SegResNetDesign{}, s);
-       }},
+        "VISTA3D's SegResNet encoder: blocks [1, 2, 2, 4, 4], 48 → 768 channels "
+        "(model.segresnet.init_filters), instance norm (key map vista3d.keymap)"},
+       vista3d_segresnet},
       {{"ctclip_vit",
         "CT-CLIP's CTViT encoder: 3D patches, spatial then temporal transformers, sizes "
-        "model.vit (key map ctclip.keymap)",
+        "model.vit.* (key map ctclip.keymap)",
         {3}},
        ctclip_vit},
   };
@@ -137,6 +156,32 @@ std::int64_t parameter_count(const torch::nn::Module& module) {
     if (p.requires_grad())
       n += p.numel();
   return n;
+}
+
+std::map<std::string, std::string> size_metadata(const ModelSpec& spec) {
+  auto copy = spec;
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : sizes_of(copy))
+    out[key] = std::to_string(*value);
+  return out;
+}
+
+void read_size_metadata(const std::map<std::string, std::string>& metadata,
+                        const std::string& source, ModelSpec& spec) {
+  for (const auto& [key, value] : sizes_of(spec)) {
+    const auto it = metadata.find(key);
+    if (it == metadata.end())
+      continue;
+    std::size_t used = 0;
+    try {
+      *value = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size())
+      throw InputError(source + ": metadata " + key + " = '" + shorten_for_message(it->second) +
+                       "' is not an integer");
+  }
 }
 
 std::vector<torch::Tensor> LayerGroup::parameters() const {

@@ -130,7 +130,7 @@ torch::Tensor BiasFreeLayerNormImpl::forward(const torch::Tensor& x) {
 }
 
 PatchEmbeddingImpl::PatchEmbeddingImpl(std::int64_t channels, const ModelSpec::Vit& v)
-    : patch_(v.patch), depth_patch_(v.depth_patch) {
+    : patch_(v.patch_size), depth_patch_(v.temporal_patch_size) {
   const std::int64_t in = channels * depth_patch_ * patch_ * patch_;
   norm_in_ = register_module("1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({in})));
   linear_ = register_module("2", torch::nn::Linear(in, v.dim));
@@ -142,8 +142,9 @@ torch::Tensor PatchEmbeddingImpl::forward(const torch::Tensor& x) {
   const auto b = x.size(0), c = x.size(1), p = patch_, pt = depth_patch_;
   if (x.dim() != 5 || x.size(2) % pt != 0 || x.size(3) % p != 0 || x.size(4) % p != 0)
     throw InputError("ctclip_vit: input " + c10::str(x.sizes()) +
-                     " must be [N, C, D, H, W] with D a multiple of depth_patch " +
-                     std::to_string(pt) + " and H, W multiples of patch " + std::to_string(p));
+                     " must be [N, C, D, H, W] with D a multiple of model.vit.temporal_patch_size " +
+                     std::to_string(pt) + " and H, W multiples of model.vit.patch_size " +
+                     std::to_string(p));
   const auto t = x.size(2) / pt, h = x.size(3) / p, w = x.size(4) / p;
   // 'b c (t pt) (h p1) (w p2) -> b t h w (c pt p1 p2)'
   auto y = x.reshape({b, c, t, pt, h, p, w, p})

@@ -1,7 +1,7 @@
 // Private to lib/models: the encoder path of CT-CLIP's 3D vision transformer (CTViT, Hamamci
-// et al. 2024, after lucidrains' Phenaki ViT): a linear embedding of depth_patch × patch ×
-// patch patches, `spatial_depth` transformer layers attending within each slab of slices
-// (with a continuous 2D position bias), `temporal_depth` layers attending along depth, each
+// et al. 2024, after lucidrains' Phenaki ViT): a linear embedding of temporal_patch_size ×
+// patch_size × patch_size patches, `spatial_depth` transformer layers attending within each
+// slab of slices (with a continuous 2D position bias), `temporal_depth` layers along depth, each
 // layer a depthwise-convolution position generator (PEG), cosine-similarity attention and a
 // GEGLU feed-forward. Parameters are named as CT-CLIP's `visual_transformer.*` keys, so that
 // their checkpoint loads after a prefix strip; the mean over all tokens feeds our Head.

@@ -255,7 +255,7 @@ std::string page_head(const PageInput& in) {
        << (in.sensitivity.empty() ? "" : "<a href=\"#sensitivity\">Sensitivity</a>")
        << "<a href=\"#configurations\">Configurations</a>"
        << (n_selections > 0 ? "<a href=\"#selections\">Nested selections</a>" : "")
-       << "</nav>\n</header>\n";
+       << "<a href=\"#provenance\">Provenance</a></nav>\n</header>\n";
   return html.str();
 }
 
@@ -312,6 +312,7 @@ std::string page_html(const PageInput& in) {
         html << row_section(in, i, config_row);
     html << "</section>\n";
   }
+  html << provenance_html(in.rows);
   html << "<footer>Each figure is drawn by gnuplot from figures/&lt;name&gt;.dat "
           "and figures/&lt;name&gt;.gp: edit the script and run <code>gnuplot &lt;name&gt;.gp"
           "</code> in figures/ to restyle it (SVG and PNG).</footer>\n</body>\n</html>\n";

@@ -76,4 +76,9 @@ struct PageInput {
 /// Step 3: report/index.html (self-contained: inline CSS, no scripts, images from figures/).
 std::string page_html(const PageInput& in);
 
+/// The page's provenance section from the rows (page_provenance.cpp): their code versions
+/// (kUnknownVersion for rows without provenance), LibTorch, devices, hosts, MPI world sizes,
+/// Slurm jobs, each with its number of rows, and when the jobs ran.
+std::string provenance_html(const std::vector<nlohmann::json>& rows);
+
 } // namespace vfp::plots

@@ -83,6 +83,7 @@ nlohmann::json to_json(const Table& t) {
   out["excluded"] = nlohmann::json::array();
   for (const auto& [subject, reason] : t.excluded)
     out["excluded"].push_back({{"subject", subject}, {"reason", reason}});
+  out["versions"] = t.versions; // code version → rows
   if (!t.selection_metric.empty())
     out["selection"] = {{"over", t.selection_over},
                         {"metric", t.selection_metric},

@@ -83,6 +83,9 @@ public:
   std::filesystem::path slurm_folder() const { return root_ / "slurm"; }
   /// slurm/jobs.jsonl: one line per `vfp slurm submit`.
   std::filesystem::path slurm_jobs() const { return slurm_folder() / "jobs.jsonl"; }
+  /// sources.json: in a study folder (several sweeps in one table, results/study.h), the sweep
+  /// folders its rows come from.
+  std::filesystem::path sources() const { return root_ / "sources.json"; }
 
   /// With `create`, the folder is made; without, nothing is made (a read or a dry run).
   TaskFiles task(const std::string& task_id, bool create = false) const;
@@ -147,6 +150,21 @@ std::vector<nlohmann::json> read_rows(const SweepFolder& sweep);
 /// Ids of tasks whose latest row is a success.
 std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows);
 
+/// A configuration that the sweep's rows hold: what a resumed sweep matches its
+/// configurations against (sweep::stored_configuration_ids) to find results that an older vfp
+/// filed under ids that hashed runtime settings.
+struct RecordedConfiguration {
+  std::string id;
+  /// The distinct "config"s its finished tasks' config.json files hold (tasks run with other
+  /// runtime settings record other values); empty, with a warning naming the configuration,
+  /// when none reads.
+  std::vector<nlohmann::json> configs;
+  int finished = 0; ///< its train_eval and inner tasks whose latest row is a success
+};
+/// Every configuration with a finished task in `rows`, in id order.
+std::vector<RecordedConfiguration> recorded_configurations(const SweepFolder& sweep,
+                                                           const std::vector<nlohmann::json>& rows);
+
 /// The writer of results.jsonl: the `vfp run` coordinator's, under the sweep's run lock.
 class ResultsStore {
 public:
@@ -195,6 +213,26 @@ FoldChoice fold_choice_from_json(const nlohmann::json& j);
 
 // Typed rows of results.jsonl
 
+/// Where and with what a row was made: every row of this vfp has one ("provenance"); rows of an
+/// older vfp have none and count as kUnknownVersion. Text fields are "" when not known, and are
+/// then not written.
+struct Provenance {
+  std::string version;  ///< vfp::version() of the build: "0.1.0 (git v1.2-3-gabc1234-dirty)"
+  std::string libtorch; ///< the LibTorch the build links (jobs without torch record it too)
+  std::string device;   ///< where a torch job ran: "cpu" or "cuda:<index>"
+  std::string device_name, cuda, cudnn; ///< on CUDA only: the GPU's name, CUDA runtime, cuDNN
+  std::string host;
+  std::optional<int> world_size; ///< MPI ranks of the run
+  /// SLURM_JOB_ID, SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID and SLURM_RESTART_COUNT as set.
+  std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id;
+  std::optional<int> slurm_restart_count;
+  std::string started, ended; ///< the job's start and end, UTC ISO 8601 ("…T…Z")
+  nlohmann::json extra = nlohmann::json::object(); ///< keys this vfp does not know: kept
+};
+
+/// What a row without provenance counts as: a row of a vfp older than provenance.
+inline constexpr const char* kUnknownVersion = "unknown version";
+
 /// The keys of every row: which job wrote it and how the coordinator recorded it.
 struct RowHeader {
   std::string kind;    ///< train_eval, inner, pretrain, cox, selection (or a kind of a newer vfp)
@@ -204,6 +242,7 @@ struct RowHeader {
   std::optional<int> rank;                         ///< the MPI rank that ran it
   std::optional<std::int64_t> finished;            ///< when it was recorded (Unix time)
   std::optional<double> seconds;                   ///< the job's wall time
+  std::optional<Provenance> provenance;            ///< unset in rows of an older vfp
   nlohmann::json extra = nlohmann::json::object(); ///< keys this vfp does not know: kept
   bool ok() const { return status == "ok"; }
 };
@@ -313,6 +352,19 @@ nlohmann::json to_json(const OtherRow& row);
 /// Every row typed, in order.
 std::vector<Row> typed_rows(const std::vector<nlohmann::json>& rows);
 
+/// A row's "provenance" object, as rows carry it.
+nlohmann::json to_json(const Provenance& provenance);
+
+/// Rows per code version (provenance.version; kUnknownVersion for a row without one).
+std::map<std::string, int> code_versions(const std::vector<Row>& rows);
+std::map<std::string, int> code_versions(const std::vector<nlohmann::json>& rows);
+/// "0.1.0 (git abc1234) (12 rows), unknown version (4 rows)": the versions and their counts.
+std::string versions_text(const std::map<std::string, int>& versions);
+/// "" when every row of `versions` is of `current`; else what `vfp run` says before it adds
+/// rows of `current` to them.
+std::string other_versions_message(const std::map<std::string, int>& versions,
+                                   const std::string& current);
+
 /// Nested selection among the configurations `member_ids` (in sweep order): per outer split
 /// (repeat, fold), the member with the best inner `metric` (auroc, auprc: highest; loss:
 /// lowest). With `inner_folds` ≥ 2 the inner score is the mean over the split's `inner` rows;
@@ -372,6 +424,9 @@ struct Table {
   /// Subjects left out of the analysis (cohort.on_bad_subject: exclude), with the reason, from
   /// the train_eval rows; each subject once.
   std::vector<std::pair<std::string, std::string>> excluded;
+  /// The rows it was made from per code version (code_versions): more than one, and the
+  /// footnote names them.
+  std::map<std::string, int> versions;
 };
 
 /// The table as JSON (`vfp report --format json`): every row with its figures, and a

@@ -10,10 +10,15 @@
 namespace vfp::results {
 namespace {
 
-/// A value of the wrong JSON type; the Reader adds the key and the row.
+/// A value of the wrong JSON type; the Reader adds the key and the row. In a nested object
+/// (provenance) `inner` names the key in it and `inner_type` what that key holds.
 struct WrongType {
   const char* expected;
+  std::string inner, inner_type;
 };
+
+void read(const nlohmann::json& v, Provenance& out); // a nested object: below the Reader
+nlohmann::json write(const Provenance& p);
 
 void read(const nlohmann::json& v, std::string& out) {
   if (!v.is_string())
@@ -130,7 +135,9 @@ public:
     try {
       read(*it, out);
     } catch (const WrongType& wrong) {
-      throw InputError(where() + ": '" + key + "' is " + it->type_name() + ", expected " +
+      const bool nested = !wrong.inner.empty();
+      throw InputError(where() + ": '" + key + (nested ? "." + wrong.inner : "") + "' is " +
+                       (nested ? wrong.inner_type : it->type_name()) + ", expected " +
                        wrong.expected);
     }
   }
@@ -210,6 +217,62 @@ template <class Io, class R> void header_fields(Io& io, R& r) {
   io("rank", r.rank);
   io("finished", r.finished);
   io("seconds", r.seconds);
+  io("provenance", r.provenance);
+}
+
+template <class Io, class P> void provenance_fields(Io& io, P& p) {
+  io("version", p.version);
+  io.omit_empty("libtorch", p.libtorch);
+  io.omit_empty("device", p.device);
+  io.omit_empty("device_name", p.device_name);
+  io.omit_empty("cuda", p.cuda);
+  io.omit_empty("cudnn", p.cudnn);
+  io.omit_empty("host", p.host);
+  io("world_size", p.world_size);
+  io.omit_empty("slurm_job_id", p.slurm_job_id);
+  io.omit_empty("slurm_array_job_id", p.slurm_array_job_id);
+  io.omit_empty("slurm_array_task_id", p.slurm_array_task_id);
+  io("slurm_restart_count", p.slurm_restart_count);
+  io.omit_empty("started", p.started);
+  io.omit_empty("ended", p.ended);
+}
+
+/// Reads a nested object's fields; a wrong type names the key in it (WrongType::inner).
+class NestedReader {
+public:
+  explicit NestedReader(const nlohmann::json& object) : object_(object), extra_(object) {}
+  template <class T> void operator()(const char* key, T& out) {
+    extra_.erase(key);
+    const auto it = object_.find(key);
+    if (it == object_.end())
+      return;
+    try {
+      read(*it, out);
+    } catch (const WrongType& wrong) {
+      throw WrongType{wrong.expected, key, it->type_name()};
+    }
+  }
+  void omit_empty(const char* key, std::string& out) { (*this)(key, out); }
+  nlohmann::json extra() const { return extra_; }
+
+private:
+  const nlohmann::json& object_;
+  nlohmann::json extra_;
+};
+
+void read(const nlohmann::json& v, Provenance& out) {
+  if (!v.is_object())
+    throw WrongType{"an object"};
+  out = Provenance{};
+  NestedReader reader(v);
+  provenance_fields(reader, out);
+  out.extra = reader.extra();
+}
+
+nlohmann::json write(const Provenance& p) {
+  Writer writer(p.extra);
+  provenance_fields(writer, p);
+  return writer.take();
 }
 
 template <class Io, class R> void task_fields(Io& io, R& r) {
@@ -386,6 +449,10 @@ nlohmann::json to_json(const Row& row) {
 
 const RowHeader& header_of(const Row& row) {
   return std::visit([](const auto& typed) -> const RowHeader& { return typed; }, row);
+}
+
+nlohmann::json to_json(const Provenance& provenance) {
+  return write(provenance);
 }
 
 std::vector<Row> typed_rows(const std::vector<nlohmann::json>& rows) {

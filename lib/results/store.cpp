@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -54,6 +55,38 @@ std::set<std::string> finished_task_ids(const std::vector<nlohmann::json>& rows)
     if (finished)
       ids.insert(id);
   return ids;
+}
+
+std::vector<RecordedConfiguration>
+recorded_configurations(const SweepFolder& sweep, const std::vector<nlohmann::json>& rows) {
+  const auto finished = finished_task_ids(rows);
+  std::map<std::string, std::set<std::string>> tasks_of; // configuration → finished tasks
+  for (const auto& r : rows) {
+    const auto row = row_from_json(r);
+    if (const auto* t = std::get_if<TrainEvalRow>(&row); t && finished.count(t->task_id) > 0)
+      tasks_of[t->config_id].insert(t->task_id);
+  }
+  std::vector<RecordedConfiguration> out;
+  for (const auto& [id, tasks] : tasks_of) {
+    RecordedConfiguration c{id, {}, static_cast<int>(tasks.size())};
+    std::set<std::string> seen;
+    std::string problem;
+    for (const auto& task : tasks) {
+      try {
+        auto config = nlohmann::json::parse(read_text_file(sweep.task(task).config)).at("config");
+        if (seen.insert(config.dump()).second)
+          c.configs.push_back(std::move(config));
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+    }
+    if (c.configs.empty())
+      spdlog::warn("configuration {}: no config.json of its tasks reads ({}); its results are "
+                   "found by their id only",
+                   id, problem);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 ResultsStore::ResultsStore(SweepFolder sweep, const RunLock& /*lock*/) : sweep_(std::move(sweep)) {

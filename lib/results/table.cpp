@@ -112,6 +112,7 @@ const TaskKeys* task_keys(const Row& row) {
 Table aggregate(const std::vector<nlohmann::json>& json_rows) {
   const auto rows = typed_rows(json_rows);
   Table table;
+  table.versions = code_versions(rows);
   // Each train_eval task by its latest row: a rerun's row supersedes an earlier one (a success
   // an earlier failure, a failure an earlier success), so the table is the sweep as last run
   // whatever order the rows came in.

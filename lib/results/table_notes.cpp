@@ -89,6 +89,9 @@ std::string footnote(const Table& t) {
     text += " p against the baseline: Nadeau–Bengio corrected resampled t-test over folds / "
             "DeLong's test on the pooled out-of-fold predictions; * and † mark unadjusted "
             "p < 0.05; Holm: adjusted over the rows compared.";
+  if (t.versions.size() > 1) // a resumed sweep after an upgrade: say so where the numbers are
+    text += " Rows from " + std::to_string(t.versions.size()) +
+            " code versions: " + versions_text(t.versions) + ".";
   return text;
 }
 

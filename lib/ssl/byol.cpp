@@ -126,6 +126,8 @@ models::ModelSpec backbone_spec(const ByolOptions& o, const Patches& p) {
   models::ModelSpec spec;
   spec.arch = o.model.arch;
   spec.width = o.model.width;
+  spec.vit = o.model.vit;
+  spec.segresnet = o.model.segresnet;
   spec.dims = p.depth > 0 ? 3 : 2;
   spec.in_channels = p.channels;
   spec.outputs = 1;
@@ -289,6 +291,7 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
   const Run run{o, p, net, optimizer, gen, device, batching(o, p)};
 
   ByolOutcome out;
+  out.device = device.str();
   const auto run_fingerprint = o.run.checkpoint.empty() ? std::string() : fingerprint(o, p);
   detail::ByolProgress progress;
   progress.order = p.items;

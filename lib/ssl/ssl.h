@@ -69,6 +69,7 @@ struct ByolOutcome {
   int resumed_from_epoch = 0;    ///< > 0: continued from progress_file after this epoch
   std::int64_t steps = 0;
   double seconds = 0;
+  std::string device; ///< where it trained: "cpu" or "cuda:<index>"
 };
 
 /// Trains BYOL on the patches and writes the checkpoint (safetensors) atomically: the tensors

@@ -169,7 +169,7 @@ std::vector<Axis> read_grid(const YAML::Node& grid, const std::string& file) {
   for (const auto& kv : grid) {
     const auto key = kv.first.as<std::string>();
     const auto path = "sweep.grid." + key;
-    require_schema_key(key, where(kv.first, file), "sweep.grid");
+    require_sweepable_key(key, where(kv.first, file), "sweep.grid");
     auto values = read_values(kv.first, kv.second, file, path, true);
     Axis axis;
     axis.path = path;
@@ -198,7 +198,7 @@ std::vector<Axis> read_zip(const YAML::Node& zip, const std::string& file) {
     std::vector<std::pair<std::string, std::vector<config::Located>>> lists;
     for (const auto& kv : group) {
       const auto key = kv.first.as<std::string>();
-      require_schema_key(key, where(kv.first, file), axis.path);
+      require_sweepable_key(key, where(kv.first, file), axis.path);
       lists.emplace_back(key,
                          read_values(kv.first, kv.second, file, axis.path + "." + key, false).list);
       axis.columns.push_back(key);
@@ -242,7 +242,7 @@ Axis read_variants(const YAML::Node& variants, const std::string& file) {
     choice.variant = name;
     // Nested sections (model: {width: 32}) and dotted keys (model.width: 32) both work.
     for (const auto& [key, value] : config::flatten(kv.second, file)) {
-      require_schema_key(key, value.where(), path);
+      require_sweepable_key(key, value.where(), path);
       choice.settings.push_back(Setting{key, value});
       axis.declarations.push_back(Declaration{key, path + "." + key, value.where()});
     }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -15,6 +16,24 @@ namespace {
 
 using detail::Choice;
 using detail::Spec;
+
+/// The folder that cohort paths count from in configuration ids: the sweep file's.
+std::filesystem::path ids_folder(const std::filesystem::path& file) {
+  const auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  return std::filesystem::absolute(dir).lexically_normal();
+}
+
+/// The hash of a configuration's JSON (identity_json; to_json under the 0.1 rule).
+std::string configuration_id(nlohmann::json identity, const std::filesystem::path& folder) {
+  identity.erase("name"); // the same experiment in two sweeps is the same configuration
+  // Cohort paths count as written relative to the sweep file, so ids (and the seeds
+  // derived from them) stay the same when the project is cloned or moved elsewhere.
+  for (const char* key : {"csv", "images", "centroids"}) {
+    auto& path = identity["cohort"][key];
+    path = std::filesystem::path(path.get<std::string>()).lexically_relative(folder).string();
+  }
+  return stable_id(identity.dump());
+}
 
 /// Sets `key` in a copy of the base config. Erase, then insert: assigning a Located would
 /// assign its yaml-cpp node, which rewrites the node the base config shares.
@@ -43,7 +62,7 @@ public:
             const std::vector<std::string>& columns, const detail::Smoke* smoke)
       : base_(base), spec_(spec), columns_(columns), smoke_(smoke),
         base_dir_(file.has_parent_path() ? file.parent_path() : std::filesystem::path(".")),
-        yaml_dir_(std::filesystem::absolute(base_dir_).lexically_normal()) {}
+        yaml_dir_(ids_folder(file)) {}
 
   /// A point of the product (or a random draw); exclude rules apply.
   void add_point(const std::vector<Choice>& point) {
@@ -106,15 +125,7 @@ private:
   }
 
   std::string id_of(const config::ExperimentConfig& config) const {
-    auto identity = config::to_json(config);
-    identity.erase("name"); // the same experiment in two sweeps is the same configuration
-    // Cohort paths count as written relative to the sweep file, so ids (and the seeds
-    // derived from them) stay the same when the project is cloned or moved elsewhere.
-    for (const char* key : {"csv", "images", "centroids"}) {
-      auto& path = identity["cohort"][key];
-      path = std::filesystem::path(path.get<std::string>()).lexically_relative(yaml_dir_).string();
-    }
-    return stable_id(identity.dump());
+    return configuration_id(config::identity_json(config), yaml_dir_);
   }
 
   const config::FlatConfig& base_;
@@ -213,7 +224,37 @@ std::vector<TrainTask> tasks_of(const std::vector<Configuration>& configurations
   return tasks;
 }
 
+/// What derives from the configurations' ids: outer tasks, selection groups, inner tasks.
+void derive_tasks(Sweep& sweep) {
+  sweep.tasks = tasks_of(sweep.configurations);
+  if (sweep.selection) {
+    sweep.groups = detail::selection_groups(*sweep.selection, sweep.configurations);
+    sweep.inner_tasks =
+        detail::inner_tasks_of(*sweep.selection, sweep.configurations, sweep.groups);
+  }
+}
+
 } // namespace
+
+std::string legacy_configuration_id(const Sweep& sweep, const Configuration& configuration,
+                                    const nlohmann::json& recorded) {
+  // 0.1 hashed the configuration as it ran: to_json, runtime settings included.
+  return configuration_id(
+      config::to_json(config::with_recorded_runtime_settings(configuration.config, recorded)),
+      ids_folder(sweep.file));
+}
+
+void use_configuration_ids(Sweep& sweep, const std::map<int, std::string>& ids) {
+  if (ids.empty())
+    return;
+  for (const auto& [index, id] : ids) {
+    if (index < 0 || std::size_t(index) >= sweep.configurations.size())
+      throw Error("use_configuration_ids: no configuration " + std::to_string(index) + " in a " +
+                  "sweep of " + std::to_string(sweep.configurations.size()));
+    sweep.configurations[std::size_t(index)].id = id;
+  }
+  derive_tasks(sweep);
+}
 
 std::uint64_t seed_from_id(const std::string& id) {
   return mix_seed(fnv1a64(id));
@@ -253,7 +294,6 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
   if (sweep.configurations.empty())
     throw InputError(spec.at + ": sweep: the exclude rules drop every configuration");
   sweep.name = sweep.configurations.front().config.name;
-  sweep.tasks = tasks_of(sweep.configurations);
   if (smoke && smoke->has_selection && !document["selection"])
     throw InputError(detail::where(smoke->selection, file_name) +
                      ": smoke.selection: the file has no selection: section to change");
@@ -263,10 +303,8 @@ Sweep expand(const YAML::Node& document, const std::filesystem::path& file,
     sweep.selection = detail::read_selection(
         document["selection"], file_name, sweep.axes,
         options.smoke && smoke && smoke->has_selection ? &smoke->selection : nullptr);
-    sweep.groups = detail::selection_groups(*sweep.selection, sweep.configurations);
-    sweep.inner_tasks =
-        detail::inner_tasks_of(*sweep.selection, sweep.configurations, sweep.groups);
   }
+  derive_tasks(sweep);
   return sweep;
 }
 

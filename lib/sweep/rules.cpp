@@ -113,7 +113,7 @@ std::vector<Include> read_include(const YAML::Node& include, const std::string& 
     entry.at = where(node, file);
     entry.settings = config::flatten(node, file);
     for (const auto& [key, value] : entry.settings)
-      require_schema_key(key, value.where(), path);
+      require_sweepable_key(key, value.where(), path);
     entry.keys = keys_in_file_order(entry.settings);
     out.push_back(std::move(entry));
   }

@@ -117,7 +117,7 @@ std::vector<SelectionGroup> selection_groups(const Selection& selection,
   std::map<std::string, int> group_of;
   std::vector<SelectionGroup> groups;
   for (size_t c = 0; c < configurations.size(); ++c) {
-    auto identity = config::to_json(configurations[c].config);
+    auto identity = config::identity_json(configurations[c].config);
     identity.erase("name");
     for (const auto& key : selection.over) {
       const auto dot = key.find('.');

@@ -48,6 +48,15 @@ void require_schema_key(const std::string& key, const std::string& at, const std
                    (hint.empty() ? "" : " (" + hint + ")"));
 }
 
+void require_sweepable_key(const std::string& key, const std::string& at, const std::string& path) {
+  require_schema_key(key, at, path);
+  if (config::is_runtime_key(key))
+    throw InputError(at + ": " + path + "." + key + ": " + key +
+                     " is a runtime setting (it changes how a task runs, not its result), so "
+                     "configurations that differ only in it are one configuration with one id; "
+                     "set it in the base config (or in smoke:), not under sweep:");
+}
+
 namespace {
 
 const std::vector<std::string> kSections{"grid", "zip", "variants", "include", "exclude", "random"};

@@ -43,6 +43,10 @@ std::string number_text(double value);
 /// Throws "<where>: <path>.<key>: unknown key (did you mean ...)" unless `key` is a schema key.
 void require_schema_key(const std::string& key, const std::string& at, const std::string& path);
 
+/// require_schema_key, and refuses a runtime setting (config::is_runtime_key): configurations
+/// that differ only in one are one configuration, so a sweep cannot vary it.
+void require_sweepable_key(const std::string& key, const std::string& at, const std::string& path);
+
 /// One key set to one value.
 struct Setting {
   std::string key;

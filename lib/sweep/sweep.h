@@ -6,10 +6,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace vfp::sweep {
 
@@ -97,5 +100,36 @@ inline constexpr const char* kSmokeSuffix = "-smoke";
 
 /// Seed of a task id (a 16-hex-digit string).
 std::uint64_t seed_from_id(const std::string& id);
+
+// Results written before runtime settings left configuration ids (vfp 0.1 hashed train.threads,
+// train.save_model, ... into them) carry ids that a configuration no longer has once one of
+// those settings was not at its default. A resumed sweep finds them by these ids and keeps
+// them: nothing on disk is renamed, so nothing can be lost half way (docs/configuration.md).
+
+/// A configuration that the results on disk hold.
+struct StoredConfiguration {
+  std::string id;
+  /// As its tasks' config.json files recorded it (config::to_json), each distinct one once:
+  /// tasks resumed under a 0.1 id record the runtime settings they ran with, not the 0.1 ones.
+  std::vector<nlohmann::json> configs;
+  int finished = 0; ///< its tasks whose latest row is a success
+};
+
+/// The id that `configuration` of `sweep` had under vfp 0.1 when run with the runtime
+/// settings `recorded` holds (a to_json; defaults for the settings it lacks).
+std::string legacy_configuration_id(const Sweep& sweep, const Configuration& configuration,
+                                    const nlohmann::json& recorded);
+
+/// For each configuration with no finished task under its own id: the stored configuration
+/// it equals but for runtime settings (legacy_configuration_id under the settings any of a
+/// stored configuration's tasks ran with), the one with most finished tasks when several do
+/// (index → id).
+/// A stored configuration whose recorded settings do not read back is left out.
+std::map<int, std::string> stored_configuration_ids(const Sweep& sweep,
+                                                    const std::vector<StoredConfiguration>& stored);
+
+/// Gives configurations other ids (index → id; those their stored results carry) and derives
+/// their tasks (ids and seeds), selection groups and inner tasks from those, as expansion does.
+void use_configuration_ids(Sweep& sweep, const std::map<int, std::string>& ids);
 
 } // namespace vfp::sweep

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -114,10 +115,27 @@ struct InitialWeights {
   int width = 16;         ///< fNet
   std::uint64_t seed = 0; ///< torch's generator: same seed, same bytes
   std::string prefix;     ///< put before every key, e.g. "encode_image.i3_resnet." (Merlin)
+  /// An encoder's sizes by config key ("model.vit.dim" → "32"); a key the architecture does
+  /// not read is an InputError.
+  std::map<std::string, std::string> sizes;
 };
 
 /// Writes `w`'s model as safetensors (atomically); returns the number of tensors. Throws
 /// vfp::InputError for an unknown architecture or dims.
 int write_initial_weights(const InitialWeights& w, const std::string& file);
+
+/// The LibTorch this vfp was built with (TORCH_VERSION, e.g. "2.3.1"), for the rows' provenance.
+std::string libtorch_version();
+
+/// A CUDA device as the rows' provenance names it; every field "" where not known.
+struct CudaDevice {
+  std::string name;  ///< e.g. "NVIDIA H100 80GB HBM3"
+  std::string cuda;  ///< the CUDA runtime LibTorch uses, e.g. "12.1"
+  std::string cudnn; ///< e.g. "8.9.2"; "" without cuDNN
+};
+
+/// `device` ("cuda:<index>", Outcome::device) described; all "" for "cpu", a LibTorch without
+/// CUDA, or a device the driver does not name.
+CudaDevice describe_cuda_device(const std::string& device);
 
 } // namespace vfp::train

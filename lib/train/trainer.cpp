@@ -108,27 +108,21 @@ loader::AugmentOptions augment_options(const config::AugmentationConfig& a, bool
 /// Writes the model's weights with what is needed to rebuild it.
 void save_model(models::Classifier& model, const models::ModelSpec& spec, const Outcome& out,
                 const TrainOptions& o) {
-  models::write_safetensors(o.save_model, models::state_of(model),
-                            {{"format", "vfp-classifier"},
-                             {"arch", spec.arch},
-                             {"dims", std::to_string(spec.dims)},
-                             {"in_channels", std::to_string(spec.in_channels)},
-                             {"outputs", std::to_string(spec.outputs)},
-                             {"width", std::to_string(spec.width)},
-                             {"head_hidden", std::to_string(spec.head_hidden)},
-                             {"best_epoch", std::to_string(out.best_epoch)},
-                             {"seed", std::to_string(o.run.seed)}});
+  auto metadata = models::size_metadata(spec); // an encoder's sizes (model.vit.*, ...)
+  metadata.insert({{"format", "vfp-classifier"},
+                   {"arch", spec.arch},
+                   {"dims", std::to_string(spec.dims)},
+                   {"in_channels", std::to_string(spec.in_channels)},
+                   {"outputs", std::to_string(spec.outputs)},
+                   {"width", std::to_string(spec.width)},
+                   {"head_hidden", std::to_string(spec.head_hidden)},
+                   {"best_epoch", std::to_string(out.best_epoch)},
+                   {"seed", std::to_string(o.run.seed)}});
+  models::write_safetensors(o.save_model, models::state_of(model), metadata);
 }
 
 models::ModelSpec model_spec(const TrainOptions& o, const FoldData& d) {
-  models::ModelSpec spec;
-  spec.arch = o.model.arch;
-  spec.width = o.model.width;
-  spec.dropout = o.model.dropout;
-  spec.head_hidden = o.model.head_hidden;
-  spec.dims = d.depth > 0 ? 3 : 2;
-  spec.in_channels = d.channels;
-  return spec;
+  return models::model_spec(o.model, d.depth > 0 ? 3 : 2, d.channels);
 }
 
 /// Loads the pretrained file, if any; says what it loaded ("" without one).

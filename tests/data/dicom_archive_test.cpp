@@ -8,14 +8,15 @@
 #include "data/image_checks.h"
 #include "data/image_io.h" // the module's own test may see its internals
 
+#include "../support/ct_series.h"
+
 #include <gtest/gtest.h>
 #include <itkGDCMImageIO.h>
 #include <itkImageFileWriter.h>
 #include <itkImageRegionIteratorWithIndex.h>
-#include <itkImageSeriesWriter.h>
 #include <itkMetaDataObject.h>
-#include <itkNumericSeriesFileNames.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -23,11 +24,15 @@
 #include <memory>
 
 namespace fs = std::filesystem;
-using Short3 = itk::Image<short, 3>;
+using Series = vfp::testing_support::DicomSeries;
 using vfp::data::read_ct;
+using vfp::testing_support::named_series;
+using vfp::testing_support::Short3;
+using vfp::testing_support::write_dicom_series;
 
 namespace {
 
+/// A fresh subfolder of the suite's scratch folder (tests/support/test_main.cpp removes it).
 fs::path temp_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / ("vfp_dicom_test_" + std::to_string(::getpid())) / name;
   fs::remove_all(d);
@@ -60,123 +65,43 @@ Short3::Pointer make_phantom(unsigned slices = 20, double dz = 2.0,
   origin[1] = -25;
   origin[2] = 4;
   image->SetOrigin(origin);
-  image->Allocate();
-  itk::ImageRegionIteratorWithIndex<Short3> it(image, image->GetLargestPossibleRegion());
-  for (; !it.IsAtEnd(); ++it) {
-    Short3::PointType p;
-    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
-    it.Set(phantom_hu(p));
-  }
+  vfp::testing_support::fill_by_position(image, phantom_hu);
   return image;
 }
 
-/// How a test series differs from a plain axial CT series.
-struct Series {
-  std::string prefix = "ct";
-  std::string uid = "1.2.826.0.1.3680043.2.1125.9.1";
-  std::string description = "BODY 2.0";
-  std::string number = "2";
-  std::string image_type = "ORIGINAL\\PRIMARY\\AXIAL";
-  std::vector<unsigned> drop; ///< slices not written (a missing slice)
-  /// Edits slice k's ImagePositionPatient (a gantry tilt, a duplicate).
-  std::function<void(unsigned k, Short3::PointType& p)> move;
-};
-
-std::string joined(double a, double b, double c) {
-  std::ostringstream s;
-  s.precision(10);
-  s << a << "\\" << b << "\\" << c;
-  return s.str();
-}
-
-/// Writes `image` as one DICOM file per slice <prefix>NNN.dcm in `dir`, with the position,
-/// orientation and spacing of each slice and `how`'s identity.
-void write_series(const fs::path& dir, const Short3::Pointer& image, const Series& how) {
-  using Short2 = itk::Image<short, 2>;
-  const auto size = image->GetLargestPossibleRegion().GetSize();
-  const auto& d = image->GetDirection();
-  std::vector<std::unique_ptr<itk::MetaDataDictionary>> owned;
-  std::vector<itk::MetaDataDictionary*> dictionaries;
-  for (unsigned k = 0; k < size[2]; ++k) {
-    owned.push_back(std::make_unique<itk::MetaDataDictionary>());
-    auto& dict = *owned.back();
-    Short3::PointType p;
-    image->TransformIndexToPhysicalPoint(Short3::IndexType{{0, 0, long(k)}}, p);
-    if (how.move)
-      how.move(k, p);
-    auto set = [&dict](const char* tag, const std::string& v) {
-      itk::EncapsulateMetaData<std::string>(dict, tag, v);
-    };
-    set("0008|0060", "CT");
-    set("0008|0008", how.image_type);
-    set("0008|103e", how.description);
-    set("0020|0011", how.number);
-    set("0020|000d", "1.2.826.0.1.3680043.2.1125.9");
-    set("0020|000e", how.uid);
-    set("0020|0013", std::to_string(k + 1));
-    set("0020|0032", joined(p[0], p[1], p[2]));
-    set("0020|0037", joined(d[0][0], d[1][0], d[2][0]) + "\\" + joined(d[0][1], d[1][1], d[2][1]));
-    set("0028|0030", "1.5\\1.5");
-    set("0018|0050", std::to_string(image->GetSpacing()[2]));
-    dictionaries.push_back(&dict);
-  }
-  auto io = itk::GDCMImageIO::New();
-  io->KeepOriginalUIDOn();
-  auto names = itk::NumericSeriesFileNames::New();
-  names->SetSeriesFormat((dir / (how.prefix + "%03d.dcm")).string());
-  names->SetStartIndex(0);
-  names->SetEndIndex(size[2] - 1);
-  auto writer = itk::ImageSeriesWriter<Short3, Short2>::New();
-  writer->SetInput(image);
-  writer->SetImageIO(io);
-  writer->SetFileNames(names->GetFileNames());
-  writer->SetMetaDataDictionaryArray(&dictionaries);
-  writer->Update();
-  for (const auto k : how.drop)
-    fs::remove(names->GetFileNames()[k]);
+/// Writes a `slices`-slice phantom `dz` mm apart as `series`, oriented by `axes`: the axis
+/// each column of the direction runs along, 1-based (x, y, z), negative when flipped.
+void write_oriented(const fs::path& dir, const Series& series, unsigned slices, double dz,
+                    const std::array<int, 3>& axes) {
+  Short3::DirectionType direction;
+  direction.Fill(0);
+  for (std::size_t column = 0; column < 3; ++column)
+    direction[std::abs(axes[column]) - 1][column] = axes[column] < 0 ? -1 : 1;
+  write_dicom_series(dir, make_phantom(slices, dz, direction), series);
 }
 
 /// The scout of a hospital export: two coronal projections flagged LOCALIZER.
 void write_scout(const fs::path& dir) {
-  Short3::DirectionType coronal;
-  coronal.Fill(0);
-  coronal[0][0] = 1;
-  coronal[2][1] = -1;
-  coronal[1][2] = 1;
-  Series scout;
-  scout.prefix = "scout";
-  scout.uid = "1.2.826.0.1.3680043.2.1125.9.100";
-  scout.description = "Topogram 0.6";
-  scout.number = "1";
-  scout.image_type = "ORIGINAL\\PRIMARY\\LOCALIZER";
-  write_series(dir, make_phantom(2, 2.0, coronal), scout);
+  write_oriented(dir,
+                 named_series("scout", "1.2.826.0.1.3680043.2.1125.9.100", "1", "Topogram 0.6",
+                              "ORIGINAL\\PRIMARY\\LOCALIZER"),
+                 2, 2.0, {1, -3, 2});
 }
 
 /// A sagittal reformat with more slices than the axial CT: `largest` must not take it.
 void write_sagittal(const fs::path& dir) {
-  Short3::DirectionType sagittal;
-  sagittal.Fill(0);
-  sagittal[1][0] = 1;
-  sagittal[2][1] = -1;
-  sagittal[0][2] = -1;
-  Series s;
-  s.prefix = "sag";
-  s.uid = "1.2.826.0.1.3680043.2.1125.9.3";
-  s.description = "SAG MPR";
-  s.number = "5";
-  s.image_type = "DERIVED\\SECONDARY\\REFORMATTED";
-  write_series(dir, make_phantom(28, 1.0, sagittal), s);
+  write_oriented(dir,
+                 named_series("sag", "1.2.826.0.1.3680043.2.1125.9.3", "5", "SAG MPR",
+                              "DERIVED\\SECONDARY\\REFORMATTED"),
+                 28, 1.0, {2, -3, -1});
 }
 
 /// The bone-kernel reconstruction: 10 slices of 4 mm over the same box.
-Series write_bone(const fs::path& dir) {
-  Series s;
-  s.prefix = "bone";
-  s.uid = "1.2.826.0.1.3680043.2.1125.9.4";
-  s.description = "Bone 4.0 B70f";
-  s.number = "4";
-  write_series(dir, make_phantom(10, 4.0), s);
-  return s;
+void write_bone(const fs::path& dir) {
+  write_oriented(dir,
+                 named_series("bone", "1.2.826.0.1.3680043.2.1125.9.4", "4", "Bone 4.0 B70f",
+                              "ORIGINAL\\PRIMARY\\AXIAL"),
+                 10, 4.0, {1, 2, 3});
 }
 
 /// Every voxel of `read` equals the phantom's HU at its physical point.
@@ -213,7 +138,7 @@ const fs::path& export_folder() {
   static const fs::path dir = [] {
     auto d = temp_dir("export");
     write_scout(d);
-    write_series(d, make_phantom(), Series{});
+    write_dicom_series(d, make_phantom(), Series{});
     write_sagittal(d);
     write_bone(d);
     std::ofstream(d / "README.txt") << "exported by PACS\n"; // not DICOM: passed over
@@ -221,15 +146,6 @@ const fs::path& export_folder() {
   }();
   return dir;
 }
-
-/// Removes the test's scratch folders when the suite ends.
-class Scratch : public ::testing::Environment {
-public:
-  void TearDown() override {
-    fs::remove_all(fs::temp_directory_path() / ("vfp_dicom_test_" + std::to_string(::getpid())));
-  }
-};
-const auto* const scratch = ::testing::AddGlobalTestEnvironment(new Scratch);
 
 } // namespace
 
@@ -285,8 +201,8 @@ TEST(DicomArchive, TiedSeriesAreBrokenByTheLowestSeriesNumberAndSaid) {
   sharp.uid = "1.2.826.0.1.3680043.2.1125.9.6";
   sharp.description = "BODY 2.0 SHARP";
   sharp.number = "6";
-  write_series(dir, make_phantom(), soft);
-  write_series(dir, make_phantom(), sharp);
+  write_dicom_series(dir, make_phantom(), soft);
+  write_dicom_series(dir, make_phantom(), sharp);
   std::string why;
   const auto series = vfp::data::scan_dicom_folder(dir);
   const auto& chosen = vfp::data::choose_dicom_series(series, "largest", "S2", dir, why);
@@ -299,7 +215,7 @@ TEST(DicomArchive, CompressedTransferSyntaxesReadBackTheSameVoxels) {
   if (std::system("which gdcmconv > /dev/null 2>&1") != 0)
     GTEST_SKIP() << "gdcmconv not installed (package libgdcm-tools; scripts/setup.sh)";
   const auto plain = temp_dir("plain");
-  write_series(plain, make_phantom(), Series{});
+  write_dicom_series(plain, make_phantom(), Series{});
   const auto expected = read_ct("S3", plain);
   const std::size_t n = expected->GetLargestPossibleRegion().GetNumberOfPixels();
   // Lossless modes only; each transfer syntax UID must be in the files gdcmconv wrote.
@@ -332,7 +248,7 @@ TEST(DicomArchive, AMissingSliceIsResampledOntoAnEvenGridInPhysicalSpace) {
   const auto dir = temp_dir("missing_slice");
   Series s;
   s.drop = {7, 12, 13}; // one gap of 4 mm, one of 6 mm
-  write_series(dir, make_phantom(), s);
+  write_dicom_series(dir, make_phantom(), s);
   // 20 slices again, 2 mm apart, each at its true position: HU linear in z, so the slices
   // made between neighbours equal the phantom exactly.
   expect_phantom(read_ct("S4", dir), 20, 2.0);
@@ -343,7 +259,7 @@ TEST(DicomArchive, GantryTiltIsRefusedWithTheSubjectAndTheMeasuredAngle) {
   Series s;
   // A 15° tilt: each slice 2 mm further along z lies 2·tan(15°) mm further along y.
   s.move = [](unsigned k, Short3::PointType& p) { p[1] += k * 2.0 * std::tan(15 * M_PI / 180); };
-  write_series(dir, make_phantom(), s);
+  write_dicom_series(dir, make_phantom(), s);
   const auto e = error_of([&] { read_ct("S5", dir); });
   EXPECT_TRUE(has(e, "subject S5: DICOM series 1.2.826.0.1.3680043.2.1125.9.1 'BODY 2.0' (20 "
                      "slices) in " +
@@ -355,7 +271,7 @@ TEST(DicomArchive, TwoSlicesAtOnePositionAreRefused) {
   const auto dir = temp_dir("duplicate");
   Series s;
   s.move = [](unsigned k, Short3::PointType& p) { p[2] -= k == 9 ? 2.0 : 0.0; };
-  write_series(dir, make_phantom(), s);
+  write_dicom_series(dir, make_phantom(), s);
   const auto e = error_of([&] { read_ct("S6", dir); });
   EXPECT_TRUE(has(e, "subject S6: DICOM series ")) << e;
   EXPECT_TRUE(has(e, "slices 9 and 10 lie at the same position (20 mm along the normal)")) << e;

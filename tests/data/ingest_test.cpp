@@ -3,20 +3,18 @@
 #include "data/data.h"
 #include "data/image_io.h" // the module's own test may see its internals
 
+#include "../support/ct_series.h"
+
 #include <gtest/gtest.h>
-#include <itkGDCMImageIO.h>
 #include <itkImageFileWriter.h>
 #include <itkImageRegionIteratorWithIndex.h>
-#include <itkImageSeriesWriter.h>
-#include <itkMetaDataObject.h>
-#include <itkNumericSeriesFileNames.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 
 namespace fs = std::filesystem;
-using Short3 = itk::Image<short, 3>;
+using vfp::testing_support::Short3;
 
 namespace {
 
@@ -36,31 +34,8 @@ short phantom_hu(const Short3::PointType& p) {
 
 /// A 24×22×20 phantom with the given direction, covering the same physical box.
 Short3::Pointer make_phantom(const Short3::DirectionType& direction) {
-  auto image = Short3::New();
-  Short3::SizeType size;
-  size[0] = 24;
-  size[1] = 22;
-  size[2] = 20;
-  image->SetRegions(Short3::RegionType(size));
-  const double spacing[3] = {1.5, 1.5, 2.0};
-  image->SetSpacing(spacing);
-  image->SetDirection(direction);
-  Short3::PointType origin;
-  for (int a = 0; a < 3; ++a) {
-    double lo = 0;
-    for (int i = 0; i < 3; ++i)
-      lo += std::min(0.0, direction[a][i] * (size[i] - 1) * spacing[i]);
-    origin[a] = (a == 0 ? -6.0 : a == 1 ? -20.0 : 2.0) - lo;
-  }
-  image->SetOrigin(origin);
-  image->Allocate();
-  itk::ImageRegionIteratorWithIndex<Short3> it(image, image->GetLargestPossibleRegion());
-  for (; !it.IsAtEnd(); ++it) {
-    Short3::PointType p;
-    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
-    it.Set(phantom_hu(p));
-  }
-  return image;
+  return vfp::testing_support::box_phantom({{24, 22, 20}}, {1.5, 1.5, 2.0}, direction,
+                                           {-6.0, -20.0, 2.0}, phantom_hu);
 }
 
 void write(const Short3* image, const fs::path& path) {
@@ -130,46 +105,14 @@ TEST(ImageFormats, DicomSeriesHonoursRescaleInterceptAndSlope) {
   const auto hu = make_phantom(identity);
   // ITK's DICOM writer takes real-world values and stores (HU + 1024) / 2 when the slices
   // carry slope 2 and intercept -1024; reading back must undo it.
-  const auto& stored = hu;
-  using Short2 = itk::Image<short, 2>;
-  auto io = itk::GDCMImageIO::New();
-  auto names = itk::NumericSeriesFileNames::New();
-  const auto size = stored->GetLargestPossibleRegion().GetSize();
-  names->SetSeriesFormat((dir / "slice%03d.dcm").string());
-  names->SetStartIndex(1);
-  names->SetEndIndex(size[2]);
-  auto writer = itk::ImageSeriesWriter<Short3, Short2>::New();
-  writer->SetInput(stored);
-  writer->SetImageIO(io);
-  writer->SetFileNames(names->GetFileNames());
-  // One dictionary per slice: position, orientation, spacing and the rescale tags.
-  std::vector<itk::MetaDataDictionary*> dictionaries;
-  std::vector<std::unique_ptr<itk::MetaDataDictionary>> owned;
-  for (unsigned k = 0; k < size[2]; ++k) {
-    owned.push_back(std::make_unique<itk::MetaDataDictionary>());
-    auto& d = *owned.back();
-    Short3::IndexType index{{0, 0, static_cast<long>(k)}};
-    Short3::PointType p;
-    stored->TransformIndexToPhysicalPoint(index, p);
-    auto set = [&d](const char* tag, const std::string& v) {
-      itk::EncapsulateMetaData<std::string>(d, tag, v);
-    };
-    set("0008|0060", "CT");
-    set("0020|000d", "1.2.826.0.1.3680043.2.1125.1.1");
-    set("0020|000e", "1.2.826.0.1.3680043.2.1125.1.2");
-    set("0020|0013", std::to_string(k + 1));
-    set("0020|0032",
-        std::to_string(p[0]) + "\\" + std::to_string(p[1]) + "\\" + std::to_string(p[2]));
-    set("0020|0037", "1\\0\\0\\0\\1\\0");
-    set("0028|0030", "1.5\\1.5");
-    set("0018|0050", "2");
-    set("0028|1052", "-1024");
-    set("0028|1053", "2");
-    dictionaries.push_back(&d);
-  }
-  writer->SetMetaDataDictionaryArray(&dictionaries);
-  io->KeepOriginalUIDOn();
-  writer->Update();
+  vfp::testing_support::DicomSeries series;
+  series.prefix = "slice";
+  series.first_number = 1;
+  series.study_uid = "1.2.826.0.1.3680043.2.1125.1.1";
+  series.uid = "1.2.826.0.1.3680043.2.1125.1.2";
+  series.more_tags = {{"0028|1052", "-1024"}, {"0028|1053", "2"}};
+  vfp::testing_support::write_dicom_series(dir, hu, series);
+  const auto size = hu->GetLargestPossibleRegion().GetSize();
 
   // On disk the pixels really are the stored values (gdcmraw dumps them as they are).
   const auto raw = dir.parent_path() / "slice010.raw";

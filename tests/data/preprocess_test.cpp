@@ -1,10 +1,11 @@
 // Preprocessing through real ITK I/O on tiny phantoms built here.
 #include "data/data.h"
 
+#include "../support/ct_series.h"
+
 #include <gtest/gtest.h>
 #include <itkImage.h>
 #include <itkImageFileWriter.h>
-#include <itkImageRegionIteratorWithIndex.h>
 
 #include <cmath>
 #include <fstream>
@@ -32,31 +33,8 @@ short phantom_hu(const Image::PointType& p) {
 /// Writes the phantom with the given direction (LPS cosines) and returns the image.
 Image::Pointer write_phantom(const fs::path& path, const Image::DirectionType& direction) {
   vfp::data::register_image_formats();
-  auto image = Image::New();
-  Image::SizeType size;
-  size[0] = 30;
-  size[1] = 28;
-  size[2] = 24;
-  image->SetRegions(Image::RegionType(size));
-  const double spacing[3] = {1.5, 1.5, 2.0};
-  image->SetSpacing(spacing);
-  image->SetDirection(direction);
-  // Place the origin so the volume covers the same physical box whatever the orientation.
-  Image::PointType origin;
-  for (int a = 0; a < 3; ++a) {
-    double lo = 0;
-    for (int i = 0; i < 3; ++i)
-      lo += std::min(0.0, direction[a][i] * (size[i] - 1) * spacing[i]);
-    origin[a] = (a == 0 ? -12.0 : a == 1 ? -26.0 : -4.0) - lo;
-  }
-  image->SetOrigin(origin);
-  image->Allocate();
-  itk::ImageRegionIteratorWithIndex<Image> it(image, image->GetLargestPossibleRegion());
-  for (; !it.IsAtEnd(); ++it) {
-    Image::PointType p;
-    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
-    it.Set(phantom_hu(p));
-  }
+  const auto image = vfp::testing_support::box_phantom({{30, 28, 24}}, {1.5, 1.5, 2.0}, direction,
+                                                       {-12.0, -26.0, -4.0}, phantom_hu);
   auto writer = itk::ImageFileWriter<Image>::New();
   writer->SetFileName(path.string());
   writer->SetInput(image);

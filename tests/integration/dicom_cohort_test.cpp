@@ -6,74 +6,19 @@
 #include "data/data.h"
 #include "shell.h"
 
+#include "../support/ct_series.h"
+
 #include <gtest/gtest.h>
-#include <itkGDCMImageIO.h>
 #include <itkImageFileReader.h>
 #include <itkImageRegionIteratorWithIndex.h>
-#include <itkImageSeriesWriter.h>
-#include <itkMetaDataObject.h>
-#include <itkNumericSeriesFileNames.h>
-
-#include <memory>
 
 namespace fs = std::filesystem;
-using Short3 = itk::Image<short, 3>;
+using vfp::testing_support::Short3;
+using vfp::testing_support::write_dicom_series;
 
 namespace {
 
 using namespace vfp::integration;
-
-std::string joined(double a, double b, double c) {
-  std::ostringstream s;
-  s.precision(12);
-  s << a << "\\" << b << "\\" << c;
-  return s.str();
-}
-
-/// Writes `image` as one file per slice <prefix>NNN.dcm, with the slices' positions and the
-/// series' identity (scouts are flagged LOCALIZER in ImageType, as scanners do).
-void write_series(const fs::path& dir, const Short3::Pointer& image, const std::string& prefix,
-                  const std::string& uid, const std::string& number, const std::string& description,
-                  const std::string& image_type) {
-  using Short2 = itk::Image<short, 2>;
-  const auto size = image->GetLargestPossibleRegion().GetSize();
-  const auto& d = image->GetDirection();
-  const auto& sp = image->GetSpacing();
-  std::vector<std::unique_ptr<itk::MetaDataDictionary>> owned;
-  std::vector<itk::MetaDataDictionary*> dictionaries;
-  for (unsigned k = 0; k < size[2]; ++k) {
-    owned.push_back(std::make_unique<itk::MetaDataDictionary>());
-    auto& dict = *owned.back();
-    Short3::PointType p;
-    image->TransformIndexToPhysicalPoint(Short3::IndexType{{0, 0, long(k)}}, p);
-    auto set = [&dict](const char* tag, const std::string& v) {
-      itk::EncapsulateMetaData<std::string>(dict, tag, v);
-    };
-    set("0008|0060", "CT");
-    set("0008|0008", image_type);
-    set("0008|103e", description);
-    set("0020|0011", number);
-    set("0020|000e", uid);
-    set("0020|0013", std::to_string(k + 1));
-    set("0020|0032", joined(p[0], p[1], p[2]));
-    set("0020|0037", joined(d[0][0], d[1][0], d[2][0]) + "\\" + joined(d[0][1], d[1][1], d[2][1]));
-    set("0028|0030", std::to_string(sp[1]) + "\\" + std::to_string(sp[0])); // rows, columns
-    set("0018|0050", std::to_string(sp[2]));
-    dictionaries.push_back(&dict);
-  }
-  auto io = itk::GDCMImageIO::New();
-  io->KeepOriginalUIDOn();
-  auto names = itk::NumericSeriesFileNames::New();
-  names->SetSeriesFormat((dir / (prefix + "%03d.dcm")).string());
-  names->SetStartIndex(0);
-  names->SetEndIndex(size[2] - 1);
-  auto writer = itk::ImageSeriesWriter<Short3, Short2>::New();
-  writer->SetInput(image);
-  writer->SetImageIO(io);
-  writer->SetFileNames(names->GetFileNames());
-  writer->SetMetaDataDictionaryArray(&dictionaries);
-  writer->Update();
-}
 
 /// Every `step`-th slice of `image` (slices from `first`): a thicker reconstruction, or with
 /// two slices a stand-in for a scout.
@@ -111,16 +56,24 @@ void write_dicom_cohort(const fs::path& dir, const std::vector<vfp::data::Subjec
     const Short3::Pointer ct = reader->GetOutput();
     const auto slices = unsigned(ct->GetLargestPossibleRegion().GetSize()[2]);
     const std::string study = "1.2.826.0.1.3680043.2.1125.77." + std::to_string(i + 1);
+    // Series `number` of the subject's study.
+    const auto series = [&](const char* prefix, const std::string& number, const char* description,
+                            const char* image_type) {
+      auto s = vfp::testing_support::named_series(prefix, study + "." + number, number, description,
+                                                  image_type);
+      s.study_uid = study;
+      return s;
+    };
     for (const char* where : {"single", "export"}) {
       fs::create_directories(dir / where / id);
-      write_series(dir / where / id, ct, "ct", study + ".2", "2", "Abdomen 1.0 B30f",
-                   "ORIGINAL\\PRIMARY\\AXIAL");
+      write_dicom_series(dir / where / id, ct,
+                         series("ct", "2", "Abdomen 1.0 B30f", "ORIGINAL\\PRIMARY\\AXIAL"));
     }
     const auto out = dir / "export" / id;
-    write_series(out, every_nth_slice(ct, slices / 2, 1, 2), "scout", study + ".1", "1",
-                 "Topogram 0.6 T20f", "ORIGINAL\\PRIMARY\\LOCALIZER");
-    write_series(out, every_nth_slice(ct, 0, 2, slices / 2), "thick", study + ".3", "3",
-                 "Abdomen 2.0 B60f", "ORIGINAL\\PRIMARY\\AXIAL");
+    write_dicom_series(out, every_nth_slice(ct, slices / 2, 1, 2),
+                       series("scout", "1", "Topogram 0.6 T20f", "ORIGINAL\\PRIMARY\\LOCALIZER"));
+    write_dicom_series(out, every_nth_slice(ct, 0, 2, slices / 2),
+                       series("thick", "3", "Abdomen 2.0 B60f", "ORIGINAL\\PRIMARY\\AXIAL"));
   }
 }
 

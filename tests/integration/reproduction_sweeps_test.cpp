@@ -88,6 +88,23 @@ const std::vector<Expected>& expected() {
        504,
        0,
        0},
+      // As merlin_3d: per (patch, optimizer setting), scratch full and ct_clip full, full with
+      // layer lr 0.5 and layerwise = 4; × 2 patches × 3 settings = 24. Smoke: scratch and
+      // ct_clip, full. Per patch, scratch full, ct_clip full and ct_clip layerwise are the
+      // groups: 6; 24 × 4 × 3 inner tasks.
+      {"ctclip_3d.yaml",
+       "ctclip_3d",
+       {"train.finetune", "train.layer_lr_decay", "preprocess.patch_mm", "train.optimizer",
+        "train.lr", "variant"},
+       24,
+       96,
+       0,
+       2,
+       0,
+       6,
+       288,
+       0,
+       0},
       // none × full, ssl × (full, linear_probe); one BYOL task for all.
       {"pretraining.yaml", "pretraining", {"pretrained.mode", "train.finetune"}, 3, 12, 1, 3, 1},
       // Ten seeds (dropout 0.2000–0.2009), one group chosen on 3 inner folds: 10 × 4 × 3 inner
@@ -97,6 +114,21 @@ const std::vector<Expected>& expected() {
       // outer fold: 4 groups, 8 × 4 × 3 inner tasks; the smoke run chooses between its two
       // rates on the early-stopping split (no inner tasks).
       {"ssl_3d.yaml", "ssl_3d", {"train.lr", "variant"}, 8, 32, 1, 8, 1, 4, 96, 4, 0},
+      // As ctclip_3d with bn_only for layerwise: 24 configurations, 6 groups, 288 inner tasks;
+      // smoke: scratch and vista3d, full.
+      {"vista3d_3d.yaml",
+       "vista3d_3d",
+       {"train.finetune", "train.layer_lr_decay", "preprocess.patch_mm", "train.optimizer",
+        "train.lr", "variant"},
+       24,
+       96,
+       0,
+       2,
+       0,
+       6,
+       288,
+       0,
+       0},
   };
   return sweeps;
 }
@@ -112,13 +144,15 @@ protected:
     ScratchDirTest::SetUp();
     fs::create_directories(dir_ / "sweeps");
     for (const auto& e : fs::directory_iterator(kSweepDir))
-      fs::copy_file(e.path(), dir_ / "sweeps" / e.path().filename());
+      if (e.is_regular_file()) // sweeps/study/: the study's tables (vfp report --study)
+        fs::copy_file(e.path(), dir_ / "sweeps" / e.path().filename());
     fs::create_directory_symlink(fs::path(VFP_SOURCE_DIR) / "lib", dir_ / "lib");
     fs::create_directories(dir_ / "weights");
     for (const char* file :
          {"resnet18_imagenet.pt", "resnet50_imagenet.pt", "resnet152_imagenet.pt",
           "densenet121_imagenet.pt",
-          "i3_resnet_clinical_longformer_best_clip_04-02-2024_23-21-36_epoch_99.pt"})
+          "i3_resnet_clinical_longformer_best_clip_04-02-2024_23-21-36_epoch_99.pt",
+          "vista3d_model.pt", "CT-CLIP_v2.pt"})
       std::ofstream(dir_ / "weights" / file) << "placeholder";
   }
   std::string in_dir() const { return "cd " + dir_.string() + " && "; }
@@ -167,6 +201,8 @@ TEST(ReproductionSweepFiles, EverySweepFileIsCountedHereAndHasASmokeSetting) {
     listed.insert(e.file);
   std::set<std::string> found;
   for (const auto& e : fs::directory_iterator(kSweepDir)) {
+    if (e.is_directory()) // sweeps/study/ lays out the study's tables: no sweep file
+      continue;
     const auto file = e.path().filename().string();
     found.insert(file);
     EXPECT_TRUE(listed.count(file))
@@ -183,7 +219,8 @@ TEST_F(ReproductionSweeps, RealAndSmokeExpansionsHaveTheCountsOfTheFiles) {
   // Placeholders for the smoke stand-ins too: expanding checks that weight files exist.
   fs::create_directories(dir_ / "data" / "smoke" / "weights");
   for (const char* file : {"resnet18_imagenet", "resnet50_imagenet", "resnet152_imagenet",
-                           "densenet121_imagenet", "merlin_ct_reports"})
+                           "densenet121_imagenet", "merlin_ct_reports", "vista3d_model",
+                           "ctclip_v2"})
     std::ofstream(dir_ / "data" / "smoke" / "weights" / (std::string(file) + ".safetensors"))
         << "placeholder";
   for (const auto& e : expected()) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -58,6 +59,26 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
                            "oof.csv"));
   }
   EXPECT_EQ(tasks.size(), 4u);
+  // Every row names the build that made it, where and when (docs/reports.md, provenance).
+  auto version = run(std::string(VFP_BIN) + " --version").text;
+  version = version.substr(4, version.find('\n') - 4); // past "vfp "
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::regex utc(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+  for (const auto& r : rows_of(dir / "results" / "tiny" / "results.jsonl")) {
+    ASSERT_TRUE(r.contains("provenance")) << r.dump();
+    const auto& p = r["provenance"];
+    EXPECT_EQ(p["version"], version) << p.dump();
+    EXPECT_EQ(p["host"], host) << p.dump();
+    EXPECT_EQ(p["world_size"], 2) << p.dump();
+    EXPECT_FALSE(p.value("libtorch", "").empty()) << p.dump();
+    EXPECT_TRUE(std::regex_match(p.value("started", ""), utc)) << p.dump();
+    EXPECT_TRUE(std::regex_match(p.value("ended", ""), utc)) << p.dump();
+    EXPECT_LE(p["started"].get<std::string>(), p["ended"].get<std::string>()) << p.dump();
+    if (r["kind"] == "train_eval")
+      EXPECT_EQ(p["device"], "cpu") << p.dump(); // and no CUDA fields on a CPU
+    EXPECT_FALSE(p.contains("cuda") || p.contains("device_name")) << p.dump();
+  }
   // The table: header, separator, one row per learning rate, each with 2/2 folds.
   const auto table = read(dir / "results" / "tiny" / "report" / "table.md");
   EXPECT_NE(table.find("| train.lr | AUROC (%) | AUPRC (AP, %) | folds |"), std::string::npos);
@@ -141,6 +162,38 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
                        (dir / "results" / "tiny").string() + " 2>/dev/null; }");
   EXPECT_EQ(all.text, table);
   EXPECT_EQ(rows_of(dir / "results" / "tiny" / "results.jsonl").size(), 4u + 2u);
+
+  // A copy whose first row claims another code version: --require-same-version refuses before
+  // anything is written; without it the resume warns and the table's footnote names both.
+  const auto other = dir / "other_version" / "tiny";
+  fs::create_directories(other);
+  auto lines = rows_of(dir / "results" / "tiny" / "results.jsonl");
+  lines[0]["provenance"]["version"] = "0.0.9 (git 1234567)";
+  std::string jsonl;
+  for (const auto& r : lines)
+    jsonl += r.dump() + "\n";
+  std::ofstream(other / "results.jsonl") << jsonl;
+  const auto resume = in_dir() + VFP_BIN +
+                      " run tiny.yaml --results-root other_version --cache results/cache";
+  auto refused = run(resume + " --require-same-version");
+  EXPECT_NE(refused.code, 0) << refused.text;
+  EXPECT_NE(refused.text.find("another code version than this vfp, " + version +
+                              ": 0.0.9 (git 1234567) (1 row)"),
+            std::string::npos)
+      << refused.text;
+  EXPECT_NE(refused.text.find("--require-same-version refuses"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::directory_iterator(other), fs::directory_iterator()), 1)
+      << "nothing but results.jsonl";
+  EXPECT_EQ(read(other / "results.jsonl"), jsonl);
+  auto warned = run(resume);
+  ASSERT_EQ(warned.code, 0) << warned.text;
+  EXPECT_NE(warned.text.find("0 tasks run, 4 skipped"), std::string::npos) << warned.text;
+  EXPECT_NE(warned.text.find("another code version"), std::string::npos) << warned.text;
+  EXPECT_NE(read(other / "report" / "table.md")
+                .find("Rows from 2 code versions: 0.0.9 (git 1234567) (1 row), " + version +
+                      " (5 rows)."),
+            std::string::npos)
+      << read(other / "report" / "table.md");
 }
 
 TEST_F(TinySweep, OneTwoAndThreeRanksGiveTheSameNumbers) {
@@ -158,7 +211,7 @@ TEST_F(TinySweep, OneTwoAndThreeRanksGiveTheSameNumbers) {
     for (const auto& r : rows_of(f)) {
       auto numbers = r;
       for (const char* varying : {"rank", "finished", "seconds", "train_seconds", "threads",
-                                  "data_wait_share", "overhead_share"})
+                                  "data_wait_share", "overhead_share", "provenance"})
         numbers.erase(varying);
       m[r["task_id"]] = numbers.dump();
     }

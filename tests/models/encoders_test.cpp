@@ -130,8 +130,8 @@ ModelSpec ctclip_published(int in = 1, int outputs = 1) {
   spec.dims = 3;
   spec.in_channels = in;
   spec.outputs = outputs;
-  spec.vit.patch = 20;
-  spec.vit.depth_patch = 10;
+  spec.vit.patch_size = 20;
+  spec.vit.temporal_patch_size = 10;
   spec.vit.dim = 512;
   spec.vit.spatial_depth = 4;
   spec.vit.temporal_depth = 4;
@@ -274,8 +274,8 @@ TEST(CtClipVit, ReproducesCtViTsOutputFromTheSameWeights) {
   spec.arch = "ctclip_vit";
   spec.dims = 3;
   spec.outputs = 3;
-  spec.vit.patch = 4;
-  spec.vit.depth_patch = 2;
+  spec.vit.patch_size = 4;
+  spec.vit.temporal_patch_size = 2;
   spec.vit.dim = 32;
   spec.vit.heads = 2;
   spec.vit.dim_head = 8;
@@ -312,7 +312,7 @@ TEST(CtClipVit, InputNotDivisibleByThePatchesIsAnError) {
               model->forward(torch::zeros({1, 1, 16, 30, 32}));
             }),
             "ctclip_vit: input [1, 1, 16, 30, 32] must be [N, C, D, H, W] with D a multiple of "
-            "depth_patch 4 and H, W multiples of patch 8");
+            "model.vit.temporal_patch_size 4 and H, W multiples of model.vit.patch_size 8");
   EXPECT_EQ(error_of([] {
               ModelSpec spec;
               spec.arch = "ctclip_vit";
@@ -320,7 +320,7 @@ TEST(CtClipVit, InputNotDivisibleByThePatchesIsAnError) {
               spec.vit.heads = 0;
               vfp::models::make_model(spec);
             }),
-            "model 'ctclip_vit': vit.heads must be >= 1, not 0");
+            "model 'ctclip_vit': model.vit.heads must be >= 1, not 0");
 }
 
 TEST(CtClipVit, LoadsThroughLoadPretrainedWithItsKeyMap) {

@@ -5,6 +5,8 @@
 #include "tasks/plan.h"
 #include "tasks/tasks.h"
 
+#include "plan_queries.h"
+
 #include "core/core.h"
 #include "data/data.h"
 #include "sweep/sweep.h"
@@ -25,6 +27,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using vfp::dispatch::State;
+using vfp::testing_support::jobs_of;
+using vfp::testing_support::rows_only;
 
 class ExternalPretraining : public ::testing::Test {
 protected:
@@ -52,21 +56,6 @@ protected:
 };
 
 const std::string kBase = "name: ext\ncohort: {dir: labelled}\npretrained: {mode: ssl}\n";
-
-int count_of(const vfp::dispatch::Graph& g, const std::string& kind) {
-  int n = 0;
-  for (std::size_t j = 0; j < g.size(); ++j)
-    n += g.job(int(j)).kind == kind;
-  return n;
-}
-
-std::vector<int> jobs_of(const vfp::dispatch::Graph& g, const std::string& kind) {
-  std::vector<int> out;
-  for (std::size_t j = 0; j < g.size(); ++j)
-    if (g.job(int(j)).kind == kind)
-      out.push_back(int(j));
-  return out;
-}
 
 } // namespace
 
@@ -183,9 +172,7 @@ TEST_F(ExternalPretraining, Plan_OnePretrainingForEveryFoldAfterTheExternalCache
                                   "[0.001, 0.002]\n");
   ASSERT_EQ(sweep.tasks.size(), 8u); // 2 configurations × 4 folds
   std::vector<vfp::tasks::CacheUse> caches(2, {"key0", 100, "ext0", 40});
-  vfp::tasks::OnDisk on_disk;
-  on_disk.cache_present = [](const std::string&) { return false; };
-  on_disk.pretrained = [](const std::string&) { return false; };
+  auto on_disk = rows_only();
   const auto p = vfp::tasks::plan_jobs(sweep, caches, on_disk, {2, true});
   const auto& g = p.graph;
   EXPECT_EQ(p.pretrainings, 1u);
@@ -204,7 +191,7 @@ TEST_F(ExternalPretraining, Plan_OnePretrainingForEveryFoldAfterTheExternalCache
     EXPECT_EQ(g.job(s).kind, "preprocess_shard");
     EXPECT_EQ(g.job(s).assignment.value("cohort", ""), "ssl");
   }
-  EXPECT_EQ(count_of(g, "preprocess_shard"), 4); // the labelled cache's two as well
+  EXPECT_EQ(jobs_of(g, "preprocess_shard").size(), 4u); // the labelled cache's two as well
   EXPECT_EQ(g.job(pretrain[0]).depends_on, std::vector<int>{external_merge});
   for (int t : jobs_of(g, "train_eval")) {
     ASSERT_EQ(g.job(t).depends_on.size(), 2u);

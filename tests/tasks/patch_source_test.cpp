@@ -113,6 +113,22 @@ vfp::train::FoldData fold_of(const vfp::data::PatchSet& p, const vfp::loader::Pa
   return d;
 }
 
+/// `patches` in a cache file `name`, and two sources of the same pixels: the cache file through
+/// its reader, and memory.
+struct BothSources {
+  BothSources(vfp::data::PatchSet p, const std::string& name)
+      : patches(std::move(p)), reader(written(scratch(name), patches), "k"), cached(reader),
+        memory(patches.pixels.data(), std::int64_t(patches.patch_values())) {}
+  static fs::path written(const fs::path& file, const vfp::data::PatchSet& p) {
+    vfp::data::write_cache(file, p, "k", "{}");
+    return file;
+  }
+  vfp::data::PatchSet patches;
+  vfp::data::CacheReader reader;
+  CacheSource cached;
+  MemorySource memory;
+};
+
 /// Flips one bit inside patch `index`'s bytes in the file (found by its contents).
 bool flip_a_bit_of_patch(const fs::path& file, const vfp::data::PatchSet& p, std::size_t index) {
   std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
@@ -163,12 +179,8 @@ TEST(CacheSource, GivesTheBatchesOfTheSamePatchesInMemoryBitForBit_WithZeroOneOr
 }
 
 TEST(CacheSource, TrainingOverTheCacheGivesTheTestScoresOfTrainingInMemory) {
-  const auto p = toy_patches(30, 16, false, 5);
-  const auto file = scratch("fit.h5");
-  vfp::data::write_cache(file, p, "k", "{}");
-  const vfp::data::CacheReader reader(file, "k");
-  const CacheSource cached(reader);
-  const MemorySource memory(p.pixels.data(), std::int64_t(p.patch_values()));
+  const BothSources both(toy_patches(30, 16, false, 5), "fit.h5");
+  const auto& p = both.patches;
   vfp::train::TrainOptions o;
   o.model.width = 4;
   o.train.batch_size = 8;
@@ -177,8 +189,8 @@ TEST(CacheSource, TrainingOverTheCacheGivesTheTestScoresOfTrainingInMemory) {
   o.train.augment = true;
   o.run.seed = 3;
   o.run.device = "cpu";
-  const auto in_memory = vfp::train::fit_and_score(o, fold_of(p, memory));
-  const auto from_cache = vfp::train::fit_and_score(o, fold_of(p, cached));
+  const auto in_memory = vfp::train::fit_and_score(o, fold_of(p, both.memory));
+  const auto from_cache = vfp::train::fit_and_score(o, fold_of(p, both.cached));
   ASSERT_EQ(in_memory.test_scores.size(), 12u);
   EXPECT_EQ(from_cache.test_scores, in_memory.test_scores);
   ASSERT_EQ(from_cache.history.size(), 2u);
@@ -189,12 +201,10 @@ TEST(CacheSource, TrainingOverTheCacheGivesTheTestScoresOfTrainingInMemory) {
 }
 
 TEST(CacheSource, ByolOverTheCacheGivesTheLossesOfByolInMemory) {
-  const auto p = toy_patches(6, 16, true, 6);
-  const auto file = scratch("byol.h5");
-  vfp::data::write_cache(file, p, "k", "{}");
-  const vfp::data::CacheReader reader(file, "k");
-  const CacheSource cached(reader);
-  const MemorySource memory(p.pixels.data(), std::int64_t(p.patch_values()));
+  const BothSources both(toy_patches(6, 16, true, 6), "byol.h5");
+  const auto& p = both.patches;
+  const auto& memory = both.memory;
+  const auto& cached = both.cached;
   vfp::ssl::ByolOptions o;
   o.model.width = 4;
   o.ssl.projector_hidden = 16;

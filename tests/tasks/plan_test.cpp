@@ -3,6 +3,8 @@
 // aggregate after the folds, nested selection.
 #include "tasks/plan.h"
 
+#include "plan_queries.h"
+
 #include "core/core.h"
 #include "sweep/sweep.h"
 
@@ -20,6 +22,8 @@
 namespace {
 
 using vfp::dispatch::State;
+using vfp::testing_support::jobs_of;
+using vfp::testing_support::rows_only;
 
 const std::string kBase = R"(name: plan
 cohort:
@@ -43,30 +47,12 @@ std::vector<vfp::tasks::CacheUse> one_cache(const vfp::sweep::Sweep& sweep,
   return std::vector<vfp::tasks::CacheUse>(sweep.configurations.size(), {"key0", subjects});
 }
 
-/// Nothing on disk but `rows`.
-vfp::tasks::OnDisk rows_only(std::vector<nlohmann::json> rows = {}) {
-  vfp::tasks::OnDisk d;
-  d.rows = std::move(rows);
-  d.cache_present = [](const std::string&) { return false; };
-  d.pretrained = [](const std::string&) { return false; };
-  return d;
-}
-
 vfp::tasks::Plan plan(const vfp::sweep::Sweep& sweep, const vfp::tasks::OnDisk& on_disk,
                       int workers = 1, bool resume = true,
                       std::vector<vfp::tasks::CacheUse> caches = {}) {
   if (caches.empty())
     caches = one_cache(sweep);
   return vfp::tasks::plan_jobs(sweep, caches, on_disk, {workers, resume});
-}
-
-/// The indices of the jobs of `kind`, in graph order.
-std::vector<int> jobs_of(const vfp::dispatch::Graph& g, const std::string& kind) {
-  std::vector<int> out;
-  for (std::size_t j = 0; j < g.size(); ++j)
-    if (g.job(int(j)).kind == kind)
-      out.push_back(int(j));
-  return out;
 }
 
 int job_with_id(const vfp::dispatch::Graph& g, const std::string& id) {

@@ -87,3 +87,41 @@ TEST(InitialWeights, AnUnknownArchitectureIsAnInputError) {
                vfp::InputError);
   fs::remove_all(scratch());
 }
+
+TEST(InitialWeights, EncoderSizesGiveACtClipStandInThatLoadsOnlyAtThoseSizes) {
+  vfp::train::InitialWeights w;
+  w.arch = "ctclip_vit";
+  w.dims = 3;
+  w.in_channels = 1;
+  w.outputs = 1;
+  w.prefix = "visual_transformer.";
+  w.sizes = {{"model.vit.dim", "32"}, {"model.vit.spatial_depth", "1"}};
+  const auto file = scratch() / "ctclip_like.safetensors";
+  vfp::train::write_initial_weights(w, file.string());
+  EXPECT_EQ(vfp::models::read_safetensors_metadata(file).at("model.vit.dim"), "32");
+  vfp::models::PretrainedOptions options;
+  options.file = file;
+  options.key_map = fs::path(VFP_SOURCE_DIR) / "lib/models/key_maps/ctclip.keymap";
+  vfp::models::ModelSpec spec;
+  spec.arch = "ctclip_vit";
+  spec.dims = 3;
+  spec.vit.dim = 32;
+  spec.vit.spatial_depth = 1;
+  auto model = vfp::models::make_model(spec);
+  EXPECT_TRUE(vfp::models::load_pretrained(*model, options).complete());
+  spec.vit.dim = 64; // the default width: every shape differs, a strict load refuses
+  model = vfp::models::make_model(spec);
+  EXPECT_THROW(vfp::models::load_pretrained(*model, options), vfp::InputError);
+  // A size the architecture does not read is refused, naming what it reads.
+  w.sizes = {{"model.vit.depth", "4"}};
+  try {
+    vfp::train::write_initial_weights(w, file.string());
+    FAIL();
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("size model.vit.depth is not one that ctclip_vit reads "
+                                         "(it reads model.vit.dim, model.vit.dim_head"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(scratch());
+}

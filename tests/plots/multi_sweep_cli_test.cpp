@@ -1,0 +1,66 @@
+// `vfp report A B --out DIR` and `vfp report --study FILE` end to end on finished sweep
+// folders made without training: one table of both sweeps, and every table of a study, the
+// tables of missing sweeps named.
+#include "core/core.h"
+
+#include <gtest/gtest.h>
+
+#include "fixture.h"
+
+namespace {
+
+using namespace vfp;
+using namespace vfp::plots_test;
+
+ProgramResult vfp_report(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{VFP_BIN, "report"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
+TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
+  // Two sweeps under one results root: lr_sweep (fnet at 1e-4 and 1e-2), arch_sweep (resnet18).
+  const auto lr = scratch("multi_cli", "lr_sweep");
+  const auto root = lr.parent_path();
+  const auto arch = root / "arch_sweep";
+  fs::create_directories(arch);
+  make_sweep(lr, {kConfigs[0], kConfigs[1]});
+  make_sweep(arch, {kConfigs[2]});
+
+  const auto out = vfp_report({lr.string(), arch.string(), "--out", (root / "both").string(),
+                               "--baseline", "0", "--no-figures"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.out.rfind("| sweep | train.lr | model.arch | AUROC (%) |", 0), 0u) << out.out;
+  EXPECT_NE(out.out.find("| arch_sweep | 1e-4 | resnet18 |"), std::string::npos) << out.out;
+  EXPECT_EQ(read_text_file(root / "both" / "report" / "table.md"), out.out);
+  EXPECT_NE(read_text_file(root / "both" / "report" / "index.html").find("arch_sweep"),
+            std::string::npos);
+  // Several sweeps without --out: refused, saying what is missing.
+  const auto no_out = vfp_report({lr.string(), arch.string()});
+  EXPECT_EQ(no_out.exit_code, 1);
+  EXPECT_NE(no_out.err.find("needs --out DIR"), std::string::npos) << no_out.err;
+
+  // A study of two tables, one naming a sweep not run yet: the other is written, the exit
+  // status and stderr say which one is missing.
+  write_file_atomically(root / "study.yaml", "tables:\n"
+                                             "  models:\n"
+                                             "    sweeps: [lr_sweep, arch_sweep]\n"
+                                             "    baseline: {model.arch: resnet18}\n"
+                                             "  later:\n"
+                                             "    sweeps: [lr_sweep, not_run]\n");
+  const auto study = vfp_report({"--study", (root / "study.yaml").string(), "--results-root",
+                                 root.string(), "--out", (root / "tables").string(),
+                                 "--no-figures"});
+  EXPECT_EQ(study.exit_code, 1) << study.err;
+  const auto models = read_text_file(root / "tables" / "models" / "report" / "table.md");
+  EXPECT_NE(models.find("| arch_sweep | 1e-4 | resnet18 |"), std::string::npos) << models;
+  EXPECT_NE(models.find("p (t / DeLong)"), std::string::npos) << models;
+  EXPECT_NE(study.out.find("## models\n\n" + models), std::string::npos) << study.out;
+  EXPECT_NE(study.err.find("table later not written: " + (root / "study.yaml").string() +
+                           ":5: no results in " + (root / "not_run").string()),
+            std::string::npos)
+      << study.err;
+  EXPECT_NE(study.err.find("1 of 2 tables of"), std::string::npos) << study.err;
+}
+
+} // namespace
