@@ -29,10 +29,9 @@ run: configure
 	@cmake --build --preset $(PRESET) --target vfp -j $(JOBS)
 	@scripts/demo.sh $(BUILD)/runner/vfp
 
+# ctest in the foreground, lint and the ASan build beside it at nice 19 (scripts/test.sh says why).
 test: build
-	@ctest --preset $(PRESET) -j $(JOBS)
-	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory test-asan
+	@JOBS=$(JOBS) scripts/test.sh $(BUILD)
 
 # clang-tidy with .clang-tidy's checks over lib/, runner/ and tasks/, any finding an error: part
 # of make test. It leaves out the LibTorch translation units, which take ~10 min more on 2

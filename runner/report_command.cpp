@@ -27,9 +27,11 @@ void print_table(const results::Table& table, const std::string& format) {
 
 /// The folder's report/: the tables in every format, the figures and index.html.
 void write_report(const results::SweepFolder& dir, const results::Table& table,
-                  const std::vector<nlohmann::json>& rows, const ReportArgs& args) {
+                  const std::vector<nlohmann::json>& rows, const ReportArgs& args,
+                  const std::vector<std::string>& sweeps = {}) {
   results::write_tables(dir, table);
   plots::ReportOptions options;
+  options.sweeps = sweeps;
   options.figures = args.figures;
   options.risk_groups = args.risk_groups;
   const auto page = plots::write_report_page(dir.root(), table, rows, options);
@@ -68,7 +70,10 @@ void multi_sweep_table(const std::vector<results::SweepFolder>& sweeps,
   for (const auto& note : report.notes)
     std::cerr << "vfp: " << note << "\n";
   print_table(report.table, args.format);
-  write_report(out, report.table, report.rows, args);
+  std::vector<std::string> names;
+  for (const auto& s : sweeps)
+    names.push_back(s.name());
+  write_report(out, report.table, report.rows, args, names);
 }
 
 int multi_sweep_command(const ReportArgs& args) {

@@ -25,6 +25,16 @@ work="$build/lint"
 rm -rf "$work"
 mkdir -p "$work/logs"
 
+# A unity build's compile database names its batches (Unity/unity_0_cxx.cxx), not the files:
+# then lint configures a database of its own, one entry per file, with the build's build type.
+if grep -q '/Unity/unity_[0-9]*_cxx\.cxx"' "$db"; then
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+  cmake -S "$root" -B "$work/db" -DVFP_UNITY_BUILD=OFF -DVFP_BUILD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE="${type:-Release}" >"$work/db.log" 2>&1 ||
+    { cat "$work/db.log" >&2; echo "lint: could not configure $work/db" >&2; exit 2; }
+  db="$work/db/compile_commands.json"
+fi
+
 # The compile commands are GCC's; two things in them stop clang from parsing:
 #  - the torch precompiled header (-include cmake_pch.hxx): clang finds GCC's .gch beside it
 #    and rejects it. Each TU includes what it uses, so the header is simply dropped;

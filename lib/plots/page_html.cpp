@@ -242,8 +242,17 @@ std::string page_head(const PageInput& in) {
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
        << "<title>vfp report: " << html_escape(name) << "</title>\n<style>\n"
-       << kStyle << "\n</style>\n</head>\n<body>\n<header>\n<h1>Sweep <code>" << html_escape(name)
-       << "</code></h1>\n<p class=\"meta\">Report written " << utc_now() << " by vfp "
+       << kStyle << "\n</style>\n</head>\n<body>\n<header>\n<h1>"
+       << (in.sweeps.empty() ? "Sweep" : "Table") << " <code>" << html_escape(name)
+       << "</code></h1>\n";
+  if (!in.sweeps.empty()) {
+    html << "<p class=\"meta\">One table of " << in.sweeps.size() << " sweep"
+         << (in.sweeps.size() == 1 ? "" : "s") << ":";
+    for (std::size_t i = 0; i < in.sweeps.size(); ++i)
+      html << (i == 0 ? " " : ", ") << "<code>" << html_escape(in.sweeps[i]) << "</code>";
+    html << "</p>\n";
+  }
+  html << "<p class=\"meta\">Report written " << utc_now() << " by vfp "
        << html_escape(std::string(version())) << " · " << n_configurations << " configuration"
        << (n_configurations == 1 ? "" : "s");
   if (n_selections > 0)

@@ -54,6 +54,9 @@ struct ReportOptions {
   int risk_groups = 3;             ///< Kaplan–Meier groups by pooled out-of-fold score
   int grid_points = 101;           ///< of the fold curves' common grid
   std::string gnuplot = "gnuplot"; ///< program name (looked up on PATH) or path
+  /// The sweeps a multi-sweep table reads (`vfp report A B --out`, --study): the page is headed
+  /// as that table, naming them. Empty: the folder is one sweep's.
+  std::vector<std::string> sweeps;
 };
 
 /// What was written: index.html, the figures (SVG paths), and warnings for the caller to log

@@ -6,17 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "fixture.h"
+#include "report_cli.h"
 
 namespace {
 
 using namespace vfp;
 using namespace vfp::plots_test;
-
-ProgramResult vfp_report(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{VFP_BIN, "report"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_program(argv);
-}
 
 TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
   // Two sweeps under one results root: lr_sweep (fnet at 1e-4 and 1e-2), arch_sweep (resnet18).
@@ -33,8 +28,12 @@ TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
   EXPECT_EQ(out.out.rfind("| sweep | train.lr | model.arch | AUROC (%) |", 0), 0u) << out.out;
   EXPECT_NE(out.out.find("| arch_sweep | 1e-4 | resnet18 |"), std::string::npos) << out.out;
   EXPECT_EQ(read_text_file(root / "both" / "report" / "table.md"), out.out);
-  EXPECT_NE(read_text_file(root / "both" / "report" / "index.html").find("arch_sweep"),
-            std::string::npos);
+  // The page is headed as the table of both sweeps, not as a sweep of its own.
+  const auto page = read_text_file(root / "both" / "report" / "index.html");
+  EXPECT_NE(page.find("<h1>Table <code>both</code></h1>\n<p class=\"meta\">One table of 2 sweeps: "
+                      "<code>lr_sweep</code>, <code>arch_sweep</code></p>"),
+            std::string::npos)
+      << page.substr(0, 2000);
   // Several sweeps without --out: refused, saying what is missing.
   const auto no_out = vfp_report({lr.string(), arch.string()});
   EXPECT_EQ(no_out.exit_code, 1);

@@ -6,17 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "fixture.h"
+#include "report_cli.h"
 
 namespace {
 
 using namespace vfp;
 using namespace vfp::plots_test;
-
-ProgramResult vfp_report(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{VFP_BIN, "report"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_program(argv);
-}
 
 TEST(ReportCommand, PrintsTheTableAndWritesTablesFiguresAndThePage) {
   const auto dir = scratch("cli", "lr");

@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include "read_error.h"
+
 #include <string>
 #include <vector>
 
 namespace {
 
 using namespace vfp::results;
+using vfp::results_test::read_error;
 
 /// A train_eval row as run_job stamps it on a CUDA worker under Slurm.
 nlohmann::json row_with_provenance(const std::string& task, const std::string& config,
@@ -45,15 +48,6 @@ nlohmann::json row_with_provenance(const std::string& task, const std::string& c
 nlohmann::json without_provenance(nlohmann::json row) {
   row.erase("provenance");
   return row;
-}
-
-std::string read_error(const nlohmann::json& row) {
-  try {
-    row_from_json(row);
-  } catch (const vfp::InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Provenance, RoundTripsAsANestedObject_WithEveryField) {

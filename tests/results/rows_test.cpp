@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include "read_error.h"
+
 #include <cmath>
 #include <fstream>
 
 namespace {
 
 using namespace vfp::results;
+using vfp::results_test::read_error;
 
 // Real rows of results/demo (a sweep with a nested selection over train.lr); the cox and
 // selection rows with their calibration bins, risk groups and folds cut to one or two.
@@ -171,16 +174,6 @@ TEST(Rows, NullFigureReadsAsNaN_AndWritesBackAsNull) {
   const auto row = row_from_json(j);
   EXPECT_TRUE(std::isnan(std::get<TrainEvalRow>(row).auroc));
   EXPECT_EQ(to_json(row), j);
-}
-
-/// The InputError's message reading `row` gives ("" when it reads).
-std::string read_error(const nlohmann::json& row) {
-  try {
-    row_from_json(row);
-  } catch (const vfp::InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Rows, WrongTypeIsAnInputError_NamingTheKeyAndTheRow) {

@@ -99,7 +99,7 @@ protected:
     // node offer more CPUs than the machine has, as -np 3 on 2 cores does with mpirun.
     std::ofstream(conf) << "ClusterName=vfptest\nSlurmctldHost=" << host
                         << "\nSlurmUser=root\nSlurmdUser=root\nAuthType=auth/munge\n"
-                        << "AuthInfo=socket=" << socket << "\nCredType=cred/munge\n"
+                        << "AuthInfo=socket=" << socket << ",cred_expire=20\nCredType=cred/munge\n"
                         << "SlurmctldPort=" << free_port() << "\nSlurmdPort=" << free_port()
                         << "\nStateSaveLocation=" << (dir / "state").string()
                         << "\nSlurmdSpoolDir=" << (dir / "spool").string()
@@ -157,8 +157,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscrib
       if (state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
           state == "NODE_FAIL")
         return state;
-      // A requeued job waits (Reason=BeginTime) about 3 minutes while Slurm cleans up its
-      // first allocation; starting it earlier by hand fails the new step's launch.
+      // A requeued job waits (Reason=BeginTime) for its first credential to expire: AuthInfo's
+      // cred_expire, 120 s by default, 20 s on this test cluster.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     return "still " + job_field(id, "JobState") + " after " + std::to_string(seconds) + " s";
