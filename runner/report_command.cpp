@@ -71,6 +71,7 @@ void multi_sweep_table(const std::vector<results::SweepFolder>& sweeps,
     std::cerr << "vfp: " << note << "\n";
   print_table(report.table, args.format);
   std::vector<std::string> names;
+  names.reserve(sweeps.size());
   for (const auto& s : sweeps)
     names.push_back(s.name());
   write_report(out, report.table, report.rows, args, names);
