@@ -29,7 +29,7 @@ run: configure
 	@cmake --build --preset $(PRESET) --target vfp -j $(JOBS)
 	@scripts/demo.sh $(BUILD)/runner/vfp
 
-# ctest in the foreground, lint and the ASan build beside it at nice 19 (scripts/test.sh says why).
+# ctest, lint, then the sanitized suites; each runs when one before failed (scripts/test.sh).
 test: build
 	@JOBS=$(JOBS) scripts/test.sh $(BUILD)
 

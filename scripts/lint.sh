@@ -25,16 +25,6 @@ work="$build/lint"
 rm -rf "$work"
 mkdir -p "$work/logs"
 
-# A unity build's compile database names its batches (Unity/unity_0_cxx.cxx), not the files:
-# then lint configures a database of its own, one entry per file, with the build's build type.
-if grep -q '/Unity/unity_[0-9]*_cxx\.cxx"' "$db"; then
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
-  cmake -S "$root" -B "$work/db" -DVFP_UNITY_BUILD=OFF -DVFP_BUILD_TESTS=OFF \
-    -DCMAKE_BUILD_TYPE="${type:-Release}" >"$work/db.log" 2>&1 ||
-    { cat "$work/db.log" >&2; echo "lint: could not configure $work/db" >&2; exit 2; }
-  db="$work/db/compile_commands.json"
-fi
-
 # The compile commands are GCC's; two things in them stop clang from parsing:
 #  - the torch precompiled header (-include cmake_pch.hxx): clang finds GCC's .gch beside it
 #    and rejects it. Each TU includes what it uses, so the header is simply dropped;
@@ -45,9 +35,23 @@ sed -E -e 's# -Winvalid-pch -include [^ "]*cmake_pch\.hxx##' \
   -e '/"command":.*ITK-/ s#("command": "[^ ]+)#\1 -U__clang__ -fgnuc-version=10.2.0#' \
   "$db" >"$work/compile_commands.json"
 
-torch='^(lib/(models|train|ssl)/|lib/inference/predictor\.cpp)'
-sed -n -E "s#^ *\"file\": \"$root/((lib|runner|tasks)/[^\"]*\.cpp)\",?\$#\1#p" "$db" | sort -u |
-  { if [[ "$scope" == --all ]]; then cat; else grep -Ev "$torch" || true; fi; } >"$work/files"
+# What to check: the files of lib/, runner/ and tasks/ and, in a unity build (VFP_UNITY_BUILD,
+# the default), their batches (<target>.dir/Unity/unity_N_cxx.cxx, each #including up to 8 of
+# them): .clang-tidy's HeaderFilterRegex reports findings in every file a batch includes, and
+# the headers they share are parsed and checked once per batch instead of once per file.
+sed -n -E 's#^ *"file": "([^"]*)",?$#\1#p' "$db" | sort -u |
+  awk -v root="$root/" -v build="$build/" -v all="$scope" '
+    function torch(rel) { return rel ~ /^lib\/(models|train|ssl)\// || rel == "lib/inference/predictor.cpp" }
+    {
+      if (index($0, build) == 1) {
+        rel = substr($0, length(build) + 1)
+        if (rel !~ /\/Unity\/unity_[0-9]+_cxx\.cxx$/) next
+      } else if (index($0, root) == 1) {
+        rel = substr($0, length(root) + 1)
+        if (rel !~ /\.cpp$/) next
+      } else next
+      if (rel ~ /^(lib|runner|tasks)\// && (all == "--all" || !torch(rel))) print
+    }' >"$work/files"
 count=$(wc -l <"$work/files")
 echo "lint: clang-tidy over $count translation units (${scope:-without the LibTorch ones})"
 

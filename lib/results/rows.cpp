@@ -1,212 +1,12 @@
 // Typed rows of results.jsonl. Each kind's keys are listed once (the *_fields functions below),
-// and the same list drives reading and writing, so the two cannot drift apart.
+// and the same list drives reading and writing (row_io.h), so the two cannot drift apart.
 #include "results/results.h"
 
 #include "core/core.h"
-
-#include <cmath>
-#include <limits>
+#include "row_io.h"
 
 namespace vfp::results {
 namespace {
-
-/// A value of the wrong JSON type; the Reader adds the key and the row. In a nested object
-/// (provenance) `inner` names the key in it and `inner_type` what that key holds.
-struct WrongType {
-  const char* expected;
-  std::string inner, inner_type;
-};
-
-void read(const nlohmann::json& v, Provenance& out); // a nested object: below the Reader
-nlohmann::json write(const Provenance& p);
-
-void read(const nlohmann::json& v, std::string& out) {
-  if (!v.is_string())
-    throw WrongType{"a string"};
-  out = v.get<std::string>();
-}
-
-void read(const nlohmann::json& v, bool& out) {
-  if (!v.is_boolean())
-    throw WrongType{"true or false"};
-  out = v.get<bool>();
-}
-
-/// JSON writes a non-finite number (a NaN AUROC, an overflowing figure) as null.
-void read(const nlohmann::json& v, double& out) {
-  if (v.is_null())
-    out = std::numeric_limits<double>::quiet_NaN();
-  else if (v.is_number())
-    out = v.get<double>();
-  else
-    throw WrongType{"a number"};
-}
-
-template <class Int, std::enable_if_t<std::is_integral_v<Int>, int> = 0>
-void read(const nlohmann::json& v, Int& out) {
-  if (!v.is_number_integer())
-    throw WrongType{"an integer"};
-  out = v.get<Int>();
-}
-
-void read(const nlohmann::json& v, nlohmann::json& out) {
-  out = v;
-}
-
-void read(const nlohmann::json& v, std::vector<std::string>& out) {
-  if (!v.is_array())
-    throw WrongType{"a list of strings"};
-  out.clear();
-  for (const auto& s : v) {
-    if (!s.is_string())
-      throw WrongType{"a list of strings"};
-    out.push_back(s.get<std::string>());
-  }
-}
-
-/// "axes": [[key, value], ...].
-void read(const nlohmann::json& v, std::vector<std::pair<std::string, std::string>>& out) {
-  if (!v.is_array())
-    throw WrongType{"a list of [key, value] strings"};
-  out.clear();
-  for (const auto& kv : v) {
-    if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string())
-      throw WrongType{"a list of [key, value] strings"};
-    out.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
-  }
-}
-
-void read(const nlohmann::json& v, std::vector<ExcludedSubject>& out) {
-  if (!v.is_array())
-    throw WrongType{"a list of {subject, reason}"};
-  out.clear();
-  for (const auto& e : v) {
-    if (!e.is_object() || !e.value("subject", nlohmann::json("")).is_string() ||
-        !e.value("reason", nlohmann::json("")).is_string())
-      throw WrongType{"a list of {subject, reason}"};
-    out.push_back({e.value("subject", ""), e.value("reason", "")});
-  }
-}
-
-void read(const nlohmann::json& v, std::vector<FoldChoice>& out) {
-  if (!v.is_array())
-    throw WrongType{"a list of fold choices"};
-  out.clear();
-  for (const auto& f : v) {
-    if (!f.is_object())
-      throw WrongType{"a list of fold choices"};
-    try {
-      out.push_back(fold_choice_from_json(f));
-    } catch (const nlohmann::json::exception&) {
-      throw WrongType{"a list of fold choices"};
-    }
-  }
-}
-
-void read(const nlohmann::json& v, std::map<std::string, int>& out) {
-  if (!v.is_object())
-    throw WrongType{"an object of counts"};
-  out.clear();
-  for (const auto& [key, count] : v.items()) {
-    if (!count.is_number_integer())
-      throw WrongType{"an object of counts"};
-    out[key] = count.get<int>();
-  }
-}
-
-template <class T> void read(const nlohmann::json& v, std::optional<T>& out) {
-  T value{};
-  read(v, value);
-  out = value;
-}
-
-/// Reads the fields a *_fields function names from a row; what it does not name stays in
-/// extra().
-class Reader {
-public:
-  explicit Reader(const nlohmann::json& row) : row_(row), extra_(row) {}
-
-  /// A missing key keeps the field's default: a row of an older vfp.
-  template <class T> void operator()(const char* key, T& out) {
-    extra_.erase(key);
-    const auto it = row_.find(key);
-    if (it == row_.end())
-      return;
-    try {
-      read(*it, out);
-    } catch (const WrongType& wrong) {
-      const bool nested = !wrong.inner.empty();
-      throw InputError(where() + ": '" + key + (nested ? "." + wrong.inner : "") + "' is " +
-                       (nested ? wrong.inner_type : it->type_name()) + ", expected " +
-                       wrong.expected);
-    }
-  }
-  void omit_empty(const char* key, std::string& out) { (*this)(key, out); }
-  void flag(const char* key, bool& out) { (*this)(key, out); }
-
-  nlohmann::json extra() const { return extra_; }
-
-private:
-  std::string where() const {
-    const auto text = [&](const char* key) {
-      const auto it = row_.find(key);
-      return it != row_.end() && it->is_string() ? it->get<std::string>() : std::string("?");
-    };
-    return "results row of task " + text("task_id") + " (kind " + text("kind") + ")";
-  }
-
-  const nlohmann::json& row_;
-  nlohmann::json extra_;
-};
-
-nlohmann::json write(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-}
-
-nlohmann::json write(const std::vector<ExcludedSubject>& excluded) {
-  auto out = nlohmann::json::array();
-  for (const auto& e : excluded)
-    out.push_back({{"subject", e.subject}, {"reason", e.reason}});
-  return out;
-}
-
-nlohmann::json write(const std::vector<FoldChoice>& folds) {
-  auto out = nlohmann::json::array();
-  for (const auto& c : folds)
-    out.push_back(to_json(c));
-  return out;
-}
-
-template <class T> nlohmann::json write(const T& v) {
-  return nlohmann::json(v);
-}
-
-/// Writes the fields a *_fields function names over the row's unknown keys.
-class Writer {
-public:
-  explicit Writer(const nlohmann::json& extra)
-      : out_(extra.is_object() ? extra : nlohmann::json::object()) {}
-
-  template <class T> void operator()(const char* key, const T& v) { out_[key] = write(v); }
-  /// Unset: the key is not written (a row that never had it).
-  template <class T> void operator()(const char* key, const std::optional<T>& v) {
-    if (v)
-      out_[key] = write(*v);
-  }
-  void omit_empty(const char* key, const std::string& v) {
-    if (!v.empty())
-      out_[key] = v;
-  }
-  void flag(const char* key, bool v) {
-    if (v)
-      out_[key] = true;
-  }
-
-  nlohmann::json take() { return std::move(out_); }
-
-private:
-  nlohmann::json out_;
-};
 
 // Each kind's keys, once. `R` is the row type, const when writing.
 
@@ -235,44 +35,6 @@ template <class Io, class P> void provenance_fields(Io& io, P& p) {
   io("slurm_restart_count", p.slurm_restart_count);
   io.omit_empty("started", p.started);
   io.omit_empty("ended", p.ended);
-}
-
-/// Reads a nested object's fields; a wrong type names the key in it (WrongType::inner).
-class NestedReader {
-public:
-  explicit NestedReader(const nlohmann::json& object) : object_(object), extra_(object) {}
-  template <class T> void operator()(const char* key, T& out) {
-    extra_.erase(key);
-    const auto it = object_.find(key);
-    if (it == object_.end())
-      return;
-    try {
-      read(*it, out);
-    } catch (const WrongType& wrong) {
-      throw WrongType{wrong.expected, key, it->type_name()};
-    }
-  }
-  void omit_empty(const char* key, std::string& out) { (*this)(key, out); }
-  nlohmann::json extra() const { return extra_; }
-
-private:
-  const nlohmann::json& object_;
-  nlohmann::json extra_;
-};
-
-void read(const nlohmann::json& v, Provenance& out) {
-  if (!v.is_object())
-    throw WrongType{"an object"};
-  out = Provenance{};
-  NestedReader reader(v);
-  provenance_fields(reader, out);
-  out.extra = reader.extra();
-}
-
-nlohmann::json write(const Provenance& p) {
-  Writer writer(p.extra);
-  provenance_fields(writer, p);
-  return writer.take();
 }
 
 template <class Io, class R> void task_fields(Io& io, R& r) {
@@ -365,13 +127,13 @@ template <class Row> void parse(const nlohmann::json& j, Row& row) {
   if (!j.is_object())
     throw InputError("results row: not a JSON object: " + j.dump().substr(0, 200));
   row = Row{};
-  Reader reader(j);
+  row_io::Reader reader(j);
   fields(reader, row, &row);
   row.extra = reader.extra();
 }
 
 template <class Row> nlohmann::json unparse(const Row& row) {
-  Writer writer(row.extra);
+  row_io::Writer writer(row.extra);
   fields(writer, row, &row);
   return writer.take();
 }
@@ -382,6 +144,22 @@ std::string string_at(const nlohmann::json& j, const char* key) {
 }
 
 } // namespace
+
+// row_io's nested object: its keys are provenance_fields above.
+void row_io::read(const nlohmann::json& v, Provenance& out) {
+  if (!v.is_object())
+    throw WrongType{"an object"};
+  out = Provenance{};
+  NestedReader reader(v);
+  provenance_fields(reader, out);
+  out.extra = reader.extra();
+}
+
+nlohmann::json row_io::write(const Provenance& p) {
+  Writer writer(p.extra);
+  provenance_fields(writer, p);
+  return writer.take();
+}
 
 void from_json(const nlohmann::json& j, TrainEvalRow& row) {
   parse(j, row);
@@ -452,7 +230,7 @@ const RowHeader& header_of(const Row& row) {
 }
 
 nlohmann::json to_json(const Provenance& provenance) {
-  return write(provenance);
+  return row_io::write(provenance);
 }
 
 std::vector<Row> typed_rows(const std::vector<nlohmann::json>& rows) {

@@ -75,8 +75,9 @@ TEST_F(TinySweep, TwoRanksRunEveryTaskAndPrintTheTable) {
     EXPECT_TRUE(std::regex_match(p.value("started", ""), utc)) << p.dump();
     EXPECT_TRUE(std::regex_match(p.value("ended", ""), utc)) << p.dump();
     EXPECT_LE(p["started"].get<std::string>(), p["ended"].get<std::string>()) << p.dump();
-    if (r["kind"] == "train_eval")
+    if (r["kind"] == "train_eval") {
       EXPECT_EQ(p["device"], "cpu") << p.dump(); // and no CUDA fields on a CPU
+    }
     EXPECT_FALSE(p.contains("cuda") || p.contains("device_name")) << p.dump();
   }
   // The table: header, separator, one row per learning rate, each with 2/2 folds.

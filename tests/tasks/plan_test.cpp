@@ -41,10 +41,18 @@ vfp::sweep::Sweep load(const std::string& text) {
   return vfp::sweep::load(path);
 }
 
+/// A cohort cache of `subjects` under `key`, with no external BYOL cohort.
+vfp::tasks::CacheUse cache(const std::string& key, std::size_t subjects) {
+  vfp::tasks::CacheUse use;
+  use.key = key;
+  use.subjects = subjects;
+  return use;
+}
+
 /// Every configuration on one cache of `subjects` subjects.
 std::vector<vfp::tasks::CacheUse> one_cache(const vfp::sweep::Sweep& sweep,
                                             std::size_t subjects = 100) {
-  return std::vector<vfp::tasks::CacheUse>(sweep.configurations.size(), {"key0", subjects});
+  return std::vector<vfp::tasks::CacheUse>(sweep.configurations.size(), cache("key0", subjects));
 }
 
 vfp::tasks::Plan plan(const vfp::sweep::Sweep& sweep, const vfp::tasks::OnDisk& on_disk,
@@ -157,7 +165,7 @@ TEST(PlanJobs, ConfigurationsWithOneCacheKeyShareOnePreprocessJob) {
   for (int j : jobs_of(p.graph, "train_eval"))
     EXPECT_EQ(p.graph.job(j).depends_on, std::vector<int>{0});
 
-  p = plan(sweep, rows_only(), 1, true, {{"a", 100}, {"b", 100}, {"a", 100}});
+  p = plan(sweep, rows_only(), 1, true, {cache("a", 100), cache("b", 100), cache("a", 100)});
   const auto prep = jobs_of(p.graph, "preprocess");
   ASSERT_EQ(prep.size(), 2u);
   EXPECT_EQ(p.graph.job(prep[0]).id, "preprocess-a");
@@ -173,7 +181,7 @@ TEST(PlanJobs, ConfigurationsWithOneCacheKeyShareOnePreprocessJob) {
 
 TEST(PlanJobs, MissingCacheIsSplitInOneShardPerWorkerAndMerged) {
   const auto sweep = load(kBase);
-  const auto p = plan(sweep, rows_only(), /*workers=*/3, true, {{"k", 6}});
+  const auto p = plan(sweep, rows_only(), /*workers=*/3, true, {cache("k", 6)});
   const auto shards = jobs_of(p.graph, "preprocess_shard");
   ASSERT_EQ(shards.size(), 3u);
   for (int s = 0; s < 3; ++s) {
@@ -196,7 +204,7 @@ TEST(PlanJobs, CacheIsBuiltWhole_WhenPresentAloneOrTooFewSubjects) {
   auto present = rows_only();
   present.cache_present = [](const std::string& key) { return key == "k"; };
   const auto unsplit = [&](const vfp::tasks::OnDisk& d, int workers, std::size_t subjects) {
-    const auto p = plan(sweep, d, workers, true, {{"k", subjects}});
+    const auto p = plan(sweep, d, workers, true, {cache("k", subjects)});
     const auto merge = jobs_of(p.graph, "preprocess");
     return jobs_of(p.graph, "preprocess_shard").empty() && merge.size() == 1 &&
            p.graph.job(merge[0]).assignment["shards"] == 0;
@@ -213,7 +221,7 @@ TEST(PlanJobs, ShardsOfACacheNoTaskNeedsAreSkippedWithIt) {
   std::vector<nlohmann::json> rows;
   for (const auto& t : sweep.tasks)
     rows.push_back(row(t.id, "ok"));
-  const auto p = plan(sweep, rows_only(rows), 3, true, {{"k", 60}});
+  const auto p = plan(sweep, rows_only(rows), 3, true, {cache("k", 60)});
   ASSERT_EQ(jobs_of(p.graph, "preprocess_shard").size(), 3u);
   for (int j : jobs_of(p.graph, "preprocess_shard"))
     EXPECT_EQ(p.graph.state(j), State::kDone);
