@@ -31,7 +31,7 @@ run: configure
 
 # ctest, lint, then the sanitized suites; each runs when one before failed (scripts/test.sh).
 test: build
-	@JOBS=$(JOBS) scripts/test.sh $(BUILD)
+	@PRESET=$(PRESET) JOBS=$(JOBS) scripts/test.sh
 
 # clang-tidy with .clang-tidy's checks over lib/, runner/ and tasks/, any finding an error: part
 # of make test. It leaves out the LibTorch translation units, which take ~10 min more on 2

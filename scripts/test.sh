@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `make test` once the build is done: ctest over BUILD_DIR, clang-tidy (scripts/lint.sh, as
-# `make lint`), then the AddressSanitizer + UBSan build of the unit suites and their tests (as
-# `make test-asan`). Each step runs even when one before it failed, so that one run shows every
+# `make test` once the build is done: ctest over the preset's build, then `make lint`
+# (clang-tidy), then `make test-asan` (the AddressSanitizer + UBSan build of the unit suites and
+# their tests). Each step runs even when one before it failed, so that one run shows every
 # failure; exits 1 naming the steps that failed.
-#   scripts/test.sh BUILD_DIR        JOBS sets the parallelism (default: nproc)
+#   PRESET=release JOBS=2 scripts/test.sh      (make test passes both)
 #
 # One after another, not side by side: with lint and the ASan build at nice 19 beside ctest
 # (their own session, its autogroup at nice 19), ctest took 1 253 s instead of 997 s on the
@@ -11,18 +11,14 @@
 # (2026-12, docs/performance_notes.md).
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR}
+preset=${PRESET:?usage: PRESET=release JOBS=2 scripts/test.sh (as make test runs it)}
 jobs=${JOBS:-$(nproc)}
 
+# lint and the sanitized suites are the Makefile's own targets: one recipe for each.
 failed=()
-ctest --test-dir "$build" --output-on-failure -j "$jobs" || failed+=("ctest")
-LINT_JOBS="$jobs" scripts/lint.sh "$build" || failed+=("lint")
-if { cmake --preset asan >/dev/null || cmake --preset asan; } &&
-  cmake --build --preset asan-unit -j "$jobs"; then
-  ctest --preset asan-unit -j "$jobs" || failed+=("sanitized suites")
-else
-  failed+=("ASan build")
-fi
+ctest --preset "$preset" -j "$jobs" || failed+=("ctest")
+make --no-print-directory lint || failed+=("lint")
+make --no-print-directory test-asan || failed+=("sanitized suites")
 
 if ((${#failed[@]})); then
   echo "test: FAILED: ${failed[*]}" >&2

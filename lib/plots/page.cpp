@@ -181,8 +181,8 @@ ReportOutcome write_report_page(const results::SweepFolder& sweep, const results
     if (fs::exists(f))
       downloads.push_back(f.filename().string());
   const auto name = sweep.name();
-  const auto html =
-      page_html({name, options.sweeps, table, rows, sections, overview, sensitivity, skipped, downloads});
+  const auto html = page_html(
+      {name, options.sweeps, table, rows, sections, overview, sensitivity, skipped, downloads});
   outcome.index = report.index;
   fault_point("report.page"); // test-only (docs/hardening.md): figures written, no index yet
   write_file_atomically(outcome.index, html);

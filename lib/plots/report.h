@@ -63,8 +63,8 @@ std::string block_note(const nlohmann::json& r, const std::string& block);
 
 /// What the page shows, once the figures are drawn.
 struct PageInput {
-  const std::string& sweep_name;           ///< the folder's name: a sweep's, or a table's
-  const std::vector<std::string>& sweeps;  ///< of a multi-sweep table, else empty
+  const std::string& sweep_name;          ///< the folder's name: a sweep's, or a table's
+  const std::vector<std::string>& sweeps; ///< of a multi-sweep table, else empty
   const results::Table& table;
   const std::vector<nlohmann::json>& rows; ///< results.jsonl, for the task counts
   const std::vector<RowReport>& sections;  ///< one per table row
