@@ -20,6 +20,7 @@ if(NOT VFP_TORCH_ONLY)
     ITKCommon ITKIOImageBase ITKIONIFTI ITKIOMeta ITKIONRRD ITKIOGDCM ITKImageGrid
     ITKImageFunction)
   find_package(yaml-cpp REQUIRED)
+  find_package(ZLIB REQUIRED) # vfp synth gzips its NIfTI files itself (lib/synth)
   find_package(Eigen3 3.3 REQUIRED NO_MODULE)
   find_package(spdlog REQUIRED)
   find_package(CLI11 QUIET)

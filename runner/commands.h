@@ -113,13 +113,13 @@ struct SlurmStatusArgs {
 int slurm_status_command(const SlurmStatusArgs& args);
 
 struct ReportArgs {
-  std::vector<std::string> sweep_dirs; ///< one: its own report/; several (or --out): one table
-  std::string out;                     ///< the study folder of a multi-sweep table
-  std::string study;                   ///< a study file: every table it lays out, under --out
+  std::vector<std::string> sweep_dirs;  ///< one: its own report/; several (or --out): one table
+  std::string out;                      ///< the study folder of a multi-sweep table
+  std::string study;                    ///< a study file: every table it lays out, under --out
   std::string results_root = "results"; ///< where a study file's sweeps are
-  std::string format = "md"; ///< md, latex or csv
-  bool all = false;          ///< also configurations no longer in the sweep
-  std::string sort = "sweep";
+  std::string format = "md";            ///< md, latex or csv
+  bool all = false;                     ///< also configurations no longer in the sweep
+  std::string sort;                     ///< "": by sweep, or as a study folder's table was written
   std::string baseline; ///< row position or configuration id prefix; empty: no comparison
   bool figures = true;  ///< report/figures and index.html's images (gnuplot)
   int risk_groups = 3;  ///< Kaplan–Meier groups by out-of-fold score
@@ -179,10 +179,10 @@ struct ExportArgs {
   std::string group_id;  ///< a nested selection's group id (or prefix), instead of config_id
   std::string out;
   // Retraining the fold tasks whose models the sweep did not save:
-  int threads = 0;         ///< 0: as each task trained (its row)
-  std::string device;      ///< empty: the configuration's train.device
-  double tolerance = -1;   ///< < 0: inference::kRetrainTolerance
-  std::string cache_dir;   ///< empty: <sweep>/../cache, as vfp run's default
+  int threads = 0;       ///< 0: as each task trained (its row)
+  std::string device;    ///< empty: the configuration's train.device
+  double tolerance = -1; ///< < 0: inference::kRetrainTolerance
+  std::string cache_dir; ///< empty: <sweep>/../cache, as vfp run's default
 };
 int export_command(const ExportArgs& args);
 

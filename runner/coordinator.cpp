@@ -266,8 +266,21 @@ private:
     status["ranks"] = world_size_;
     status["coordinator_pid"] = ::getpid();
     status["workers"] = workers();
+    status["hosts"] = hosts();
     status["updated"] = std::time(nullptr);
     write_file_atomically(results::SweepFolder(ctx_.sweep_dir).status(), status.dump(2));
+  }
+
+  /// Every rank's host ("0": the coordinator's; a worker's once it has said hello): where
+  /// the job ran, also after it ended.
+  nlohmann::json hosts() const {
+    nlohmann::json out = nlohmann::json::object();
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    out["0"] = host;
+    for (const auto& [rank, hello] : ranks_)
+      out[std::to_string(rank)] = hello.value("host", "");
+    return out;
   }
 
   /// The running jobs, each with its rank's pid and host.

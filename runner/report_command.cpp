@@ -41,22 +41,46 @@ void write_report(const results::SweepFolder& dir, const results::Table& table,
             << " figures)\n";
 }
 
+/// The rows of `dir` as the report shows them: its current configurations unless --all.
+std::vector<nlohmann::json> shown_rows(const results::SweepFolder& dir, const ReportArgs& args) {
+  const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
+  int left_out = 0;
+  auto rows = results::rows_of_configurations(results::read_rows(dir), current, &left_out);
+  if (left_out > 0)
+    std::cerr << "vfp: leaving out " << left_out
+              << " rows of configurations no longer in the sweep (--all shows them)\n";
+  return rows;
+}
+
+/// A study folder (a multi-sweep table written before): the same table again, its rows,
+/// filters, baseline and order as recorded, unless --baseline or --sort say otherwise.
+int study_folder_report(const results::SweepFolder& dir, const ReportArgs& args) {
+  auto recorded = results::recorded_table(dir);
+  if (!args.baseline.empty()) {
+    recorded.spec.baseline_match.clear();
+    recorded.spec.baseline = args.baseline;
+  }
+  if (!args.sort.empty())
+    recorded.spec.sort = args.sort;
+  const auto rows = shown_rows(dir, args);
+  const auto table = results::table_of_spec(rows, recorded.spec, dir);
+  print_table(table, args.format);
+  write_report(dir, table, rows, args, recorded.sweeps);
+  return 0;
+}
+
 int one_sweep_report(const ReportArgs& args) {
   const results::SweepFolder dir(std::filesystem::path(args.sweep_dirs.at(0)));
   if (!std::filesystem::exists(dir.results()))
     throw InputError("no results in " + dir.root().string() + " (expected " +
                      dir.results().string() + ")");
-  // The configurations of the sweep as last run, unless --all.
-  const auto current = args.all ? std::set<std::string>{} : results::current_configurations(dir);
-  int left_out = 0;
-  const auto rows = results::rows_of_configurations(results::read_rows(dir), current, &left_out);
+  if (std::filesystem::exists(dir.sources()))
+    return study_folder_report(dir, args);
+  const auto rows = shown_rows(dir, args);
   auto table = results::aggregate(rows);
-  if (left_out > 0)
-    std::cerr << "vfp: leaving out " << left_out
-              << " rows of configurations no longer in the sweep (--all shows them)\n";
   if (!args.baseline.empty())
     results::compare_to_baseline(table, results::find_row(table, args.baseline), dir);
-  results::sort_rows(table, args.sort);
+  results::sort_rows(table, args.sort.empty() ? "sweep" : args.sort);
   print_table(table, args.format);
   write_report(dir, table, rows, args);
   return 0;
@@ -86,7 +110,7 @@ int multi_sweep_command(const ReportArgs& args) {
   results::TableSpec spec;
   spec.name = results::SweepFolder(args.out).name();
   spec.baseline = args.baseline;
-  spec.sort = args.sort;
+  spec.sort = args.sort.empty() ? "sweep" : args.sort;
   multi_sweep_table(sweeps, results::SweepFolder(args.out), spec, args);
   return 0;
 }
@@ -163,9 +187,10 @@ void add_report_command(CLI::App& app, Commands& commands) {
                   "md, latex (booktabs), csv or json (every row and the nested selections)")
       ->check(CLI::IsMember({"md", "latex", "csv", "json"}))
       ->capture_default_str();
-  cmd->add_option("--sort", args->sort, "auroc, auprc, c_index (best first) or sweep")
-      ->check(CLI::IsMember({"auroc", "auprc", "c_index", "sweep"}))
-      ->capture_default_str();
+  cmd->add_option("--sort", args->sort,
+                  "auroc, auprc, c_index (best first) or sweep (the default; a study folder: "
+                  "the order it was written in)")
+      ->check(CLI::IsMember({"auroc", "auprc", "c_index", "sweep"}));
   cmd->add_option("--baseline", args->baseline,
                   "compare every row with this one (its position as printed, or a prefix "
                   "of its configuration id): corrected t-test over folds and DeLong on "

@@ -1,6 +1,7 @@
 // `vfp run`: rank 0 coordinates (and works when alone), other ranks work.
 #include "commands.h"
 #include "coordinator.h"
+#include "rank_placement.h"
 #include "stored_ids.h"
 
 #include "core/core.h"
@@ -185,8 +186,9 @@ tasks::TaskContext task_context(const RunArgs& args, const World& world,
   ctx.world_size = world.size;
   // Rank 0 mostly sleeps when there are workers, so the workers share the node's CPUs.
   ctx.threads = threads_for_rank(world.size > 1 ? std::max(1, world.ranks_on_node - 1) : 1);
-  spdlog::debug("rank {} of {}: local rank {} of {} on this node, {} thread(s)", world.rank,
-                world.size, world.local_rank, world.ranks_on_node, ctx.threads);
+  spdlog::info("{}; {} of {} rank(s) on this node, {} thread(s)",
+               rank_placement(world.rank, world.size, world.local_rank), world.local_rank + 1,
+               world.ranks_on_node, ctx.threads);
   return ctx;
 }
 
@@ -226,6 +228,7 @@ int run_command(const RunArgs& args, int* argc, char*** argv) {
       results::save_current_configurations(ctx.sweep_dir, ids);
       code = coordinate_sweep(sweep, args, ctx, world.size, *run_lock);
     } else {
+      require_gpu_in_gpu_job(sweep, world.rank);
       dispatch::work([&](const nlohmann::json& a, const dispatch::Heartbeat& beat) {
         return execute(sweep, a, ctx, beat);
       });

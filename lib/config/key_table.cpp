@@ -486,6 +486,9 @@ std::vector<Field> make_table() {
       choice(VFP_KEY(train, aggregation), {"max", "mean", "noisy_or"}),
       // Runtime: torch's intra-op threads (0: the rank's CPUs), a property of the machine.
       runtime(integer(VFP_KEY(train, threads), 0, 1024)),
+      // Runtime: on CUDA it picks among algorithms that compute the same function (to
+      // rounding), as the device does; on CPU it changes nothing.
+      runtime(flag(VFP_KEY(train, deterministic), later)),
   };
 }
 

@@ -42,7 +42,7 @@ struct PreprocessConfig {
   /// Vertebrae to cut, each a patch; [all]: every vertebra T1–L5 a subject's centroids label
   /// (an unlabelled pretraining cohort: more patches per scan).
   std::vector<std::string> vertebrae{"L1", "L2"};
-  int compression = 0;       ///< gzip level of the cache's chunks (0 = none)
+  int compression = 0; ///< gzip level of the cache's chunks (0 = none)
   /// How the cache stores pixel values: float32 (as computed), float16 or uint16 (the [0, 1]
   /// window × 65535), each half the bytes, converted back to float on read.
   std::string dtype = "float32";
@@ -144,6 +144,9 @@ struct TrainConfig {
   bool save_model = false;     ///< write tasks/<id>/model.safetensors (best epoch)
   std::string device = "auto"; ///< auto, cpu or cuda
   bool amp = true;             ///< CUDA only: bfloat16 autocast
+  /// CUDA: cuDNN's deterministic algorithms without autotuning, torch's deterministic
+  /// algorithms (an op without one fails the task): the same numbers on every run of a task.
+  bool deterministic = false;
 
   /// True when training moves the output's prior to ½: a class-weighted BCE (balanced_loss
   /// with shuffle sampling: the trainer's pos_weight = negatives/positives, which it applies
@@ -213,6 +216,7 @@ struct RunSettings {
   std::string device = "auto"; ///< auto (CUDA when LibTorch has it, else CPU), cpu or cuda
   int local_rank = 0;          ///< CUDA device: local_rank % number of visible devices
   bool amp = true;             ///< on CUDA: bfloat16 autocast of the forward passes
+  bool deterministic = false;  ///< train.deterministic (models::use_deterministic_algorithms)
   /// When set: the state is saved here after every epoch, and a run that finds the file
   /// resumes after its last epoch, ending as an uninterrupted run would.
   std::string checkpoint;
@@ -227,6 +231,7 @@ inline RunSettings run_settings(const TrainConfig& train, std::uint64_t seed, in
   r.device = train.device;
   r.local_rank = local_rank;
   r.amp = train.amp;
+  r.deterministic = train.deterministic;
   return r;
 }
 

@@ -5,6 +5,10 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
 namespace vfp::models {
 namespace {
 
@@ -28,6 +32,60 @@ void set_cuda_autocast(bool on) {
 #endif
 
 } // namespace
+
+std::vector<torch::Tensor> cuda_rng_states() {
+  std::vector<torch::Tensor> states;
+  if (!torch::cuda::is_available())
+    return states;
+  const auto count = torch::cuda::device_count();
+  for (std::size_t i = 0; i < count; ++i) {
+    auto generator = at::globalContext().defaultGenerator(
+        c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    states.push_back(generator.get_state());
+  }
+  return states;
+}
+
+void set_cuda_rng_states(const std::vector<torch::Tensor>& states) {
+  if (states.empty() || !torch::cuda::is_available())
+    return;
+  const auto count = std::min(states.size(), torch::cuda::device_count());
+  for (std::size_t i = 0; i < count; ++i) {
+    auto generator = at::globalContext().defaultGenerator(
+        c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(states[i].cpu());
+  }
+}
+
+void use_deterministic_algorithms(bool on) {
+  // cuBLAS reads it when its first handle is made; torch refuses deterministic matmuls on
+  // CUDA without it.
+  if (on)
+    ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  auto& context = at::globalContext();
+  context.setDeterministicCuDNN(on);
+  context.setBenchmarkCuDNN(!on);
+  context.setDeterministicAlgorithms(on, /*warn_only=*/false);
+}
+
+void write_cuda_rng(torch::serialize::OutputArchive& archive) {
+  const auto states = models::cuda_rng_states();
+  archive.write("rng.cuda.devices", torch::tensor(std::int64_t(states.size())), true);
+  for (std::size_t i = 0; i < states.size(); ++i)
+    archive.write("rng.cuda." + std::to_string(i), states[i], true);
+}
+
+void read_cuda_rng(torch::serialize::InputArchive& archive) {
+  torch::Tensor devices;
+  if (!archive.try_read("rng.cuda.devices", devices, /*is_buffer=*/true))
+    return; // a checkpoint of an older vfp: CPU generator only
+  std::vector<torch::Tensor> states(std::size_t(devices.item<std::int64_t>()));
+  for (std::size_t i = 0; i < states.size(); ++i)
+    archive.read("rng.cuda." + std::to_string(i), states[i], /*is_buffer=*/true);
+  models::set_cuda_rng_states(states);
+}
 
 torch::Device pick_device(const std::string& device, int local_rank, const std::string& key) {
   if (device == "cpu")

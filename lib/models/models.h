@@ -225,6 +225,26 @@ std::vector<std::string> head_keys(Classifier& model);
 /// visible), cpu or cuda; the CUDA index is local_rank % the visible devices, so that the
 /// ranks of a node spread over its GPUs. cuda without a device is a vfp::TaskError naming
 /// `key` (the config key the choice came from).
+/// Every visible CUDA device's generator state, in device order (none without CUDA): what a
+/// checkpoint keeps beside the CPU generator so that a resumed CUDA run draws as an
+/// uninterrupted one would.
+std::vector<torch::Tensor> cuda_rng_states();
+
+/// Restores states from cuda_rng_states(). Devices beyond those this process sees are
+/// ignored (a requeued job may see fewer GPUs: its rank uses one of those it sees).
+void set_cuda_rng_states(const std::vector<torch::Tensor>& states);
+
+/// Every device's state from cuda_rng_states() into a checkpoint archive ("rng.cuda.*"), and
+/// back (an archive without them, from an older vfp, restores nothing).
+void write_cuda_rng(torch::serialize::OutputArchive& archive);
+void read_cuda_rng(torch::serialize::InputArchive& archive);
+
+/// train.deterministic. On: cuDNN's deterministic algorithms, no autotuning, torch's
+/// deterministic algorithms (an op that has none raises), and cuBLAS's fixed workspace
+/// (CUBLAS_WORKSPACE_CONFIG, unless already set). Off: cuDNN autotunes each layer's algorithm
+/// (the patches' shape is fixed, so it pays after the first batch). No effect on CPU numbers.
+void use_deterministic_algorithms(bool on);
+
 torch::Device pick_device(const std::string& device, int local_rank,
                           const std::string& key = "train.device");
 

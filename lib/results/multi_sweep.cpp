@@ -107,8 +107,8 @@ void prepare_out(const SweepFolder& out, const std::vector<SweepRows>& sweeps) {
                      " holds a sweep's results (results.jsonl) that no multi-sweep report "
                      "wrote: choose another folder");
   if (fs::exists(out.sources()))
-    for (const auto& stale : {out.tasks_folder(), out.root() / "configurations",
-                              out.root() / "selections"})
+    for (const auto& stale :
+         {out.tasks_folder(), out.root() / "configurations", out.root() / "selections"})
       fs::remove_all(stale);
   fs::create_directories(out.root());
 }
@@ -201,10 +201,30 @@ int matching_row(const Table& table, const TableSpec& spec) {
                    (found.empty() ? "" : " (" + ids + ")") + "; it must name exactly one");
 }
 
+/// The spec of a table in sources.json: what `vfp report DIR` on the study folder reapplies.
+nlohmann::json spec_json(const TableSpec& spec) {
+  return {{"rows", spec.rows},
+          {"where", spec.where},
+          {"baseline", spec.baseline_match},
+          {"baseline_row", spec.baseline},
+          {"sort", spec.sort},
+          {"origin", spec.origin}};
+}
+
+void read_spec(const nlohmann::json& j, TableSpec& spec) {
+  spec.rows = j.at("rows").get<std::string>();
+  spec.where = j.at("where").get<decltype(spec.where)>();
+  spec.baseline_match = j.at("baseline").get<decltype(spec.baseline_match)>();
+  spec.baseline = j.at("baseline_row").get<std::string>();
+  spec.sort = j.at("sort").get<std::string>();
+  if (spec.rows != "all" && spec.rows != "configurations" && spec.rows != "nested")
+    throw InputError("rows: '" + spec.rows + "' is not all, configurations or nested");
+}
+
 } // namespace
 
-MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
-                                    const SweepFolder& out, const TableSpec& spec, bool all) {
+MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps, const SweepFolder& out,
+                                    const TableSpec& spec, bool all) {
   MultiSweepReport report;
   std::vector<SweepRows> sources;
   std::set<std::string> names;
@@ -214,8 +234,8 @@ MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
       missing += (missing.empty() ? "" : ", ") + folder.root().string() + " (expected " +
                  folder.results().string() + ")";
   if (!missing.empty())
-    throw InputError((spec.origin.empty() ? "" : spec.origin + ": ") + "no results in " +
-                     missing + ": run its sweep first, or leave it out");
+    throw InputError((spec.origin.empty() ? "" : spec.origin + ": ") + "no results in " + missing +
+                     ": run its sweep first, or leave it out");
   for (const auto& folder : sweeps) {
     if (!names.insert(folder.name()).second)
       throw InputError("two sweep folders are named " + folder.name() +
@@ -224,8 +244,7 @@ MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
     int left_out = 0;
     auto rows = rows_of_configurations(read_rows(folder), current, &left_out);
     if (left_out > 0)
-      report.notes.push_back(folder.root().string() + ": leaving out " +
-                             std::to_string(left_out) +
+      report.notes.push_back(folder.root().string() + ": leaving out " + std::to_string(left_out) +
                              " rows of configurations no longer in the sweep (--all shows them)");
     if (auto note = unfinished_note(folder, rows); !note.empty())
       report.notes.push_back(std::move(note));
@@ -249,8 +268,8 @@ MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
       copy_files(row, s.folder, out, name);
       auto merged = qualified_row(row, name, int(k) * kSweepIndexStride);
       if (merged.value("kind", "") == "train_eval" && merged.contains("config_id") &&
-          std::find(configurations.begin(), configurations.end(),
-                    merged.value("config_id", "")) == configurations.end())
+          std::find(configurations.begin(), configurations.end(), merged.value("config_id", "")) ==
+              configurations.end())
         configurations.push_back(merged.value("config_id", ""));
       jsonl += merged.dump() + "\n";
       report.rows.push_back(std::move(merged));
@@ -262,22 +281,50 @@ MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
   }
   write_file_atomically(out.results(), jsonl);
   save_current_configurations(out, configurations);
-  write_file_atomically(out.sources(),
-                        nlohmann::json({{"table", spec.name}, {"sweeps", listed}}).dump(2) + "\n");
+  write_file_atomically(
+      out.sources(),
+      nlohmann::json({{"table", spec.name}, {"sweeps", listed}, {"spec", spec_json(spec)}})
+              .dump(2) +
+          "\n");
+  report.table = table_of_spec(report.rows, spec, out);
+  return report;
+}
 
-  report.table = aggregate(report.rows);
-  keep_rows(report.table, spec);
-  if (!report.table.rows.empty()) {
+Table table_of_spec(const std::vector<nlohmann::json>& rows, const TableSpec& spec,
+                    const SweepFolder& out) {
+  auto table = aggregate(rows);
+  keep_rows(table, spec);
+  if (!table.rows.empty()) {
     int baseline = -1;
     if (!spec.baseline_match.empty())
-      baseline = matching_row(report.table, spec);
+      baseline = matching_row(table, spec);
     else if (!spec.baseline.empty())
-      baseline = find_row(report.table, spec.baseline);
+      baseline = find_row(table, spec.baseline);
     if (baseline >= 0)
-      compare_to_baseline(report.table, baseline, out);
+      compare_to_baseline(table, baseline, out);
   }
-  sort_rows(report.table, spec.sort);
-  return report;
+  sort_rows(table, spec.sort);
+  return table;
+}
+
+RecordedTable recorded_table(const SweepFolder& out) {
+  const auto file = out.sources().string();
+  RecordedTable recorded;
+  recorded.spec.name = out.name();
+  try {
+    const auto doc = nlohmann::json::parse(read_text_file(out.sources()));
+    for (const auto& s : doc.at("sweeps"))
+      recorded.sweeps.push_back(s.at("sweep").get<std::string>());
+    if (doc.contains("spec"))
+      read_spec(doc.at("spec"), recorded.spec);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(file + ": not the sources.json of a multi-sweep table (" + e.what() +
+                     "); write the table again with vfp report … --out or --study");
+  } catch (const InputError& e) {
+    throw InputError(file + ": " + e.what());
+  }
+  recorded.spec.origin = file;
+  return recorded;
 }
 
 } // namespace vfp::results

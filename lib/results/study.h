@@ -71,8 +71,22 @@ struct MultiSweepReport {
 /// reads, sources.json), and returns the table of `spec`'s rows, compared and sorted. A sweep
 /// folder without results, `out` being one of the sweeps, or `out` holding results that a
 /// multi-sweep report did not write: InputError.
-MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps,
-                                    const SweepFolder& out, const TableSpec& spec, bool all);
+MultiSweepReport multi_sweep_report(const std::vector<SweepFolder>& sweeps, const SweepFolder& out,
+                                    const TableSpec& spec, bool all);
+
+/// The table a study folder was written as (its sources.json): the spec and the sweeps' names,
+/// so that `vfp report DIR` on the folder draws the same table again. A folder written before
+/// the spec was recorded gives a spec of all rows sorted by sweep.
+struct RecordedTable {
+  TableSpec spec;
+  std::vector<std::string> sweeps;
+};
+RecordedTable recorded_table(const SweepFolder& out);
+
+/// A study folder's rows as `spec` lays them out: aggregated, the rows of rows: and where:
+/// kept, compared with the baseline and sorted.
+Table table_of_spec(const std::vector<nlohmann::json>& rows, const TableSpec& spec,
+                    const SweepFolder& out);
 
 /// The study file (sweeps/study/study.yaml): its tables in file order.
 struct Study {

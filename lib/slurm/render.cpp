@@ -80,28 +80,75 @@ void validate(const JobSpec& s) {
     require_token("--mem", s.mem, mem, "a size such as 64G (per node)");
   if (s.launcher != "srun" && s.launcher != "mpirun")
     throw InputError("slurm: --launcher '" + s.launcher + "' is not srun or mpirun");
+  if (s.gpus_per_node > 0 && s.workers_per_node != s.gpus_per_node)
+    throw InputError("slurm: --workers-per-node " + std::to_string(s.workers_per_node) +
+                     " with --gpus-per-node " + std::to_string(s.gpus_per_node) +
+                     ": a GPU job runs one worker per GPU (leave --workers-per-node out)");
+  if (s.gpus_per_node > 0 && s.launcher != "srun")
+    throw InputError("slurm: --launcher mpirun with --gpus-per-node: a GPU job binds one GPU "
+                     "to each worker rank through srun (a heterogeneous job whose coordinator "
+                     "takes no GPU); use --launcher srun");
   require_token("--mpi", s.mpi, plugin, "an srun MPI plugin such as pmix or pmi2");
 }
 
+namespace {
+
+/// The #SBATCH lines every component of the job shares: where and how long it runs.
+std::string placement_lines(const JobSpec& s) {
+  std::string lines;
+  if (!s.time.empty())
+    lines += line("time", s.time);
+  if (!s.partition.empty())
+    lines += line("partition", s.partition);
+  if (!s.account.empty())
+    lines += line("account", s.account);
+  if (!s.qos.empty())
+    lines += line("qos", s.qos);
+  if (!s.mem.empty())
+    lines += line("mem", s.mem);
+  return lines;
+}
+
+/// What the job asks for. CPU workers: one allocation of nodes × workers + 1 ranks. GPU
+/// workers: a heterogeneous job, so that the coordinator (component 0: one task, one CPU, no
+/// GPU) takes no GPU slot and every worker (component 1: per node one task per GPU) is bound
+/// to a GPU of its own and its own CPUs, whatever the node's GPU count or rank order.
+std::string resource_lines(const JobSpec& s) {
+  if (s.gpus_per_node == 0) {
+    std::string lines =
+        line("nodes", std::to_string(s.nodes)) + line("ntasks", std::to_string(s.ranks()));
+    if (s.cpus_per_task > 0)
+      lines += line("cpus-per-task", std::to_string(s.cpus_per_task));
+    return lines + placement_lines(s);
+  }
+  std::string lines = "# Component 0: the coordinator, rank 0 (one CPU, no GPU).\n" +
+                      line("nodes", "1") + line("ntasks", "1") + line("cpus-per-task", "1") +
+                      placement_lines(s) + "#SBATCH hetjob\n" +
+                      "# Component 1: the workers, ranks 1.., one per GPU, each bound to its GPU "
+                      "and CPUs.\n" +
+                      line("nodes", std::to_string(s.nodes)) +
+                      line("ntasks-per-node", std::to_string(s.gpus_per_node)) +
+                      line("gpus-per-task", "1") + line("gpu-bind", "per_task:1");
+  if (s.cpus_per_task > 0)
+    lines += line("cpus-per-task", std::to_string(s.cpus_per_task));
+  return lines + placement_lines(s);
+}
+
+} // namespace
+
 std::map<std::string, std::string> placeholders(const JobSpec& s) {
   validate(s);
+  // sbatch_options: for templates copied before {{resources}} (CPU layout only).
   std::string options;
   if (s.gpus_per_node > 0)
     options += line("gpus-per-node", std::to_string(s.gpus_per_node));
   if (s.cpus_per_task > 0)
     options += line("cpus-per-task", std::to_string(s.cpus_per_task));
-  if (!s.time.empty())
-    options += line("time", s.time);
-  if (!s.partition.empty())
-    options += line("partition", s.partition);
-  if (!s.account.empty())
-    options += line("account", s.account);
-  if (!s.qos.empty())
-    options += line("qos", s.qos);
-  if (!s.mem.empty())
-    options += line("mem", s.mem);
+  options += placement_lines(s);
   if (!options.empty())
     options.pop_back(); // the template's line ends it
+  auto resources = resource_lines(s);
+  resources.pop_back();
   std::string run =
       "run " + shell_quote(s.sweep_file) + " --results-root " + shell_quote(s.results_root);
   if (!s.cache_dir.empty())
@@ -109,12 +156,16 @@ std::map<std::string, std::string> placeholders(const JobSpec& s) {
   run += " --retries " + std::to_string(s.retries);
   if (s.smoke)
     run += " --smoke";
-  const std::string launch = s.launcher == "srun" ? "srun --mpi=" + s.mpi + " --kill-on-bad-exit=1"
-                                                  : std::string("mpirun -np \"$SLURM_NTASKS\"");
+  std::string launch = s.launcher == "srun" ? "srun --mpi=" + s.mpi + " --kill-on-bad-exit=1"
+                                            : std::string("mpirun -np \"$SLURM_NTASKS\"");
+  if (s.gpus_per_node > 0) // one MPI world over both components; each worker on its cores
+    launch = "srun --het-group=0,1 --mpi=" + s.mpi + " --kill-on-bad-exit=1 --cpu-bind=cores";
   return {{"job_name", s.job_name},
           {"nodes", std::to_string(s.nodes)},
           {"ntasks", std::to_string(s.ranks())},
           {"sbatch_options", options},
+          {"resources", resources},
+          {"gpu_job", s.gpus_per_node > 0 ? "1" : "0"},
           {"log_file", s.log_file},
           {"signal_seconds", std::to_string(s.signal_seconds)},
           {"launch", launch},

@@ -18,9 +18,9 @@ struct JobSpec {
   std::string vfp_binary;   ///< absolute
   std::string log_file;     ///< Slurm's --output (absolute; %j is the job id)
   int nodes = 1;
-  int gpus_per_node = 0;                          ///< 0: CPU workers
-  int workers_per_node = 1;                       ///< ranks that train, per node
-  int cpus_per_task = 0;                          ///< 0: Slurm's default
+  int gpus_per_node = 0;    ///< 0: CPU workers
+  int workers_per_node = 1; ///< ranks that train, per node (with GPUs: gpus_per_node)
+  int cpus_per_task = 0;    ///< 0: Slurm's default
   std::string time, partition, account, mem, qos; ///< empty: the cluster's defaults
   std::string launcher = "srun";                  ///< srun or mpirun
   std::string mpi = "pmix";                       ///< srun's --mpi plugin
@@ -40,8 +40,11 @@ std::string shell_quote(std::string_view text);
 void validate(const JobSpec& spec);
 
 /// The placeholders of a template and their text for `spec` (validated first):
-/// job_name, nodes, ntasks, sbatch_options (the optional #SBATCH lines), log_file,
-/// signal_seconds, launch (the launcher's command), vfp, run_args.
+/// job_name, resources (the #SBATCH lines of what the job asks for; with GPUs a heterogeneous
+/// job: the coordinator without a GPU, then one worker per GPU, bound to it; last of the
+/// #SBATCH lines, since lines after `hetjob` belong to the workers), log_file,
+/// signal_seconds, launch (the launcher's command), gpu_job (1 or 0), vfp, run_args; and for
+/// templates copied from older versions nodes, ntasks and sbatch_options.
 std::map<std::string, std::string> placeholders(const JobSpec& spec);
 
 /// Fills `{{name}}` placeholders in a template's text. Throws InputError naming

@@ -277,6 +277,7 @@ ByolOutcome pretrain_byol(const ByolOptions& o, const Patches& p, const std::str
     check_writable(o.run.checkpoint);
   const auto started = Clock::now();
   torch::set_num_threads(std::max(1, o.run.threads));
+  models::use_deterministic_algorithms(o.run.deterministic);
   torch::manual_seed(o.run.seed);
 
   const models::ModelSpec spec = backbone_spec(o, p);

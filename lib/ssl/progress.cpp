@@ -41,6 +41,7 @@ void save_progress(const std::string& file, const std::string& fingerprint, Byol
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("views", views.get_state(), true);
+  models::write_cuda_rng(archive); // torch's own draws on the GPU (dropout, if any)
   std::ostringstream engine;
   engine << order;
   archive.write("order", bytes_of(engine.str()), true);
@@ -80,8 +81,8 @@ bool load_progress(const std::string& file, const std::string& fingerprint, Byol
     const auto stored = text_of(read(archive, "fingerprint"));
     const auto format = [](const std::string& f) { return f.substr(0, f.find('|')); };
     if (format(stored) != format(fingerprint)) { // an older vfp's file: its run starts over
-      std::cerr << "warning: " << what << " was written by another vfp version ("
-                << format(stored) << ", now " << format(fingerprint) << "); starting over\n";
+      std::cerr << "warning: " << what << " was written by another vfp version (" << format(stored)
+                << ", now " << format(fingerprint) << "); starting over\n";
       return false;
     }
     if (stored != fingerprint)
@@ -100,6 +101,7 @@ bool load_progress(const std::string& file, const std::string& fingerprint, Byol
       std::lock_guard<std::mutex> lock(views.mutex());
       views.set_state(read(archive, "views"));
     }
+    models::read_cuda_rng(archive);
     std::istringstream engine(text_of(read(archive, "order")));
     engine >> order;
     p.epoch = int(read(archive, "epoch").item<std::int64_t>());

@@ -29,29 +29,46 @@ std::string cudnn_text(long v) {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(v % 100);
 }
 
-/// The GPU's name from the CUDA driver (libcuda, loaded by any CUDA LibTorch): its API is
-/// stable across CUDA versions, unlike the runtime's device-properties struct, and LibTorch's
-/// CPU headers offer no way to it. Ordinals follow CUDA_VISIBLE_DEVICES as LibTorch's do.
-std::string driver_device_name(int index) {
+/// What the CUDA driver (libcuda, loaded by any CUDA LibTorch) says of a device: name, PCI bus
+/// id and UUID. Its API is stable across CUDA versions, unlike the runtime's device-properties
+/// struct, and LibTorch's CPU headers offer no way to it. Ordinals follow
+/// CUDA_VISIBLE_DEVICES as LibTorch's do.
+void describe_from_driver(int index, CudaDevice& out) {
   void* driver = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
   if (!driver)
     driver = ::dlopen("libcuda.so.1", RTLD_LAZY);
   if (!driver)
-    return "";
+    return;
   using Init = int (*)(unsigned);
   using Get = int (*)(int*, int);
-  using Name = int (*)(char*, int, int);
+  using Text = int (*)(char*, int, int);
+  using Uuid = int (*)(unsigned char*, int); // CUuuid is 16 bytes
   const auto init = reinterpret_cast<Init>(::dlsym(driver, "cuInit"));
   const auto get = reinterpret_cast<Get>(::dlsym(driver, "cuDeviceGet"));
-  const auto name = reinterpret_cast<Name>(::dlsym(driver, "cuDeviceGetName"));
-  std::string out;
+  const auto name = reinterpret_cast<Text>(::dlsym(driver, "cuDeviceGetName"));
+  const auto bus = reinterpret_cast<Text>(::dlsym(driver, "cuDeviceGetPCIBusId"));
+  const auto uuid = reinterpret_cast<Uuid>(::dlsym(driver, "cuDeviceGetUuid"));
   int device = 0;
-  char text[256] = {};
-  if (init && get && name && init(0) == 0 && get(&device, index) == 0 &&
-      name(text, int(sizeof text) - 1, device) == 0)
-    out = text;
+  if (init && get && init(0) == 0 && get(&device, index) == 0) {
+    char text[256] = {};
+    if (name && name(text, int(sizeof text) - 1, device) == 0)
+      out.name = text;
+    char id[64] = {};
+    if (bus && bus(id, int(sizeof id) - 1, device) == 0)
+      out.bus_id = id;
+    unsigned char bytes[16] = {};
+    if (uuid && uuid(bytes, device) == 0) { // as nvidia-smi writes it: GPU-8-4-4-4-12 hex
+      static const char* hex = "0123456789abcdef";
+      out.uuid = "GPU-";
+      for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+          out.uuid += '-';
+        out.uuid += hex[bytes[i] >> 4];
+        out.uuid += hex[bytes[i] & 15];
+      }
+    }
+  }
   ::dlclose(driver);
-  return out;
 }
 
 } // namespace
@@ -71,7 +88,16 @@ CudaDevice describe_cuda_device(const std::string& device) {
   out.cuda = cuda_runtime_text(hooks.versionCUDART());
   if (hooks.hasCuDNN())
     out.cudnn = cudnn_text(hooks.versionCuDNN());
-  out.name = driver_device_name(index);
+  describe_from_driver(index, out);
+  return out;
+}
+
+std::vector<CudaDevice> visible_cuda_devices() {
+  std::vector<CudaDevice> out;
+  if (!torch::cuda::is_available())
+    return out;
+  for (std::size_t i = 0; i < torch::cuda::device_count(); ++i)
+    out.push_back(describe_cuda_device("cuda:" + std::to_string(i)));
   return out;
 }
 

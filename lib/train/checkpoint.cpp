@@ -69,6 +69,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state(), true);
+  models::write_cuda_rng(archive);
   archive.write("epoch", scalar(p.epoch), true);
   archive.write("step", scalar(double(p.step)), true);
   archive.write("best", scalar(p.best), true);
@@ -115,8 +116,11 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model,
     torch::Tensor rng;
     archive.read("rng", rng, /*is_buffer=*/true);
     at::Generator generator = torch::globalContext().defaultGenerator(torch::kCPU); // a handle
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(rng.cpu());
+    {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng.cpu());
+    }
+    models::read_cuda_rng(archive);
     p.epoch = int(read_scalar(archive, "epoch"));
     p.step = std::int64_t(read_scalar(archive, "step"));
     p.best = read_scalar(archive, "best");

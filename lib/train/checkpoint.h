@@ -25,8 +25,8 @@ struct Progress {
 };
 
 /// Writes model, optimizer (moments, step counts), the best epoch's weights, torch's CPU
-/// random state and `progress` to `path` through a temporary file and a rename, so that a
-/// kill at any moment leaves either the previous checkpoint or the new one.
+/// and every CUDA device's random state and `progress` to `path` through a temporary file and a
+/// rename, so that a kill at any moment leaves either the previous checkpoint or the new one.
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer& optimizer,
                      const std::vector<torch::Tensor>& best_state, const Progress& progress);

@@ -129,13 +129,19 @@ std::string libtorch_version();
 
 /// A CUDA device as the rows' provenance names it; every field "" where not known.
 struct CudaDevice {
-  std::string name;  ///< e.g. "NVIDIA H100 80GB HBM3"
-  std::string cuda;  ///< the CUDA runtime LibTorch uses, e.g. "12.1"
-  std::string cudnn; ///< e.g. "8.9.2"; "" without cuDNN
+  std::string name;   ///< e.g. "NVIDIA H100 80GB HBM3"
+  std::string cuda;   ///< the CUDA runtime LibTorch uses, e.g. "12.1"
+  std::string cudnn;  ///< e.g. "8.9.2"; "" without cuDNN
+  std::string bus_id; ///< PCI, e.g. "0000:1B:00.0"
+  std::string uuid;   ///< e.g. "GPU-6f2b…", as nvidia-smi -L writes it
 };
 
 /// `device` ("cuda:<index>", Outcome::device) described; all "" for "cpu", a LibTorch without
 /// CUDA, or a device the driver does not name.
 CudaDevice describe_cuda_device(const std::string& device);
+
+/// Every CUDA device this process sees, described (none: a LibTorch without CUDA, or no
+/// device visible): what each rank logs at start, and what a GPU job's worker must have.
+std::vector<CudaDevice> visible_cuda_devices();
 
 } // namespace vfp::train

@@ -343,6 +343,7 @@ Outcome fit_and_score(const TrainOptions& o, const FoldData& d,
   check_split(d, d.validation, "validation");
   check_split(d, d.test, "test"); // before training: its AUROC would be undefined after it
   torch::set_num_threads(std::max(1, o.run.threads));
+  models::use_deterministic_algorithms(o.run.deterministic);
   torch::manual_seed(o.run.seed);
   const models::ModelSpec spec = model_spec(o, d);
   auto model = models::make_model(spec);

@@ -48,6 +48,7 @@ TEST(RuntimeSettings, LeaveConfigurationIdsTaskIdsAndSeedsAsAtTheirDefaults) {
   ASSERT_EQ(defaults.configurations[0].id, kDefaultsId) << "0.1 ids at the defaults stay";
   for (const std::string train :
        {"  threads: 2\n", "  loader_threads: 3\n", "  save_model: true\n", "  device: cpu\n",
+        "  deterministic: true\n",
         "  threads: 8\n  loader_threads: 0\n  save_model: true\n  device: cuda\n"}) {
     const auto changed = minimal_with(train);
     EXPECT_EQ(changed.configurations[0].id, kDefaultsId) << train;
@@ -66,10 +67,10 @@ TEST(RuntimeSettings, SettingsThatChangeResultsStillChangeTheId) {
   EXPECT_NE(minimal_with("  amp: false\n").configurations[0].id, kDefaultsId);
   EXPECT_NE(minimal_with("  batch_size: 8\n").configurations[0].id, kDefaultsId);
   EXPECT_FALSE(vfp::config::is_runtime_key("train.amp"));
-  EXPECT_EQ(
-      vfp::config::runtime_keys(),
-      (std::vector<std::string>{"preprocess.compression", "preprocess.content_hash", "train.device",
-                                "train.save_model", "train.loader_threads", "train.threads"}));
+  EXPECT_EQ(vfp::config::runtime_keys(),
+            (std::vector<std::string>{"preprocess.compression", "preprocess.content_hash",
+                                      "train.device", "train.save_model", "train.loader_threads",
+                                      "train.threads", "train.deterministic"}));
 }
 
 TEST(RuntimeSettings, ConfigJsonRecordsTheValuesUsedAndTheIdJsonTheDefaults) {

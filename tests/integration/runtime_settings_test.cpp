@@ -44,6 +44,13 @@ const std::vector<std::pair<std::string, std::string>> kThreads2Ids = {
     {"fold1", "00ef247f2fc9528b"},    {"cox", "fa26cb7d48f316d0"},
     {"seed0", "5987357240158921795"}, {"seed1", "12549988950130011140"}};
 
+std::string trimmed_output(const Output& out) {
+  auto text = out.text;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.pop_back();
+  return text;
+}
+
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
@@ -104,7 +111,7 @@ TEST(RuntimeSettings, ChangedOnAFinishedSweepRunNothingAndOldIdsResumeUnderThems
   EXPECT_EQ(config["config"]["train"]["threads"], 2);
 
   auto again = run_sweep(dir, sweep_text(", threads: 1, loader_threads: 0, save_model: true, "
-                                         "device: cpu",
+                                         "device: cpu, deterministic: true",
                                          ", compression: 1, content_hash: true"));
   ASSERT_EQ(again.code, 0) << again.text;
   EXPECT_NE(again.text.find("0 tasks run, 2 skipped"), std::string::npos) << again.text;
@@ -135,6 +142,12 @@ TEST(RuntimeSettings, ChangedOnAFinishedSweepRunNothingAndOldIdsResumeUnderThems
             std::string::npos)
       << resumed.text;
   EXPECT_NE(resumed.text.find(" tasks run, 1 skipped"), std::string::npos) << resumed.text;
+  // Every rank logs where it runs: host, CPUs, the CUDA devices it sees.
+  const auto host = trimmed_output(run("hostname"));
+  for (const std::string rank : {"rank 0 of 2 on ", "rank 1 of 2 on "})
+    EXPECT_NE(resumed.text.find(rank + host + " (local rank "), std::string::npos) << rank << "\n"
+                                                                                   << resumed.text;
+  EXPECT_NE(resumed.text.find("): CPUs "), std::string::npos) << resumed.text;
   const auto now = rows_of(sweep_dir / "results.jsonl", "train_eval");
   ASSERT_EQ(now.size(), 2u) << resumed.text;
   EXPECT_EQ(now[1]["task_id"], fold1);
@@ -160,5 +173,22 @@ TEST(RuntimeSettings, ChangedOnAFinishedSweepRunNothingAndOldIdsResumeUnderThems
   EXPECT_EQ(json["done"], 2);
   auto last = run_sweep(dir, sweep_text(", threads: 4"));
   EXPECT_NE(last.text.find("0 tasks run, 2 skipped"), std::string::npos) << last.text;
+
+  // A worker of a Slurm GPU job (VFP_GPU_JOB=1, as slurm/vfp.sbatch sets it) that sees no GPU
+  // stops the job saying so, rather than training on CPU.
+  if (resumed.text.find("no CUDA device") != std::string::npos) {
+    std::ofstream(dir / "gpujob.yaml")
+        << replace_all(sweep_text(""), "name: legacy", "name: gpujob");
+    const auto gpu_job =
+        run("cd " + dir.string() + " && VFP_GPU_JOB=1 " + mpirun(2) + " run gpujob.yaml");
+    EXPECT_NE(gpu_job.code, 0) << gpu_job.text;
+    EXPECT_NE(gpu_job.text.find("rank 1 on " + host +
+                                " is a worker of a GPU job but sees no CUDA "
+                                "device (CUDA_VISIBLE_DEVICES"),
+              std::string::npos)
+        << gpu_job.text;
+    EXPECT_TRUE(rows_of(dir / "results" / "gpujob" / "results.jsonl", "train_eval").empty())
+        << "nothing trained on CPU";
+  }
   fs::remove_all(dir);
 }

@@ -44,22 +44,37 @@ TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
   write_file_atomically(root / "study.yaml", "tables:\n"
                                              "  models:\n"
                                              "    sweeps: [lr_sweep, arch_sweep]\n"
+                                             "    where: {train.lr: 1e-4}\n"
                                              "    baseline: {model.arch: resnet18}\n"
+                                             "    sort: auroc\n"
                                              "  later:\n"
                                              "    sweeps: [lr_sweep, not_run]\n");
-  const auto study = vfp_report({"--study", (root / "study.yaml").string(), "--results-root",
-                                 root.string(), "--out", (root / "tables").string(),
-                                 "--no-figures"});
+  const auto study =
+      vfp_report({"--study", (root / "study.yaml").string(), "--results-root", root.string(),
+                  "--out", (root / "tables").string(), "--no-figures"});
   EXPECT_EQ(study.exit_code, 1) << study.err;
   const auto models = read_text_file(root / "tables" / "models" / "report" / "table.md");
   EXPECT_NE(models.find("| arch_sweep | 1e-4 | resnet18 |"), std::string::npos) << models;
   EXPECT_NE(models.find("p (t / DeLong)"), std::string::npos) << models;
   EXPECT_NE(study.out.find("## models\n\n" + models), std::string::npos) << study.out;
   EXPECT_NE(study.err.find("table later not written: " + (root / "study.yaml").string() +
-                           ":5: no results in " + (root / "not_run").string()),
+                           ":7: no results in " + (root / "not_run").string()),
             std::string::npos)
       << study.err;
   EXPECT_NE(study.err.find("1 of 2 tables of"), std::string::npos) << study.err;
+  EXPECT_EQ(models.find("| 1e-2 |"), std::string::npos) << "where: keeps lr 1e-4 only\n" << models;
+
+  // The study folder reported on its own shows the same table (its where:, baseline and sort
+  // as recorded in sources.json), not every row it holds.
+  const auto again = vfp_report({(root / "tables" / "models").string(), "--no-figures"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, models);
+  // --sort given there wins over the recorded order.
+  const auto by_sweep =
+      vfp_report({(root / "tables" / "models").string(), "--no-figures", "--sort", "sweep"});
+  ASSERT_EQ(by_sweep.exit_code, 0) << by_sweep.err;
+  EXPECT_EQ(by_sweep.out.find("| 1e-2 |"), std::string::npos) << by_sweep.out;
+  EXPECT_LT(by_sweep.out.find("| lr_sweep |"), by_sweep.out.find("| arch_sweep |")) << by_sweep.out;
 }
 
 } // namespace

@@ -102,31 +102,98 @@ TEST_F(RenderedScript, TheRenderedScriptPassesHostilePathsAsPlainArgumentsAndRun
   }
 }
 
-TEST(SlurmScript, AsksForOneCoordinatorAndOneWorkerPerGpuWithOnlyTheGivenOptions) {
+/// The #SBATCH lines of a script, in order (sbatch reads them up to the first command).
+std::string sbatch_lines(const std::string& script) {
+  std::istringstream in(script);
+  std::string out, l;
+  while (std::getline(in, l))
+    if (l.rfind("#SBATCH", 0) == 0)
+      out += l + "\n";
+  return out;
+}
+
+TEST(SlurmScript, ACpuJobAsksForOneCoordinatorAndTheWorkersWithOnlyTheGivenOptions) {
   auto s = spec();
   s.nodes = 2;
-  s.gpus_per_node = 4;
-  s.workers_per_node = 4;
+  s.workers_per_node = 3;
+  s.cpus_per_task = 4;
   s.time = "1-12:00:00";
-  s.partition = "gpu,gpu-long";
   const auto script = vfp::slurm::render(the_template(), "vfp.sbatch", s);
-  EXPECT_NE(script.find("#SBATCH --nodes=2\n"), std::string::npos) << script;
-  EXPECT_NE(script.find("#SBATCH --ntasks=9\n"), std::string::npos) << script;
-  EXPECT_NE(script.find("#SBATCH --gpus-per-node=4\n"), std::string::npos) << script;
-  EXPECT_NE(script.find("#SBATCH --time=1-12:00:00\n"), std::string::npos) << script;
-  EXPECT_NE(script.find("#SBATCH --partition=gpu,gpu-long\n"), std::string::npos) << script;
-  EXPECT_NE(script.find("#SBATCH --signal=B:USR1@120\n"), std::string::npos) << script;
-  EXPECT_EQ(script.find("--account"), std::string::npos) << script;
-  EXPECT_EQ(script.find("--mem"), std::string::npos) << script;
-  EXPECT_EQ(script.find("{{"), std::string::npos) << script;
-  const auto syntax = vfp::run_program({"bash", "-n", "-c", script});
-  EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
-
+  EXPECT_EQ(sbatch_lines(script), "#SBATCH --job-name=vfp-demo\n"
+                                  "#SBATCH --output=/data/results/demo/slurm/slurm-%j.out\n"
+                                  "#SBATCH --open-mode=append\n"
+                                  "#SBATCH --requeue\n"
+                                  "#SBATCH --signal=B:USR1@120\n"
+                                  "#SBATCH --nodes=2\n"
+                                  "#SBATCH --ntasks=7\n"
+                                  "#SBATCH --cpus-per-task=4\n"
+                                  "#SBATCH --time=1-12:00:00\n");
+  EXPECT_NE(script.find("export VFP_GPU_JOB=0\n"), std::string::npos) << script;
+  EXPECT_NE(script.find("srun --mpi=pmix --kill-on-bad-exit=1 '/opt/vfp/bin/vfp' run"),
+            std::string::npos)
+      << script;
   s.launcher = "mpirun";
   const auto with_mpirun = vfp::slurm::render(the_template(), "vfp.sbatch", s);
   EXPECT_NE(with_mpirun.find("mpirun -np \"$SLURM_NTASKS\" '/opt/vfp/bin/vfp' run"),
             std::string::npos)
       << with_mpirun;
+}
+
+TEST(SlurmScript, AGpuJobBindsOneGpuPerWorkerAndGivesTheCoordinatorNone) {
+  // What `vfp slurm submit --dry-run --nodes 2 --gpus-per-node 4` renders: a heterogeneous
+  // job, the coordinator alone in component 0, four workers per node in component 1.
+  auto s = spec();
+  s.nodes = 2;
+  s.gpus_per_node = 4;
+  s.workers_per_node = 4;
+  s.cpus_per_task = 8;
+  s.time = "1-12:00:00";
+  s.partition = "gpu,gpu-long";
+  const auto script = vfp::slurm::render(the_template(), "vfp.sbatch", s);
+  EXPECT_EQ(sbatch_lines(script), "#SBATCH --job-name=vfp-demo\n"
+                                  "#SBATCH --output=/data/results/demo/slurm/slurm-%j.out\n"
+                                  "#SBATCH --open-mode=append\n"
+                                  "#SBATCH --requeue\n"
+                                  "#SBATCH --signal=B:USR1@120\n"
+                                  "#SBATCH --nodes=1\n"
+                                  "#SBATCH --ntasks=1\n"
+                                  "#SBATCH --cpus-per-task=1\n"
+                                  "#SBATCH --time=1-12:00:00\n"
+                                  "#SBATCH --partition=gpu,gpu-long\n"
+                                  "#SBATCH hetjob\n"
+                                  "#SBATCH --nodes=2\n"
+                                  "#SBATCH --ntasks-per-node=4\n"
+                                  "#SBATCH --gpus-per-task=1\n"
+                                  "#SBATCH --gpu-bind=per_task:1\n"
+                                  "#SBATCH --cpus-per-task=8\n"
+                                  "#SBATCH --time=1-12:00:00\n"
+                                  "#SBATCH --partition=gpu,gpu-long\n");
+  EXPECT_NE(script.find("srun --het-group=0,1 --mpi=pmix --kill-on-bad-exit=1 --cpu-bind=cores "
+                        "'/opt/vfp/bin/vfp' run"),
+            std::string::npos)
+      << script;
+  EXPECT_NE(script.find("export VFP_GPU_JOB=1\n"), std::string::npos) << script;
+  EXPECT_EQ(script.find("{{"), std::string::npos) << script;
+  const auto syntax = vfp::run_program({"bash", "-n", "-c", script});
+  EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
+
+  // Workers that would share GPUs, and mpirun (which cannot launch across components).
+  s.workers_per_node = 8;
+  EXPECT_THROW(
+      {
+        try {
+          vfp::slurm::render(the_template(), "vfp.sbatch", s);
+        } catch (const vfp::InputError& e) {
+          EXPECT_NE(std::string(e.what()).find("a GPU job runs one worker per GPU"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      vfp::InputError);
+  s.workers_per_node = 4;
+  s.launcher = "mpirun";
+  EXPECT_THROW(vfp::slurm::render(the_template(), "vfp.sbatch", s), vfp::InputError);
 }
 
 TEST(SlurmScript, RefusesValuesThatCouldBreakAnSbatchLineNamingTheOption) {

@@ -368,6 +368,52 @@ TEST(Resume, ARunKilledMidTrainingResumesToTheUninterruptedResult) {
     EXPECT_EQ(resumed.history[k].train_loss, whole.history[k].train_loss) << "epoch " << k + 1;
 }
 
+TEST(Resume, TheCheckpointHoldsEveryCudaDevicesGeneratorState) {
+  auto toy = make_toy(40, 16, 5);
+  auto options = quick_options();
+  options.train.max_epochs = 1;
+  options.run.checkpoint = scratch("generators.pt").string();
+  vfp::train::fit_and_score(options, toy.data);
+  torch::serialize::InputArchive archive;
+  archive.load_from(options.run.checkpoint);
+  torch::Tensor devices;
+  ASSERT_TRUE(archive.try_read("rng.cuda.devices", devices, /*is_buffer=*/true));
+  const auto visible = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+  ASSERT_EQ(devices.item<std::int64_t>(), std::int64_t(visible));
+  for (std::size_t i = 0; i < visible; ++i) {
+    torch::Tensor state;
+    EXPECT_TRUE(archive.try_read("rng.cuda." + std::to_string(i), state, true)) << i;
+  }
+}
+
+TEST(Resume, OnCudaADeterministicInterruptedRunEndsBitForBitAsTheUninterruptedOne) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device visible: this checks the CUDA generators and "
+                    "train.deterministic on a GPU machine";
+  auto toy = make_toy(80, 16, 21);
+  auto options = resumable_options(); // dropout: draws from the CUDA generator
+  options.train.augment = false;
+  options.run.device = "cuda";
+  options.run.deterministic = true;
+  const auto whole = vfp::train::fit_and_score(options, toy.data);
+  const auto again = vfp::train::fit_and_score(options, toy.data);
+  ASSERT_EQ(again.test_scores, whole.test_scores) << "deterministic mode is not deterministic";
+  options.run.checkpoint = scratch("cuda_deterministic.pt").string();
+  EXPECT_THROW(vfp::train::fit_and_score(options, toy.data,
+                                         [](const vfp::train::EpochLog& e) {
+                                           if (e.epoch == 3)
+                                             throw Interrupted{};
+                                         }),
+               Interrupted);
+  const auto resumed = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_EQ(resumed.resumed_from_epoch, 3);
+  EXPECT_EQ(resumed.test_scores, whole.test_scores);
+  ASSERT_EQ(resumed.history.size(), whole.history.size());
+  for (size_t k = 0; k < whole.history.size(); ++k)
+    EXPECT_EQ(resumed.history[k].train_loss, whole.history[k].train_loss) << "epoch " << k + 1;
+  vfp::models::use_deterministic_algorithms(false);
+}
+
 TEST(Resume, ACheckpointOfAnotherModelIsAnErrorNamingTheFile) {
   auto toy = make_toy(40, 16, 5);
   auto options = quick_options();
@@ -407,6 +453,23 @@ TEST(Device, AutoTrainsOnCpuWithoutCudaAndAskingForCudaThereFailsTheTaskSayingWh
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(Device, DeterministicModeSetsTorchsSwitchesAndLeavesCpuNumbersAsTheyAre) {
+  auto toy = make_toy(40, 16, 5);
+  auto options = quick_options();
+  options.train.max_epochs = 2;
+  const auto fast = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithms());
+  EXPECT_TRUE(at::globalContext().benchmarkCuDNN()) << "off: cuDNN autotunes";
+  options.run.deterministic = true;
+  const auto deterministic = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  EXPECT_TRUE(at::globalContext().deterministicCuDNN());
+  EXPECT_FALSE(at::globalContext().benchmarkCuDNN());
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  EXPECT_EQ(deterministic.test_scores, fast.test_scores);
+  vfp::models::use_deterministic_algorithms(false);
 }
 
 TEST(Device, OnCudaTheToyTaskIsLearnedUnderBfloat16AndAKilledRunResumes) {
