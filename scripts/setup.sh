@@ -12,11 +12,12 @@ packages=(
   # libraries
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libinsighttoolkit5-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev zlib1g-dev
   # reference models for the model-zoo tests and the PyTorch side of the benchmarks
   python3-torchvision
-  # SLURM for `vfp slurm` and its real single-node cluster test (tests/slurm)
-  slurm-wlm munge
+  # SLURM for `vfp slurm` and its real clusters in tests/slurm: one node, and two hosts in
+  # network namespaces (ip from iproute2, unshare from util-linux)
+  slurm-wlm munge iproute2 util-linux
   # GDCM's command-line tools: ITK's CMake looks for them; the DICOM archive tests use gdcmconv
   libgdcm-tools
   # compressed DICOM transfer syntaxes in the DICOM archive tests (dcmcjpeg, dcmcjpls, dcmcrle)

@@ -3,7 +3,8 @@
 #include "core/core.h"
 
 namespace vfp::models {
-namespace {
+// Named, not anonymous: CtLayerImpl (declared in vit.h) holds these as members.
+namespace vit_parts {
 
 torch::Tensor l2norm(const torch::Tensor& t) {
   // F.normalize(t, dim=-1): eps 1e-12 on the norm.
@@ -89,7 +90,10 @@ public:
 };
 TORCH_MODULE(Geglu);
 
-} // namespace
+} // namespace vit_parts
+using vit_parts::CtAttention;
+using vit_parts::Geglu;
+using vit_parts::Peg;
 
 /// [PEG, Attention, (no cross-attention), FeedForward] under the names `0`, `1`, `3`; the
 /// feed-forward is LayerNorm → Linear(dim, 2·inner) → GEGLU → Dropout → Linear(inner, dim),

@@ -46,7 +46,9 @@ protected:
   }
 
   static void start_cluster() {
-    for (const char* d : {"state", "spool", "log"})
+    // tmp: the TmpFS where PMIx makes a folder per job step, named by job and step only (one
+    // left behind by a killed run would fail the next cluster's first job).
+    for (const char* d : {"state", "spool", "log", "tmp"})
       fs::create_directories(dir / d);
     std::string error;
     const auto socket = start_munged(dir, error);
@@ -65,6 +67,7 @@ protected:
                         << "\nSlurmctldLogFile=" << (dir / "log" / "slurmctld.log").string()
                         << "\nSlurmdLogFile=" << (dir / "log" / "slurmd.log").string() << R"(
 SchedulerType=sched/builtin
+TmpFS=)" << (dir / "tmp").string() << R"(
 NodeName=)" << host << R"( CPUs=8 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE
 )";
