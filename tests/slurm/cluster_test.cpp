@@ -67,7 +67,8 @@ protected:
                         << "\nSlurmctldLogFile=" << (dir / "log" / "slurmctld.log").string()
                         << "\nSlurmdLogFile=" << (dir / "log" / "slurmd.log").string() << R"(
 SchedulerType=sched/builtin
-TmpFS=)" << (dir / "tmp").string() << R"(
+TmpFS=)" << (dir / "tmp").string()
+                        << R"(
 NodeName=)" << host << R"( CPUs=8 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE
 )";

@@ -102,6 +102,13 @@ TEST_F(RenderedScript, TheRenderedScriptPassesHostilePathsAsPlainArgumentsAndRun
   }
 }
 
+/// The #SBATCH lines every script of spec() starts with, before what it asks for.
+const std::string kJobLines = "#SBATCH --job-name=vfp-demo\n"
+                              "#SBATCH --output=/data/results/demo/slurm/slurm-%j.out\n"
+                              "#SBATCH --open-mode=append\n"
+                              "#SBATCH --requeue\n"
+                              "#SBATCH --signal=B:USR1@120\n";
+
 /// The #SBATCH lines of a script, in order (sbatch reads them up to the first command).
 std::string sbatch_lines(const std::string& script) {
   std::istringstream in(script);
@@ -119,15 +126,10 @@ TEST(SlurmScript, ACpuJobAsksForOneCoordinatorAndTheWorkersWithOnlyTheGivenOptio
   s.cpus_per_task = 4;
   s.time = "1-12:00:00";
   const auto script = vfp::slurm::render(the_template(), "vfp.sbatch", s);
-  EXPECT_EQ(sbatch_lines(script), "#SBATCH --job-name=vfp-demo\n"
-                                  "#SBATCH --output=/data/results/demo/slurm/slurm-%j.out\n"
-                                  "#SBATCH --open-mode=append\n"
-                                  "#SBATCH --requeue\n"
-                                  "#SBATCH --signal=B:USR1@120\n"
-                                  "#SBATCH --nodes=2\n"
-                                  "#SBATCH --ntasks=7\n"
-                                  "#SBATCH --cpus-per-task=4\n"
-                                  "#SBATCH --time=1-12:00:00\n");
+  EXPECT_EQ(sbatch_lines(script), kJobLines + "#SBATCH --nodes=2\n"
+                                              "#SBATCH --ntasks=7\n"
+                                              "#SBATCH --cpus-per-task=4\n"
+                                              "#SBATCH --time=1-12:00:00\n");
   EXPECT_NE(script.find("export VFP_GPU_JOB=0\n"), std::string::npos) << script;
   EXPECT_NE(script.find("srun --mpi=pmix --kill-on-bad-exit=1 '/opt/vfp/bin/vfp' run"),
             std::string::npos)
@@ -150,24 +152,19 @@ TEST(SlurmScript, AGpuJobBindsOneGpuPerWorkerAndGivesTheCoordinatorNone) {
   s.time = "1-12:00:00";
   s.partition = "gpu,gpu-long";
   const auto script = vfp::slurm::render(the_template(), "vfp.sbatch", s);
-  EXPECT_EQ(sbatch_lines(script), "#SBATCH --job-name=vfp-demo\n"
-                                  "#SBATCH --output=/data/results/demo/slurm/slurm-%j.out\n"
-                                  "#SBATCH --open-mode=append\n"
-                                  "#SBATCH --requeue\n"
-                                  "#SBATCH --signal=B:USR1@120\n"
-                                  "#SBATCH --nodes=1\n"
-                                  "#SBATCH --ntasks=1\n"
-                                  "#SBATCH --cpus-per-task=1\n"
-                                  "#SBATCH --time=1-12:00:00\n"
-                                  "#SBATCH --partition=gpu,gpu-long\n"
-                                  "#SBATCH hetjob\n"
-                                  "#SBATCH --nodes=2\n"
-                                  "#SBATCH --ntasks-per-node=4\n"
-                                  "#SBATCH --gpus-per-task=1\n"
-                                  "#SBATCH --gpu-bind=per_task:1\n"
-                                  "#SBATCH --cpus-per-task=8\n"
-                                  "#SBATCH --time=1-12:00:00\n"
-                                  "#SBATCH --partition=gpu,gpu-long\n");
+  EXPECT_EQ(sbatch_lines(script), kJobLines + "#SBATCH --nodes=1\n"
+                                              "#SBATCH --ntasks=1\n"
+                                              "#SBATCH --cpus-per-task=1\n"
+                                              "#SBATCH --time=1-12:00:00\n"
+                                              "#SBATCH --partition=gpu,gpu-long\n"
+                                              "#SBATCH hetjob\n"
+                                              "#SBATCH --nodes=2\n"
+                                              "#SBATCH --ntasks-per-node=4\n"
+                                              "#SBATCH --gpus-per-task=1\n"
+                                              "#SBATCH --gpu-bind=per_task:1\n"
+                                              "#SBATCH --cpus-per-task=8\n"
+                                              "#SBATCH --time=1-12:00:00\n"
+                                              "#SBATCH --partition=gpu,gpu-long\n");
   EXPECT_NE(script.find("srun --het-group=0,1 --mpi=pmix --kill-on-bad-exit=1 --cpu-bind=cores "
                         "'/opt/vfp/bin/vfp' run"),
             std::string::npos)

@@ -183,6 +183,18 @@ protected:
                              " slurm submit " + sweep + " --nodes 2 --results-root results"));
   }
 
+  /// Submits a sweep `name` of 150-epoch tasks and waits until a worker trains at epoch 3 or
+  /// later; the job id ("" with a test failure when it never got there).
+  static std::string submit_and_wait_for_training(const std::string& name) {
+    std::ofstream(dir / (name + ".yaml")) << cluster_sweep_text(name, 150);
+    const auto id = submit(name + ".yaml");
+    if (!id.empty() && wait_for_training(dir / "results" / name, 3, 120).is_null()) {
+      ADD_FAILURE() << "no worker trained: " << log_of(dir / "results" / name, id);
+      return "";
+    }
+    return id;
+  }
+
   static std::string log_of(const fs::path& sweep_dir, const std::string& id) {
     return read(sweep_dir / "slurm" / ("slurm-" + id + ".out"));
   }
@@ -228,11 +240,9 @@ TEST_F(TwoHostCluster, OneMpiWorldOverBothHostsGivesTheNumbersOfAOneHostRun) {
 }
 
 TEST_F(TwoHostCluster, ATwoNodeJobStoppedWithTermRequeuesAndResumes) {
-  std::ofstream(dir / "term.yaml") << cluster_sweep_text("term", 150);
-  const auto id = submit("term.yaml");
-  ASSERT_FALSE(id.empty());
   const auto sweep_dir = dir / "results" / "term";
-  ASSERT_FALSE(wait_for_training(sweep_dir, 3, 120).is_null()) << log_of(sweep_dir, id);
+  const auto id = submit_and_wait_for_training("term");
+  ASSERT_FALSE(id.empty());
   ASSERT_EQ(run(on_first_host() + "scancel --signal=TERM " + id).code, 0);
   ASSERT_EQ(wait_for_end(on_first_host(), id, 400), "COMPLETED") << log_of(sweep_dir, id);
   const auto text = log_of(sweep_dir, id);
@@ -242,11 +252,9 @@ TEST_F(TwoHostCluster, ATwoNodeJobStoppedWithTermRequeuesAndResumes) {
 }
 
 TEST_F(TwoHostCluster, ANodeThatDiesEndsTheJobWhichSlurmRequeuesAndResumesFromCheckpoints) {
-  std::ofstream(dir / "fail.yaml") << cluster_sweep_text("fail", 150);
-  const auto id = submit("fail.yaml");
-  ASSERT_FALSE(id.empty());
   const auto sweep_dir = dir / "results" / "fail";
-  ASSERT_FALSE(wait_for_training(sweep_dir, 3, 120).is_null()) << log_of(sweep_dir, id);
+  const auto id = submit_and_wait_for_training("fail");
+  ASSERT_FALSE(id.empty());
   kill_host(2); // its slurmd, its job step and the rank training there
   // Slurm notices the silent node (SlurmdTimeout), ends the job and requeues it; it can start
   // again once the node is back.
