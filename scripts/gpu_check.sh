@@ -18,4 +18,8 @@ else
   echo "gpu_check: GoogleTest not found, tests not built; timing only"
 fi
 "$build/bench/bench_fit" --device cuda --arch fnet,resnet18 --dims 2,3
+# The study's 3D setting: 47³ cubes, batch 16, fNet 3D and SE-ResNet50 3D; "data wait" says
+# whether the loader keeps the GPU busy.
+"$build/bench/bench_fit" --device cuda --arch fnet,se_resnet50 --dims 3 --size3d 47 --batch 16 \
+  --patches 512 --epochs 2
 "$build/bench/bench_fit" --device cpu --arch fnet --dims 2

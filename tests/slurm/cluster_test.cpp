@@ -1,7 +1,7 @@
 // A real single-node Slurm cluster (munged, slurmctld and slurmd from Debian's slurm-wlm and
 // munge, started here as root with their own key, ports and folders) runs sweeps submitted
-// with `vfp slurm submit`: one to the end, one cancelled part-way with SIGTERM that requeues
-// itself and finishes with nothing lost or done twice. Skipped, saying why, where the
+// with `vfp slurm submit` to the end, as one MPI world. (SIGTERM, requeue and resume:
+// two_host_test.cpp.) Skipped, saying why, where the
 // daemons cannot run (not root, packages missing).
 #include "slurm_daemons.h"
 
@@ -119,21 +119,5 @@ TEST_F(SlurmCluster, ASubmittedSweepRunsAsOneMpiJobAcrossItsRanksAndFinishes) {
   EXPECT_EQ(j["jobs"][0]["state"], "COMPLETED");
 }
 
-TEST_F(SlurmCluster, AJobCancelledWithTermRequeuesItselfAndFinishesWithNothingLostOrDuplicated) {
-  std::ofstream(dir / "long.yaml") << cluster_sweep_text("long", 150);
-  const auto id = submit("long.yaml");
-  ASSERT_FALSE(id.empty());
-  const auto sweep_dir = dir / "results" / "long";
-  const auto log = [&] { return read(sweep_dir / "slurm" / ("slurm-" + id + ".out")); };
-  // Wait until a worker trains (an epoch heartbeat in status.json), then preempt.
-  ASSERT_FALSE(wait_for_training(sweep_dir, 3, 120).is_null()) << log();
-  const auto cancelled = run("scancel --signal=TERM " + id);
-  ASSERT_EQ(cancelled.code, 0) << cancelled.text;
-  ASSERT_EQ(wait_for_end("", id, 400), "COMPLETED") << log();
-  const auto text = log();
-  EXPECT_NE(text.find("stopped by signal 15"), std::string::npos) << text;
-  EXPECT_NE(text.find("requeueing job " + id), std::string::npos) << text;
-  EXPECT_NE(text.find("(start 2)"), std::string::npos) << text;
-  EXPECT_EQ(job_field("", id, "Restarts"), "1");
-  EXPECT_GE(check_every_task_once(sweep_dir), 1) << "no task resumed from its checkpoint: " << text;
-}
+// A job cancelled with SIGTERM requeues itself and resumes: tests/slurm/two_host_test.cpp
+// checks it on a 2-node job (the same script and checks; one cluster start instead of two).

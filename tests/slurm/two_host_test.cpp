@@ -246,8 +246,10 @@ TEST_F(TwoHostCluster, ATwoNodeJobStoppedWithTermRequeuesAndResumes) {
   ASSERT_EQ(run(on_first_host() + "scancel --signal=TERM " + id).code, 0);
   ASSERT_EQ(wait_for_end(on_first_host(), id, 400), "COMPLETED") << log_of(sweep_dir, id);
   const auto text = log_of(sweep_dir, id);
+  EXPECT_NE(text.find("stopped by signal 15"), std::string::npos) << text;
   EXPECT_NE(text.find("requeueing job " + id), std::string::npos) << text;
   EXPECT_NE(text.find("(start 2)"), std::string::npos) << text;
+  EXPECT_EQ(job_field(on_first_host(), id, "Restarts"), "1");
   EXPECT_GE(check_every_task_once(sweep_dir), 1) << "no task resumed from its checkpoint: " << text;
 }
 
