@@ -11,7 +11,8 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: all setup configure build run test lint lint-all test-asan bench fuzz clean
+.PHONY: all setup configure build run test lint lint-all test-asan torch2 test-torch2 bench fuzz \
+	clean
 
 all: build
 
@@ -49,9 +50,20 @@ test-asan: setup
 	@cmake --build --preset asan-unit -j $(JOBS)
 	@ctest --preset asan-unit -j $(JOBS)
 
-# Every benchmark, then docs/performance.md from their figures (installs the references).
+# The second build: the whole project against LibTorch 2.x with CUDA (PyPI's wheel, with MONAI
+# for the tests, in .venv) in build/torch2; test-torch2 then runs its LibTorch suites and one
+# sweep under mpirun: part of make test (docs/cluster_build.md).
+torch2: setup
+	@JOBS=$(JOBS) scripts/torch2.sh build
+
+test-torch2: setup
+	@JOBS=$(JOBS) scripts/torch2.sh test
+
+# Every benchmark, then docs/performance.md from their figures (installs the references; the
+# vfp-vs-MONAI loop runs vfp's side from the LibTorch 2.x build, MONAI's torch).
 bench: build
 	@scripts/setup.sh --bench
+	@JOBS=$(JOBS) scripts/torch2.sh build bench_fit
 	@scripts/bench.sh $(BUILD)
 
 # libFuzzer targets (clang, tests/fuzz): each runs FUZZ_SECONDS; not part of `make test`.

@@ -273,9 +273,7 @@ Outcome run(const std::string& command) {
 /// caps it), passed as tunables so that the Python side runs under the same settings. This
 /// process re-executes itself right after, so setting them here leaves nothing behind.
 std::string tuned_tunables() {
-  const auto set = vfp::keep_freed_memory();
-  return "glibc.malloc.mmap_threshold=" + std::to_string(set.mmap) +
-         ":glibc.malloc.trim_threshold=" + std::to_string(set.trim);
+  return vfp::bench::glibc_tunables(vfp::keep_freed_memory());
 }
 
 /// Re-executes this program with the allocator settings asked for, once: the timing here and

@@ -15,6 +15,13 @@
 
 namespace vfp::bench {
 
+/// GLIBC_TUNABLES that give a child process the allocator thresholds `set` (what
+/// keep_freed_memory() set in this one): both sides of a comparison under the same malloc.
+inline std::string glibc_tunables(const MallocThresholds& set) {
+  return "glibc.malloc.mmap_threshold=" + std::to_string(set.mmap) +
+         ":glibc.malloc.trim_threshold=" + std::to_string(set.trim);
+}
+
 /// `s` quoted for /bin/sh.
 inline std::string shell_quote(const std::string& s) {
   std::string q = "'";

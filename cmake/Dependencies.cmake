@@ -1,12 +1,43 @@
-# Every dependency comes from Debian 12 packages (see scripts/setup.sh); a CUDA LibTorch
-# is picked up through Torch_DIR.
+# Every dependency comes from Debian 12 packages (see scripts/setup.sh); another LibTorch
+# (a CUDA one: the PyPI wheel of scripts/torch2.sh, or an archive) is picked up through
+# CMAKE_PREFIX_PATH or Torch_DIR (docs/cluster_build.md).
+#
+# TorchConfig looks for libtorch and libc10 in the prefix path and the system folders before
+# its own lib/, and torch.utils.cmake_prefix_path names <torch>/share/cmake, whose lib/ does
+# not exist: Debian's /usr/lib/x86_64-linux-gnu/libtorch.so would be linked under the
+# wheel's headers. Search the chosen LibTorch's own root first.
+foreach(_vfp_prefix IN LISTS CMAKE_PREFIX_PATH Torch_DIR)
+  foreach(_vfp_config IN ITEMS "${_vfp_prefix}/Torch/TorchConfig.cmake"
+                               "${_vfp_prefix}/TorchConfig.cmake")
+    if(EXISTS "${_vfp_config}")
+      get_filename_component(_vfp_config_dir "${_vfp_config}" DIRECTORY)
+      get_filename_component(_vfp_torch_root "${_vfp_config_dir}/../../.." ABSOLUTE)
+      list(PREPEND CMAKE_PREFIX_PATH "${_vfp_torch_root}")
+    endif()
+  endforeach()
+endforeach()
 find_package(Torch REQUIRED)
+# (Debian's prefix is /usr, its library in /usr/lib/<multiarch>: under the prefix is enough.)
+string(FIND "${TORCH_LIBRARY}" "${TORCH_INSTALL_PREFIX}/" _vfp_torch_lib_at)
+if(NOT _vfp_torch_lib_at EQUAL 0)
+  message(FATAL_ERROR "LibTorch's headers come from ${TORCH_INSTALL_PREFIX} but libtorch from "
+                      "${TORCH_LIBRARY}: delete the build folder's CMakeCache.txt and configure "
+                      "with CMAKE_PREFIX_PATH=${TORCH_INSTALL_PREFIX}")
+endif()
 
 # LibTorch's exported flags are plain variables; wrap them in one imported target so that
 # only targets that link vfp::torch see them.
 add_library(vfp_torch INTERFACE)
 add_library(vfp::torch ALIAS vfp_torch)
 target_link_libraries(vfp_torch INTERFACE ${TORCH_LIBRARIES})
+# A PyPI wheel's libtorch_cuda finds its CUDA libraries (NCCL, cuDNN, cuBLAS, ...) in the
+# wheel's nvidia/ packages through an $ORIGIN rpath, which the linker does not follow: it took
+# the CUDA toolkit's older NCCL instead (undefined ncclCommGrow, ...). Show it the wheel's.
+file(GLOB _vfp_wheel_cuda_dirs LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib")
+foreach(_vfp_dir IN LISTS _vfp_wheel_cuda_dirs)
+  get_filename_component(_vfp_dir "${_vfp_dir}" ABSOLUTE)
+  target_link_options(vfp_torch INTERFACE "LINKER:-rpath-link,${_vfp_dir}")
+endforeach()
 if(TORCH_CXX_FLAGS)
   separate_arguments(_vfp_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
   target_compile_options(vfp_torch INTERFACE ${_vfp_torch_flags})

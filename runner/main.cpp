@@ -3,6 +3,7 @@
 
 #include "core/core.h"
 #include "log/log.h"
+#include "train/train.h"
 
 #include <CLI/CLI.hpp>
 
@@ -25,7 +26,9 @@ int main(int argc, char** argv) {
   vfp::keep_freed_memory();
   CLI::App app{"vfp: deep-learning vertebral fracture prognosis from CT — sweeps, training, "
                "statistics"};
-  app.set_version_flag("--version", std::string("vfp ") + std::string(vfp::version()));
+  app.set_version_flag("--version", [] {
+    return std::string("vfp ") + std::string(vfp::version()) + "\n" + vfp::train::libtorch_build();
+  });
   app.require_subcommand(1);
   Invocation invocation{"info", &argc, &argv};
   app.add_option("--log-level", invocation.log_level, "trace, debug, info, warn, error or off")

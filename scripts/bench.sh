@@ -37,6 +37,19 @@ echo
 echo "== training loop: throughput and time outside forward/backward/step =="
 "$build/bench/bench_fit" --arch fnet,resnet18 --dims 2,3
 echo
+echo "== training loop, vfp vs MONAI: the study's 3D setting (47³, batch 16), the same patches =="
+# vfp's side from the LibTorch 2.x build when there is one (make bench builds it): the same
+# torch as MONAI's, so that the loops differ and not the libraries.
+fit_vs_monai="$build/bench/bench_fit"
+[[ -x build/torch2/bench/bench_fit ]] && fit_vs_monai=build/torch2/bench/bench_fit
+if [[ -x .venv/bin/python ]] && .venv/bin/python -c 'import monai' 2>/dev/null; then
+  echo "vfp: $fit_vs_monai"
+  "$fit_vs_monai" --arch fnet,monai_seresnet50 --dims 3 --size3d 47 --batch 16 --width 32 \
+    --patches 160 --epochs 2 --versus-monai .venv/bin/python
+else
+  echo "skipped: no MONAI in .venv (scripts/torch2.sh venv installs it; make bench does)"
+fi
+echo
 echo "== loader stall (share of step time waiting for data) =="
 "$build/bench/bench_loader"
 if [[ -x "$build/bench/bench_stats" ]]; then
@@ -75,5 +88,5 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installe
 "$build/bench/bench_report" "$VFP_BENCH_RECORD" --out "$report" \
   --machine-note "vfp $(git describe --always --dirty 2>/dev/null || echo '(no git)'); LibTorch (Debian libtorch-dev) $(version libtorch-dev); PyTorch (python3-torch) $(version python3-torch); R survival $(version r-cran-survival); scikit-learn $(version python3-sklearn); h5py $(version python3-h5py)" \
   --machine-note "load average before the run $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - started )) s" \
-  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit and bench_out_of_core's workers as vfp sets it at start-up; the others glibc defaults" \
+  --machine-note "allocator: bench_model_step runs both sides with the same GLIBC_TUNABLES (raised mmap/trim thresholds); bench_fit and bench_out_of_core's workers as vfp sets it at start-up, and bench_fit's MONAI loop under the same thresholds as GLIBC_TUNABLES; the others glibc defaults" \
   --machine-note "bench_model_step: each side runs twice per case (--rounds 2), alternating which goes first; each side's faster median counts"

@@ -41,7 +41,10 @@ sed -E -e 's# -Winvalid-pch -include [^ "]*cmake_pch\.hxx##' \
 # the headers they share are parsed and checked once per batch instead of once per file.
 sed -n -E 's#^ *"file": "([^"]*)",?$#\1#p' "$db" | sort -u |
   awk -v root="$root/" -v build="$build/" -v all="$scope" '
-    function torch(rel) { return rel ~ /^lib\/(models|train|ssl)\// || rel == "lib/inference/predictor.cpp" }
+    function torch(rel) {
+      return rel ~ /^lib\/(models|train|ssl)\// || rel == "lib/inference/predictor.cpp" ||
+             rel ~ /^lib\/inference\/CMakeFiles\/vfp_inference_predictor\.dir\//
+    }
     {
       if (index($0, build) == 1) {
         rel = substr($0, length(build) + 1)

@@ -15,6 +15,8 @@ packages=(
   nlohmann-json3-dev zlib1g-dev
   # reference models for the model-zoo tests and the PyTorch side of the benchmarks
   python3-torchvision
+  # make test-torch2: the venv of LibTorch 2.x (PyPI's torch wheel) and MONAI
+  python3-venv
   # SLURM for `vfp slurm` and its real clusters in tests/slurm: one node, and two hosts in
   # network namespaces (ip from iproute2, unshare from util-linux)
   slurm-wlm munge iproute2 util-linux

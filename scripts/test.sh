@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test` once the build is done: ctest over the preset's build, then `make lint`
 # (clang-tidy), then `make test-asan` (the AddressSanitizer + UBSan build of the unit suites and
-# their tests). Each step runs even when one before it failed, so that one run shows every
+# their tests), then `make test-torch2` (the whole project built against LibTorch 2.x with CUDA,
+# its LibTorch suites run). Each step runs even when one before it failed, so that one run shows every
 # failure; exits 1 naming the steps that failed.
 #   PRESET=release JOBS=2 scripts/test.sh      (make test passes both)
 #
@@ -19,9 +20,10 @@ failed=()
 ctest --preset "$preset" -j "$jobs" || failed+=("ctest")
 make --no-print-directory lint || failed+=("lint")
 make --no-print-directory test-asan || failed+=("sanitized suites")
+make --no-print-directory test-torch2 || failed+=("LibTorch 2.x build")
 
 if ((${#failed[@]})); then
   echo "test: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "test: ctest, lint and the sanitized suites passed"
+echo "test: ctest, lint, the sanitized suites and the LibTorch 2.x build passed"

@@ -106,14 +106,16 @@ void check_vit_patches(const ExperimentConfig& c, const FlatConfig& flat, const 
 
 bool is_3d_only(const std::string& arch) {
   // The registry's Architecture::dims, mirrored here because config stays torch-free.
-  return arch == "merlin_resnet152" || arch == "ctclip_vit";
+  return arch == "monai_seresnet50" || arch == "monai_seresnext50" || arch == "monai_resnet18" ||
+         arch == "monai_resnet50" || arch == "merlin_resnet152" || arch == "ctclip_vit";
 }
 
 const std::vector<std::string>& model_architectures() {
   static const std::vector<std::string> names{
-      "fnet",        "resnet18",         "resnet34",          "resnet50",
-      "resnet101",   "resnet152",        "se_resnet50",       "se_resnext50_32x4d",
-      "densenet121", "merlin_resnet152", "vista3d_segresnet", "ctclip_vit"};
+      "fnet",           "resnet18",         "resnet34",          "resnet50",
+      "resnet101",      "resnet152",        "se_resnet50",       "se_resnext50_32x4d",
+      "densenet121",    "monai_seresnet50", "monai_seresnext50", "monai_resnet18",
+      "monai_resnet50", "merlin_resnet152", "vista3d_segresnet", "ctclip_vit"};
   return names;
 }
 

@@ -123,6 +123,9 @@ struct Exported {
 /// Removes a folder when it goes out of scope (the scratch of retraining, a partial bundle).
 struct RemoveOnExit {
   fs::path dir;
+  // A constructor, not aggregate initialisation: LibTorch 2.x builds its users as C++20,
+  // where a class with deleted constructors is no aggregate.
+  explicit RemoveOnExit(fs::path folder) : dir(std::move(folder)) {}
   RemoveOnExit(const RemoveOnExit&) = delete;
   RemoveOnExit& operator=(const RemoveOnExit&) = delete;
   ~RemoveOnExit() {

@@ -200,6 +200,7 @@ fs::path provide_models(const results::SweepFolder& sweep, std::vector<FoldTask>
   struct ScratchGuard {
     fs::path dir;
     bool keep = false;
+    explicit ScratchGuard(fs::path folder) : dir(std::move(folder)) {} // no aggregate in C++20
     ScratchGuard(const ScratchGuard&) = delete;
     ScratchGuard& operator=(const ScratchGuard&) = delete;
     ~ScratchGuard() {

@@ -59,6 +59,23 @@ bool under_module(const std::string& key, const std::set<std::string>& modules) 
   return modules.count(first) > 0;
 }
 
+/// A linear weight [out, in] whose counterpart in the model is a pointwise convolution
+/// [out, in, 1, ...] viewed as one: the same map (MONAI's squeeze-and-excitation layers are
+/// Linear, ours 1×1 convolutions as timm's).
+StateDict linear_as_pointwise(const StateDict& state,
+                              const std::map<std::string, torch::Tensor>& targets) {
+  StateDict out;
+  for (const auto& item : state) {
+    const auto& w = item.value();
+    const auto t = targets.find(item.key());
+    const bool pointwise = t != targets.end() && w.dim() == 2 && t->second.dim() > 2 &&
+                           t->second.size(0) == w.size(0) && t->second.size(1) == w.size(1) &&
+                           t->second.numel() == w.numel();
+    out.insert(item.key(), pointwise ? w.reshape(t->second.sizes()) : w);
+  }
+  return out;
+}
+
 } // namespace
 
 StateDict inflate_to_3d(const StateDict& state, const torch::nn::Module& target, Inflation rule) {
@@ -164,7 +181,8 @@ StateDict rename_for(Classifier& model, const PretrainedOptions& options, StateD
   return state;
 }
 
-/// The renamed tensors brought to the model's shapes: stem channels adapted, 2D inflated.
+/// The renamed tensors brought to the model's shapes: stem channels adapted, 2D inflated,
+/// linear weights of pointwise convolutions viewed as such.
 /// A stem that differs in more than its input channels is left as it is, for the load to
 /// report with the file's shape.
 StateDict adapt_for(Classifier& model, const PretrainedOptions& options, StateDict state) {
@@ -178,7 +196,7 @@ StateDict adapt_for(Classifier& model, const PretrainedOptions& options, StateDi
     if (kernel && have.size(1) != want.size(1))
       state = adapt_input_channels(state, stem, want.size(1), options.channels);
   }
-  return inflate_to_3d(state, model, options.inflation);
+  return linear_as_pointwise(inflate_to_3d(state, model, options.inflation), targets);
 }
 
 /// Runs `f`; a mismatch found after a key map says so.

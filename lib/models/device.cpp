@@ -37,7 +37,7 @@ std::vector<torch::Tensor> cuda_rng_states() {
   std::vector<torch::Tensor> states;
   if (!torch::cuda::is_available())
     return states;
-  const auto count = torch::cuda::device_count();
+  const auto count = static_cast<std::size_t>(torch::cuda::device_count());
   for (std::size_t i = 0; i < count; ++i) {
     auto generator = at::globalContext().defaultGenerator(
         c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
@@ -50,7 +50,7 @@ std::vector<torch::Tensor> cuda_rng_states() {
 void set_cuda_rng_states(const std::vector<torch::Tensor>& states) {
   if (states.empty() || !torch::cuda::is_available())
     return;
-  const auto count = std::min(states.size(), torch::cuda::device_count());
+  const auto count = std::min(states.size(), static_cast<std::size_t>(torch::cuda::device_count()));
   for (std::size_t i = 0; i < count; ++i) {
     auto generator = at::globalContext().defaultGenerator(
         c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));

@@ -68,14 +68,16 @@ torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
                            /*momentum=*/0.1, /*eps=*/1e-5, /*cudnn_enabled=*/true);
 }
 
-PoolImpl::PoolImpl(Kind kind, int dims, std::int64_t k, std::int64_t s, std::int64_t p)
-    : kind_(kind), dims_(dims), k_(k), s_(s), p_(p) {}
+PoolImpl::PoolImpl(Kind kind, int dims, std::int64_t k, std::int64_t s, std::int64_t p, bool ceil)
+    : kind_(kind), dims_(dims), k_(k), s_(s), p_(p), ceil_(ceil) {}
 
 torch::Tensor PoolImpl::forward(const torch::Tensor& x) {
   const auto k = repeat(dims_, k_), s = repeat(dims_, s_), p = repeat(dims_, p_);
+  const auto one = repeat(dims_, 1);
   if (kind_ == kMax)
-    return dims_ == 2 ? torch::max_pool2d(x, k, s, p) : torch::max_pool3d(x, k, s, p);
-  return dims_ == 2 ? torch::avg_pool2d(x, k, s, p) : torch::avg_pool3d(x, k, s, p);
+    return dims_ == 2 ? torch::max_pool2d(x, k, s, p, one, ceil_)
+                      : torch::max_pool3d(x, k, s, p, one, ceil_);
+  return dims_ == 2 ? torch::avg_pool2d(x, k, s, p, ceil_) : torch::avg_pool3d(x, k, s, p, ceil_);
 }
 
 torch::Tensor global_average(const torch::Tensor& x) {

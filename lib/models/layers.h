@@ -53,17 +53,20 @@ public:
 };
 TORCH_MODULE(BatchNorm);
 
-/// Max or average pooling with a square (cubic) window; no parameters.
+/// Max or average pooling with a square (cubic) window; no parameters. `ceil`: the output
+/// size rounds up, a last window hanging over the border (Caffe's, and SENet's stem).
 class PoolImpl : public torch::nn::Module {
 public:
   enum Kind { kMax, kAverage };
-  PoolImpl(Kind kind, int dims, std::int64_t k, std::int64_t s, std::int64_t p = 0);
+  PoolImpl(Kind kind, int dims, std::int64_t k, std::int64_t s, std::int64_t p = 0,
+           bool ceil = false);
   torch::Tensor forward(const torch::Tensor& x);
 
 private:
   Kind kind_;
   int dims_;
   std::int64_t k_, s_, p_;
+  bool ceil_;
 };
 TORCH_MODULE(Pool);
 

@@ -44,6 +44,33 @@ Builder merlin() {
   return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
 }
 
+/// MONAI's 3D networks where their structure differs from torchvision's and timm's (the
+/// study trained MONAI's): SENets with a ceil-mode stem pool, SE-ResNet's stride on the
+/// first 1×1; ResNets with a stride-1 stem and biased shortcut convolutions. Their
+/// checkpoints load through lib/models/key_maps/monai_*.keymap.
+Builder monai_senet(std::int64_t groups, std::int64_t width_per_group) {
+  ResNetDesign d;
+  d.bottleneck = true;
+  d.blocks = {3, 4, 6, 3};
+  d.groups = groups;
+  d.width_per_group = width_per_group;
+  d.squeeze_excite = true;
+  d.stem_pool_ceil = true;
+  d.stride_on_reduce = groups == 1; // SEResNetBottleneck; SEResNeXtBottleneck strides the 3×3
+  return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
+}
+
+Builder monai_resnet(bool bottleneck, std::vector<int> blocks) {
+  ResNetDesign d;
+  d.bottleneck = bottleneck;
+  d.blocks = std::move(blocks);
+  d.stem_kernel = {7, 7, 7};
+  d.stem_stride = {1, 1, 1}; // conv1_t_stride = 1: full resolution until the max-pool
+  d.stem_padding = {3, 3, 3};
+  d.downsample_bias = true;
+  return [d](const ModelSpec& spec) { return std::make_shared<ResNetImpl>(d, spec); };
+}
+
 /// The integer sizes an architecture reads from its spec, by config key.
 std::vector<std::pair<std::string, int*>> sizes_of(ModelSpec& spec) {
   auto& v = spec.vit;
@@ -96,6 +123,26 @@ const std::vector<Entry>& registry() {
        resnet(true, {3, 4, 6, 3}, 32, 4, true)},
       {{"densenet121", "DenseNet-121: growth 32, blocks [6, 12, 24, 16]"},
        [](const ModelSpec& s) { return std::make_shared<DenseNetImpl>(DenseNetDesign{}, s); }},
+      {{"monai_seresnet50",
+        "MONAI's SEResNet50: SE-ResNet-50 with the stride on each stage's first 1×1 and a "
+        "ceil-mode stem pool (key map monai_senet.keymap; the study's BYOL backbone)",
+        {3}},
+       monai_senet(1, 64)},
+      {{"monai_seresnext50",
+        "MONAI's SEResNext50 (32×4d): se_resnext50_32x4d with a ceil-mode stem pool (key map "
+        "monai_senet.keymap)",
+        {3}},
+       monai_senet(32, 4)},
+      {{"monai_resnet18",
+        "MONAI's resnet18: stride-1 7³ stem, biased shortcut convolutions (key map "
+        "monai_resnet.keymap)",
+        {3}},
+       monai_resnet(false, {2, 2, 2, 2})},
+      {{"monai_resnet50",
+        "MONAI's resnet50: stride-1 7³ stem, biased shortcut convolutions (key map "
+        "monai_resnet.keymap)",
+        {3}},
+       monai_resnet(true, {3, 4, 6, 3})},
       {{"merlin_resnet152",
         "Merlin's image encoder: I3D ResNet-152, (3, 7, 7) stem (key map merlin.keymap)",
         {3}},

@@ -34,9 +34,11 @@ public:
     const std::int64_t out = d.bottleneck ? planes * 4 : planes;
     if (d.bottleneck) {
       const std::int64_t width = planes * d.width_per_group / 64 * d.groups;
-      conv1_ = register_module("conv1", conv(dims, in, width, 1));
+      const auto reduce_stride = d.stride_on_reduce ? stride : 1;
+      conv1_ = register_module("conv1", conv(dims, in, width, 1, reduce_stride));
       bn1_ = register_module("bn1", BatchNorm(width));
-      conv2_ = register_module("conv2", conv(dims, width, width, 3, stride, 1, d.groups));
+      conv2_ = register_module("conv2",
+                               conv(dims, width, width, 3, stride / reduce_stride, 1, d.groups));
       bn2_ = register_module("bn2", BatchNorm(width));
       conv3_ = register_module("conv3", conv(dims, width, out, 1));
       bn3_ = register_module("bn3", BatchNorm(out));
@@ -50,7 +52,9 @@ public:
       se_ = register_module("se", SqueezeExcite(dims, out));
     if (stride != 1 || in != out)
       downsample_ = register_module(
-          "downsample", torch::nn::Sequential(conv(dims, in, out, 1, stride), BatchNorm(out)));
+          "downsample",
+          torch::nn::Sequential(conv(dims, in, out, 1, stride, 0, 1, d.downsample_bias),
+                                BatchNorm(out)));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -84,7 +88,8 @@ ResNetImpl::ResNetImpl(const ResNetDesign& d, const ModelSpec& spec) {
   stem.padding = d.stem_padding.empty() ? repeat(dims, 3) : d.stem_padding;
   conv1_ = register_module("conv1", Conv(stem));
   bn1_ = register_module("bn1", BatchNorm(64));
-  maxpool_ = register_module("maxpool", Pool(PoolImpl::kMax, dims, 3, 2, 1));
+  maxpool_ = register_module("maxpool", d.stem_pool_ceil ? Pool(PoolImpl::kMax, dims, 3, 2, 0, true)
+                                                         : Pool(PoolImpl::kMax, dims, 3, 2, 1));
   std::int64_t in = 64;
   for (std::size_t s = 0; s < d.blocks.size(); ++s) {
     const std::int64_t planes = 64 << s;

@@ -77,6 +77,14 @@ std::string libtorch_version() {
   return TORCH_VERSION;
 }
 
+std::string libtorch_build() {
+  const auto& hooks = at::detail::getCUDAHooks();
+  const std::string torch = "LibTorch " + libtorch_version();
+  if (!hooks.hasCUDART())
+    return torch + ", CPU only: no CUDA compiled in";
+  return torch + ", CUDA " + cuda_runtime_text(hooks.versionCUDART()) + " compiled in";
+}
+
 CudaDevice describe_cuda_device(const std::string& device) {
   CudaDevice out;
   const std::string prefix = "cuda";
@@ -96,7 +104,7 @@ std::vector<CudaDevice> visible_cuda_devices() {
   std::vector<CudaDevice> out;
   if (!torch::cuda::is_available())
     return out;
-  for (std::size_t i = 0; i < torch::cuda::device_count(); ++i)
+  for (std::size_t i = 0; i < static_cast<std::size_t>(torch::cuda::device_count()); ++i)
     out.push_back(describe_cuda_device("cuda:" + std::to_string(i)));
   return out;
 }

@@ -127,6 +127,11 @@ int write_initial_weights(const InitialWeights& w, const std::string& file);
 /// The LibTorch this vfp was built with (TORCH_VERSION, e.g. "2.3.1"), for the rows' provenance.
 std::string libtorch_version();
 
+/// What `vfp --version` says of LibTorch: its version and whether CUDA was compiled in, with
+/// the CUDA runtime's version ("LibTorch 2.15.0, CUDA 13.2 compiled in" or "LibTorch 1.13.0,
+/// CPU only: no CUDA compiled in"). Asks the linked library, not the headers.
+std::string libtorch_build();
+
 /// A CUDA device as the rows' provenance names it; every field "" where not known.
 struct CudaDevice {
   std::string name;   ///< e.g. "NVIDIA H100 80GB HBM3"

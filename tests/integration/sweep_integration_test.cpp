@@ -583,7 +583,9 @@ TEST(Cli, ConfigAcceptsExactlyTheRegistrysArchitectures) {
     if (a["supported_dims"] == nlohmann::json::array({3}))
       only_3d.push_back(a["name"]);
   }
-  EXPECT_EQ(only_3d, (std::vector<std::string>{"merlin_resnet152", "ctclip_vit"}));
+  EXPECT_EQ(only_3d, (std::vector<std::string>{"monai_seresnet50", "monai_seresnext50",
+                                               "monai_resnet18", "monai_resnet50",
+                                               "merlin_resnet152", "ctclip_vit"}));
   const auto dir = fs::temp_directory_path() / ("vfp_archs_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (const auto& name : only_3d) { // the config's own 3D-only list must agree too
@@ -604,6 +606,10 @@ TEST(Cli, EverySubcommandHasHelpAndVersionIsPrinted) {
   auto version = run(std::string(VFP_BIN) + " --version");
   EXPECT_EQ(version.code, 0);
   EXPECT_EQ(version.text.rfind("vfp 0.", 0), 0u) << version.text;
+  // The second line: the LibTorch linked, and whether it has CUDA (the 2.x CUDA build says so).
+  const std::regex libtorch(R"(vfp 0\.[^\n]*\nLibTorch \d+\.\d+\.\d+[^,\n]*, )"
+                            R"((CUDA \d+\.\d+ compiled in|CPU only: no CUDA compiled in)\n)");
+  EXPECT_TRUE(std::regex_match(version.text, libtorch)) << version.text;
   for (const char* sub :
        {"synth", "preprocess", "sweep", "run", "report", "cache", "models", "cox"}) {
     auto help = run(std::string(VFP_BIN) + " " + sub + " --help");

@@ -3,6 +3,7 @@
 // lib/models/key_maps/*.keymap onto ours and load strictly; a forward/backward pass on a tiny
 // volume; parameter counts against references computed from their source code by
 // tests/models/data/make_encoder_fixtures.py (torch 1.13, torchvision 0.14).
+#include "checkpoint_fixture.h"
 #include "core/core.h"
 #include "models/models.h"
 
@@ -24,28 +25,10 @@ using vfp::models::StateDict;
 
 const fs::path kSource = VFP_SOURCE_DIR;
 
-struct CheckpointKey {
-  std::string key;
-  std::vector<std::int64_t> shape;
-};
+using vfp::models::testing::CheckpointKey;
 
-/// `key dim...` lines; `#` lines are the fixture's documentation.
 std::vector<CheckpointKey> read_fixture(const std::string& name) {
-  std::ifstream in(kSource / "tests/models/data" / name);
-  EXPECT_TRUE(in) << name;
-  std::vector<CheckpointKey> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream fields(line);
-    CheckpointKey k;
-    fields >> k.key;
-    for (std::int64_t d; fields >> d;)
-      k.shape.push_back(d);
-    out.push_back(k);
-  }
-  return out;
+  return vfp::models::testing::read_checkpoint_fixture(kSource / "tests/models/data" / name).keys;
 }
 
 bool integral(const std::string& key) {

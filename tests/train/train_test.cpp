@@ -378,7 +378,8 @@ TEST(Resume, TheCheckpointHoldsEveryCudaDevicesGeneratorState) {
   archive.load_from(options.run.checkpoint);
   torch::Tensor devices;
   ASSERT_TRUE(archive.try_read("rng.cuda.devices", devices, /*is_buffer=*/true));
-  const auto visible = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+  const std::size_t visible =
+      torch::cuda::is_available() ? static_cast<std::size_t>(torch::cuda::device_count()) : 0;
   ASSERT_EQ(devices.item<std::int64_t>(), std::int64_t(visible));
   for (std::size_t i = 0; i < visible; ++i) {
     torch::Tensor state;
