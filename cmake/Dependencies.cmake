@@ -33,7 +33,10 @@ target_link_libraries(vfp_torch INTERFACE ${TORCH_LIBRARIES})
 # A PyPI wheel's libtorch_cuda finds its CUDA libraries (NCCL, cuDNN, cuBLAS, ...) in the
 # wheel's nvidia/ packages through an $ORIGIN rpath, which the linker does not follow: it took
 # the CUDA toolkit's older NCCL instead (undefined ncclCommGrow, ...). Show it the wheel's.
-file(GLOB _vfp_wheel_cuda_dirs LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib")
+# The real folder: the torch2 preset reaches the wheel through the link .venv/torch, and CMake
+# resolves "<link>/.." lexically (to .venv), not through the link.
+get_filename_component(_vfp_torch_real "${TORCH_INSTALL_PREFIX}" REALPATH)
+file(GLOB _vfp_wheel_cuda_dirs LIST_DIRECTORIES true "${_vfp_torch_real}/../nvidia/*/lib")
 foreach(_vfp_dir IN LISTS _vfp_wheel_cuda_dirs)
   get_filename_component(_vfp_dir "${_vfp_dir}" ABSOLUTE)
   target_link_options(vfp_torch INTERFACE "LINKER:-rpath-link,${_vfp_dir}")

@@ -218,6 +218,41 @@ TEST(Pretrained, MissingBackboneKeyFailsStrictlyNamingFileAndKeyAndLeavesTheMode
                            source->named_parameters()["conv1.weight"]));
 }
 
+TEST(Pretrained, LinearSqueezeExciteWeightsLoadAsPointwiseConvolutionsAndOtherShapesStayErrors) {
+  // MONAI's SE layers are Linear ([out, in]); ours are 1×1×1 convolutions ([out, in, 1, 1, 1]).
+  torch::manual_seed(8);
+  auto source = build("se_resnet50", 3);
+  vfp::models::StateDict linear;
+  for (const auto& item : vfp::models::state_of(*source)) {
+    const bool se_weight = item.key().find(".se.fc") != std::string::npos &&
+                           item.key().size() > 7 &&
+                           item.key().compare(item.key().size() - 7, 7, ".weight") == 0;
+    linear.insert(item.key(), se_weight ? item.value().flatten(1) : item.value());
+  }
+  ASSERT_EQ(linear["layer1.0.se.fc1.weight"].sizes(), (std::vector<std::int64_t>{16, 256}));
+  const auto file = scratch() / "linear_se.safetensors";
+  vfp::models::write_safetensors(file, linear);
+  vfp::models::PretrainedOptions options;
+  options.file = file;
+  options.keep_head = true;
+  auto model = build("se_resnet50", 3);
+  const auto report = vfp::models::load_pretrained(*model, options);
+  EXPECT_TRUE(report.complete()) << report.describe();
+  for (const auto& item : vfp::models::state_of(*source))
+    ASSERT_TRUE(torch::equal(vfp::models::state_of(*model)[item.key()], item.value()))
+        << item.key();
+
+  // Only the pointwise view: a linear weight of another size is still a mismatch, by name.
+  linear["layer1.0.se.fc1.weight"] = torch::zeros({16, 128});
+  vfp::models::write_safetensors(file, linear);
+  try {
+    vfp::models::load_pretrained(*build("se_resnet50", 3), options);
+    FAIL() << "a [16, 128] weight loaded into [16, 256, 1, 1, 1]";
+  } catch (const vfp::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer1.0.se.fc1.weight"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Export, OwnCheckpointRoundTripsWithItsHeadAndGivesTheSameOutput) {
   torch::manual_seed(7);
   auto model = build("se_resnet50", 2, 2, 3);

@@ -14,9 +14,11 @@ tests/models/data/monai_<name>.txt:
     @eval  <the 2 × 3 logits, row-major>
     @train <the same in train mode: batch statistics>
     <key> <dim>...            one line per state-dict entry, in MONAI's order
-The volumes are 47³ (the study's patch, odd so that the pools' rounding matters), 63³ for
-DenseNet121: at 47³ its last dense block sees 1×1×1 maps, where batch statistics over 2
-values make train mode ill-conditioned (float32 and float64 differ by 8 %); at 63³ 2×2×2.
+The volumes are 47³ (the study's patch, odd so that the SENets' ceil-mode pool rounds up),
+63³ for DenseNet121: at 47³ its last dense block sees 1×1×1 maps, where batch statistics over
+2 values make train mode ill-conditioned (float32 and float64 differ by 8 %); at 63³ 2×2×2.
+MONAI's ResNets keep full resolution until the max-pool: 31³ (2×2×2 in the last stage) costs
+a third of 47³ in the tests.
 
 The C++ test rebuilds the same state dict from those keys and shapes with the same rule,
 maps it through lib/models/key_maps/ onto vfp's model and must reproduce the logits to 1e-4.
@@ -48,7 +50,7 @@ OUTPUTS = 3
 
 
 def input_shape(name):
-    side = 63 if name == "densenet121" else 47
+    side = {"densenet121": 63, "monai_resnet18": 31, "monai_resnet50": 31}.get(name, 47)
     return (2, 1, side, side, side)
 
 
