@@ -7,6 +7,7 @@
 // both sides fill the state dict by the same closed-form rule (the script's docstring), so the
 // fixtures stay a few kB. Each fixture notes how far MONAI's own float32 logits are from
 // float64's (at most 2.2e-5): 1e-4 is a real test, not a loose one.
+#include "build_model.h"
 #include "checkpoint_fixture.h"
 #include "core/core.h"
 #include "models/models.h"
@@ -103,13 +104,7 @@ protected:
   /// `arch` built as the fixture's network (3D, 1 channel, 3 outputs, no dropout) with the
   /// MONAI file loaded strictly, its head included.
   std::shared_ptr<vfp::models::Classifier> loaded(const std::string& arch) {
-    vfp::models::ModelSpec spec;
-    spec.arch = arch;
-    spec.dims = 3;
-    spec.in_channels = 1;
-    spec.outputs = 3;
-    spec.dropout = 0;
-    auto model = vfp::models::make_model(spec);
+    auto model = vfp::models::testing::build(arch, 3, 1, 3, /*dropout=*/0.0);
     vfp::models::PretrainedOptions options;
     options.file = file_;
     options.key_map = kSource / "lib/models/key_maps" / GetParam().key_map;
