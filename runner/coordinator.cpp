@@ -275,9 +275,7 @@ private:
   /// the job ran, also after it ended.
   nlohmann::json hosts() const {
     nlohmann::json out = nlohmann::json::object();
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    out["0"] = host;
+    out["0"] = host_name();
     for (const auto& [rank, hello] : ranks_)
       out[std::to_string(rank)] = hello.value("host", "");
     return out;

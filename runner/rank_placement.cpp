@@ -12,12 +12,6 @@
 namespace vfp::runner {
 namespace {
 
-std::string host_name() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
-}
-
 std::string visible_devices_variable() {
   const char* v = std::getenv("CUDA_VISIBLE_DEVICES");
   return v ? "CUDA_VISIBLE_DEVICES=" + std::string(v) : "CUDA_VISIBLE_DEVICES unset";

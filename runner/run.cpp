@@ -66,14 +66,12 @@ void take_sweep_folder(std::optional<RunLock>& lock, const std::filesystem::path
                        const std::string& sweep_name) {
   const auto sweep = results::SweepFolder::of_sweep(results_root, sweep_name, true);
   const auto& dir = sweep.root();
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   char started[32];
   std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  nlohmann::json note = {{"pid", long(::getpid())}, {"host", host}, {"started", started}};
+  nlohmann::json note = {{"pid", long(::getpid())}, {"host", host_name()}, {"started", started}};
   if (const char* job = std::getenv("SLURM_JOB_ID"); job && *job)
     note["slurm_job"] = job;
   try {

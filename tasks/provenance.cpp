@@ -18,13 +18,6 @@ std::string environment(const char* name) {
   return value ? value : "";
 }
 
-std::string host_name() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0)
-    return "";
-  return host;
-}
-
 } // namespace
 
 std::string utc_now() {

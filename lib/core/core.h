@@ -284,6 +284,10 @@ ProgramResult run_program(const std::vector<std::string>& argv);
 /// Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int cpus_in_affinity();
 
+/// This machine's host name (gethostname), "" when it cannot be read: where a rank, a task or
+/// a run lock's holder ran.
+std::string host_name();
+
 /// What keep_freed_memory() set, in bytes (0: not glibc, nothing set).
 struct MallocThresholds {
   long mmap = 0;

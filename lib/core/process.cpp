@@ -34,6 +34,13 @@ struct Pipe {
 
 } // namespace
 
+std::string host_name() {
+  char host[256] = {}; // POSIX: HOST_NAME_MAX is 255; the last byte stays NUL when truncated
+  if (::gethostname(host, sizeof host - 1) != 0)
+    return "";
+  return host;
+}
+
 ProgramResult run_program(const std::vector<std::string>& argv) {
   VFP_CHECK(!argv.empty(), "run_program without a program");
   Pipe out, err;

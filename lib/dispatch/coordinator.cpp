@@ -162,9 +162,7 @@ Ending coordinate(Graph& graph, const Executor& execute, int retries,
 }
 
 void work(const Executor& execute) {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  send_text(nlohmann::json({{"pid", ::getpid()}, {"host", host}}).dump(), 0, kReady);
+  send_text(nlohmann::json({{"pid", ::getpid()}, {"host", host_name()}}).dump(), 0, kReady);
   for (;;) {
     const auto status = wait_for_message(0);
     const auto text = receive_text(status);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -199,4 +200,13 @@ TEST(CsvNumber, RefusesAHexCellNamingFileLineAndColumn) {
 
 TEST(Affinity, CountsAtLeastOneCpu) {
   EXPECT_GE(vfp::cpus_in_affinity(), 1);
+}
+
+// The kernel's own record of the name (Linux), read without gethostname.
+TEST(HostName, IsTheKernelsHostName) {
+  std::ifstream kernel("/proc/sys/kernel/hostname");
+  std::string expected;
+  ASSERT_TRUE(std::getline(kernel, expected));
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(vfp::host_name(), expected);
 }
