@@ -77,4 +77,34 @@ TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
   EXPECT_LT(by_sweep.out.find("| lr_sweep |"), by_sweep.out.find("| arch_sweep |")) << by_sweep.out;
 }
 
+// A study folder whose sources.json was cut short or edited into another shape: `vfp report`
+// on it names the file and what to do, exits 1, and leaves the table it had written alone.
+TEST(MultiSweepReportCommand, RefusesAStudyFolderWhoseSourcesFileIsNotOneNamingIt) {
+  const auto lr = scratch("multi_cli_sources", "lr_sweep");
+  const auto root = lr.parent_path();
+  const auto arch = root / "arch_sweep";
+  fs::create_directories(arch);
+  make_sweep(lr, {kConfigs[0], kConfigs[1]});
+  make_sweep(arch, {kConfigs[2]});
+  const auto folder = root / "both";
+  const auto written =
+      vfp_report({lr.string(), arch.string(), "--out", folder.string(), "--no-figures"});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  const auto table = read_text_file(folder / "report" / "table.md");
+  const auto sources = (folder / "sources.json").string();
+  for (const char* text :
+       {"{\"sweeps\": [{\"sweep\": \"lr_s", "{\"tables\": []}", "{\"sweeps\": [{\"sweep\": 7}]}"}) {
+    SCOPED_TRACE(text);
+    write_file_atomically(sources, text);
+    const auto again = vfp_report({folder.string(), "--no-figures"});
+    EXPECT_EQ(again.exit_code, 1) << again.out;
+    EXPECT_NE(again.err.find(sources + ": not the sources.json of a multi-sweep table ("),
+              std::string::npos)
+        << again.err;
+    EXPECT_NE(again.err.find("write the table again with vfp report"), std::string::npos)
+        << again.err;
+    EXPECT_EQ(read_text_file(folder / "report" / "table.md"), table);
+  }
+}
+
 } // namespace

@@ -80,7 +80,10 @@ inline std::string common_conf(const std::string& munge_socket) {
          ",cred_expire=20\nCredType=cred/munge\nProctrackType=proctrack/linuxproc\n"
          "TaskPlugin=task/none\nMpiDefault=none\nReturnToService=2\nJobRequeue=1\n"
          "MailProg=/bin/true\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n"
-         "SlurmdParameters=config_overrides\n";
+         "SlurmdParameters=config_overrides\n"
+         // The main scheduling loop every 2 s (60 s by default): a requeued job starts once its
+         // begin time (cred_expire) passes, not at the next minute's loop.
+         "SchedulerParameters=sched_interval=2\n";
 }
 
 /// Kills the daemons whose pid files are in `dir` (munged's too).
