@@ -368,12 +368,33 @@ TEST(Resume, ARunKilledMidTrainingResumesToTheUninterruptedResult) {
     EXPECT_EQ(resumed.history[k].train_loss, whole.history[k].train_loss) << "epoch " << k + 1;
 }
 
+// After the last epoch the task only scores and records (tasks/train_eval.cpp removes the
+// file then): no checkpoint is written there, the one before it stays, and a run killed at
+// that point redoes the last epoch from it to the same result.
+TEST(Resume, TheLastEpochWritesNoCheckpointAndARerunRedoesItToTheSameResult) {
+  auto toy = make_toy(80, 16, 21);
+  auto options = resumable_options();
+  options.train.max_epochs = 4;
+  options.run.checkpoint = scratch("last_epoch.pt").string();
+  const auto whole = vfp::train::fit_and_score(options, toy.data);
+  ASSERT_TRUE(fs::exists(options.run.checkpoint)) << "none after epochs 1-3";
+  const auto written = fs::last_write_time(options.run.checkpoint);
+  const auto rerun = vfp::train::fit_and_score(options, toy.data);
+  EXPECT_EQ(rerun.resumed_from_epoch, 3); // epoch 4's would have left nothing to redo
+  EXPECT_EQ(rerun.history.size(), whole.history.size());
+  EXPECT_EQ(rerun.test_scores, whole.test_scores); // bit for bit
+  EXPECT_EQ(fs::last_write_time(options.run.checkpoint), written)
+      << "the rerun's last epoch wrote one";
+}
+
 TEST(Resume, TheCheckpointHoldsEveryCudaDevicesGeneratorState) {
   auto toy = make_toy(40, 16, 5);
   auto options = quick_options();
-  options.train.max_epochs = 1;
+  options.train.max_epochs = 2; // the last epoch writes none: stop after the first
   options.run.checkpoint = scratch("generators.pt").string();
-  vfp::train::fit_and_score(options, toy.data);
+  EXPECT_THROW(vfp::train::fit_and_score(options, toy.data,
+                                         [](const vfp::train::EpochLog&) { throw Interrupted{}; }),
+               Interrupted);
   torch::serialize::InputArchive archive;
   archive.load_from(options.run.checkpoint);
   torch::Tensor devices;
@@ -418,9 +439,11 @@ TEST(Resume, OnCudaADeterministicInterruptedRunEndsBitForBitAsTheUninterruptedOn
 TEST(Resume, ACheckpointOfAnotherModelIsAnErrorNamingTheFile) {
   auto toy = make_toy(40, 16, 5);
   auto options = quick_options();
-  options.train.max_epochs = 1;
+  options.train.max_epochs = 2;
   options.run.checkpoint = scratch("other.pt").string();
-  vfp::train::fit_and_score(options, toy.data);
+  EXPECT_THROW(vfp::train::fit_and_score(options, toy.data,
+                                         [](const vfp::train::EpochLog&) { throw Interrupted{}; }),
+               Interrupted);
   options.model.width = 8; // another model
   try {
     vfp::train::fit_and_score(options, toy.data);
