@@ -13,14 +13,21 @@ namespace {
 using namespace vfp;
 using namespace vfp::plots_test;
 
-TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
-  // Two sweeps under one results root: lr_sweep (fnet at 1e-4 and 1e-2), arch_sweep (resnet18).
-  const auto lr = scratch("multi_cli", "lr_sweep");
+/// Two finished sweeps under one results root, which it returns: lr_sweep (fnet at 1e-4 and
+/// 1e-2) and arch_sweep (resnet18).
+fs::path two_sweeps(const std::string& test) {
+  const auto lr = scratch(test, "lr_sweep");
   const auto root = lr.parent_path();
-  const auto arch = root / "arch_sweep";
-  fs::create_directories(arch);
+  fs::create_directories(root / "arch_sweep");
   make_sweep(lr, {kConfigs[0], kConfigs[1]});
-  make_sweep(arch, {kConfigs[2]});
+  make_sweep(root / "arch_sweep", {kConfigs[2]});
+  return root;
+}
+
+TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
+  const auto root = two_sweeps("multi_cli");
+  const auto lr = root / "lr_sweep";
+  const auto arch = root / "arch_sweep";
 
   const auto out = vfp_report({lr.string(), arch.string(), "--out", (root / "both").string(),
                                "--baseline", "0", "--no-figures"});
@@ -80,15 +87,10 @@ TEST(MultiSweepReportCommand, WritesOneTableOfTwoSweepsAndEveryTableOfAStudy) {
 // A study folder whose sources.json was cut short or edited into another shape: `vfp report`
 // on it names the file and what to do, exits 1, and leaves the table it had written alone.
 TEST(MultiSweepReportCommand, RefusesAStudyFolderWhoseSourcesFileIsNotOneNamingIt) {
-  const auto lr = scratch("multi_cli_sources", "lr_sweep");
-  const auto root = lr.parent_path();
-  const auto arch = root / "arch_sweep";
-  fs::create_directories(arch);
-  make_sweep(lr, {kConfigs[0], kConfigs[1]});
-  make_sweep(arch, {kConfigs[2]});
+  const auto root = two_sweeps("multi_cli_sources");
   const auto folder = root / "both";
-  const auto written =
-      vfp_report({lr.string(), arch.string(), "--out", folder.string(), "--no-figures"});
+  const auto written = vfp_report({(root / "lr_sweep").string(), (root / "arch_sweep").string(),
+                                   "--out", folder.string(), "--no-figures"});
   ASSERT_EQ(written.exit_code, 0) << written.err;
   const auto table = read_text_file(folder / "report" / "table.md");
   const auto sources = (folder / "sources.json").string();
