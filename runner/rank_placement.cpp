@@ -4,7 +4,6 @@
 #include "train/train.h"
 
 #include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>

@@ -5,8 +5,6 @@
 #include "core/core.h"
 #include "train/train.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <ctime>
 
